@@ -1,0 +1,273 @@
+
+/*
+ * Copyright (C) ngx_palette_cert_module authors
+ */
+
+
+/*
+ * Types shared by the files of the module.  Each file owns one concern:
+ *
+ *   ngx_palette_cert_module.c      directives, configuration, zone set-up
+ *   ngx_palette_cert_api.c         the admin endpoint (content handler)
+ *   ngx_palette_cert_body.c        request body parsers (untrusted bytes)
+ *   ngx_palette_cert_json.c        JSON output
+ *   ngx_palette_cert_validate.c    PEM splitting, upload validation, info
+ *   ngx_palette_cert_shm.c         the record in shared memory
+ *   ngx_palette_cert_store.c       persistence in the store folder
+ *   ngx_palette_cert_handshake.c   certificate callback, per-worker cache
+ *   ngx_palette_cert_selfsigned.c  the self-signed default
+ */
+
+
+#ifndef _NGX_PALETTE_CERT_H_INCLUDED_
+#define _NGX_PALETTE_CERT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "ngx_palette_cert_body.h"
+
+
+#if (OPENSSL_VERSION_NUMBER < 0x10101000L)
+#error ngx_palette_cert_module requires OpenSSL 1.1.1 or newer
+#endif
+
+
+#define NGX_PALETTE_CERT_UPLOADED       0
+#define NGX_PALETTE_CERT_SELF_SIGNED    1
+
+#define NGX_PALETTE_CERT_MSG_LEN        1024
+
+
+#ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
+#define NGX_HTTP_UNPROCESSABLE_ENTITY   422
+#endif
+
+#ifndef NGX_HTTP_INSUFFICIENT_STORAGE
+#define NGX_HTTP_INSUFFICIENT_STORAGE   507
+#endif
+
+
+/* a certificate as kept in shared memory, replaced as a whole */
+
+typedef struct {
+    ngx_queue_t                  queue;
+    ngx_uint_t                   generation;
+    ngx_uint_t                   source;
+    size_t                       cert_len;    /* served chain, PEM */
+    size_t                       key_len;     /* private key, PKCS#8 PEM */
+    size_t                       ca_len;      /* CA certificates, PEM */
+    unsigned                     has_ca:1;
+    u_char                       data[1];
+} ngx_palette_cert_record_t;
+
+
+typedef struct {
+    /* generation of the current record, read without the lock */
+    ngx_atomic_t                 generation;
+
+    /* the current record; a queue so that a zone can later hold several */
+    ngx_queue_t                  records;
+
+    /* the self-signed default, kept for DELETE */
+    ngx_palette_cert_record_t   *self_signed;
+} ngx_palette_cert_sh_t;
+
+
+/* the same record, parsed: what a worker installs and GET describes */
+
+typedef struct {
+    ngx_uint_t                   generation;
+    ngx_uint_t                   source;
+    X509                        *leaf;
+    STACK_OF(X509)              *chain;       /* intermediates as served */
+    EVP_PKEY                    *key;
+    ngx_str_t                    cert_pem;
+    ngx_str_t                    ca_pem;
+    unsigned                     has_ca:1;
+} ngx_palette_cert_parsed_t;
+
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_array_t                  names;       /* of ngx_str_t */
+    ngx_str_t                    store;       /* empty when store=off */
+    ngx_str_t                    trust;
+    ngx_cycle_t                 *cycle;
+    ngx_array_t                  servers;     /* of srv_conf_t* */
+
+    ngx_shm_zone_t              *shm_zone;
+    ngx_slab_pool_t             *shpool;
+    ngx_palette_cert_sh_t       *sh;
+
+    /* this process's copy of the current record */
+    ngx_palette_cert_parsed_t    current;
+
+    ngx_log_t                   *log;
+} ngx_palette_cert_zone_t;
+
+
+typedef struct {
+    ngx_array_t                  zones;       /* of ngx_palette_cert_zone_t* */
+} ngx_palette_cert_main_conf_t;
+
+
+typedef struct {
+    ngx_str_t                    zone_name;
+    ngx_palette_cert_zone_t     *zone;
+    SSL_CTX                     *ssl_ctx;
+
+    /* generation installed in ssl_ctx by this process */
+    ngx_uint_t                   installed;
+    int                          installed_type;
+
+    /*
+     * the context holds certificates the zone did not put there
+     * (a static ssl_certificate, or a certificate of another key type
+     * installed earlier), so every handshake installs the zone's own
+     */
+    unsigned                     exclusive:1;
+
+    u_char                      *file;
+    ngx_uint_t                   line;
+} ngx_palette_cert_srv_conf_t;
+
+
+typedef struct {
+    ngx_str_t                    zone_name;
+    ngx_palette_cert_zone_t     *zone;
+    u_char                      *file;
+    ngx_uint_t                   line;
+} ngx_palette_cert_loc_conf_t;
+
+
+/* an API error: HTTP status, stable code, field at fault, a sentence */
+
+typedef struct {
+    ngx_uint_t                   status;
+    const char                  *code;
+    const char                  *field;
+    u_char                      *last;
+    u_char                       message[NGX_PALETTE_CERT_MSG_LEN];
+} ngx_palette_cert_error_t;
+
+
+/* a validated upload, ready to be stored */
+
+typedef struct {
+    X509                        *leaf;
+    STACK_OF(X509)              *chain;
+    EVP_PKEY                    *key;
+    STACK_OF(X509)              *ca;
+} ngx_palette_cert_bundle_t;
+
+
+/* the serialised form of a bundle: what the record and the store hold */
+
+typedef struct {
+    ngx_str_t                    cert;
+    ngx_str_t                    key;
+    ngx_str_t                    ca;
+    unsigned                     has_ca:1;
+    ngx_uint_t                   source;
+    ngx_uint_t                   generation;
+} ngx_palette_cert_pem_t;
+
+
+/* a growing output buffer for JSON */
+
+typedef struct {
+    ngx_pool_t                  *pool;
+    u_char                      *start;
+    u_char                      *pos;
+    u_char                      *end;
+    ngx_uint_t                   failed;
+} ngx_palette_cert_json_t;
+
+
+extern ngx_module_t  ngx_palette_cert_module;
+
+
+/* ngx_palette_cert_module.c */
+ngx_palette_cert_zone_t *ngx_palette_cert_find_zone(ngx_conf_t *cf,
+    ngx_str_t *name);
+
+
+/* ngx_palette_cert_api.c */
+ngx_int_t ngx_palette_cert_api_handler(ngx_http_request_t *r);
+
+
+/* ngx_palette_cert_json.c */
+ngx_int_t ngx_palette_cert_json_init(ngx_palette_cert_json_t *j,
+    ngx_pool_t *pool, size_t size);
+void ngx_palette_cert_json_raw(ngx_palette_cert_json_t *j, const char *s);
+void ngx_palette_cert_json_key(ngx_palette_cert_json_t *j, const char *key);
+void ngx_palette_cert_json_str(ngx_palette_cert_json_t *j, u_char *s,
+    size_t len);
+void ngx_palette_cert_json_cstr(ngx_palette_cert_json_t *j, const char *s);
+void ngx_palette_cert_json_uint(ngx_palette_cert_json_t *j, ngx_uint_t n);
+
+
+/* ngx_palette_cert_validate.c */
+void ngx_palette_cert_error(ngx_palette_cert_error_t *err, ngx_uint_t status,
+    const char *code, const char *field, const char *fmt, ...);
+ngx_int_t ngx_palette_cert_validate(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_fields_t *up, ngx_palette_cert_bundle_t *b,
+    ngx_palette_cert_error_t *err);
+void ngx_palette_cert_bundle_free(ngx_palette_cert_bundle_t *b);
+ngx_int_t ngx_palette_cert_bundle_pem(ngx_palette_cert_bundle_t *b,
+    ngx_palette_cert_pem_t *pem);
+void ngx_palette_cert_pem_free(ngx_palette_cert_pem_t *pem);
+ngx_int_t ngx_palette_cert_parse_pem(ngx_palette_cert_pem_t *pem,
+    ngx_palette_cert_parsed_t *parsed, ngx_log_t *log);
+void ngx_palette_cert_parsed_free(ngx_palette_cert_parsed_t *parsed);
+ngx_int_t ngx_palette_cert_info(ngx_palette_cert_json_t *j, X509 *leaf,
+    STACK_OF(X509) *chain, EVP_PKEY *key);
+u_char *ngx_palette_cert_subject(u_char *p, u_char *last, X509_NAME *name);
+u_char *ngx_palette_cert_sha256(u_char *p, X509 *x);
+u_char *ngx_palette_cert_time(u_char *p, const ASN1_TIME *t);
+ngx_int_t ngx_palette_cert_is_ip(ngx_str_t *name);
+
+
+/* ngx_palette_cert_shm.c */
+ngx_int_t ngx_palette_cert_init_zone(ngx_shm_zone_t *shm_zone, void *data);
+ngx_palette_cert_record_t *ngx_palette_cert_record_alloc(
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem);
+void ngx_palette_cert_record_free(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_record_t *rec);
+ngx_palette_cert_record_t *ngx_palette_cert_current_record(
+    ngx_palette_cert_zone_t *zone);
+void ngx_palette_cert_publish(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_record_t *rec);
+ngx_int_t ngx_palette_cert_record_copy(ngx_palette_cert_record_t *rec,
+    ngx_palette_cert_pem_t *pem);
+
+
+/* ngx_palette_cert_store.c */
+ngx_int_t ngx_palette_cert_store_load(ngx_palette_cert_zone_t *zone,
+    const char *which, ngx_palette_cert_pem_t *pem, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_store_save(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_store_save_default(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem, ngx_log_t *log);
+
+
+/* ngx_palette_cert_handshake.c */
+int ngx_palette_cert_handshake(SSL *ssl, void *arg);
+ngx_int_t ngx_palette_cert_refresh(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log);
+ngx_int_t ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf,
+    ngx_log_t *log);
+
+
+/* ngx_palette_cert_selfsigned.c */
+ngx_int_t ngx_palette_cert_self_signed(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem, ngx_log_t *log);
+
+
+#endif /* _NGX_PALETTE_CERT_H_INCLUDED_ */

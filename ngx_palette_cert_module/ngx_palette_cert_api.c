@@ -1,0 +1,928 @@
+
+/*
+ * Copyright (C) ngx_palette_cert_module authors
+ */
+
+
+/*
+ * The admin endpoint: GET describes the zone's current certificate,
+ * PUT and POST upload a new one, DELETE returns to the self-signed
+ * default.  Every answer is JSON and carries the ETag of the generation
+ * live at that moment and "Cache-Control: no-store".
+ *
+ * A change is applied under the zone's lock: the If-Match check, the
+ * allocation in the zone, the store, and the switch of the record, so
+ * that concurrent admins are serialised and a failure changes nothing.
+ * The request body holds a private key: every copy this file makes or
+ * reads is cleansed before the request ends.  Keys are never logged.
+ */
+
+
+#include "ngx_palette_cert.h"
+
+
+#define NGX_PALETTE_CERT_JSON   1
+#define NGX_PALETTE_CERT_FORM   2
+#define NGX_PALETTE_CERT_MULTI  3
+
+
+typedef struct {
+    ngx_str_t                    body;
+    ngx_palette_cert_bundle_t    bundle;
+    ngx_palette_cert_pem_t       pem;
+} ngx_palette_cert_ctx_t;
+
+
+static ngx_int_t ngx_palette_cert_api_read(ngx_http_request_t *r);
+static void ngx_palette_cert_api_body(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_api_upload(ngx_http_request_t *r,
+    ngx_palette_cert_ctx_t *ctx);
+static ngx_int_t ngx_palette_cert_api_delete(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_api_apply(ngx_http_request_t *r,
+    ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_api_get(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_media_type(ngx_http_request_t *r,
+    ngx_str_t *boundary);
+static ngx_int_t ngx_palette_cert_collect_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static void ngx_palette_cert_cleanse(void *data);
+static ngx_int_t ngx_palette_cert_if_match(ngx_http_request_t *r,
+    ngx_uint_t generation);
+static ngx_uint_t ngx_palette_cert_dry_run(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_field_empty(ngx_str_t *s);
+static void ngx_palette_cert_audit(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, const char *what);
+static ngx_int_t ngx_palette_cert_send_cert(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_parsed_t *cur,
+    ngx_uint_t dry_run);
+static ngx_int_t ngx_palette_cert_send_error(ngx_http_request_t *r,
+    ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_send(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_palette_cert_json_t *j);
+static ngx_int_t ngx_palette_cert_add_header(ngx_http_request_t *r,
+    const char *key, ngx_str_t *value, ngx_table_elt_t **out);
+
+
+ngx_int_t
+ngx_palette_cert_api_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  allow;
+    ngx_palette_cert_error_t   err;
+
+    /* If-Match is the API's own, checked against the live generation */
+
+    r->disable_not_modified = 1;
+
+    if (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST)) {
+        return ngx_palette_cert_api_read(r);
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        return ngx_palette_cert_api_get(r);
+    }
+
+    if (r->method & NGX_HTTP_DELETE) {
+        return ngx_palette_cert_api_delete(r);
+    }
+
+    ngx_str_set(&allow, "GET, HEAD, PUT, POST, DELETE");
+
+    if (ngx_palette_cert_add_header(r, "Allow", &allow, NULL) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_palette_cert_error(&err, NGX_HTTP_NOT_ALLOWED, "method_not_allowed",
+                           NULL, "the method %V is not allowed here; use "
+                           "GET, PUT, POST or DELETE", &r->method_name);
+
+    return ngx_palette_cert_send_error(r, &err);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_api_read(ngx_http_request_t *r)
+{
+    off_t                      max;
+    ngx_int_t                  rc;
+    ngx_str_t                  boundary;
+    ngx_palette_cert_error_t   err;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (ngx_palette_cert_media_type(r, &boundary) == NGX_DECLINED) {
+
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ngx_palette_cert_error(&err, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                               "unsupported_media_type", NULL,
+                               "send the upload as application/json, "
+                               "multipart/form-data or "
+                               "application/x-www-form-urlencoded");
+
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    max = clcf->client_max_body_size;
+
+    if (max && r->headers_in.content_length_n > max) {
+        goto too_large;
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_palette_cert_api_body);
+
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        goto too_large;
+    }
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+
+too_large:
+
+    /* the body is not read: the connection is closed after the answer */
+
+    r->keepalive = 0;
+    r->lingering_close = 1;
+
+    ngx_palette_cert_error(&err, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                           "too_large", NULL,
+                           "the upload is larger than %O bytes, the "
+                           "client_max_body_size of this location", max);
+
+    return ngx_palette_cert_send_error(r, &err);
+}
+
+
+static void
+ngx_palette_cert_api_body(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_pool_cleanup_t      *cln;
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_palette_cert_ctx_t));
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln->handler = ngx_palette_cert_cleanse;
+    cln->data = r;
+
+    ngx_http_set_ctx(r, ctx, ngx_palette_cert_module);
+
+    rc = ngx_palette_cert_api_upload(r, ctx);
+
+    ngx_palette_cert_cleanse(r);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_api_upload(ngx_http_request_t *r,
+    ngx_palette_cert_ctx_t *ctx)
+{
+    ngx_int_t                     type, rc;
+    ngx_str_t                     boundary;
+    ngx_uint_t                    dry_run;
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_error_t      err;
+    ngx_palette_cert_fields_t     f;
+    ngx_palette_cert_parsed_t     parsed;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    if (ngx_palette_cert_collect_body(r, &ctx->body) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->body.len == 0) {
+        ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST, "missing_field",
+                               "certificate", "the body is empty; send the "
+                               "fields \"certificate\" and \"key\"");
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    ngx_memzero(&f, sizeof(ngx_palette_cert_fields_t));
+
+    type = ngx_palette_cert_media_type(r, &boundary);
+
+    switch (type) {
+
+    case NGX_PALETTE_CERT_JSON:
+        rc = ngx_palette_cert_parse_json(ctx->body.data, ctx->body.len, &f);
+        break;
+
+    case NGX_PALETTE_CERT_FORM:
+        rc = ngx_palette_cert_parse_urlencoded(ctx->body.data, ctx->body.len,
+                                               &f);
+        break;
+
+    default: /* NGX_PALETTE_CERT_MULTI */
+        if (ngx_palette_cert_multipart_boundary(&r->headers_in.content_type
+                                                ->value,
+                                                &boundary)
+            != NGX_OK)
+        {
+            f.error = "the multipart Content-Type has no valid boundary";
+            rc = NGX_ERROR;
+            break;
+        }
+
+        rc = ngx_palette_cert_parse_multipart(ctx->body.data, ctx->body.len,
+                                              &boundary, &f);
+        break;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST,
+                               "malformed_request", NULL,
+                               "the body cannot be parsed: %s", f.error);
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    if (!f.has_certificate || ngx_palette_cert_field_empty(&f.certificate)) {
+        ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST, "missing_field",
+                               "certificate", "the field \"certificate\" is "
+                               "missing or empty; paste the certificate "
+                               "chain, leaf first");
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    if (!f.has_key || ngx_palette_cert_field_empty(&f.key)) {
+        ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST, "missing_field",
+                               "key", "the field \"key\" is missing or "
+                               "empty; paste the private key of the leaf "
+                               "certificate");
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    if (f.has_ca && ngx_palette_cert_field_empty(&f.ca)) {
+        f.has_ca = 0;
+    }
+
+    dry_run = ngx_palette_cert_dry_run(r);
+
+    if (dry_run && ngx_palette_cert_if_match(r, zone->sh->generation)
+                   != NGX_OK)
+    {
+        goto mismatch;
+    }
+
+    if (ngx_palette_cert_validate(zone, &f, &ctx->bundle, &err) != NGX_OK) {
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    if (ngx_palette_cert_bundle_pem(&ctx->bundle, &ctx->pem) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (dry_run) {
+        ngx_memzero(&parsed, sizeof(ngx_palette_cert_parsed_t));
+
+        parsed.generation = zone->sh->generation + 1;
+        parsed.source = NGX_PALETTE_CERT_UPLOADED;
+        parsed.leaf = ctx->bundle.leaf;
+        parsed.chain = ctx->bundle.chain;
+        parsed.key = ctx->bundle.key;
+        parsed.cert_pem = ctx->pem.cert;
+        parsed.ca_pem = ctx->pem.ca;
+        parsed.has_ca = ctx->pem.has_ca;
+
+        return ngx_palette_cert_send_cert(r, zone, &parsed, 1);
+    }
+
+    rc = ngx_palette_cert_api_apply(r, &ctx->pem, &err);
+
+    if (rc == NGX_DECLINED) {
+        goto mismatch;
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    ngx_palette_cert_audit(r, zone, "uploaded");
+
+    return ngx_palette_cert_api_get(r);
+
+mismatch:
+
+    ngx_palette_cert_error(&err, NGX_HTTP_PRECONDITION_FAILED,
+                           "generation_mismatch", NULL,
+                           "the certificate was changed meanwhile (now "
+                           "generation %ui); reload it and try again",
+                           (ngx_uint_t) zone->sh->generation);
+
+    return ngx_palette_cert_send_error(r, &err);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_api_delete(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_palette_cert_pem_t        pem;
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_error_t      err;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    if (zone->sh == NULL || zone->sh->self_signed == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    rc = ngx_palette_cert_record_copy(zone->sh->self_signed, &pem);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    pem.source = NGX_PALETTE_CERT_SELF_SIGNED;
+
+    rc = ngx_palette_cert_api_apply(r, &pem, &err);
+
+    ngx_palette_cert_pem_free(&pem);
+
+    if (rc == NGX_DECLINED) {
+        ngx_palette_cert_error(&err, NGX_HTTP_PRECONDITION_FAILED,
+                               "generation_mismatch", NULL,
+                               "the certificate was changed meanwhile (now "
+                               "generation %ui); reload it and try again",
+                               (ngx_uint_t) zone->sh->generation);
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    ngx_palette_cert_audit(r, zone, "reset to the self-signed default");
+
+    return ngx_palette_cert_api_get(r);
+}
+
+
+/*
+ * Makes pem the zone's current certificate: NGX_DECLINED on a stale
+ * If-Match, NGX_ERROR with err set when nothing could be changed.
+ */
+
+static ngx_int_t
+ngx_palette_cert_api_apply(ngx_http_request_t *r,
+    ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err)
+{
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_record_t    *rec;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (ngx_palette_cert_if_match(r, zone->sh->generation) != NGX_OK) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    pem->generation = zone->sh->generation + 1;
+
+    rec = ngx_palette_cert_record_alloc(zone, pem);
+
+    if (rec == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "palette_cert zone \"%V\" is too small for the "
+                      "new certificate", &zone->name);
+
+        ngx_palette_cert_error(err, NGX_HTTP_INSUFFICIENT_STORAGE,
+                               "zone_full", NULL,
+                               "the zone \"%V\" is too small to hold this "
+                               "certificate; raise its size in "
+                               "\"palette_cert_zone\"", &zone->name);
+        return NGX_ERROR;
+    }
+
+    if (zone->store.len
+        && ngx_palette_cert_store_save(zone, pem, r->connection->log)
+           != NGX_OK)
+    {
+        ngx_palette_cert_record_free(zone, rec);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               "store_failed", NULL,
+                               "the certificate could not be saved in the "
+                               "store, so nothing was changed; see the "
+                               "error log");
+        return NGX_ERROR;
+    }
+
+    ngx_palette_cert_publish(zone, rec);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_api_get(ngx_http_request_t *r)
+{
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    if (ngx_palette_cert_refresh(zone, r->connection->log) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_palette_cert_send_cert(r, zone, &zone->current, 0);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_media_type(ngx_http_request_t *r, ngx_str_t *boundary)
+{
+    u_char     *p, *last;
+    ngx_str_t   type;
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_DECLINED;
+    }
+
+    type = r->headers_in.content_type->value;
+
+    p = type.data;
+    last = p + type.len;
+
+    while (p < last && *p != ';' && *p != ' ' && *p != '\t') {
+        p++;
+    }
+
+    type.len = p - type.data;
+
+    if (type.len == 16
+        && ngx_strncasecmp(type.data, (u_char *) "application/json", 16) == 0)
+    {
+        return NGX_PALETTE_CERT_JSON;
+    }
+
+    if (type.len == 33
+        && ngx_strncasecmp(type.data,
+                           (u_char *) "application/x-www-form-urlencoded",
+                           33)
+           == 0)
+    {
+        return NGX_PALETTE_CERT_FORM;
+    }
+
+    if (type.len == 19
+        && ngx_strncasecmp(type.data, (u_char *) "multipart/form-data", 19)
+           == 0)
+    {
+        return NGX_PALETTE_CERT_MULTI;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* the request body as one buffer, wherever nginx kept it */
+
+static ngx_int_t
+ngx_palette_cert_collect_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    off_t         len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(body);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? b->file_last - b->file_pos : b->last - b->pos;
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    body->data = ngx_pnalloc(r->pool, len);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->len = len;
+    p = body->data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "palette_cert: cannot read the request body "
+                          "from \"%V\"", &b->file->name);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the body and everything derived from it hold a private key */
+
+static void
+ngx_palette_cert_cleanse(void *data)
+{
+    ngx_http_request_t  *r = data;
+
+    ngx_buf_t               *b;
+    ngx_chain_t             *cl;
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (ctx) {
+        if (ctx->body.data) {
+            ngx_explicit_memzero(ctx->body.data, ctx->body.len);
+            ngx_str_null(&ctx->body);
+        }
+
+        ngx_palette_cert_bundle_free(&ctx->bundle);
+        ngx_palette_cert_pem_free(&ctx->pem);
+    }
+
+    if (r->request_body == NULL) {
+        return;
+    }
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file && b->pos) {
+            ngx_explicit_memzero(b->pos, b->last - b->pos);
+        }
+    }
+
+    b = r->request_body->buf;
+
+    if (b && b->start && !b->in_file) {
+        ngx_explicit_memzero(b->start, b->end - b->start);
+    }
+}
+
+
+static ngx_int_t
+ngx_palette_cert_if_match(ngx_http_request_t *r, ngx_uint_t generation)
+{
+    u_char     *p, *last, *start;
+    ngx_int_t   n;
+
+    if (r->headers_in.if_match == NULL) {
+        return NGX_OK;
+    }
+
+    p = r->headers_in.if_match->value.data;
+    last = p + r->headers_in.if_match->value.len;
+
+    /* "*", or a list of strong entity tags: "3", "4" */
+
+    while (p < last) {
+
+        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+
+        if (p == last) {
+            break;
+        }
+
+        if (*p == '*') {
+            return NGX_OK;
+        }
+
+        if (*p != '"') {
+            return NGX_DECLINED;
+        }
+
+        start = ++p;
+
+        while (p < last && *p != '"') {
+            p++;
+        }
+
+        if (p == last) {
+            return NGX_DECLINED;
+        }
+
+        n = ngx_atoi(start, p - start);
+
+        if (n != NGX_ERROR && (ngx_uint_t) n == generation) {
+            return NGX_OK;
+        }
+
+        p++;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_uint_t
+ngx_palette_cert_dry_run(ngx_http_request_t *r)
+{
+    ngx_str_t  value;
+
+    if (ngx_http_arg(r, (u_char *) "dry_run", 7, &value) != NGX_OK) {
+        return 0;
+    }
+
+    return (value.len == 1 && value.data[0] == '1')
+           || (value.len == 4 && ngx_strncmp(value.data, "true", 4) == 0);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_field_empty(ngx_str_t *s)
+{
+    size_t  i;
+
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] != ' ' && s->data[i] != '\t' && s->data[i] != '\r'
+            && s->data[i] != '\n')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* the audit line: never any key material */
+
+static void
+ngx_palette_cert_audit(ngx_http_request_t *r, ngx_palette_cert_zone_t *zone,
+    const char *what)
+{
+    u_char                      sha[64], subject[256], date[32], *p, *d, *s;
+    ngx_str_t                   user;
+    ngx_palette_cert_parsed_t  *cur;
+
+    if (ngx_palette_cert_refresh(zone, r->connection->log) != NGX_OK) {
+        return;
+    }
+
+    cur = &zone->current;
+
+    p = ngx_palette_cert_sha256(sha, cur->leaf);
+    s = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                 X509_get_subject_name(cur->leaf));
+    d = ngx_palette_cert_time(date, X509_get0_notAfter(cur->leaf));
+
+    user = r->headers_in.user;
+
+    /* the client address follows, added by the request's log handler */
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "palette_cert zone \"%V\" %s: generation %ui, "
+                  "sha256 %*s, subject \"%*s\", not_after %*s%s%V%s",
+                  &zone->name, what, cur->generation, p - sha, sha,
+                  s - subject, subject, d - date, date,
+                  user.len ? ", user \"" : "", &user, user.len ? "\"" : "");
+}
+
+
+static ngx_int_t
+ngx_palette_cert_send_cert(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_parsed_t *cur,
+    ngx_uint_t dry_run)
+{
+    ngx_palette_cert_json_t  j;
+
+    if (ngx_palette_cert_json_init(&j, r->pool, 4096) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_palette_cert_json_raw(&j, "{");
+
+    ngx_palette_cert_json_key(&j, "zone");
+    ngx_palette_cert_json_str(&j, zone->name.data, zone->name.len);
+
+    ngx_palette_cert_json_key(&j, "generation");
+    ngx_palette_cert_json_uint(&j, cur->generation);
+
+    ngx_palette_cert_json_key(&j, "source");
+    ngx_palette_cert_json_cstr(&j, cur->source == NGX_PALETTE_CERT_UPLOADED
+                                   ? "uploaded" : "self-signed");
+
+    (void) ngx_palette_cert_info(&j, cur->leaf, cur->chain, cur->key);
+
+    ngx_palette_cert_json_key(&j, "certificate");
+    ngx_palette_cert_json_str(&j, cur->cert_pem.data, cur->cert_pem.len);
+
+    ngx_palette_cert_json_key(&j, "ca");
+
+    if (cur->has_ca) {
+        ngx_palette_cert_json_str(&j, cur->ca_pem.data, cur->ca_pem.len);
+
+    } else {
+        ngx_palette_cert_json_raw(&j, "null");
+    }
+
+    if (dry_run) {
+        ngx_palette_cert_json_key(&j, "dry_run");
+        ngx_palette_cert_json_raw(&j, "true");
+    }
+
+    ngx_palette_cert_json_raw(&j, "}\n");
+
+    return ngx_palette_cert_send(r, NGX_HTTP_OK, &j);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_send_error(ngx_http_request_t *r,
+    ngx_palette_cert_error_t *err)
+{
+    ngx_palette_cert_json_t  j;
+
+    if (err->status == NGX_HTTP_INTERNAL_SERVER_ERROR
+        && ngx_strcmp(err->code, "internal_error") == 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "palette_cert: %*s", err->last - err->message,
+                      err->message);
+    }
+
+    if (ngx_palette_cert_json_init(&j, r->pool, 512) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_palette_cert_json_raw(&j, "{");
+
+    ngx_palette_cert_json_key(&j, "error");
+    ngx_palette_cert_json_cstr(&j, err->code);
+
+    ngx_palette_cert_json_key(&j, "field");
+    ngx_palette_cert_json_cstr(&j, err->field);
+
+    ngx_palette_cert_json_key(&j, "message");
+    ngx_palette_cert_json_str(&j, err->message, err->last - err->message);
+
+    ngx_palette_cert_json_raw(&j, "}\n");
+
+    return ngx_palette_cert_send(r, err->status, &j);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_palette_cert_json_t *j)
+{
+    u_char                       *p;
+    ngx_int_t                     rc;
+    ngx_buf_t                    *b;
+    ngx_str_t                     value;
+    ngx_chain_t                   out;
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    if (j->failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    /* the generation live now, whatever this answer is about */
+
+    p = ngx_pnalloc(r->pool, NGX_ATOMIC_T_LEN + 2);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "\"%uA\"", zone->sh->generation) - p;
+
+    if (ngx_palette_cert_add_header(r, "ETag", &value,
+                                    &r->headers_out.etag)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&value, "no-store");
+
+    if (ngx_palette_cert_add_header(r, "Cache-Control", &value, NULL)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = j->pos - j->start;
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = j->start;
+    b->last = j->pos;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_add_header(ngx_http_request_t *r, const char *key,
+    ngx_str_t *value, ngx_table_elt_t **out)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+
+    if (out) {
+        *out = h;
+    }
+
+    return NGX_OK;
+}

@@ -1,0 +1,70 @@
+
+/*
+ * Copyright (C) ngx_palette_cert_module authors
+ */
+
+
+/*
+ * Parsers of untrusted bytes: upload bodies (JSON, multipart/form-data,
+ * x-www-form-urlencoded) and PEM bundles.  They depend on nothing but
+ * nginx's core types, allocate nothing, and decode in place: a value
+ * never grows when decoded, so it is written over its own encoding and
+ * the caller cleanses the one buffer afterwards.
+ */
+
+
+#ifndef _NGX_PALETTE_CERT_BODY_H_INCLUDED_
+#define _NGX_PALETTE_CERT_BODY_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+
+#define NGX_PALETTE_CERT_PEM_MAX  16
+
+
+typedef struct {
+    ngx_str_t   label;       /* "CERTIFICATE", "PRIVATE KEY", ... */
+    ngx_str_t   text;        /* the whole block, BEGIN to END lines */
+} ngx_palette_cert_pem_block_t;
+
+
+typedef struct {
+    ngx_palette_cert_pem_block_t  blocks[NGX_PALETTE_CERT_PEM_MAX];
+    ngx_uint_t                    nblocks;
+
+    /* set when parsing fails: where, and why */
+    size_t                        offset;
+    const char                   *error;
+} ngx_palette_cert_pem_bundle_t;
+
+
+/* one upload field as found in a body; value points into the body */
+
+typedef struct {
+    ngx_str_t   certificate;
+    ngx_str_t   key;
+    ngx_str_t   ca;
+    unsigned    has_certificate:1;
+    unsigned    has_key:1;
+    unsigned    has_ca:1;
+    unsigned    ca_null:1;
+
+    const char *error;       /* why the body is malformed */
+} ngx_palette_cert_fields_t;
+
+
+ngx_int_t ngx_palette_cert_parse_json(u_char *p, size_t len,
+    ngx_palette_cert_fields_t *f);
+ngx_int_t ngx_palette_cert_parse_urlencoded(u_char *p, size_t len,
+    ngx_palette_cert_fields_t *f);
+ngx_int_t ngx_palette_cert_multipart_boundary(ngx_str_t *content_type,
+    ngx_str_t *boundary);
+ngx_int_t ngx_palette_cert_parse_multipart(u_char *p, size_t len,
+    ngx_str_t *boundary, ngx_palette_cert_fields_t *f);
+ngx_int_t ngx_palette_cert_pem_split(u_char *p, size_t len,
+    ngx_palette_cert_pem_bundle_t *bundle);
+
+
+#endif /* _NGX_PALETTE_CERT_BODY_H_INCLUDED_ */

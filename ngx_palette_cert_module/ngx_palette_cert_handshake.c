@@ -1,0 +1,195 @@
+
+/*
+ * Copyright (C) ngx_palette_cert_module authors
+ */
+
+
+/*
+ * The certificate callback and the per-process copy of each zone's
+ * current certificate.
+ *
+ * Every process keeps the zone's record parsed for the generation it last
+ * saw, and installs it in the SSL contexts of the servers the zone feeds;
+ * connections created from a context then carry the certificate from the
+ * start.  The callback runs on every handshake: when nothing changed it
+ * reads one word of shared memory and compares two pointers.  It never
+ * parses, allocates from a pool or takes a lock unless the generation in
+ * shared memory is newer than the one this process holds.
+ */
+
+
+#include "ngx_palette_cert.h"
+
+
+static ngx_int_t ngx_palette_cert_use(SSL *ssl,
+    ngx_palette_cert_parsed_t *cur, ngx_uint_t clear);
+
+
+int
+ngx_palette_cert_handshake(SSL *ssl, void *arg)
+{
+    ngx_palette_cert_srv_conf_t *pscf = arg;
+
+    ngx_log_t                  *log;
+    ngx_connection_t           *c;
+    ngx_palette_cert_zone_t    *zone;
+    ngx_palette_cert_parsed_t  *cur;
+
+    zone = pscf->zone;
+    cur = &zone->current;
+
+    if (zone->sh->generation != cur->generation
+        || pscf->installed != cur->generation)
+    {
+        c = ngx_ssl_get_connection(ssl);
+        log = c ? c->log : ngx_cycle->log;
+
+        /* on failure the previous certificate stays in place */
+
+        (void) ngx_palette_cert_refresh(zone, log);
+        (void) ngx_palette_cert_install(pscf, log);
+    }
+
+    if (cur->leaf == NULL) {
+        return 0;
+    }
+
+    if (pscf->exclusive) {
+        return ngx_palette_cert_use(ssl, cur, 1) == NGX_OK;
+    }
+
+    /* a connection created before this process last installed a change */
+
+    if (SSL_get_certificate(ssl) != cur->leaf) {
+        return ngx_palette_cert_use(ssl, cur, 0) == NGX_OK;
+    }
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_use(SSL *ssl, ngx_palette_cert_parsed_t *cur,
+    ngx_uint_t clear)
+{
+    if (clear) {
+        SSL_certs_clear(ssl);
+    }
+
+    if (SSL_use_cert_and_key(ssl, cur->leaf, cur->key, cur->chain, 1) != 1) {
+        ngx_ssl_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "SSL_use_cert_and_key() failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Brings this process's copy of the zone's record up to date: the record
+ * is copied under the zone's lock and parsed outside it.
+ */
+
+ngx_int_t
+ngx_palette_cert_refresh(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
+{
+    ngx_int_t                   rc;
+    ngx_palette_cert_pem_t      pem;
+    ngx_palette_cert_record_t  *rec;
+    ngx_palette_cert_parsed_t   parsed;
+
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (zone->sh->generation == zone->current.generation
+        && zone->current.leaf)
+    {
+        return NGX_OK;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    rec = ngx_palette_cert_current_record(zone);
+
+    if (rec == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    rc = ngx_palette_cert_record_copy(rec, &pem);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_palette_cert_parse_pem(&pem, &parsed, log);
+
+    ngx_palette_cert_pem_free(&pem);
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "palette_cert zone \"%V\": cannot use generation %ui",
+                      &zone->name, pem.generation);
+        return NGX_ERROR;
+    }
+
+    ngx_palette_cert_parsed_free(&zone->current);
+    zone->current = parsed;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, log, 0,
+                   "palette_cert zone \"%V\": generation %ui parsed",
+                   &zone->name, parsed.generation);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Installs this process's copy in a server's SSL context.  Connections
+ * created from the context afterwards carry it without further work.
+ */
+
+ngx_int_t
+ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf, ngx_log_t *log)
+{
+    int                         type;
+    ngx_palette_cert_parsed_t  *cur;
+
+    cur = &pscf->zone->current;
+
+    if (cur->leaf == NULL || pscf->installed == cur->generation) {
+        return NGX_OK;
+    }
+
+    if (SSL_CTX_use_cert_and_key(pscf->ssl_ctx, cur->leaf, cur->key,
+                                 cur->chain, 1)
+        != 1)
+    {
+        ngx_ssl_error(NGX_LOG_ALERT, log, 0,
+                      "palette_cert zone \"%V\": "
+                      "SSL_CTX_use_cert_and_key() failed",
+                      &pscf->zone->name);
+        return NGX_ERROR;
+    }
+
+    /*
+     * A context cannot drop a certificate once given: after a change of
+     * key type the old one stays beside the new, and only installing on
+     * each connection keeps it from being chosen.
+     */
+
+    type = EVP_PKEY_base_id(cur->key);
+
+    if (pscf->installed_type && pscf->installed_type != type) {
+        pscf->exclusive = 1;
+    }
+
+    pscf->installed_type = type;
+    pscf->installed = cur->generation;
+
+    return NGX_OK;
+}

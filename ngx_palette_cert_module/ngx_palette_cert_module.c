@@ -1,0 +1,719 @@
+
+/*
+ * Copyright (C) ngx_palette_cert_module authors
+ */
+
+
+/*
+ * The module itself: its directives, their configuration, and the hand-over
+ * to nginx's SSL contexts.  It owns no request or handshake path; it only
+ * decides, at configuration time, which SSL contexts the zones feed.
+ */
+
+
+#include "ngx_palette_cert.h"
+#include <ngx_http_ssl_module.h>
+
+
+static void *ngx_palette_cert_create_main_conf(ngx_conf_t *cf);
+static void *ngx_palette_cert_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_palette_cert_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static void *ngx_palette_cert_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_palette_cert_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_palette_cert_zone_names(ngx_conf_t *cf,
+    ngx_palette_cert_zone_t *zone, ngx_str_t *value);
+static ngx_int_t ngx_palette_cert_zone_trust(ngx_conf_t *cf,
+    ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_add_path(ngx_conf_t *cf, ngx_str_t *name);
+static char *ngx_palette_cert(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_palette_cert_zone_cleanup(void *data);
+static ngx_int_t ngx_palette_cert_init_module(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_palette_cert_commands[] = {
+
+    { ngx_string("palette_cert_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_palette_cert_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("palette_cert"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_palette_cert,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("palette_cert_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_palette_cert_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_palette_cert_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_palette_cert_create_main_conf,     /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    ngx_palette_cert_create_srv_conf,      /* create server configuration */
+    ngx_palette_cert_merge_srv_conf,       /* merge server configuration */
+
+    ngx_palette_cert_create_loc_conf,      /* create location configuration */
+    ngx_palette_cert_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_palette_cert_module = {
+    NGX_MODULE_V1,
+    &ngx_palette_cert_module_ctx,          /* module context */
+    ngx_palette_cert_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_palette_cert_init_module,          /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_palette_cert_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_palette_cert_main_conf_t  *pmcf;
+
+    pmcf = ngx_pcalloc(cf->pool, sizeof(ngx_palette_cert_main_conf_t));
+    if (pmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&pmcf->zones, cf->pool, 1,
+                       sizeof(ngx_palette_cert_zone_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return pmcf;
+}
+
+
+static void *
+ngx_palette_cert_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_palette_cert_srv_conf_t  *pscf;
+
+    pscf = ngx_pcalloc(cf->pool, sizeof(ngx_palette_cert_srv_conf_t));
+    if (pscf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     pscf->zone_name = { 0, NULL };
+     *     pscf->zone = NULL;
+     *     pscf->ssl_ctx = NULL;
+     *     pscf->installed = 0;
+     *     pscf->exclusive = 0;
+     */
+
+    return pscf;
+}
+
+
+static char *
+ngx_palette_cert_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_palette_cert_srv_conf_t *prev = parent;
+    ngx_palette_cert_srv_conf_t *conf = child;
+
+    ngx_http_ssl_srv_conf_t       *sscf;
+    ngx_palette_cert_srv_conf_t  **pscfp;
+
+    if (conf->zone_name.data == NULL) {
+        conf->zone_name = prev->zone_name;
+        conf->file = prev->file;
+        conf->line = prev->line;
+    }
+
+    if (conf->zone_name.data == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    conf->zone = ngx_palette_cert_find_zone(cf, &conf->zone_name);
+
+    if (conf->zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"palette_cert\" refers to zone \"%V\" that is not "
+                      "declared by \"palette_cert_zone\" in %s:%ui",
+                      &conf->zone_name, conf->file, conf->line);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the SSL module has merged this server already: it comes first */
+
+    sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_ssl_module);
+
+    if (sscf->certificate_values) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"palette_cert\" cannot be combined with "
+                      "\"ssl_certificate\" containing variables in %s:%ui",
+                      conf->file, conf->line);
+        return NGX_CONF_ERROR;
+    }
+
+    if (sscf->ssl.ctx == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    conf->ssl_ctx = sscf->ssl.ctx;
+    conf->exclusive = (sscf->certificates && sscf->certificates->nelts);
+
+    SSL_CTX_set_cert_cb(conf->ssl_ctx, ngx_palette_cert_handshake, conf);
+
+    pscfp = ngx_array_push(&conf->zone->servers);
+    if (pscfp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *pscfp = conf;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_palette_cert_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_pcalloc(cf->pool, sizeof(ngx_palette_cert_loc_conf_t));
+    if (plcf == NULL) {
+        return NULL;
+    }
+
+    return plcf;
+}
+
+
+static char *
+ngx_palette_cert_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_palette_cert_loc_conf_t *conf = child;
+
+    /* the API location is not inherited by nested locations */
+
+    if (conf->zone_name.data == NULL || conf->zone) {
+        return NGX_CONF_OK;
+    }
+
+    conf->zone = ngx_palette_cert_find_zone(cf, &conf->zone_name);
+
+    if (conf->zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"palette_cert_api\" refers to zone \"%V\" that is "
+                      "not declared by \"palette_cert_zone\" in %s:%ui",
+                      &conf->zone_name, conf->file, conf->line);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_palette_cert_zone_t *
+ngx_palette_cert_find_zone(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_uint_t                     i;
+    ngx_palette_cert_zone_t      **zones;
+    ngx_palette_cert_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_palette_cert_module);
+
+    zones = pmcf->zones.elts;
+
+    for (i = 0; i < pmcf->zones.nelts; i++) {
+        if (zones[i]->name.len == name->len
+            && ngx_strncmp(zones[i]->name.data, name->data, name->len) == 0)
+        {
+            return zones[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static char *
+ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_palette_cert_main_conf_t *pmcf = conf;
+
+    u_char                    *p;
+    ssize_t                    size;
+    ngx_str_t                 *value, name, s, store;
+    ngx_uint_t                 i, store_set;
+    ngx_shm_zone_t            *shm_zone;
+    ngx_pool_cleanup_t        *cln;
+    ngx_palette_cert_zone_t   *zone, **zonep;
+
+    value = cf->args->elts;
+
+    p = (u_char *) ngx_strchr(value[1].data, ':');
+
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\" in \"palette_cert_zone\", "
+                           "expected NAME:SIZE", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = p - value[1].data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\" in \"palette_cert_zone\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" of \"palette_cert_zone\" is too "
+                           "small, at least %uzk is needed",
+                           &name, 8 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_palette_cert_find_zone(cf, &name)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\" in \"palette_cert_zone\"",
+                           &name);
+        return NGX_CONF_ERROR;
+    }
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_palette_cert_zone_t));
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone->name = name;
+    zone->cycle = cf->cycle;
+    zone->log = &cf->cycle->new_log;
+
+    if (ngx_array_init(&zone->names, cf->pool, 2, sizeof(ngx_str_t))
+        != NGX_OK
+        || ngx_array_init(&zone->servers, cf->pool, 2,
+                          sizeof(ngx_palette_cert_srv_conf_t *))
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    store_set = 0;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "names=", 6) == 0) {
+
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            if (ngx_palette_cert_zone_names(cf, zone, &s) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "store=", 6) == 0) {
+
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            store_set = 1;
+
+            if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+                continue;
+            }
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            zone->store = s;
+
+            if (ngx_conf_full_name(cf->cycle, &zone->store, 0) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_palette_cert_add_path(cf, &zone->store) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "trust=", 6) == 0) {
+
+            zone->trust.data = value[i].data + 6;
+            zone->trust.len = value[i].len - 6;
+
+            if (zone->trust.len == 0) {
+                goto invalid;
+            }
+
+            if (ngx_palette_cert_zone_trust(cf, zone) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (!store_set) {
+
+        /* palette_cert/NAME under the prefix, both created at start */
+
+        ngx_str_set(&s, "palette_cert");
+
+        if (ngx_conf_full_name(cf->cycle, &s, 0) != NGX_OK
+            || ngx_palette_cert_add_path(cf, &s) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        store.len = s.len + 1 + name.len;
+        store.data = ngx_pnalloc(cf->pool, store.len);
+        if (store.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(store.data, "%V/%V", &s, &name);
+
+        zone->store = store;
+
+        if (ngx_palette_cert_add_path(cf, &zone->store) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                     &ngx_palette_cert_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "shared memory zone \"%V\" of "
+                           "\"palette_cert_zone\" is already in use", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone->init = ngx_palette_cert_init_zone;
+    shm_zone->data = zone;
+    zone->shm_zone = shm_zone;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_palette_cert_zone_cleanup;
+    cln->data = zone;
+
+    zonep = ngx_array_push(&pmcf->zones);
+    if (zonep == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *zonep = zone;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in \"palette_cert_zone\"",
+                       &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_zone_names(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone,
+    ngx_str_t *value)
+{
+    u_char     *p, *last, *start, c;
+    ngx_str_t  *name;
+    ngx_uint_t  ok;
+
+    p = value->data;
+    last = p + value->len;
+
+    while (p <= last) {
+
+        start = p;
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+
+        name = ngx_array_push(&zone->names);
+        if (name == NULL) {
+            return NGX_ERROR;
+        }
+
+        name->data = start;
+        name->len = p - start;
+
+        ok = (name->len > 0 && name->len <= 253);
+
+        if (ok && !ngx_palette_cert_is_ip(name)) {
+
+            /* a host name: letters, digits, hyphens and dots */
+
+            for (start = name->data; ok && start < p; start++) {
+                c = *start;
+                ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                     || (c >= '0' && c <= '9') || c == '-' || c == '.';
+            }
+
+            ok = ok && name->data[0] != '.' && name->data[0] != '-';
+        }
+
+        if (!ok) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid name \"%V\" in \"names=\" of "
+                               "\"palette_cert_zone\"", name);
+            return NGX_ERROR;
+        }
+
+        p++;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_zone_trust(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone)
+{
+    BIO         *bio;
+    X509        *x;
+    ngx_uint_t   n;
+
+    if (ngx_conf_full_name(cf->cycle, &zone->trust, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the file is read again for every upload; here it is only checked */
+
+    bio = BIO_new_file((char *) zone->trust.data, "r");
+    if (bio == NULL) {
+        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                      "cannot read \"trust=%V\" of \"palette_cert_zone\"",
+                      &zone->trust);
+        return NGX_ERROR;
+    }
+
+    n = 0;
+
+    for ( ;; ) {
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        if (x == NULL) {
+            break;
+        }
+
+        if (X509_check_ca(x)) {
+            n++;
+        }
+
+        X509_free(x);
+    }
+
+    ERR_clear_error();
+    BIO_free(bio);
+
+    if (n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"trust=%V\" of \"palette_cert_zone\" holds no "
+                           "CA certificate", &zone->trust);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_add_path(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_path_t  *path;
+
+    path = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+    if (path == NULL) {
+        return NGX_ERROR;
+    }
+
+    path->name = *name;
+    path->conf_file = cf->conf_file->file.name.data;
+    path->line = cf->conf_file->line;
+
+    /* nginx creates the folder at start, owned by the worker user */
+
+    return ngx_add_path(cf, &path);
+}
+
+
+static char *
+ngx_palette_cert(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_palette_cert_srv_conf_t *pscf = conf;
+
+    ngx_str_t                *value;
+    ngx_http_ssl_srv_conf_t  *sscf;
+
+    if (pscf->zone_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    pscf->zone_name = value[1];
+    pscf->file = cf->conf_file->file.name.data;
+    pscf->line = cf->conf_file->line;
+
+    /*
+     * Without certificates, the SSL module neither creates the server's
+     * SSL context nor accepts "listen ... ssl".  An empty list satisfies
+     * both, keeps an "ssl_certificate" of an outer level from being
+     * inherited, and still takes an "ssl_certificate" given at this level.
+     */
+
+    sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_ssl_module);
+
+    if (sscf->certificates == NGX_CONF_UNSET_PTR) {
+        sscf->certificates = ngx_array_create(cf->pool, 1, sizeof(ngx_str_t));
+        if (sscf->certificates == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (sscf->certificate_keys == NGX_CONF_UNSET_PTR) {
+        sscf->certificate_keys = ngx_array_create(cf->pool, 1,
+                                                  sizeof(ngx_str_t));
+        if (sscf->certificate_keys == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_palette_cert_loc_conf_t *plcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (plcf->zone_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    plcf->zone_name = value[1];
+    plcf->file = cf->conf_file->file.name.data;
+    plcf->line = cf->conf_file->line;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_palette_cert_api_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_palette_cert_zone_cleanup(void *data)
+{
+    ngx_palette_cert_zone_t  *zone = data;
+
+    ngx_palette_cert_parsed_free(&zone->current);
+}
+
+
+/*
+ * Runs in the master once the zones are set up, before workers are
+ * started: every SSL context fed by a zone gets the zone's current
+ * certificate, so that the first handshake of a new worker has nothing
+ * to do.
+ */
+
+static ngx_int_t
+ngx_palette_cert_init_module(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                     i, j;
+    ngx_palette_cert_zone_t      **zones;
+    ngx_palette_cert_srv_conf_t  **servers;
+    ngx_palette_cert_main_conf_t  *pmcf;
+
+    if (ngx_test_config || cycle->conf_ctx[ngx_http_module.index] == NULL) {
+        return NGX_OK;
+    }
+
+    pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_palette_cert_module);
+    if (pmcf == NULL) {
+        return NGX_OK;
+    }
+
+    zones = pmcf->zones.elts;
+
+    for (i = 0; i < pmcf->zones.nelts; i++) {
+
+        if (ngx_palette_cert_refresh(zones[i], cycle->log) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        servers = zones[i]->servers.elts;
+
+        for (j = 0; j < zones[i]->servers.nelts; j++) {
+            if (ngx_palette_cert_install(servers[j], cycle->log) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}

@@ -1,0 +1,236 @@
+
+/*
+ * Copyright (C) ngx_palette_cert_module authors
+ */
+
+
+/*
+ * The self-signed default a zone serves until something is uploaded:
+ * an EC P-256 key and a certificate for the zone's "names=" (or for the
+ * host name when there are none).  Made once, in the master, when the
+ * store holds none.
+ */
+
+
+#include "ngx_palette_cert.h"
+
+
+#define NGX_PALETTE_CERT_SELF_SIGNED_DAYS  3650
+
+
+static EVP_PKEY *ngx_palette_cert_ec_key(void);
+static ngx_int_t ngx_palette_cert_self_signed_names(X509 *x,
+    ngx_palette_cert_zone_t *zone, ngx_str_t *cn);
+
+
+ngx_int_t
+ngx_palette_cert_self_signed(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem, ngx_log_t *log)
+{
+    X509                       *x;
+    u_char                      serial[16];
+    BIGNUM                     *bn;
+    EVP_PKEY                   *key;
+    ngx_int_t                   rc;
+    ngx_str_t                  *names, cn;
+    X509_NAME                  *name;
+    ngx_palette_cert_bundle_t   b;
+
+    rc = NGX_ERROR;
+    x = NULL;
+    bn = NULL;
+
+    key = ngx_palette_cert_ec_key();
+    if (key == NULL) {
+        goto failed;
+    }
+
+    x = X509_new();
+    if (x == NULL) {
+        goto failed;
+    }
+
+    if (RAND_bytes(serial, sizeof(serial)) != 1) {
+        goto failed;
+    }
+
+    serial[0] &= 0x7f;
+
+    bn = BN_bin2bn(serial, sizeof(serial), NULL);
+
+    if (bn == NULL
+        || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL
+        || X509_set_version(x, 2) != 1
+        || X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL
+        || X509_gmtime_adj(X509_getm_notAfter(x),
+                           (long) 86400 * NGX_PALETTE_CERT_SELF_SIGNED_DAYS)
+           == NULL
+        || X509_set_pubkey(x, key) != 1)
+    {
+        goto failed;
+    }
+
+    if (zone->names.nelts) {
+        names = zone->names.elts;
+        cn = names[0];
+
+    } else {
+        cn = zone->cycle->hostname;
+    }
+
+    name = X509_get_subject_name(x);
+
+    if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, cn.data,
+                                   (int) cn.len, -1, 0)
+        != 1
+        || X509_set_issuer_name(x, name) != 1)
+    {
+        goto failed;
+    }
+
+    if (ngx_palette_cert_self_signed_names(x, zone, &cn) != NGX_OK) {
+        goto failed;
+    }
+
+    if (X509_sign(x, key, EVP_sha256()) == 0) {
+        goto failed;
+    }
+
+    b.leaf = x;
+    b.chain = NULL;
+    b.key = key;
+    b.ca = NULL;
+
+    rc = ngx_palette_cert_bundle_pem(&b, pem);
+
+    pem->source = NGX_PALETTE_CERT_SELF_SIGNED;
+
+failed:
+
+    if (rc != NGX_OK) {
+        ngx_ssl_error(NGX_LOG_EMERG, log, 0,
+                      "palette_cert zone \"%V\": cannot make a self-signed "
+                      "certificate", &zone->name);
+    }
+
+    BN_free(bn);
+    X509_free(x);
+    EVP_PKEY_free(key);
+
+    return rc;
+}
+
+
+static EVP_PKEY *
+ngx_palette_cert_ec_key(void)
+{
+    EVP_PKEY      *key;
+    EVP_PKEY_CTX  *ctx;
+
+    key = NULL;
+
+    ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    if (EVP_PKEY_keygen_init(ctx) != 1
+        || EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, NID_X9_62_prime256v1)
+           != 1
+        || EVP_PKEY_keygen(ctx, &key) != 1)
+    {
+        key = NULL;
+    }
+
+    EVP_PKEY_CTX_free(ctx);
+
+    return key;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_self_signed_names(X509 *x, ngx_palette_cert_zone_t *zone,
+    ngx_str_t *cn)
+{
+    u_char           addr[16];
+    ngx_int_t        rc;
+    ngx_str_t       *names, *name;
+    ngx_uint_t       i, n;
+    GENERAL_NAME    *gn;
+    GENERAL_NAMES   *gens;
+    ASN1_IA5STRING  *ia5;
+    u_char           buf[NGX_SOCKADDR_STRLEN + 1];
+
+    gens = GENERAL_NAMES_new();
+    if (gens == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    names = zone->names.elts;
+    n = zone->names.nelts ? zone->names.nelts : 1;
+
+    for (i = 0; i < n; i++) {
+        name = zone->names.nelts ? &names[i] : cn;
+
+        gn = GENERAL_NAME_new();
+        if (gn == NULL) {
+            goto done;
+        }
+
+        if (sk_GENERAL_NAME_push(gens, gn) == 0) {
+            GENERAL_NAME_free(gn);
+            goto done;
+        }
+
+        if (ngx_palette_cert_is_ip(name)) {
+            ngx_cpystrn(buf, name->data, ngx_min(name->len + 1, sizeof(buf)));
+
+            gn->type = GEN_IPADD;
+            gn->d.iPAddress = ASN1_OCTET_STRING_new();
+
+            if (gn->d.iPAddress == NULL) {
+                goto done;
+            }
+
+            if (inet_pton(AF_INET, (char *) buf, addr) == 1) {
+                if (ASN1_OCTET_STRING_set(gn->d.iPAddress, addr, 4) != 1) {
+                    goto done;
+                }
+
+            } else if (inet_pton(AF_INET6, (char *) buf, addr) == 1) {
+                if (ASN1_OCTET_STRING_set(gn->d.iPAddress, addr, 16) != 1) {
+                    goto done;
+                }
+
+            } else {
+                goto done;
+            }
+
+            continue;
+        }
+
+        ia5 = ASN1_IA5STRING_new();
+        if (ia5 == NULL) {
+            goto done;
+        }
+
+        gn->type = GEN_DNS;
+        gn->d.dNSName = ia5;
+
+        if (ASN1_STRING_set(ia5, name->data, (int) name->len) != 1) {
+            goto done;
+        }
+    }
+
+    if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0) == 1) {
+        rc = NGX_OK;
+    }
+
+done:
+
+    GENERAL_NAMES_free(gens);
+
+    return rc;
+}

@@ -1,0 +1,452 @@
+
+/*
+ * Copyright (C) ngx_palette_cert_module authors
+ */
+
+
+/*
+ * The zone's shared memory: the current record and the self-signed
+ * default, each one allocation from the slab pool, replaced as a whole
+ * under the pool's lock.  The generation is published last, so a reader
+ * that sees it can take the record it names.  Memory that held a private
+ * key is cleansed before it is given back.
+ */
+
+
+#include "ngx_palette_cert.h"
+
+
+static ngx_int_t ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_zone_default(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem);
+static ngx_int_t ngx_palette_cert_pem_usable(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem, const char *which);
+
+
+ngx_int_t
+ngx_palette_cert_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_palette_cert_zone_t  *ozone = data;
+
+    size_t                    len;
+    ngx_palette_cert_sh_t    *sh;
+    ngx_palette_cert_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        return NGX_OK;
+    }
+
+    sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_palette_cert_sh_t));
+    if (sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(sh, sizeof(ngx_palette_cert_sh_t));
+    ngx_queue_init(&sh->records);
+
+    zone->sh = sh;
+    zone->shpool->data = sh;
+
+    len = sizeof(" in palette_cert zone \"\"") + shm_zone->shm.name.len;
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in palette_cert zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* a full zone is answered with 507, not logged */
+
+    zone->shpool->log_nomem = 0;
+
+    return ngx_palette_cert_zone_load(zone);
+}
+
+
+/*
+ * A new zone starts from, in this order: the zone of the same name in
+ * the running configuration (a reload that changed the size), the store,
+ * or a new self-signed certificate.
+ */
+
+static ngx_int_t
+ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  last;
+    ngx_palette_cert_pem_t      def, cur;
+    ngx_palette_cert_record_t  *rec;
+
+    rc = ngx_palette_cert_zone_inherit(zone);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    ngx_memzero(&def, sizeof(ngx_palette_cert_pem_t));
+    ngx_memzero(&cur, sizeof(ngx_palette_cert_pem_t));
+
+    rc = ngx_palette_cert_zone_default(zone, &def);
+
+    if (rc == NGX_DECLINED) {
+        /* "nginx -t": nothing is generated or written */
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    zone->sh->self_signed = ngx_palette_cert_record_alloc(zone, &def);
+    if (zone->sh->self_signed == NULL) {
+        goto nomem;
+    }
+
+    rc = NGX_DECLINED;
+    last = 0;
+
+    if (zone->store.len) {
+        rc = ngx_palette_cert_store_load(zone, "current", &cur, zone->log);
+
+        /* the generation is known even when the files are damaged */
+
+        last = cur.generation;
+
+        if (rc == NGX_OK
+            && ngx_palette_cert_pem_usable(zone, &cur, "current") != NGX_OK)
+        {
+            ngx_palette_cert_pem_free(&cur);
+            rc = NGX_ERROR;
+        }
+    }
+
+    if (rc != NGX_OK) {
+
+        /* nothing uploaded yet, or a damaged store: the default */
+
+        cur = def;
+        ngx_memzero(&def, sizeof(ngx_palette_cert_pem_t));
+
+        cur.source = NGX_PALETTE_CERT_SELF_SIGNED;
+        cur.generation = last + 1;
+
+        if (zone->store.len && !ngx_test_config) {
+            if (ngx_palette_cert_store_save(zone, &cur, zone->log)
+                != NGX_OK)
+            {
+                ngx_palette_cert_pem_free(&cur);
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    rec = ngx_palette_cert_record_alloc(zone, &cur);
+    if (rec == NULL) {
+        goto nomem;
+    }
+
+    ngx_palette_cert_publish(zone, rec);
+
+    ngx_palette_cert_pem_free(&cur);
+    ngx_palette_cert_pem_free(&def);
+
+    return NGX_OK;
+
+nomem:
+
+    ngx_log_error(NGX_LOG_EMERG, zone->log, 0,
+                  "palette_cert zone \"%V\" is too small for its "
+                  "certificate", &zone->name);
+
+    ngx_palette_cert_pem_free(&cur);
+    ngx_palette_cert_pem_free(&def);
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  i;
+    ngx_list_part_t            *part;
+    ngx_shm_zone_t             *shm_zone;
+    ngx_palette_cert_pem_t      def, cur;
+    ngx_palette_cert_zone_t    *ozone;
+    ngx_palette_cert_record_t  *rec;
+
+    if (ngx_cycle == NULL || ngx_cycle->shared_memory.part.elts == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ozone = NULL;
+    part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
+    shm_zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            shm_zone = part->elts;
+            i = 0;
+        }
+
+        if (shm_zone[i].tag == &ngx_palette_cert_module
+            && shm_zone[i].shm.name.len == zone->name.len
+            && ngx_strncmp(shm_zone[i].shm.name.data, zone->name.data,
+                           zone->name.len)
+               == 0)
+        {
+            ozone = shm_zone[i].data;
+            break;
+        }
+    }
+
+    if (ozone == NULL || ozone->sh == NULL || ozone->sh->self_signed == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    ngx_shmtx_lock(&ozone->shpool->mutex);
+
+    rc = ngx_palette_cert_record_copy(ozone->sh->self_signed, &def);
+
+    if (rc == NGX_OK) {
+        rec = ngx_palette_cert_current_record(ozone);
+        rc = (rec == NULL) ? NGX_DECLINED
+                           : ngx_palette_cert_record_copy(rec, &cur);
+
+        if (rc != NGX_OK) {
+            ngx_palette_cert_pem_free(&def);
+        }
+    }
+
+    ngx_shmtx_unlock(&ozone->shpool->mutex);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = NGX_OK;
+
+    zone->sh->self_signed = ngx_palette_cert_record_alloc(zone, &def);
+    rec = ngx_palette_cert_record_alloc(zone, &cur);
+
+    if (zone->sh->self_signed == NULL || rec == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, zone->log, 0,
+                      "palette_cert zone \"%V\" is too small for its "
+                      "certificate", &zone->name);
+        rc = NGX_ERROR;
+
+    } else {
+        ngx_palette_cert_publish(zone, rec);
+    }
+
+    ngx_palette_cert_pem_free(&def);
+    ngx_palette_cert_pem_free(&cur);
+
+    return rc;
+}
+
+
+/* the self-signed default: from the store, or made now */
+
+static ngx_int_t
+ngx_palette_cert_zone_default(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem)
+{
+    ngx_int_t  rc;
+
+    rc = NGX_DECLINED;
+
+    if (zone->store.len) {
+        rc = ngx_palette_cert_store_load(zone, "self-signed", pem, zone->log);
+
+        if (rc == NGX_OK
+            && ngx_palette_cert_pem_usable(zone, pem, "self-signed")
+               != NGX_OK)
+        {
+            ngx_palette_cert_pem_free(pem);
+            rc = NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            pem->source = NGX_PALETTE_CERT_SELF_SIGNED;
+            return NGX_OK;
+        }
+    }
+
+    if (ngx_test_config) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_palette_cert_self_signed(zone, pem, zone->log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (zone->store.len
+        && ngx_palette_cert_store_save_default(zone, pem, zone->log)
+           != NGX_OK)
+    {
+        ngx_palette_cert_pem_free(pem);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_pem_usable(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem, const char *which)
+{
+    ngx_palette_cert_parsed_t  parsed;
+
+    if (ngx_palette_cert_parse_pem(pem, &parsed, zone->log) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                      "palette_cert zone \"%V\": the stored \"%s\" "
+                      "certificate in \"%V\" cannot be used, ignored",
+                      &zone->name, which, &zone->store);
+        return NGX_ERROR;
+    }
+
+    ngx_palette_cert_parsed_free(&parsed);
+
+    return NGX_OK;
+}
+
+
+ngx_palette_cert_record_t *
+ngx_palette_cert_record_alloc(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem)
+{
+    u_char                     *p;
+    size_t                      size;
+    ngx_palette_cert_record_t  *rec;
+
+    size = offsetof(ngx_palette_cert_record_t, data)
+           + pem->cert.len + pem->key.len + pem->ca.len;
+
+    rec = ngx_slab_alloc_locked(zone->shpool, size);
+    if (rec == NULL) {
+        return NULL;
+    }
+
+    rec->generation = pem->generation;
+    rec->source = pem->source;
+    rec->cert_len = pem->cert.len;
+    rec->key_len = pem->key.len;
+    rec->ca_len = pem->ca.len;
+    rec->has_ca = pem->has_ca;
+
+    p = ngx_cpymem(rec->data, pem->cert.data, pem->cert.len);
+    p = ngx_cpymem(p, pem->key.data, pem->key.len);
+    ngx_memcpy(p, pem->ca.data, pem->ca.len);
+
+    return rec;
+}
+
+
+void
+ngx_palette_cert_record_free(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_record_t *rec)
+{
+    ngx_explicit_memzero(rec->data + rec->cert_len, rec->key_len);
+    ngx_slab_free_locked(zone->shpool, rec);
+}
+
+
+ngx_palette_cert_record_t *
+ngx_palette_cert_current_record(ngx_palette_cert_zone_t *zone)
+{
+    if (zone->sh == NULL || ngx_queue_empty(&zone->sh->records)) {
+        return NULL;
+    }
+
+    return ngx_queue_data(ngx_queue_head(&zone->sh->records),
+                          ngx_palette_cert_record_t, queue);
+}
+
+
+/* the caller holds the lock, or is the only process (zone set-up) */
+
+void
+ngx_palette_cert_publish(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_record_t *rec)
+{
+    ngx_palette_cert_record_t  *old;
+
+    old = ngx_palette_cert_current_record(zone);
+
+    if (old) {
+        ngx_queue_remove(&old->queue);
+        ngx_palette_cert_record_free(zone, old);
+    }
+
+    ngx_queue_insert_head(&zone->sh->records, &rec->queue);
+
+    ngx_memory_barrier();
+
+    zone->sh->generation = rec->generation;
+}
+
+
+/* copies a record out of shared memory; the caller holds the lock */
+
+ngx_int_t
+ngx_palette_cert_record_copy(ngx_palette_cert_record_t *rec,
+    ngx_palette_cert_pem_t *pem)
+{
+    u_char  *p;
+
+    ngx_memzero(pem, sizeof(ngx_palette_cert_pem_t));
+
+    pem->cert.data = ngx_alloc(rec->cert_len + 1, ngx_cycle->log);
+    pem->key.data = ngx_alloc(rec->key_len + 1, ngx_cycle->log);
+    pem->ca.data = ngx_alloc(rec->ca_len + 1, ngx_cycle->log);
+
+    if (pem->cert.data == NULL || pem->key.data == NULL
+        || pem->ca.data == NULL)
+    {
+        ngx_palette_cert_pem_free(pem);
+        return NGX_ERROR;
+    }
+
+    p = rec->data;
+
+    ngx_memcpy(pem->cert.data, p, rec->cert_len);
+    pem->cert.len = rec->cert_len;
+    p += rec->cert_len;
+
+    ngx_memcpy(pem->key.data, p, rec->key_len);
+    pem->key.len = rec->key_len;
+    p += rec->key_len;
+
+    ngx_memcpy(pem->ca.data, p, rec->ca_len);
+    pem->ca.len = rec->ca_len;
+
+    pem->has_ca = rec->has_ca;
+    pem->source = rec->source;
+    pem->generation = rec->generation;
+
+    return NGX_OK;
+}

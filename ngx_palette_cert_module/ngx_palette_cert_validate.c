@@ -1,0 +1,1252 @@
+
+/*
+ * Copyright (C) ngx_palette_cert_module authors
+ */
+
+
+/*
+ * Validation of an upload, and the description of a certificate.
+ *
+ * Checks run in a fixed order and the first failure is reported:
+ * the certificate field, the key field, the ca field (each parsed),
+ * the key against the leaf, the chain, the validity dates, the zone's
+ * names, and last the policy (key strength, signature digest, server
+ * usage).  Messages name the certificate at fault by its subject and say
+ * what to do; they never contain key material.
+ */
+
+
+#include "ngx_palette_cert.h"
+
+
+static ngx_int_t ngx_palette_cert_parse_certs(ngx_str_t *field,
+    const char *fname, STACK_OF(X509) **out, ngx_palette_cert_error_t *err,
+    const char *code);
+static ngx_int_t ngx_palette_cert_parse_key(ngx_str_t *field,
+    EVP_PKEY **out, ngx_palette_cert_error_t *err);
+static int ngx_palette_cert_no_password(char *buf, int size, int rwflag,
+    void *data);
+static ngx_int_t ngx_palette_cert_check_key(STACK_OF(X509) *certs,
+    EVP_PKEY *key, ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
+    STACK_OF(X509) *certs, STACK_OF(X509) *ca, STACK_OF(X509) **chain,
+    ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_check_dates(STACK_OF(X509) *chain,
+    ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone,
+    X509 *leaf, ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_check_policy(STACK_OF(X509) *chain,
+    EVP_PKEY *key, ngx_palette_cert_error_t *err);
+static u_char *ngx_palette_cert_key_type(u_char *p, u_char *last,
+    EVP_PKEY *key);
+static ngx_int_t ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out);
+static ngx_int_t ngx_palette_cert_is_self_signed(X509 *x);
+
+
+void
+ngx_palette_cert_error(ngx_palette_cert_error_t *err, ngx_uint_t status,
+    const char *code, const char *field, const char *fmt, ...)
+{
+    va_list  args;
+
+    err->status = status;
+    err->code = code;
+    err->field = field;
+
+    va_start(args, fmt);
+    err->last = ngx_vslprintf(err->message,
+                              err->message + NGX_PALETTE_CERT_MSG_LEN, fmt,
+                              args);
+    va_end(args);
+}
+
+
+ngx_int_t
+ngx_palette_cert_validate(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_fields_t *up, ngx_palette_cert_bundle_t *b,
+    ngx_palette_cert_error_t *err)
+{
+    ngx_int_t        rc;
+    STACK_OF(X509)  *certs;
+
+    ngx_memzero(b, sizeof(ngx_palette_cert_bundle_t));
+
+    certs = NULL;
+    rc = NGX_ERROR;
+
+    if (ngx_palette_cert_parse_certs(&up->certificate, "certificate", &certs,
+                                     err, "invalid_certificate")
+        != NGX_OK)
+    {
+        goto done;
+    }
+
+    if (ngx_palette_cert_parse_key(&up->key, &b->key, err) != NGX_OK) {
+        goto done;
+    }
+
+    if (up->has_ca && up->ca.len
+        && ngx_palette_cert_parse_certs(&up->ca, "ca", &b->ca, err,
+                                        "invalid_ca")
+           != NGX_OK)
+    {
+        goto done;
+    }
+
+    if (ngx_palette_cert_check_key(certs, b->key, err) != NGX_OK) {
+        goto done;
+    }
+
+    if (ngx_palette_cert_check_chain(zone, certs, b->ca, &b->chain, err)
+        != NGX_OK)
+    {
+        goto done;
+    }
+
+    /* b->chain is the verified path: the leaf first, the anchor last */
+
+    if (ngx_palette_cert_check_dates(b->chain, err) != NGX_OK) {
+        goto done;
+    }
+
+    if (ngx_palette_cert_check_names(zone, sk_X509_value(b->chain, 0), err)
+        != NGX_OK)
+    {
+        goto done;
+    }
+
+    if (ngx_palette_cert_check_policy(b->chain, b->key, err) != NGX_OK) {
+        goto done;
+    }
+
+    b->leaf = sk_X509_shift(b->chain);
+
+    /* a self-signed root is not served: clients have their own */
+
+    while (sk_X509_num(b->chain)
+           && ngx_palette_cert_is_self_signed(
+                  sk_X509_value(b->chain, sk_X509_num(b->chain) - 1)))
+    {
+        X509_free(sk_X509_pop(b->chain));
+    }
+
+    rc = NGX_OK;
+
+done:
+
+    sk_X509_pop_free(certs, X509_free);
+
+    if (rc != NGX_OK) {
+        ngx_palette_cert_bundle_free(b);
+    }
+
+    return rc;
+}
+
+
+void
+ngx_palette_cert_bundle_free(ngx_palette_cert_bundle_t *b)
+{
+    X509_free(b->leaf);
+    sk_X509_pop_free(b->chain, X509_free);
+    EVP_PKEY_free(b->key);
+    sk_X509_pop_free(b->ca, X509_free);
+
+    ngx_memzero(b, sizeof(ngx_palette_cert_bundle_t));
+}
+
+
+static ngx_int_t
+ngx_palette_cert_parse_certs(ngx_str_t *field, const char *fname,
+    STACK_OF(X509) **out, ngx_palette_cert_error_t *err, const char *code)
+{
+    BIO                            *bio;
+    X509                           *x;
+    u_char                          subject[256], *p;
+    ngx_uint_t                      i;
+    ngx_palette_cert_pem_bundle_t   pb;
+
+    if (ngx_palette_cert_pem_split(field->data, field->len, &pb) != NGX_OK) {
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY, code,
+                               fname,
+                               "the %s field is not a PEM bundle: %s "
+                               "(near byte %uz); paste the PEM text with "
+                               "nothing but white space around the blocks",
+                               fname, pb.error, pb.offset);
+        return NGX_ERROR;
+    }
+
+    if (pb.nblocks == 0) {
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY, code,
+                               fname,
+                               "no PEM certificate found in the %s field; "
+                               "paste text that starts with "
+                               "\"-----BEGIN CERTIFICATE-----\"", fname);
+        return NGX_ERROR;
+    }
+
+    *out = sk_X509_new_null();
+    if (*out == NULL) {
+        goto nomem;
+    }
+
+    for (i = 0; i < pb.nblocks; i++) {
+
+        if (pb.blocks[i].label.len != 11
+            || ngx_strncmp(pb.blocks[i].label.data, "CERTIFICATE", 11) != 0)
+        {
+            ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY, code,
+                                   fname,
+                                   "block %ui of the %s field is \"%V\", "
+                                   "not \"CERTIFICATE\"; only certificates "
+                                   "belong in this field", i + 1, fname,
+                                   &pb.blocks[i].label);
+            goto failed;
+        }
+
+        bio = BIO_new_mem_buf(pb.blocks[i].text.data,
+                              (int) pb.blocks[i].text.len);
+        if (bio == NULL) {
+            goto nomem;
+        }
+
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+
+        if (x == NULL) {
+            ERR_clear_error();
+            ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY, code,
+                                   fname,
+                                   "certificate %ui of the %s field cannot "
+                                   "be parsed; it may be truncated or "
+                                   "damaged, copy it again", i + 1, fname);
+            goto failed;
+        }
+
+        if (sk_X509_push(*out, x) == 0) {
+            X509_free(x);
+            goto nomem;
+        }
+
+        if (ngx_strcmp(fname, "ca") == 0 && X509_check_ca(x) == 0) {
+
+            /* "invalid_ca": the ca field holds only CA certificates */
+
+            p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                         X509_get_subject_name(x));
+            *p = '\0';
+
+            ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY, code,
+                                   fname,
+                                   "%s in the ca field is not a CA "
+                                   "certificate; give the certificate of "
+                                   "the authority that issued the chain",
+                                   subject);
+            goto failed;
+        }
+    }
+
+    return NGX_OK;
+
+nomem:
+
+    ERR_clear_error();
+    ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "internal_error", NULL, "out of memory");
+
+failed:
+
+    sk_X509_pop_free(*out, X509_free);
+    *out = NULL;
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_parse_key(ngx_str_t *field, EVP_PKEY **out,
+    ngx_palette_cert_error_t *err)
+{
+    BIO                            *bio;
+    ngx_str_t                      *label;
+    ngx_uint_t                      i, n, asked;
+    ngx_palette_cert_pem_bundle_t   pb;
+    ngx_palette_cert_pem_block_t   *key;
+
+    if (ngx_palette_cert_pem_split(field->data, field->len, &pb) != NGX_OK) {
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "invalid_key", "key",
+                               "the key field is not PEM: %s (near byte "
+                               "%uz); paste the private key with nothing "
+                               "but white space around it", pb.error,
+                               pb.offset);
+        return NGX_ERROR;
+    }
+
+    key = NULL;
+    n = 0;
+
+    for (i = 0; i < pb.nblocks; i++) {
+        label = &pb.blocks[i].label;
+
+        /* "openssl ecparam -genkey" writes the parameters first */
+
+        if (label->len == 13
+            && ngx_strncmp(label->data, "EC PARAMETERS", 13) == 0)
+        {
+            continue;
+        }
+
+        key = &pb.blocks[i];
+        n++;
+    }
+
+    if (n == 0) {
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "invalid_key", "key",
+                               "no PEM private key found in the key field; "
+                               "paste text that starts with "
+                               "\"-----BEGIN PRIVATE KEY-----\"");
+        return NGX_ERROR;
+    }
+
+    if (n > 1) {
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "invalid_key", "key",
+                               "the key field holds %ui PEM blocks; paste "
+                               "exactly one private key", n);
+        return NGX_ERROR;
+    }
+
+    label = &key->label;
+
+    if (label->len == 21
+        && ngx_strncmp(label->data, "ENCRYPTED PRIVATE KEY", 21) == 0)
+    {
+        goto encrypted;
+    }
+
+    if (!((label->len == 11
+           && ngx_strncmp(label->data, "PRIVATE KEY", 11) == 0)
+          || (label->len == 15
+              && ngx_strncmp(label->data, "RSA PRIVATE KEY", 15) == 0)
+          || (label->len == 14
+              && ngx_strncmp(label->data, "EC PRIVATE KEY", 14) == 0)))
+    {
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "invalid_key", "key",
+                               "the key field holds a \"%V\" block, not a "
+                               "private key", label);
+        return NGX_ERROR;
+    }
+
+    bio = BIO_new_mem_buf(key->text.data, (int) key->text.len);
+    if (bio == NULL) {
+        ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               "internal_error", NULL, "out of memory");
+        return NGX_ERROR;
+    }
+
+    asked = 0;
+
+    *out = PEM_read_bio_PrivateKey(bio, NULL, ngx_palette_cert_no_password,
+                                   &asked);
+    BIO_free(bio);
+    ERR_clear_error();
+
+    if (asked) {
+        EVP_PKEY_free(*out);
+        *out = NULL;
+        goto encrypted;
+    }
+
+    if (*out == NULL) {
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "invalid_key", "key",
+                               "the private key cannot be parsed; it may be "
+                               "truncated or damaged, copy it again");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+
+encrypted:
+
+    ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                           "encrypted_key", "key",
+                           "the private key is protected by a passphrase; "
+                           "remove it first, for example with "
+                           "\"openssl pkey -in key.pem -out plain.pem\"");
+    return NGX_ERROR;
+}
+
+
+static int
+ngx_palette_cert_no_password(char *buf, int size, int rwflag, void *data)
+{
+    ngx_uint_t  *asked = data;
+
+    *asked = 1;
+
+    return -1;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_check_key(STACK_OF(X509) *certs, EVP_PKEY *key,
+    ngx_palette_cert_error_t *err)
+{
+    X509    *x;
+    int      i;
+    u_char   leaf[256], other[256], *p;
+
+    x = sk_X509_value(certs, 0);
+
+    if (X509_check_private_key(x, key) == 1) {
+        return NGX_OK;
+    }
+
+    ERR_clear_error();
+
+    p = ngx_palette_cert_subject(leaf, leaf + sizeof(leaf),
+                                 X509_get_subject_name(x));
+    *p = '\0';
+
+    for (i = 1; i < sk_X509_num(certs); i++) {
+        x = sk_X509_value(certs, i);
+
+        if (X509_check_private_key(x, key) != 1) {
+            ERR_clear_error();
+            continue;
+        }
+
+        p = ngx_palette_cert_subject(other, other + sizeof(other),
+                                     X509_get_subject_name(x));
+        *p = '\0';
+
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "key_mismatch", "key",
+                               "the private key does not match the first "
+                               "certificate (leaf %s) but certificate %d "
+                               "(%s); put the certificate that belongs to "
+                               "the key first", leaf, i + 1, other);
+        return NGX_ERROR;
+    }
+
+    ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                           "key_mismatch", "key",
+                           "the private key does not match the certificate "
+                           "(leaf %s); give the key the certificate was "
+                           "issued for", leaf);
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
+    STACK_OF(X509) *certs, STACK_OF(X509) *ca, STACK_OF(X509) **chain,
+    ngx_palette_cert_error_t *err)
+{
+    int              i, error, depth;
+    X509            *x, *leaf;
+    u_char           subject[256], issuer[256], *p;
+    ngx_int_t        rc;
+    const char      *where;
+    X509_STORE      *store;
+    STACK_OF(X509)  *untrusted;
+    X509_STORE_CTX  *ctx;
+
+    rc = NGX_ERROR;
+    ctx = NULL;
+    untrusted = NULL;
+
+    store = X509_STORE_new();
+    if (store == NULL) {
+        goto nomem;
+    }
+
+    if (zone->trust.len) {
+        where = "the trusted CAs of this zone";
+
+        if (X509_STORE_load_file(store, (char *) zone->trust.data) != 1) {
+            ngx_ssl_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "palette_cert zone \"%V\": cannot load \"%V\"",
+                          &zone->name, &zone->trust);
+            ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                   "internal_error", NULL,
+                                   "the zone's trusted CA file cannot be "
+                                   "read; see the error log");
+            goto done;
+        }
+
+    } else if (ca) {
+        where = "the ca field";
+
+        for (i = 0; i < sk_X509_num(ca); i++) {
+            if (X509_STORE_add_cert(store, sk_X509_value(ca, i)) != 1) {
+                goto nomem;
+            }
+        }
+
+        /* a CA given by the admin may be an intermediate */
+
+        X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+
+    } else {
+        where = "the system's trusted CAs";
+
+        if (X509_STORE_set_default_paths(store) != 1) {
+            goto nomem;
+        }
+    }
+
+    ERR_clear_error();
+
+    untrusted = sk_X509_dup(certs);
+    if (untrusted == NULL) {
+        goto nomem;
+    }
+
+    leaf = sk_X509_shift(untrusted);
+
+    ctx = X509_STORE_CTX_new();
+    if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1)
+    {
+        goto nomem;
+    }
+
+    /* dates and usage are checked later, each with its own error */
+
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
+
+    if (X509_verify_cert(ctx) == 1) {
+        *chain = X509_STORE_CTX_get1_chain(ctx);
+        rc = (*chain != NULL) ? NGX_OK : NGX_ERROR;
+
+        if (rc != NGX_OK) {
+            goto nomem;
+        }
+
+        goto done;
+    }
+
+    ERR_clear_error();
+
+    error = X509_STORE_CTX_get_error(ctx);
+    depth = X509_STORE_CTX_get_error_depth(ctx);
+    x = X509_STORE_CTX_get_current_cert(ctx);
+
+    if (x == NULL) {
+        x = leaf;
+    }
+
+    p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                 X509_get_subject_name(x));
+    *p = '\0';
+
+    p = ngx_palette_cert_subject(issuer, issuer + sizeof(issuer),
+                                 X509_get_issuer_name(x));
+    *p = '\0';
+
+    if (depth == 0
+        && (error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+            || error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT))
+    {
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "chain_incomplete", "certificate",
+                               "the issuer of the leaf %s, %s, is in neither "
+                               "the certificate field nor %s; add the "
+                               "intermediate certificate %s after the leaf",
+                               subject, issuer, where, issuer);
+        goto done;
+    }
+
+    ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                           "chain_untrusted", "certificate",
+                           "the chain does not lead to %s: %s at %s "
+                           "(issued by %s); upload the chain and the CA "
+                           "that issued it", where,
+                           X509_verify_cert_error_string(error), subject,
+                           issuer);
+
+    goto done;
+
+nomem:
+
+    ERR_clear_error();
+    ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "internal_error", NULL, "out of memory");
+
+done:
+
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(untrusted);
+    X509_STORE_free(store);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_check_dates(STACK_OF(X509) *chain,
+    ngx_palette_cert_error_t *err)
+{
+    int          i;
+    X509        *x;
+    u_char       subject[256], date[32], *p;
+    const char  *which;
+
+    for (i = 0; i < sk_X509_num(chain); i++) {
+        x = sk_X509_value(chain, i);
+        which = (i == 0) ? "the leaf" : "the chain certificate";
+
+        if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
+            p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                         X509_get_subject_name(x));
+            *p = '\0';
+            *ngx_palette_cert_time(date, X509_get0_notAfter(x)) = '\0';
+
+            ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                   "expired", "certificate",
+                                   "%s %s expired on %s; renew it and "
+                                   "upload the new one", which, subject,
+                                   date);
+            return NGX_ERROR;
+        }
+
+        if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+            p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                         X509_get_subject_name(x));
+            *p = '\0';
+            *ngx_palette_cert_time(date, X509_get0_notBefore(x)) = '\0';
+
+            ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                   "not_yet_valid", "certificate",
+                                   "%s %s is not valid before %s; upload it "
+                                   "then, or check the server's clock",
+                                   which, subject, date);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone, X509 *leaf,
+    ngx_palette_cert_error_t *err)
+{
+    u_char      subject[256], missing[512], *p, *last;
+    ngx_str_t  *names;
+    ngx_uint_t  i, n;
+    u_char      buf[256];
+
+    names = zone->names.elts;
+    p = missing;
+    last = missing + sizeof(missing) - 1;
+    n = 0;
+
+    for (i = 0; i < zone->names.nelts; i++) {
+
+        ngx_cpystrn(buf, names[i].data,
+                    ngx_min(names[i].len + 1, sizeof(buf)));
+
+        if (ngx_palette_cert_is_ip(&names[i])) {
+            if (X509_check_ip_asc(leaf, (char *) buf, 0) == 1) {
+                continue;
+            }
+
+        } else if (X509_check_host(leaf, (char *) buf, names[i].len,
+                                   X509_CHECK_FLAG_NEVER_CHECK_SUBJECT
+                                   |X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+                                   NULL)
+                   == 1)
+        {
+            continue;
+        }
+
+        p = ngx_slprintf(p, last, "%s%V", n ? ", " : "", &names[i]);
+        n++;
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    *p = '\0';
+
+    p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                 X509_get_subject_name(leaf));
+    *p = '\0';
+
+    ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                           "name_mismatch", "certificate",
+                           "the leaf %s does not cover %s (its subject "
+                           "alternative names must list every name clients "
+                           "use); get a certificate that includes %s",
+                           subject, missing, n > 1 ? "them" : "it");
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
+    ngx_palette_cert_error_t *err)
+{
+    int        i, nid, bits;
+    X509      *x, *leaf;
+    u_char     subject[256], type[32], *p;
+    uint32_t   xku;
+
+    leaf = sk_X509_value(chain, 0);
+
+    p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                 X509_get_subject_name(leaf));
+    *p = '\0';
+
+    p = ngx_palette_cert_key_type(type, type + sizeof(type) - 1, key);
+    *p = '\0';
+
+    switch (EVP_PKEY_base_id(key)) {
+
+    case EVP_PKEY_RSA:
+        bits = EVP_PKEY_bits(key);
+
+        if (bits < 2048) {
+            ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                   "weak_key", "key",
+                                   "the key of the leaf %s is RSA %d, "
+                                   "under 2048 bits; issue the certificate "
+                                   "for a stronger key", subject, bits);
+            return NGX_ERROR;
+        }
+
+        break;
+
+    case EVP_PKEY_EC:
+        if (ngx_strncmp(type, "EC P-", 5) == 0) {
+            break;
+        }
+
+        /* fall through */
+
+    default:
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "weak_key", "key",
+                               "the key of the leaf %s is %s; use RSA of "
+                               "2048 bits or more, or EC P-256, P-384 or "
+                               "P-521", subject, type);
+        return NGX_ERROR;
+    }
+
+    /* the signatures clients check: all but a self-signed root's */
+
+    for (i = 0; i < sk_X509_num(chain); i++) {
+        x = sk_X509_value(chain, i);
+
+        if (i > 0 && ngx_palette_cert_is_self_signed(x)) {
+            continue;
+        }
+
+        if (X509_get_signature_info(x, &nid, NULL, NULL, NULL) != 1) {
+            nid = NID_undef;
+        }
+
+        if (nid == NID_md5 || nid == NID_sha1 || nid == NID_md5_sha1
+            || nid == NID_md4 || nid == NID_md2)
+        {
+            p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                         X509_get_subject_name(x));
+            *p = '\0';
+
+            ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                   "weak_key", "certificate",
+                                   "%s is signed with %s, which clients "
+                                   "reject; have it reissued with SHA-256",
+                                   subject, OBJ_nid2sn(nid));
+            return NGX_ERROR;
+        }
+    }
+
+    p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                 X509_get_subject_name(leaf));
+    *p = '\0';
+
+    if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "not_server_certificate", "certificate",
+                               "the leaf %s is a CA certificate "
+                               "(basicConstraints CA:TRUE); upload the "
+                               "server certificate it issued", subject);
+        return NGX_ERROR;
+    }
+
+    if (X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) {
+        xku = X509_get_extended_key_usage(leaf);
+
+        if (!(xku & XKU_SSL_SERVER)) {
+            ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                   "not_server_certificate", "certificate",
+                                   "the extended key usage of the leaf %s "
+                                   "does not include serverAuth; it is not "
+                                   "for TLS servers", subject);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_is_self_signed(X509 *x)
+{
+    return (X509_get_extension_flags(x) & EXFLAG_SS) != 0;
+}
+
+
+ngx_int_t
+ngx_palette_cert_bundle_pem(ngx_palette_cert_bundle_t *b,
+    ngx_palette_cert_pem_t *pem)
+{
+    int   i;
+    BIO  *bio, *kbio;
+
+    ngx_memzero(pem, sizeof(ngx_palette_cert_pem_t));
+
+    bio = BIO_new(BIO_s_mem());
+    kbio = BIO_new(BIO_s_secmem());
+
+    if (bio == NULL || kbio == NULL) {
+        goto failed;
+    }
+
+    if (PEM_write_bio_X509(bio, b->leaf) != 1) {
+        goto failed;
+    }
+
+    for (i = 0; i < sk_X509_num(b->chain); i++) {
+        if (PEM_write_bio_X509(bio, sk_X509_value(b->chain, i)) != 1) {
+            goto failed;
+        }
+    }
+
+    if (ngx_palette_cert_bio_str(bio, &pem->cert) != NGX_OK) {
+        goto failed;
+    }
+
+    if (PEM_write_bio_PrivateKey(kbio, b->key, NULL, NULL, 0, NULL, NULL)
+        != 1
+        || ngx_palette_cert_bio_str(kbio, &pem->key) != NGX_OK)
+    {
+        goto failed;
+    }
+
+    (void) BIO_reset(bio);
+
+    for (i = 0; i < sk_X509_num(b->ca); i++) {
+        if (PEM_write_bio_X509(bio, sk_X509_value(b->ca, i)) != 1) {
+            goto failed;
+        }
+    }
+
+    if (ngx_palette_cert_bio_str(bio, &pem->ca) != NGX_OK) {
+        goto failed;
+    }
+
+    pem->has_ca = (sk_X509_num(b->ca) > 0);
+    pem->source = NGX_PALETTE_CERT_UPLOADED;
+
+    BIO_free(bio);
+    BIO_free(kbio);
+
+    return NGX_OK;
+
+failed:
+
+    ERR_clear_error();
+    ngx_palette_cert_pem_free(pem);
+
+    BIO_free(bio);
+    BIO_free(kbio);
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out)
+{
+    char  *data;
+    long   len;
+
+    len = BIO_get_mem_data(bio, &data);
+
+    if (len < 0) {
+        return NGX_ERROR;
+    }
+
+    out->data = ngx_alloc(len + 1, ngx_cycle->log);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, data, len);
+    out->len = len;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_palette_cert_pem_free(ngx_palette_cert_pem_t *pem)
+{
+    if (pem->cert.data) {
+        ngx_free(pem->cert.data);
+    }
+
+    if (pem->key.data) {
+        ngx_explicit_memzero(pem->key.data, pem->key.len);
+        ngx_free(pem->key.data);
+    }
+
+    if (pem->ca.data) {
+        ngx_free(pem->ca.data);
+    }
+
+    ngx_str_null(&pem->cert);
+    ngx_str_null(&pem->key);
+    ngx_str_null(&pem->ca);
+}
+
+
+/* parses a record's PEM text: a stored record or a stored file */
+
+ngx_int_t
+ngx_palette_cert_parse_pem(ngx_palette_cert_pem_t *pem,
+    ngx_palette_cert_parsed_t *parsed, ngx_log_t *log)
+{
+    BIO         *bio;
+    X509        *x;
+    ngx_uint_t   asked;
+
+    ngx_memzero(parsed, sizeof(ngx_palette_cert_parsed_t));
+
+    parsed->generation = pem->generation;
+    parsed->source = pem->source;
+    parsed->has_ca = pem->has_ca;
+
+    bio = BIO_new_mem_buf(pem->cert.data, (int) pem->cert.len);
+    if (bio == NULL) {
+        goto failed;
+    }
+
+    parsed->leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+
+    parsed->chain = sk_X509_new_null();
+    if (parsed->leaf == NULL || parsed->chain == NULL) {
+        BIO_free(bio);
+        goto failed;
+    }
+
+    for ( ;; ) {
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        if (x == NULL) {
+            break;
+        }
+
+        if (sk_X509_push(parsed->chain, x) == 0) {
+            X509_free(x);
+            BIO_free(bio);
+            goto failed;
+        }
+    }
+
+    BIO_free(bio);
+
+    bio = BIO_new_mem_buf(pem->key.data, (int) pem->key.len);
+    if (bio == NULL) {
+        goto failed;
+    }
+
+    asked = 0;
+    parsed->key = PEM_read_bio_PrivateKey(bio, NULL,
+                                          ngx_palette_cert_no_password,
+                                          &asked);
+    BIO_free(bio);
+
+    if (parsed->key == NULL
+        || X509_check_private_key(parsed->leaf, parsed->key) != 1)
+    {
+        goto failed;
+    }
+
+    ERR_clear_error();
+
+    parsed->cert_pem.data = ngx_alloc(pem->cert.len + 1, log);
+    parsed->ca_pem.data = ngx_alloc(pem->ca.len + 1, log);
+
+    if (parsed->cert_pem.data == NULL || parsed->ca_pem.data == NULL) {
+        goto failed;
+    }
+
+    ngx_memcpy(parsed->cert_pem.data, pem->cert.data, pem->cert.len);
+    parsed->cert_pem.len = pem->cert.len;
+
+    ngx_memcpy(parsed->ca_pem.data, pem->ca.data, pem->ca.len);
+    parsed->ca_pem.len = pem->ca.len;
+
+    return NGX_OK;
+
+failed:
+
+    ngx_ssl_error(NGX_LOG_ALERT, log, 0, "palette_cert: cannot parse a "
+                  "stored certificate and key");
+
+    ngx_palette_cert_parsed_free(parsed);
+
+    return NGX_ERROR;
+}
+
+
+void
+ngx_palette_cert_parsed_free(ngx_palette_cert_parsed_t *parsed)
+{
+    X509_free(parsed->leaf);
+    sk_X509_pop_free(parsed->chain, X509_free);
+    EVP_PKEY_free(parsed->key);
+
+    if (parsed->cert_pem.data) {
+        ngx_free(parsed->cert_pem.data);
+    }
+
+    if (parsed->ca_pem.data) {
+        ngx_free(parsed->ca_pem.data);
+    }
+
+    ngx_memzero(parsed, sizeof(ngx_palette_cert_parsed_t));
+}
+
+
+/*
+ * The members of the certificate JSON that describe the leaf:
+ * "subject" ... "chain_length".
+ */
+
+ngx_int_t
+ngx_palette_cert_info(ngx_palette_cert_json_t *j, X509 *leaf,
+    STACK_OF(X509) *chain, EVP_PKEY *key)
+{
+    int                      i, n;
+    u_char                   buf[512], *p;
+    const u_char            *data;
+    GENERAL_NAME            *gn;
+    GENERAL_NAMES           *gens;
+    const ASN1_INTEGER      *serial;
+    const ASN1_OCTET_STRING *ip;
+    ngx_uint_t               first;
+
+    p = ngx_palette_cert_subject(buf, buf + sizeof(buf),
+                                 X509_get_subject_name(leaf));
+    ngx_palette_cert_json_key(j, "subject");
+    ngx_palette_cert_json_str(j, buf, p - buf);
+
+    p = ngx_palette_cert_subject(buf, buf + sizeof(buf),
+                                 X509_get_issuer_name(leaf));
+    ngx_palette_cert_json_key(j, "issuer");
+    ngx_palette_cert_json_str(j, buf, p - buf);
+
+    serial = X509_get0_serialNumber(leaf);
+    data = ASN1_STRING_get0_data(serial);
+    n = ngx_min(ASN1_STRING_length(serial), (int) (sizeof(buf) / 2));
+    p = ngx_hex_dump(buf, (u_char *) data, n);
+    ngx_palette_cert_json_key(j, "serial");
+    ngx_palette_cert_json_str(j, buf, p - buf);
+
+    ngx_palette_cert_json_key(j, "names");
+    ngx_palette_cert_json_raw(j, "[");
+
+    gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    first = 1;
+
+    for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+        gn = sk_GENERAL_NAME_value(gens, i);
+
+        if (gn->type == GEN_DNS) {
+            data = ASN1_STRING_get0_data(gn->d.dNSName);
+            n = ASN1_STRING_length(gn->d.dNSName);
+            p = (u_char *) data + n;
+
+        } else if (gn->type == GEN_IPADD) {
+            ip = gn->d.iPAddress;
+            n = ASN1_STRING_length(ip);
+
+            if ((n != 4 && n != 16)
+                || inet_ntop(n == 16 ? AF_INET6 : AF_INET,
+                             ASN1_STRING_get0_data(ip), (char *) buf,
+                             sizeof(buf))
+                   == NULL)
+            {
+                continue;
+            }
+
+            data = buf;
+            p = buf + ngx_strlen(buf);
+
+        } else {
+            continue;
+        }
+
+        if (!first) {
+            ngx_palette_cert_json_raw(j, ",");
+        }
+
+        first = 0;
+        ngx_palette_cert_json_str(j, (u_char *) data, p - data);
+    }
+
+    GENERAL_NAMES_free(gens);
+
+    ngx_palette_cert_json_raw(j, "]");
+
+    p = ngx_palette_cert_time(buf, X509_get0_notBefore(leaf));
+    ngx_palette_cert_json_key(j, "not_before");
+    ngx_palette_cert_json_str(j, buf, p - buf);
+
+    p = ngx_palette_cert_time(buf, X509_get0_notAfter(leaf));
+    ngx_palette_cert_json_key(j, "not_after");
+    ngx_palette_cert_json_str(j, buf, p - buf);
+
+    p = ngx_palette_cert_sha256(buf, leaf);
+    ngx_palette_cert_json_key(j, "sha256");
+    ngx_palette_cert_json_str(j, buf, p - buf);
+
+    p = ngx_palette_cert_key_type(buf, buf + sizeof(buf), key);
+    ngx_palette_cert_json_key(j, "key_type");
+    ngx_palette_cert_json_str(j, buf, p - buf);
+
+    ngx_palette_cert_json_key(j, "chain_length");
+    ngx_palette_cert_json_uint(j, 1 + sk_X509_num(chain));
+
+    return j->failed ? NGX_ERROR : NGX_OK;
+}
+
+
+static u_char *
+ngx_palette_cert_key_type(u_char *p, u_char *last, EVP_PKEY *key)
+{
+    char  name[64];
+
+    switch (EVP_PKEY_base_id(key)) {
+
+    case EVP_PKEY_RSA:
+        return ngx_slprintf(p, last, "RSA %d", EVP_PKEY_bits(key));
+
+    case EVP_PKEY_EC:
+        if (EVP_PKEY_get_group_name(key, name, sizeof(name), NULL) != 1) {
+            return ngx_slprintf(p, last, "EC");
+        }
+
+        if (ngx_strcmp(name, "prime256v1") == 0
+            || ngx_strcmp(name, "P-256") == 0)
+        {
+            return ngx_slprintf(p, last, "EC P-256");
+        }
+
+        if (ngx_strcmp(name, "secp384r1") == 0
+            || ngx_strcmp(name, "P-384") == 0)
+        {
+            return ngx_slprintf(p, last, "EC P-384");
+        }
+
+        if (ngx_strcmp(name, "secp521r1") == 0
+            || ngx_strcmp(name, "P-521") == 0)
+        {
+            return ngx_slprintf(p, last, "EC P-521");
+        }
+
+        return ngx_slprintf(p, last, "EC %s", name);
+
+    default:
+        return ngx_slprintf(p, last, "%s",
+                            OBJ_nid2sn(EVP_PKEY_base_id(key)));
+    }
+}
+
+
+u_char *
+ngx_palette_cert_subject(u_char *p, u_char *last, X509_NAME *name)
+{
+    BIO   *bio;
+    char  *data;
+    long   len;
+
+    bio = BIO_new(BIO_s_mem());
+    if (bio == NULL) {
+        return p;
+    }
+
+    /* RFC 2253 order, UTF-8 kept as it is */
+
+    if (X509_NAME_print_ex(bio, name, 0,
+                           XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB)
+        >= 0)
+    {
+        len = BIO_get_mem_data(bio, &data);
+
+        if (len > 0) {
+            len = ngx_min(len, last - p - 1);
+            p = ngx_cpymem(p, data, len);
+        }
+    }
+
+    BIO_free(bio);
+
+    return p;
+}
+
+
+u_char *
+ngx_palette_cert_sha256(u_char *p, X509 *x)
+{
+    u_char        md[EVP_MAX_MD_SIZE];
+    unsigned int  n;
+
+    if (X509_digest(x, EVP_sha256(), md, &n) != 1) {
+        return p;
+    }
+
+    return ngx_hex_dump(p, md, n);
+}
+
+
+u_char *
+ngx_palette_cert_time(u_char *p, const ASN1_TIME *t)
+{
+    struct tm  tm;
+
+    if (ASN1_TIME_to_tm(t, &tm) != 1) {
+        return p;
+    }
+
+    return ngx_sprintf(p, "%4d-%02d-%02dT%02d:%02d:%02dZ",
+                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+
+ngx_int_t
+ngx_palette_cert_is_ip(ngx_str_t *name)
+{
+    u_char  buf[NGX_SOCKADDR_STRLEN + 1], addr[16];
+
+    if (name->len == 0 || name->len >= sizeof(buf)) {
+        return 0;
+    }
+
+    ngx_cpystrn(buf, name->data, name->len + 1);
+
+    return inet_pton(AF_INET, (char *) buf, addr) == 1
+           || inet_pton(AF_INET6, (char *) buf, addr) == 1;
+}
