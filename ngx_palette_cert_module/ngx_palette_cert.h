@@ -200,6 +200,7 @@ ngx_palette_cert_zone_t *ngx_palette_cert_find_zone(ngx_conf_t *cf,
 
 /* ngx_palette_cert_api.c */
 ngx_int_t ngx_palette_cert_api_handler(ngx_http_request_t *r);
+ngx_int_t ngx_palette_cert_api_init_filters(ngx_conf_t *cf);
 
 
 /* ngx_palette_cert_json.c */

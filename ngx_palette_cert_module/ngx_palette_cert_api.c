@@ -30,7 +30,17 @@ typedef struct {
     ngx_str_t                    body;
     ngx_palette_cert_bundle_t    bundle;
     ngx_palette_cert_pem_t       pem;
+
+    /* an answer nginx itself makes here, replaced by the API's JSON */
+    ngx_chain_t                 *replace;
+
+    unsigned                     own:1;
+    unsigned                     sent:1;
 } ngx_palette_cert_ctx_t;
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 static ngx_int_t ngx_palette_cert_api_read(ngx_http_request_t *r);
@@ -59,8 +69,17 @@ static ngx_int_t ngx_palette_cert_send_error(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_send(ngx_http_request_t *r,
     ngx_uint_t status, ngx_palette_cert_json_t *j);
+static ngx_int_t ngx_palette_cert_headers(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_palette_cert_json_t *j);
 static ngx_int_t ngx_palette_cert_add_header(ngx_http_request_t *r,
     const char *key, ngx_str_t *value, ngx_table_elt_t **out);
+static ngx_palette_cert_ctx_t *ngx_palette_cert_get_ctx(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_error_json(ngx_http_request_t *r,
+    ngx_palette_cert_error_t *err, ngx_palette_cert_json_t *j);
+static ngx_int_t ngx_palette_cert_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
 
 
 ngx_int_t
@@ -109,11 +128,9 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_palette_cert_api_read(ngx_http_request_t *r)
 {
-    off_t                      max;
-    ngx_int_t                  rc;
-    ngx_str_t                  boundary;
-    ngx_palette_cert_error_t   err;
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_int_t                 rc;
+    ngx_str_t                 boundary;
+    ngx_palette_cert_error_t  err;
 
     if (ngx_palette_cert_media_type(r, &boundary) == NGX_DECLINED) {
 
@@ -131,38 +148,18 @@ ngx_palette_cert_api_read(ngx_http_request_t *r)
         return ngx_palette_cert_send_error(r, &err);
     }
 
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-    max = clcf->client_max_body_size;
-
-    if (max && r->headers_in.content_length_n > max) {
-        goto too_large;
-    }
+    /*
+     * A body over client_max_body_size is refused by nginx itself, before
+     * or while it is read; the filters below turn that answer into JSON.
+     */
 
     rc = ngx_http_read_client_request_body(r, ngx_palette_cert_api_body);
-
-    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
-        goto too_large;
-    }
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
     }
 
     return NGX_DONE;
-
-too_large:
-
-    /* the body is not read: the connection is closed after the answer */
-
-    r->keepalive = 0;
-    r->lingering_close = 1;
-
-    ngx_palette_cert_error(&err, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                           "too_large", NULL,
-                           "the upload is larger than %O bytes, the "
-                           "client_max_body_size of this location", max);
-
-    return ngx_palette_cert_send_error(r, &err);
 }
 
 
@@ -173,7 +170,7 @@ ngx_palette_cert_api_body(ngx_http_request_t *r)
     ngx_pool_cleanup_t      *cln;
     ngx_palette_cert_ctx_t  *ctx;
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_palette_cert_ctx_t));
+    ctx = ngx_palette_cert_get_ctx(r);
     if (ctx == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -187,8 +184,6 @@ ngx_palette_cert_api_body(ngx_http_request_t *r)
 
     cln->handler = ngx_palette_cert_cleanse;
     cln->data = r;
-
-    ngx_http_set_ctx(r, ctx, ngx_palette_cert_module);
 
     rc = ngx_palette_cert_api_upload(r, ctx);
 
@@ -805,22 +800,9 @@ ngx_palette_cert_send_error(ngx_http_request_t *r,
                       err->message);
     }
 
-    if (ngx_palette_cert_json_init(&j, r->pool, 512) != NGX_OK) {
+    if (ngx_palette_cert_error_json(r, err, &j) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_palette_cert_json_raw(&j, "{");
-
-    ngx_palette_cert_json_key(&j, "error");
-    ngx_palette_cert_json_cstr(&j, err->code);
-
-    ngx_palette_cert_json_key(&j, "field");
-    ngx_palette_cert_json_cstr(&j, err->field);
-
-    ngx_palette_cert_json_key(&j, "message");
-    ngx_palette_cert_json_str(&j, err->message, err->last - err->message);
-
-    ngx_palette_cert_json_raw(&j, "}\n");
 
     return ngx_palette_cert_send(r, err->status, &j);
 }
@@ -830,52 +812,25 @@ static ngx_int_t
 ngx_palette_cert_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_palette_cert_json_t *j)
 {
-    u_char                       *p;
-    ngx_int_t                     rc;
-    ngx_buf_t                    *b;
-    ngx_str_t                     value;
-    ngx_chain_t                   out;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    ngx_int_t                rc;
+    ngx_buf_t               *b;
+    ngx_chain_t              out;
+    ngx_palette_cert_ctx_t  *ctx;
 
     if (j->failed) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
-
-    /* the generation live now, whatever this answer is about */
-
-    p = ngx_pnalloc(r->pool, NGX_ATOMIC_T_LEN + 2);
-    if (p == NULL) {
+    ctx = ngx_palette_cert_get_ctx(r);
+    if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    value.data = p;
-    value.len = ngx_sprintf(p, "\"%uA\"", zone->sh->generation) - p;
+    ctx->own = 1;
 
-    if (ngx_palette_cert_add_header(r, "ETag", &value,
-                                    &r->headers_out.etag)
-        != NGX_OK)
-    {
+    if (ngx_palette_cert_headers(r, status, j) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_str_set(&value, "no-store");
-
-    if (ngx_palette_cert_add_header(r, "Cache-Control", &value, NULL)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = j->pos - j->start;
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
 
     rc = ngx_http_send_header(r);
 
@@ -898,6 +853,241 @@ ngx_palette_cert_send(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/* status, ETag, Cache-Control and the JSON type and length */
+
+static ngx_int_t
+ngx_palette_cert_headers(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_palette_cert_json_t *j)
+{
+    u_char                       *p;
+    ngx_str_t                     value;
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    /* the generation live now, whatever this answer is about */
+
+    p = ngx_pnalloc(r->pool, NGX_ATOMIC_T_LEN + 2);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "\"%uA\"", zone->sh->generation) - p;
+
+    if (ngx_palette_cert_add_header(r, "ETag", &value,
+                                    &r->headers_out.etag)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&value, "no-store");
+
+    if (ngx_palette_cert_add_header(r, "Cache-Control", &value, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = j->pos - j->start;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_error_json(ngx_http_request_t *r,
+    ngx_palette_cert_error_t *err, ngx_palette_cert_json_t *j)
+{
+    if (ngx_palette_cert_json_init(j, r->pool, 512) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_palette_cert_json_raw(j, "{");
+
+    ngx_palette_cert_json_key(j, "error");
+    ngx_palette_cert_json_cstr(j, err->code);
+
+    ngx_palette_cert_json_key(j, "field");
+    ngx_palette_cert_json_cstr(j, err->field);
+
+    ngx_palette_cert_json_key(j, "message");
+    ngx_palette_cert_json_str(j, err->message, err->last - err->message);
+
+    ngx_palette_cert_json_raw(j, "}\n");
+
+    return j->failed ? NGX_ERROR : NGX_OK;
+}
+
+
+static ngx_palette_cert_ctx_t *
+ngx_palette_cert_get_ctx(ngx_http_request_t *r)
+{
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_palette_cert_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_palette_cert_module);
+    }
+
+    return ctx;
+}
+
+
+ngx_int_t
+ngx_palette_cert_api_init_filters(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_palette_cert_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_palette_cert_body_filter;
+
+    return NGX_OK;
+}
+
+
+/*
+ * nginx answers some requests of the API location itself: a body over
+ * client_max_body_size (413), a malformed body (400), an internal error
+ * (500).  Those answers get the API's JSON, ETag and Cache-Control too.
+ */
+
+static ngx_int_t
+ngx_palette_cert_header_filter(ngx_http_request_t *r)
+{
+    ngx_buf_t                    *b;
+    ngx_chain_t                  *cl;
+    ngx_palette_cert_ctx_t       *ctx;
+    ngx_palette_cert_json_t       j;
+    ngx_palette_cert_error_t      err;
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+
+    if (r != r->main || plcf->zone == NULL || plcf->zone->sh == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (ctx && ctx->own) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    switch (r->headers_out.status) {
+
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+        ngx_palette_cert_error(&err, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                               "too_large", NULL,
+                               "the upload is larger than %O bytes, the "
+                               "client_max_body_size of this location",
+                               clcf->client_max_body_size);
+        break;
+
+    case NGX_HTTP_BAD_REQUEST:
+        ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST,
+                               "malformed_request", NULL,
+                               "the request cannot be parsed");
+        break;
+
+    case NGX_HTTP_INTERNAL_SERVER_ERROR:
+        ngx_palette_cert_error(&err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               "internal_error", NULL,
+                               "the request failed; see the error log");
+        break;
+
+    default:
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_palette_cert_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_palette_cert_error_json(r, &err, &j) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    cl = ngx_alloc_chain_link(r->pool);
+
+    if (b == NULL || cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = j.start;
+    b->last = j.pos;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    ctx->own = 1;
+    ctx->replace = cl;
+
+    if (ngx_palette_cert_headers(r, err.status, &j) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t             *cl;
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (ctx == NULL || ctx->replace == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* nginx's own page is dropped; the JSON goes once, in its place */
+
+    for (cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+
+    if (ctx->sent) {
+        return NGX_OK;
+    }
+
+    ctx->sent = 1;
+
+    return ngx_http_next_body_filter(r, ctx->replace);
 }
 
 

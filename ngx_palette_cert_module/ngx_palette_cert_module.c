@@ -65,7 +65,7 @@ static ngx_command_t  ngx_palette_cert_commands[] = {
 
 static ngx_http_module_t  ngx_palette_cert_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_palette_cert_api_init_filters,     /* postconfiguration */
 
     ngx_palette_cert_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+#
+# Install what building and testing the module needs, from Debian's
+# packages: Debian's nginx and its development tree, the compiler and the
+# libraries nginx's configure looks for, curl and openssl, and the Perl
+# modules the Test::Nginx suite uses. Idempotent; quick when all is there.
+#
+# The stock nginx service is stopped and disabled: the other scripts start
+# their own nginx instances, with their own prefixes and ports.
+
+set -euo pipefail
+
+usage() {
+    printf 'usage: %s [-h]\n' "$(basename "$0")"
+    printf 'Installs the Debian packages needed to build and test.\n'
+}
+
+case "${1:-}" in
+    -h|--help) usage; exit 0 ;;
+    "") ;;
+    *) usage >&2; exit 2 ;;
+esac
+
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+BUILD_PACKAGES=(
+    build-essential
+    libssl-dev
+    libpcre2-dev
+    zlib1g-dev
+)
+
+TOOL_PACKAGES=(
+    curl
+    openssl
+)
+
+TEST_PACKAGES=(
+    libtest-base-perl
+    libipc-run-perl
+    libio-socket-ssl-perl
+    libnet-ssleay-perl
+    libtest-longstring-perl
+    libtext-diff-perl
+    liblist-moreutils-perl
+    libjson-pp-perl
+    libhttp-message-perl
+)
+
+need_debian_nginx
+need_packages "${BUILD_PACKAGES[@]}" "${TOOL_PACKAGES[@]}" \
+              "${TEST_PACKAGES[@]}"
+
+log "dependencies in place ($("$DEBIAN_NGINX" -v 2>&1 | sed 's/.*: //'))"

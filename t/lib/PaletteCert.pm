@@ -1,0 +1,1994 @@
+package PaletteCert;
+
+# Test::Nginx::Socket helpers for ngx_palette_cert_module.
+#
+# Loading this module sets the environment the test configurations use
+# ($TEST_NGINX_TLS_PORT, $TEST_NGINX_TLS_PORT2, $TEST_NGINX_CERT_DIR),
+# generates the certificate fixtures when they are missing, and registers
+# a response body check that runs a block's "--- steps" section against
+# the running nginx: real TLS handshakes, real uploads to the API.
+# The step syntax is documented in the POD at the end of this file.
+#
+# Everything a block remembers (pids, open connections, the generation
+# last seen) lives in one object made for that block and dropped after it.
+
+use strict;
+use warnings;
+
+use Cwd ();
+use Exporter qw(import);
+use File::Basename qw(dirname);
+use File::Path ();
+use File::Spec;
+use File::Temp ();
+use Test::More ();
+
+our @EXPORT_OK = qw(fixture fixture_path run_steps parse_steps);
+
+my $IO_TIMEOUT = 10;
+
+my $DEFAULT_COUNT = 40;
+my $DEFAULT_SNI = 'console.example.com';
+my $DEFAULT_API = '/cert';
+
+# Status of each error code of the API, from the product contract.
+my %ERROR_STATUS = (
+    malformed_request      => 400,
+    missing_field          => 400,
+    cross_origin           => 403,
+    generation_mismatch    => 412,
+    too_large              => 413,
+    unsupported_media_type => 415,
+    invalid_certificate    => 422,
+    invalid_key            => 422,
+    encrypted_key          => 422,
+    key_mismatch           => 422,
+    invalid_ca             => 422,
+    chain_incomplete       => 422,
+    chain_untrusted        => 422,
+    expired                => 422,
+    not_yet_valid          => 422,
+    name_mismatch          => 422,
+    weak_key               => 422,
+    not_server_certificate => 422,
+    store_failed           => 500,
+    zone_full              => 507,
+);
+
+
+# Environment and fixtures, set up once when the module is loaded.
+
+sub project_root {
+    my $lib = dirname(File::Spec->rel2abs(__FILE__));
+
+    return Cwd::abs_path(File::Spec->catdir($lib, File::Spec->updir,
+                                            File::Spec->updir));
+}
+
+
+sub cert_dir {
+    return $ENV{TEST_NGINX_CERT_DIR};
+}
+
+
+sub _setup_env {
+    $ENV{TEST_NGINX_TLS_PORT} = 1985 if !defined $ENV{TEST_NGINX_TLS_PORT};
+    $ENV{TEST_NGINX_TLS_PORT2} = 1986
+        if !defined $ENV{TEST_NGINX_TLS_PORT2};
+
+    my $root = project_root();
+    my $dir = $ENV{TEST_NGINX_CERT_DIR};
+
+    if (!defined $dir || $dir eq '') {
+        $dir = File::Spec->catdir($root, 't', 'certs');
+    }
+
+    $dir = File::Spec->rel2abs($dir);
+
+    if (!-e File::Spec->catfile($dir, '.complete')) {
+        my $script = File::Spec->catfile($root, 't', 'lib', 'gen-certs.sh');
+
+        system('bash', $script, $dir) == 0
+            or die "PaletteCert: \"$script $dir\" failed, status $?\n";
+    }
+
+    $ENV{TEST_NGINX_CERT_DIR} = $dir;
+}
+
+
+sub fixture_path {
+    my ($file) = @_;
+
+    die "PaletteCert::fixture_path: no file name given\n"
+        if !defined $file || $file eq '';
+
+    return File::Spec->catfile(cert_dir(), $file);
+}
+
+
+sub fixture {
+    my ($file) = @_;
+
+    my $path = fixture_path($file);
+
+    open my $in, '<:raw', $path
+        or die "PaletteCert::fixture: cannot open $path: $!\n";
+    local $/;
+    my $data = <$in>;
+    close $in;
+
+    return $data;
+}
+
+
+sub _fixture_exists {
+    my ($file) = @_;
+
+    return -f fixture_path($file);
+}
+
+
+sub _fixture_sha256 {
+    my ($name) = @_;
+
+    my $sha = fixture("$name.sha256");
+    $sha =~ s/\s+//g;
+
+    return $sha;
+}
+
+
+# A CA fixture by name: NAME.crt, NAME.pem or the file NAME itself.
+sub _ca_file {
+    my ($name) = @_;
+
+    for my $file ("$name.crt", "$name.pem", $name) {
+        return $file if _fixture_exists($file);
+    }
+
+    return undef;
+}
+
+
+# The SHA-256 of every certificate among the fixtures, name => sha256.
+sub _all_fixture_sha256 {
+    my %all;
+
+    opendir my $dh, cert_dir() or die "cannot read " . cert_dir() . ": $!\n";
+
+    for my $file (readdir $dh) {
+        if ($file =~ /^(.+)\.sha256$/) {
+            $all{$1} = _fixture_sha256($1);
+        }
+    }
+
+    closedir $dh;
+
+    return \%all;
+}
+
+
+# Test::Nginx::Socket integration.
+
+sub _body_check {
+    my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
+
+    my $steps = eval { $block->steps };
+    my $nginx_t = eval { $block->nginx_t };
+
+    if (defined $nginx_t && !$dry_run && !$req_idx && !$repeated_req_idx) {
+        config_test($block->name, $nginx_t, eval { $block->nginx_t_error });
+    }
+
+    return if !defined $steps;
+
+    # Steps change the server's state: run them once per block, after the
+    # first request has been answered, while nginx is still up.
+    return if ($req_idx || 0) != 0 || ($repeated_req_idx || 0) != 0;
+
+    my $name = $block->name;
+
+    if ($dry_run) {
+        SKIP: {
+            Test::More::skip("$name - steps - skipped due to $dry_run", 1);
+        }
+        return;
+    }
+
+    run_steps($name, $steps);
+}
+
+
+# "--- nginx_t" holds the inside of an http{} block; it is tested with
+# "nginx -t" in a prefix of its own, with the module loaded as the suite
+# loads it.  Each line of "--- nginx_t_error" is a regular expression the
+# output must match; without it the test must succeed.
+sub config_test {
+    my ($name, $http, $expect) = @_;
+
+    my $binary = $Test::Nginx::Util::NginxBinary
+                 || $ENV{TEST_NGINX_BINARY} || 'nginx';
+
+    my $prefix = File::Temp::tempdir('palette-nginx-t-XXXXXX', TMPDIR => 1,
+                                     CLEANUP => 1);
+    mkdir "$prefix/logs";
+
+    my $conf = '';
+
+    for my $mod (split ' ', $ENV{TEST_NGINX_LOAD_MODULES} || '') {
+        $conf .= "load_module $mod;\n";
+    }
+
+    $http =~ s/\$(TEST_NGINX_[_A-Z0-9]+)/
+              defined $ENV{$1} ? $ENV{$1} : die "$1 is not set\n"/ge;
+
+    $conf .= "pid logs/nginx.pid;\nevents {}\nhttp {\n$http\n}\n";
+
+    open my $fh, '>', "$prefix/nginx.conf" or die "$prefix/nginx.conf: $!";
+    print $fh $conf;
+    close $fh;
+
+    my $out = `$binary -e stderr -p $prefix/ -c $prefix/nginx.conf -t 2>&1`;
+    my $status = $? >> 8;
+
+    if (!defined $expect) {
+        Test::More::is($status, 0, "$name - nginx -t succeeds")
+            or Test::More::diag($out);
+        return;
+    }
+
+    Test::More::isnt($status, 0, "$name - nginx -t fails")
+        or Test::More::diag($out);
+
+    for my $re (grep { /\S/ } split /\n/, $expect) {
+        Test::More::like($out, qr/$re/, "$name - nginx -t says /$re/");
+    }
+}
+
+
+# The module's default store, palette_cert/NAME under the nginx prefix,
+# would make Test::Nginx refuse to clean the server root before the next
+# block ("not empty?"); it goes before each block, so that every block
+# starts from the self-signed default.  A test of persistence across blocks
+# gives store= a path outside the server root.
+sub _fresh_default_store {
+    my ($block) = @_;
+
+    my $store = File::Spec->catdir(_server_root(), 'palette_cert');
+
+    File::Path::remove_tree($store) if -d $store;
+
+    return $block;
+}
+
+
+sub _register {
+    if (defined &Test::Nginx::Socket::add_block_preprocessor) {
+        Test::Nginx::Socket::add_block_preprocessor(\&_fresh_default_store);
+    }
+
+    if (defined &Test::Nginx::Socket::add_response_body_check) {
+        Test::Nginx::Socket::add_response_body_check(\&_body_check);
+    }
+}
+
+
+sub _api_port {
+    if (defined &Test::Nginx::Socket::server_port_for_client) {
+        return Test::Nginx::Socket::server_port_for_client();
+    }
+
+    if (defined &Test::Nginx::Socket::server_port) {
+        return Test::Nginx::Socket::server_port();
+    }
+
+    return $ENV{TEST_NGINX_SERVER_PORT} || 1984;
+}
+
+
+sub _server_root {
+    if (defined &Test::Nginx::Socket::server_root) {
+        return Test::Nginx::Socket::server_root();
+    }
+
+    return $ENV{TEST_NGINX_SERVROOT}
+           || File::Spec->catdir(Cwd::getcwd(), 't', 'servroot');
+}
+
+
+# Step parsing.
+
+# A validator returns an error message, or undef when the value is good.
+
+sub _v_int {
+    my ($v) = @_;
+
+    return $v =~ /^[1-9][0-9]*$/ ? undef : "\"$v\" is not a positive integer";
+}
+
+
+sub _v_uint {
+    my ($v) = @_;
+
+    return $v =~ /^(?:0|[1-9][0-9]*)$/ ? undef : "\"$v\" is not an integer";
+}
+
+
+sub _v_status {
+    my ($v) = @_;
+
+    return $v =~ /^[1-5][0-9][0-9]$/ ? undef : "\"$v\" is not an HTTP status";
+}
+
+
+sub _v_one_of {
+    my @allowed = @_;
+
+    return sub {
+        my ($v) = @_;
+
+        return undef if grep { $_ eq $v } @allowed;
+        return "\"$v\" is not one of " . join('|', @allowed);
+    };
+}
+
+
+sub _v_word {
+    my ($v) = @_;
+
+    return $v =~ /^[A-Za-z0-9._:-]+$/ ? undef : "\"$v\" is not a name";
+}
+
+
+sub _v_env {
+    my ($v) = @_;
+
+    return $v =~ /^[A-Z_][A-Z0-9_]*$/
+           ? undef : "\"$v\" is not an environment variable name";
+}
+
+
+sub _v_path {
+    my ($v) = @_;
+
+    return $v =~ m{^/\S*$} ? undef : "\"$v\" is not an absolute URI path";
+}
+
+
+sub _v_cert_fixture {
+    my ($v) = @_;
+
+    return _fixture_exists("$v.sha256") ? undef
+           : "\"$v\" is not a certificate fixture";
+}
+
+
+sub _v_expect {
+    my ($v) = @_;
+
+    return undef if $v eq 'self-signed' || $v eq 'current';
+    return _v_cert_fixture($v);
+}
+
+
+sub _v_upload_fixture {
+    my ($v) = @_;
+
+    return _fixture_exists("$v.chain.pem") ? undef
+           : "\"$v\" is not a server certificate fixture";
+}
+
+
+sub _v_key {
+    my ($v) = @_;
+
+    return undef if $v eq 'none' || _fixture_exists("$v.key");
+    return "no key fixture \"$v.key\"";
+}
+
+
+sub _v_ca {
+    my ($v) = @_;
+
+    return undef if $v eq 'none' || defined _ca_file($v);
+    return "no CA fixture \"$v\"";
+}
+
+
+sub _v_if_match {
+    my ($v) = @_;
+
+    return undef if $v eq 'current' || $v eq 'stale';
+    return _v_uint($v) ? "\"$v\" is not a generation, current or stale"
+                       : undef;
+}
+
+
+sub _v_names {
+    my ($v) = @_;
+
+    return $v =~ /^[^,\s]+(?:,[^,\s]+)*$/
+           ? undef : "\"$v\" is not a comma separated list of names";
+}
+
+
+sub _v_error {
+    my ($v) = @_;
+
+    return $v =~ /^[a-z_]+$/ ? undef : "\"$v\" is not an error code";
+}
+
+
+# Each step: the positional arguments it takes (each with a validator),
+# the key=value arguments it accepts, the bare flags, the keys it needs.
+my %STEPS = (
+    handshake => {
+        keys => {
+            count   => \&_v_int,
+            tls     => _v_one_of('1.2', '1.3', 'any'),
+            sni     => \&_v_word,
+            port    => \&_v_env,
+            expect  => \&_v_expect,
+            chain   => \&_v_int,
+            path    => \&_v_path,
+            api     => \&_v_path,
+            workers => _v_one_of('all'),
+        },
+        required => ['expect'],
+    },
+    upload => {
+        pos  => [['FIXTURE', \&_v_upload_fixture]],
+        keys => {
+            as       => _v_one_of('json', 'multipart', 'urlencoded'),
+            method   => _v_one_of('PUT', 'POST'),
+            ca       => \&_v_ca,
+            key      => \&_v_key,
+            chain    => _v_one_of('crt', 'chain', 'reversed'),
+            if_match => \&_v_if_match,
+            status   => \&_v_status,
+            error    => \&_v_error,
+            api      => \&_v_path,
+        },
+        flags => ['dry_run'],
+    },
+    get => {
+        keys => {
+            status     => \&_v_status,
+            source     => _v_one_of('self-signed', 'uploaded'),
+            sha256     => \&_v_cert_fixture,
+            generation => \&_v_uint,
+            names      => \&_v_names,
+            api        => \&_v_path,
+        },
+    },
+    delete => {
+        keys => {
+            status   => \&_v_status,
+            error    => \&_v_error,
+            if_match => \&_v_if_match,
+            api      => \&_v_path,
+        },
+    },
+    pids => {
+        pos => [['record|same', _v_one_of('record', 'same')]],
+    },
+    reload => {},
+    open => {
+        pos  => [['NAME', \&_v_word]],
+        keys => {
+            port => \&_v_env,
+            sni  => \&_v_word,
+            tls  => _v_one_of('1.2', '1.3', 'any'),
+            path => \&_v_path,
+        },
+    },
+    reuse => {
+        pos  => [['NAME', \&_v_word]],
+        keys => {
+            path => \&_v_path,
+        },
+    },
+    generation => {
+        pos  => [['N', \&_v_uint]],
+        keys => {
+            api => \&_v_path,
+        },
+    },
+);
+
+
+# Returns (\@steps, \@errors); each step is
+# { op, pos => [...], args => {...}, flags => {...}, line, text }.
+sub parse_steps {
+    my ($text) = @_;
+
+    my (@steps, @errors);
+
+    if (ref $text eq 'ARRAY') {
+        $text = join "\n", @$text;
+    }
+
+    my $lineno = 0;
+
+    for my $raw (split /\r?\n/, $text) {
+        $lineno++;
+
+        (my $line = $raw) =~ s/(?:^|\s+)#.*$//;
+        $line =~ s/^\s+|\s+$//g;
+
+        next if $line eq '';
+
+        my ($step, $err) = _parse_step($line);
+
+        if (defined $err) {
+            push @errors, "steps line $lineno \"$line\": $err";
+            next;
+        }
+
+        $step->{line} = $lineno;
+        push @steps, $step;
+    }
+
+    return (\@steps, \@errors);
+}
+
+
+sub _parse_step {
+    my ($line) = @_;
+
+    my ($op, @words) = split /\s+/, $line;
+    my $spec = $STEPS{$op};
+
+    if (!$spec) {
+        return (undef, "unknown step \"$op\" (known: "
+                       . join(', ', sort keys %STEPS) . ")");
+    }
+
+    my $step = { op => $op, pos => [], args => {}, flags => {},
+                 text => $line };
+    my @pos_spec = @{ $spec->{pos} || [] };
+    my %flags = map { $_ => 1 } @{ $spec->{flags} || [] };
+
+    for my $word (@words) {
+        if ($word =~ /^([a-z_0-9]+)=(.*)$/) {
+            my ($k, $v) = ($1, $2);
+            my $check = $spec->{keys}{$k};
+
+            return (undef, "\"$op\" takes no argument \"$k\"") if !$check;
+            return (undef, "argument \"$k\" given twice")
+                if exists $step->{args}{$k};
+            return (undef, "argument \"$k\" has no value") if $v eq '';
+
+            my $err = $check->($v);
+            return (undef, "bad $k=: $err") if defined $err;
+
+            $step->{args}{$k} = $v;
+            next;
+        }
+
+        if ($flags{$word}) {
+            $step->{flags}{$word} = 1;
+            next;
+        }
+
+        my $n = @{ $step->{pos} };
+
+        if ($n >= @pos_spec) {
+            return (undef, "unexpected argument \"$word\"");
+        }
+
+        my ($what, $check) = @{ $pos_spec[$n] };
+        my $err = $check->($word);
+        return (undef, "bad $what: $err") if defined $err;
+
+        push @{ $step->{pos} }, $word;
+    }
+
+    if (@{ $step->{pos} } < @pos_spec) {
+        my $given = @{ $step->{pos} };
+        my $missing = join ' ', map { $_->[0] }
+                                @pos_spec[$given .. $#pos_spec];
+        return (undef, "missing $missing");
+    }
+
+    for my $k (@{ $spec->{required} || [] }) {
+        return (undef, "missing $k=") if !exists $step->{args}{$k};
+    }
+
+    my $err = _check_combination($step);
+    return (undef, $err) if defined $err;
+
+    return ($step, undef);
+}
+
+
+sub _check_combination {
+    my ($step) = @_;
+
+    my $args = $step->{args};
+
+    if ($step->{op} eq 'upload') {
+        my $fixture = $step->{pos}[0];
+
+        if (($args->{chain} || '') eq 'reversed'
+            && !_fixture_exists("$fixture.fullchain-reversed.pem"))
+        {
+            return "no fixture $fixture.fullchain-reversed.pem";
+        }
+    }
+
+    if ($step->{op} eq 'upload' || $step->{op} eq 'delete') {
+        if (defined $args->{error}) {
+            if (defined $args->{status} && $args->{status} =~ /^2/) {
+                return "error= expects a failure, not status $args->{status}";
+            }
+
+            if (!defined $args->{status} && !$ERROR_STATUS{ $args->{error} }) {
+                return "unknown error code \"$args->{error}\": give status=";
+            }
+        }
+    }
+
+    return undef;
+}
+
+
+# Running steps.
+
+sub run_steps {
+    my ($name, $text, %opts) = @_;
+
+    my ($steps, $errors) = parse_steps($text);
+
+    if (@$errors) {
+        for my $err (@$errors) {
+            Test::More::fail("$name - $err");
+        }
+
+        Test::More::diag("$name - steps not run: fix the errors above");
+        return;
+    }
+
+    my $run = PaletteCert::Run->new(name => $name, %opts);
+
+    for my $step (@$steps) {
+        $run->run($step);
+    }
+
+    $run->finish;
+}
+
+
+package PaletteCert::Run;
+
+use strict;
+use warnings;
+
+use Digest::SHA qw(sha256_hex);
+use File::Spec;
+use HTTP::Tiny;
+use IO::Socket::SSL qw(SSL_VERIFY_NONE);
+use JSON::PP ();
+use MIME::Base64 qw(decode_base64);
+use Net::SSLeay;
+use Test::More ();
+use Time::HiRes ();
+
+sub new {
+    my ($class, %opts) = @_;
+
+    my $self = {
+        name       => $opts{name},
+        api_port   => $opts{api_port} || PaletteCert::_api_port(),
+        servroot   => $opts{servroot} || PaletteCert::_server_root(),
+        conns      => {},
+        pids       => undef,
+        generation => {},
+    };
+
+    return bless $self, $class;
+}
+
+
+sub run {
+    my ($self, $step) = @_;
+
+    my $method = "step_$step->{op}";
+
+    $self->{step} = $step;
+    $self->$method($step);
+    delete $self->{step};
+}
+
+
+sub finish {
+    my ($self) = @_;
+
+    for my $conn (values %{ $self->{conns} }) {
+        $conn->{sock}->close(SSL_fast_shutdown => 1) if $conn->{sock};
+    }
+
+    $self->{conns} = {};
+}
+
+
+sub DESTROY {
+    my ($self) = @_;
+
+    $self->finish;
+}
+
+
+# Test::More wrappers naming each assertion after the block and the step.
+
+sub _label {
+    my ($self, $what) = @_;
+
+    return "$self->{name} - $what";
+}
+
+
+sub ok {
+    my ($self, $test, $what, @diag) = @_;
+
+    my $ok = Test::More::ok($test, $self->_label($what));
+
+    if (!$ok) {
+        Test::More::diag("  step (line $self->{step}{line}): "
+                         . $self->{step}{text});
+        Test::More::diag("  $_") for grep { defined } @diag;
+    }
+
+    return $ok;
+}
+
+
+sub is {
+    my ($self, $got, $expected, $what, @diag) = @_;
+
+    my $ok = Test::More::is($got, $expected, $self->_label($what));
+
+    if (!$ok) {
+        Test::More::diag("  step (line $self->{step}{line}): "
+                         . $self->{step}{text});
+        Test::More::diag("  $_") for grep { defined } @diag;
+    }
+
+    return $ok;
+}
+
+
+sub _short {
+    my ($s) = @_;
+
+    return '(none)' if !defined $s;
+    $s =~ s/\r?\n/\\n/g;
+
+    return length $s > 600 ? substr($s, 0, 600) . '...' : $s;
+}
+
+
+# TLS client side.
+
+sub _tls_port {
+    my ($self, $env) = @_;
+
+    $env ||= 'TEST_NGINX_TLS_PORT';
+
+    my $port = $ENV{$env};
+
+    return $port if defined $port && $port =~ /^\d+$/;
+    return undef;
+}
+
+
+# A fresh full handshake: new context, no session cache, no verification.
+sub _tls_connect {
+    my ($self, %o) = @_;
+
+    my %args = (
+        PeerHost        => '127.0.0.1',
+        PeerPort        => $o{port},
+        Timeout         => $IO_TIMEOUT,
+        SSL_verify_mode => SSL_VERIFY_NONE,
+        SSL_hostname    => defined $o{sni} ? $o{sni} : '',
+
+        # Nothing is verified: loading the system CA store would only
+        # cost tens of milliseconds a handshake.
+        SSL_ca_file     => undef,
+        SSL_ca_path     => undef,
+        SSL_ca          => [],
+    );
+
+    if ($o{tls} eq '1.2') {
+        $args{SSL_version} = 'TLSv1_2';
+
+    } elsif ($o{tls} eq '1.3') {
+        $args{SSL_version} = 'TLSv1_3';
+    }
+
+    my $sock = IO::Socket::SSL->new(%args);
+
+    if (!$sock) {
+        my $err = $IO::Socket::SSL::SSL_ERROR || "$!";
+        return (undef, "connect to 127.0.0.1:$o{port}: $err");
+    }
+
+    return ($sock, undef);
+}
+
+
+# What the server presented on a connection.
+sub _peer {
+    my ($sock) = @_;
+
+    my $ssl = $sock->_get_ssl_object;
+    my $leaf = Net::SSLeay::get_peer_certificate($ssl);
+
+    return undef if !$leaf;
+
+    my $pem = Net::SSLeay::PEM_get_string_X509($leaf);
+    my $subject = Net::SSLeay::X509_NAME_oneline(
+                      Net::SSLeay::X509_get_subject_name($leaf));
+    my $issuer = Net::SSLeay::X509_NAME_oneline(
+                     Net::SSLeay::X509_get_issuer_name($leaf));
+
+    Net::SSLeay::X509_free($leaf);
+
+    my @chain = Net::SSLeay::get_peer_cert_chain($ssl);
+
+    return {
+        sha256  => sha256_hex(_pem_to_der($pem)),
+        subject => $subject,
+        issuer  => $issuer,
+        chain   => scalar @chain,
+        version => Net::SSLeay::get_version($ssl),
+        reused  => Net::SSLeay::session_reused($ssl),
+    };
+}
+
+
+sub _pem_to_der {
+    my ($pem) = @_;
+
+    $pem =~ s/-----(?:BEGIN|END) CERTIFICATE-----//g;
+    $pem =~ s/\s+//g;
+
+    return decode_base64($pem);
+}
+
+
+# Sends a request and reads one answer.  With $keepalive the answer is
+# delimited by Content-Length or chunked encoding; otherwise it is read to
+# the end of the connection.  Returns { status, headers, body } or an error.
+sub _http_exchange {
+    my ($sock, $request, $keepalive) = @_;
+
+    my ($res, $err);
+
+    eval {
+        local $SIG{ALRM} = sub { die "timed out\n" };
+        alarm $IO_TIMEOUT;
+
+        my $off = 0;
+        while ($off < length $request) {
+            my $n = syswrite($sock, $request, length($request) - $off, $off);
+            die "write: $!\n" if !defined $n;
+            $off += $n;
+        }
+
+        $res = _read_response($sock, $keepalive);
+        alarm 0;
+        1;
+
+    } or do {
+        $err = $@ || 'unknown error';
+        chomp $err;
+    };
+
+    alarm 0;
+
+    return ($res, $err);
+}
+
+
+sub _read_more {
+    my ($sock, $buf) = @_;
+
+    my $n = sysread($sock, $$buf, 16384, length $$buf);
+
+    die "read: $!\n" if !defined $n;
+
+    return $n;
+}
+
+
+sub _read_response {
+    my ($sock, $keepalive) = @_;
+
+    my $buf = '';
+
+    while ($buf !~ /\r\n\r\n/) {
+        _read_more($sock, \$buf) or die "connection closed before headers\n";
+    }
+
+    $buf =~ s/^(.*?)\r\n\r\n//s;
+    my ($status_line, @lines) = split /\r\n/, $1;
+
+    $status_line =~ m{^HTTP/\d\.\d (\d{3})}
+        or die "bad status line \"$status_line\"\n";
+
+    my $res = { status => $1, status_line => $status_line, headers => {} };
+
+    for my $l (@lines) {
+        my ($k, $v) = split /:\s*/, $l, 2;
+        $res->{headers}{ lc $k } = $v;
+    }
+
+    my $len = $res->{headers}{'content-length'};
+    my $te = $res->{headers}{'transfer-encoding'} || '';
+
+    if (!$keepalive) {
+        1 while _read_more($sock, \$buf);
+
+    } elsif (defined $len) {
+        while (length $buf < $len) {
+            _read_more($sock, \$buf) or die "connection closed in body\n";
+        }
+
+    } elsif ($te =~ /chunked/i) {
+        my $body = '';
+
+        while (1) {
+            while ($buf !~ /\r\n/) {
+                _read_more($sock, \$buf) or die "connection closed in chunk\n";
+            }
+
+            $buf =~ s/^([0-9a-fA-F]+)[^\r]*\r\n//
+                or die "bad chunk size line\n";
+            my $size = hex $1;
+
+            while (length $buf < $size + 2) {
+                _read_more($sock, \$buf) or die "connection closed in chunk\n";
+            }
+
+            $body .= substr($buf, 0, $size);
+            substr($buf, 0, $size + 2) = '';
+
+            last if $size == 0;
+        }
+
+        $buf = $body;
+
+    } else {
+        die "keep-alive answer with neither Content-Length nor chunked\n";
+    }
+
+    $res->{body} = $buf;
+
+    return $res;
+}
+
+
+sub _worker_pid_in {
+    my ($body) = @_;
+
+    return $body =~ /\b([0-9]+)\b/ ? $1 : undef;
+}
+
+
+# handshake [count=N] [tls=..] [sni=..|none] [port=ENV] expect=.. [chain=N]
+sub step_handshake {
+    my ($self, $step) = @_;
+
+    my $args = $step->{args};
+    my $count = $args->{count} || $DEFAULT_COUNT;
+    my $tls = $args->{tls} || 'any';
+    my $sni = defined $args->{sni} ? $args->{sni} : $DEFAULT_SNI;
+    my $expect = $args->{expect};
+    my $path = $args->{path} || '/';
+
+    my $what = "handshake ${count}x tls$tls sni=$sni";
+    $what .= " port=$args->{port}" if $args->{port};
+
+    $sni = undef if $sni eq 'none';
+
+    my $port = $self->_tls_port($args->{port});
+
+    if (!defined $port) {
+        $self->ok(0, "$what: port", "\$$args->{port} is not set to a port");
+        return;
+    }
+
+    my ($want, $want_what);
+
+    if ($expect eq 'current') {
+        my $cur = $self->_api_get_quiet($args->{api});
+
+        if (!$cur) {
+            $self->ok(0, "$what: the API tells the current certificate",
+                      $self->{last_error});
+            return;
+        }
+
+        $want = $cur->{sha256};
+        $want_what = "the current certificate ($want)";
+
+    } elsif ($expect eq 'self-signed') {
+        $want_what = 'a self-signed certificate';
+
+    } else {
+        $want = PaletteCert::_fixture_sha256($expect);
+        $want_what = $expect;
+    }
+
+    my (@errors, %seen, %chains, %versions, %subjects, %workers);
+    my ($reused, $http_bad) = (0, 0);
+    my $http_first_bad;
+
+    for my $i (1 .. $count) {
+        my ($sock, $err) = $self->_tls_connect(port => $port, sni => $sni,
+                                               tls => $tls);
+
+        if (!$sock) {
+            push @errors, "handshake $i: $err";
+            next;
+        }
+
+        my $peer = _peer($sock);
+
+        if (!$peer) {
+            push @errors, "handshake $i: no server certificate";
+            $sock->close(SSL_fast_shutdown => 1);
+            next;
+        }
+
+        $seen{ $peer->{sha256} }++;
+        $chains{ $peer->{chain} }++;
+        $versions{ $peer->{version} }++;
+        $subjects{ $peer->{sha256} } = [$peer->{subject}, $peer->{issuer}];
+        $reused++ if $peer->{reused};
+
+        my $host = defined $sni ? $sni : 'localhost';
+        my ($res, $herr) = _http_exchange($sock,
+                                          "GET $path HTTP/1.0\r\n"
+                                          . "Host: $host\r\n\r\n", 0);
+
+        if (!$res || $res->{status} !~ /^[23]/) {
+            $http_bad++;
+            $http_first_bad ||= $res ? $res->{status_line} : $herr;
+
+        } elsif ($args->{workers}) {
+            my $pid = _worker_pid_in($res->{body});
+            $workers{$pid}++ if defined $pid;
+        }
+
+        $sock->close(SSL_fast_shutdown => 1);
+    }
+
+    my $done = $count - @errors;
+    my %known = reverse %{ PaletteCert::_all_fixture_sha256() };
+    my $seen_list = join ', ', map { ($known{$_} || $_) . " x$seen{$_}" }
+                               sort keys %seen;
+
+    $self->ok(!@errors, "$what: all $count handshakes succeed",
+              @errors ? ("failed: " . scalar(@errors), $errors[0]) : ());
+
+    return if !$done;
+
+    $self->ok(!$reused, "$what: every handshake is a full one",
+              "$reused of $done resumed a session");
+
+    if ($tls ne 'any') {
+        my $v = $tls eq '1.2' ? 'TLSv1.2' : 'TLSv1.3';
+        $self->is(join(',', sort keys %versions), $v,
+                  "$what: negotiates $v");
+    }
+
+    if ($expect eq 'self-signed') {
+        my @shas = keys %seen;
+        my $sha = $shas[0];
+        my ($subject, $issuer) = @{ $subjects{$sha} };
+
+        $self->ok(@shas == 1, "$what: presents one certificate",
+                  "seen: $seen_list");
+        $self->is($subject, $issuer,
+                  "$what: presents a self-signed certificate");
+        $self->ok(!grep({ $known{$_} } @shas),
+                  "$what: presents a certificate of its own, no fixture",
+                  map { "seen $_ = fixture $known{$_}" }
+                  grep { $known{$_} } @shas);
+
+    } else {
+        my $bad = grep { $_ ne $want } keys %seen;
+        my $label = $expect eq 'current' ? 'the current certificate' : $expect;
+
+        $self->ok(!$bad, "$what presents $label",
+                  "expected $want_what", "seen: $seen_list");
+    }
+
+    if ($args->{chain}) {
+        $self->is(join(',', sort keys %chains), $args->{chain},
+                  "$what: sends $args->{chain} certificate(s)");
+    }
+
+    $self->ok(!$http_bad, "$what: answers HTTP over every connection",
+              "$http_bad of $done failed, first: " . _short($http_first_bad));
+
+    if ($args->{workers}) {
+        my @all = $self->_worker_pids;
+        my @missed = grep { !$workers{$_} } @all;
+
+        $self->ok(@all && !@missed,
+                  "$what: every worker answered",
+                  "workers: @all", "answered: "
+                  . join(' ', map { "$_ x$workers{$_}" } sort keys %workers),
+                  "the location must answer with the worker pid (\$pid)");
+    }
+}
+
+
+# The API over plain HTTP on the Test::Nginx server port.
+
+sub _api_url {
+    my ($self, $path) = @_;
+
+    $path ||= $DEFAULT_API;
+
+    return "http://127.0.0.1:$self->{api_port}$path";
+}
+
+
+sub _api_request {
+    my ($self, $method, $path, $headers, $body) = @_;
+
+    my $http = HTTP::Tiny->new(timeout => $IO_TIMEOUT, keep_alive => 0);
+    my %opts = (headers => { Accept => 'application/json', %$headers });
+
+    $opts{content} = $body if defined $body;
+
+    my $res = $http->request($method, $self->_api_url($path), \%opts);
+
+    my $etag = $res->{headers}{etag};
+    $etag = $etag->[0] if ref $etag;
+
+    my $json;
+    if (defined $res->{content} && $res->{content} =~ /^\s*\{/) {
+        $json = eval { JSON::PP->new->utf8->decode($res->{content}) };
+    }
+
+    return {
+        status => $res->{status},
+        reason => $res->{reason},
+        body   => $res->{content},
+        etag   => $etag,
+        cc     => $res->{headers}{'cache-control'},
+        json   => $json,
+    };
+}
+
+
+# The checks every answer of the API must pass.  Returns the generation its
+# ETag tells, or undef.
+sub _check_api_answer {
+    my ($self, $what, $res) = @_;
+
+    my $body = defined $res->{body} ? $res->{body} : '';
+
+    $self->ok(defined $res->{json}, "$what: answer is a JSON object",
+              "status $res->{status}, body: " . _short($body));
+
+    $self->ok(defined $res->{etag} && $res->{etag} =~ /^"[0-9]+"$/,
+              "$what: ETag is a quoted generation",
+              "ETag: " . _short($res->{etag}));
+
+    $self->ok(defined $res->{cc} && $res->{cc} =~ /\bno-store\b/,
+              "$what: Cache-Control: no-store",
+              "Cache-Control: " . _short($res->{cc}));
+
+    $self->ok($body !~ /PRIVATE KEY/, "$what: answer holds no private key");
+
+    return undef if !defined $res->{etag} || $res->{etag} !~ /^"([0-9]+)"$/;
+
+    return $1;
+}
+
+
+sub _check_status {
+    my ($self, $what, $res, $status) = @_;
+
+    return $self->is($res->{status}, $status, "$what: status $status",
+                     "body: " . _short($res->{body}));
+}
+
+
+sub _check_error {
+    my ($self, $what, $res, $code) = @_;
+
+    my $j = $res->{json} || {};
+
+    $self->is($j->{error}, $code, "$what: error $code",
+              "body: " . _short($res->{body}));
+    $self->ok(exists $j->{field}, "$what: error names the field at fault");
+    $self->ok(defined $j->{message} && !ref $j->{message}
+              && $j->{message} ne '',
+              "$what: error has a message");
+}
+
+
+# Generation live now, from a GET, without assertions (for if_match= and
+# expect=current).
+sub _api_get_quiet {
+    my ($self, $path) = @_;
+
+    my $res = $self->_api_request('GET', $path, {});
+
+    if ($res->{status} != 200 || !$res->{json}) {
+        $self->{last_error} = "GET " . ($path || $DEFAULT_API)
+                              . ": status $res->{status}, body: "
+                              . _short($res->{body});
+        return undef;
+    }
+
+    return $res->{json};
+}
+
+
+# Generations are remembered per API location: each may serve a zone of
+# its own.
+sub _api_key {
+    my ($self) = @_;
+
+    return ($self->{step} && $self->{step}{args}{api}) || $DEFAULT_API;
+}
+
+
+# The generation live before a change, to compare the answer with: the
+# last one an answer of this block told, or else the API's.
+sub _known_generation {
+    my ($self, $api) = @_;
+
+    my $known = $self->{generation}{ $self->_api_key };
+
+    return $known if defined $known;
+
+    my $cur = $self->_api_get_quiet($api);
+
+    return $cur ? $cur->{generation} : undef;
+}
+
+
+sub _if_match_header {
+    my ($self, $if_match, $api) = @_;
+
+    return (undef, undef) if !defined $if_match;
+
+    my $gen = $if_match;
+
+    if ($if_match eq 'current' || $if_match eq 'stale') {
+        my $cur = $self->_api_get_quiet($api);
+
+        if (!$cur || !defined $cur->{generation}) {
+            return (undef, $self->{last_error} || 'no generation in GET');
+        }
+
+        $gen = $cur->{generation};
+
+        if ($if_match eq 'stale') {
+            $gen = $gen > 0 ? $gen - 1 : $gen + 1;
+        }
+    }
+
+    return (qq{"$gen"}, undef);
+}
+
+
+sub _upload_body {
+    my ($as, $fields) = @_;
+
+    if ($as eq 'json') {
+        return ('application/json', _json_body($fields));
+    }
+
+    if ($as eq 'multipart') {
+        my ($type, $body) = _multipart_body($fields);
+        return ($type, $body);
+    }
+
+    return ('application/x-www-form-urlencoded', _urlencoded_body($fields));
+}
+
+
+sub _json_string {
+    my ($s) = @_;
+
+    my %named = ("\n" => '\n', "\r" => '\r', "\t" => '\t',
+                 "\f" => '\f', "\b" => '\b');
+
+    $s =~ s/(["\\])/\\$1/g;
+    $s =~ s/([\n\r\t\f\b])/$named{$1}/g;
+    $s =~ s/([\x00-\x1f\x7f])/sprintf('\\u%04x', ord $1)/ge;
+
+    return qq{"$s"};
+}
+
+
+# $fields: [[name, content, filename], ...] in order.
+sub _json_body {
+    my ($fields) = @_;
+
+    return '{' . join(', ', map { _json_string($_->[0]) . ': '
+                                  . _json_string($_->[1]) } @$fields) . '}';
+}
+
+
+sub _form_escape {
+    my ($s) = @_;
+
+    # The application/x-www-form-urlencoded serializer of browsers.
+    $s =~ s/([^A-Za-z0-9*\-._ ])/sprintf('%%%02X', ord $1)/ge;
+    $s =~ tr/ /+/;
+
+    return $s;
+}
+
+
+sub _urlencoded_body {
+    my ($fields) = @_;
+
+    return join '&', map { _form_escape($_->[0]) . '='
+                           . _form_escape($_->[1]) } @$fields;
+}
+
+
+sub _random_boundary {
+    my @chars = ('A' .. 'Z', 'a' .. 'z', '0' .. '9');
+
+    return '------------------------'
+           . join('', map { $chars[int rand @chars] } 1 .. 24);
+}
+
+
+sub _multipart_body {
+    my ($fields) = @_;
+
+    my $boundary;
+
+    do {
+        $boundary = _random_boundary();
+    } while (grep { index($_->[1], $boundary) >= 0 } @$fields);
+
+    my $body = '';
+
+    for my $f (@$fields) {
+        my ($name, $content, $filename) = @$f;
+
+        # As browsers do in a quoted-string.
+        $filename =~ s/"/%22/g;
+        $filename =~ s/\r/%0D/g;
+        $filename =~ s/\n/%0A/g;
+
+        $body .= "--$boundary\r\n"
+                 . qq{Content-Disposition: form-data; name="$name"; }
+                 . qq{filename="$filename"\r\n}
+                 . "Content-Type: application/octet-stream\r\n\r\n"
+                 . $content . "\r\n";
+    }
+
+    $body .= "--$boundary--\r\n";
+
+    return ("multipart/form-data; boundary=$boundary", $body);
+}
+
+
+# upload FIXTURE [as=..] [method=..] [ca=..|none] [key=..|none] [chain=..]
+#        [if_match=..] [dry_run] [status=..] [error=..] [api=..]
+sub step_upload {
+    my ($self, $step) = @_;
+
+    my $args = $step->{args};
+    my $fixture = $step->{pos}[0];
+    my $as = $args->{as} || 'json';
+    my $method = $args->{method} || 'PUT';
+    my $chain = $args->{chain} || 'chain';
+    my $key = $args->{key} || $fixture;
+    my $ca = $args->{ca} || 'ca';
+    my $dry = $step->{flags}{dry_run};
+
+    my $error = $args->{error};
+    my $status = $args->{status}
+                 || (defined $error ? $ERROR_STATUS{$error} : 200);
+
+    my %cert_file = (crt      => "$fixture.crt",
+                     chain    => "$fixture.chain.pem",
+                     reversed => "$fixture.fullchain-reversed.pem");
+
+    my @fields = (['certificate', PaletteCert::fixture($cert_file{$chain}),
+                   $cert_file{$chain}]);
+
+    if ($key ne 'none') {
+        push @fields, ['key', PaletteCert::fixture("$key.key"), "$key.key"];
+    }
+
+    if ($ca ne 'none') {
+        my $file = PaletteCert::_ca_file($ca);
+        push @fields, ['ca', PaletteCert::fixture($file), $file];
+    }
+
+    my $what = "upload $fixture as=$as method=$method";
+    $what .= " $_=$args->{$_}"
+        for grep { defined $args->{$_} } qw(chain key ca if_match);
+    $what .= ' dry_run' if $dry;
+
+    my ($if_match, $err) = $self->_if_match_header($args->{if_match},
+                                                   $args->{api});
+
+    if (defined $err) {
+        $self->ok(0, "$what: learn the generation for If-Match", $err);
+        return;
+    }
+
+    my %headers = defined $if_match ? ('If-Match' => $if_match) : ();
+
+    my ($type, $body) = _upload_body($as, \@fields);
+    $headers{'Content-Type'} = $type;
+
+    my $path = $args->{api} || $DEFAULT_API;
+    $path .= ($path =~ /\?/ ? '&' : '?') . 'dry_run=1' if $dry;
+
+    my $before = $self->_known_generation($args->{api});
+    my $res = $self->_api_request($method, $path, \%headers, $body);
+
+    $self->_check_status($what, $res, $status);
+    my $gen = $self->_check_api_answer($what, $res);
+    my $j = $res->{json} || {};
+
+    if ($status == 200 && !defined $error) {
+        $self->is($j->{sha256}, PaletteCert::_fixture_sha256($fixture),
+                  "$what: answers with $fixture");
+        $self->is($j->{source}, 'uploaded', "$what: source is uploaded");
+
+        if ($dry) {
+            $self->ok($j->{dry_run} && JSON::PP::is_bool($j->{dry_run}),
+                      "$what: answer says dry_run: true");
+            $self->_check_unchanged($what, $before, $gen);
+
+        } else {
+            $self->_check_same_generation($what, $j, $gen);
+
+            if (defined $before && defined $gen) {
+                $self->is($gen, $before + 1,
+                          "$what: generation grows by one");
+            }
+        }
+
+    } elsif (defined $error) {
+        $self->_check_error($what, $res, $error);
+        $self->_check_unchanged($what, $before, $gen);
+    }
+
+    $self->{generation}{ $self->_api_key } = $gen if defined $gen;
+}
+
+
+sub _check_same_generation {
+    my ($self, $what, $j, $gen) = @_;
+
+    $self->ok(defined $gen && defined $j->{generation}
+              && $j->{generation} =~ /^[0-9]+$/ && $j->{generation} == $gen,
+              "$what: JSON generation matches the ETag",
+              "JSON: " . _short($j->{generation}) . ", ETag: "
+              . _short($gen));
+}
+
+
+sub _check_unchanged {
+    my ($self, $what, $before, $gen) = @_;
+
+    return if !defined $before || !defined $gen;
+
+    $self->is($gen, $before, "$what: generation unchanged");
+}
+
+
+# get [status=N] [source=..] [sha256=FIXTURE] [generation=N] [names=a,b]
+sub step_get {
+    my ($self, $step) = @_;
+
+    my $args = $step->{args};
+    my $status = $args->{status} || 200;
+
+    my $what = 'get';
+    $what .= " $_=$args->{$_}"
+        for grep { defined $args->{$_} }
+            qw(status source sha256 generation names);
+
+    my $res = $self->_api_request('GET', $args->{api}, {});
+
+    $self->_check_status($what, $res, $status);
+    my $gen = $self->_check_api_answer($what, $res);
+    my $j = $res->{json} || {};
+
+    if ($status == 200) {
+        $self->_check_same_generation($what, $j, $gen);
+        $self->_check_fields($what, $args, $j);
+    }
+
+    $self->{generation}{ $self->_api_key } = $gen if defined $gen;
+}
+
+
+sub _check_fields {
+    my ($self, $what, $args, $j) = @_;
+
+    if (defined $args->{source}) {
+        $self->is($j->{source}, $args->{source},
+                  "$what: source is $args->{source}");
+    }
+
+    if (defined $args->{sha256}) {
+        $self->is($j->{sha256}, PaletteCert::_fixture_sha256($args->{sha256}),
+                  "$what: sha256 is $args->{sha256}");
+    }
+
+    if (defined $args->{generation}) {
+        $self->is($j->{generation}, $args->{generation},
+                  "$what: generation is $args->{generation}");
+    }
+
+    if (defined $args->{names}) {
+        my $got = ref $j->{names} eq 'ARRAY'
+                  ? join(',', sort @{ $j->{names} }) : undef;
+
+        $self->is($got, join(',', sort split /,/, $args->{names}),
+                  "$what: names are $args->{names}");
+    }
+}
+
+
+# delete [status=N] [error=CODE] [if_match=..]
+sub step_delete {
+    my ($self, $step) = @_;
+
+    my $args = $step->{args};
+    my $error = $args->{error};
+    my $status = $args->{status}
+                 || (defined $error ? $ERROR_STATUS{$error} : 200);
+
+    my $what = 'delete';
+    $what .= " $_=$args->{$_}"
+        for grep { defined $args->{$_} } qw(if_match error);
+
+    my ($if_match, $err) = $self->_if_match_header($args->{if_match},
+                                                   $args->{api});
+
+    if (defined $err) {
+        $self->ok(0, "$what: learn the generation for If-Match", $err);
+        return;
+    }
+
+    my %headers = defined $if_match ? ('If-Match' => $if_match) : ();
+    my $before = $self->_known_generation($args->{api});
+
+    my $res = $self->_api_request('DELETE', $args->{api}, \%headers);
+
+    $self->_check_status($what, $res, $status);
+    my $gen = $self->_check_api_answer($what, $res);
+    my $j = $res->{json} || {};
+
+    if ($status == 200 && !defined $error) {
+        $self->is($j->{source}, 'self-signed',
+                  "$what: back to the self-signed certificate");
+        $self->_check_same_generation($what, $j, $gen);
+
+        if (defined $before && defined $gen) {
+            $self->ok($gen >= $before, "$what: generation does not go back",
+                      "before $before, now $gen");
+        }
+
+    } elsif (defined $error) {
+        $self->_check_error($what, $res, $error);
+        $self->_check_unchanged($what, $before, $gen);
+    }
+
+    $self->{generation}{ $self->_api_key } = $gen if defined $gen;
+}
+
+
+# generation N
+sub step_generation {
+    my ($self, $step) = @_;
+
+    my $n = $step->{pos}[0];
+    my $what = "generation $n";
+
+    my $res = $self->_api_request('GET', $step->{args}{api}, {});
+
+    $self->_check_status($what, $res, 200);
+    my $gen = $self->_check_api_answer($what, $res);
+
+    $self->is(($res->{json} || {})->{generation}, $n,
+              "$what: generation is $n");
+
+    $self->{generation}{ $self->_api_key } = $gen if defined $gen;
+}
+
+
+# The nginx processes.
+
+sub _master_pid {
+    my ($self) = @_;
+
+    my $file = File::Spec->catfile($self->{servroot}, 'logs', 'nginx.pid');
+
+    open my $in, '<', $file or return undef;
+    my $pid = <$in>;
+    close $in;
+
+    return undef if !defined $pid;
+
+    $pid =~ s/\s+//g;
+
+    return $pid =~ /^\d+$/ ? $pid : undef;
+}
+
+
+# Children of the nginx master, from /proc: pid => command line.
+sub _children {
+    my ($self, $master) = @_;
+
+    my %children;
+
+    opendir my $dh, '/proc' or return {};
+
+    for my $pid (grep { /^\d+$/ } readdir $dh) {
+        open my $in, '<', "/proc/$pid/stat" or next;
+        my $stat = <$in>;
+        close $in;
+
+        next if !defined $stat || $stat !~ /\)\s+\S+\s+(\d+)/;
+        next if $1 != $master;
+
+        my $cmd = '';
+        if (open my $c, '<', "/proc/$pid/cmdline") {
+            local $/;
+            $cmd = <$c> // '';
+            close $c;
+            $cmd =~ s/\0+/ /g;
+            $cmd =~ s/\s+$//;
+        }
+
+        $children{$pid} = $cmd;
+    }
+
+    closedir $dh;
+
+    return \%children;
+}
+
+
+sub _worker_pids {
+    my ($self) = @_;
+
+    my $master = $self->_master_pid;
+
+    return () if !$master;
+
+    my $children = $self->_children($master);
+
+    return sort { $a <=> $b }
+           grep { $children->{$_} =~ /worker process/ } keys %$children;
+}
+
+
+# pids record | pids same
+sub step_pids {
+    my ($self, $step) = @_;
+
+    my $master = $self->_master_pid;
+
+    if (!$master) {
+        $self->ok(0, "pids $step->{pos}[0]: nginx pid file readable",
+                  "no pid in $self->{servroot}/logs/nginx.pid");
+        return;
+    }
+
+    my $children = join ' ', sort { $a <=> $b }
+                             keys %{ $self->_children($master) };
+
+    if ($step->{pos}[0] eq 'record') {
+        $self->{pids} = { master => $master, children => $children };
+        $self->ok(kill(0, $master), "pids record: nginx master is running");
+        return;
+    }
+
+    if (!$self->{pids}) {
+        $self->ok(0, 'pids same: pids were recorded',
+                  'use "pids record" first');
+        return;
+    }
+
+    $self->is($master, $self->{pids}{master},
+              'pids same: the nginx master is the same process');
+    $self->ok(kill(0, $master), 'pids same: nginx master is running');
+    $self->is($children, $self->{pids}{children},
+              'pids same: the nginx workers are the same processes');
+}
+
+
+# reload: SIGHUP to the master, then wait for a whole new set of workers.
+sub step_reload {
+    my ($self, $step) = @_;
+
+    my $master = $self->_master_pid;
+
+    if (!$master) {
+        $self->ok(0, 'reload: nginx pid file readable',
+                  "no pid in $self->{servroot}/logs/nginx.pid");
+        return;
+    }
+
+    my @old = $self->_worker_pids;
+
+    if (!@old) {
+        $self->ok(0, 'reload: nginx has worker processes',
+                  'reload needs master_on()');
+        return;
+    }
+
+    kill 'HUP', $master;
+
+    my %old = map { $_ => 1 } @old;
+    my @new;
+    my $deadline = Time::HiRes::time() + $IO_TIMEOUT;
+
+    while (Time::HiRes::time() < $deadline) {
+        @new = grep { !$old{$_} } $self->_worker_pids;
+        last if @new >= @old;
+        Time::HiRes::sleep(0.05);
+    }
+
+    $self->ok(@new >= @old, 'reload: new workers are up',
+              "old: @old", "new: @new");
+    $self->is($self->_master_pid, $master, 'reload: the master stays');
+}
+
+
+# Long-lived connections.
+
+sub _keepalive_request {
+    my ($host, $path) = @_;
+
+    return "GET $path HTTP/1.1\r\nHost: $host\r\n"
+           . "Connection: keep-alive\r\n\r\n";
+}
+
+
+# open NAME [port=ENV] [sni=..|none] [tls=..] [path=/..]
+sub step_open {
+    my ($self, $step) = @_;
+
+    my $args = $step->{args};
+    my $name = $step->{pos}[0];
+    my $sni = defined $args->{sni} ? $args->{sni} : $DEFAULT_SNI;
+    my $what = "open $name";
+    $what .= " $_=$args->{$_}"
+        for grep { defined $args->{$_} } qw(sni tls port path);
+
+    if ($self->{conns}{$name}) {
+        $self->ok(0, "$what: name not in use", "\"$name\" is already open");
+        return;
+    }
+
+    $sni = undef if $sni eq 'none';
+
+    my $port = $self->_tls_port($args->{port});
+
+    if (!defined $port) {
+        $self->ok(0, "$what: port", "\$$args->{port} is not set to a port");
+        return;
+    }
+
+    my ($sock, $err) = $self->_tls_connect(port => $port, sni => $sni,
+                                           tls => $args->{tls} || 'any');
+
+    return if !$self->ok($sock, "$what: TLS handshake succeeds", $err);
+
+    my $peer = _peer($sock);
+    my $host = defined $sni ? $sni : 'localhost';
+    my $path = $args->{path} || '/';
+
+    my ($res, $herr) = _http_exchange($sock, _keepalive_request($host, $path),
+                                      1);
+
+    $self->ok($res && $res->{status} =~ /^[23]/,
+              "$what: answers a keep-alive request",
+              $res ? $res->{status_line} : $herr);
+
+    $self->{conns}{$name} = { sock => $sock, host => $host, path => $path,
+                              sha256 => $peer ? $peer->{sha256} : undef };
+}
+
+
+# reuse NAME [path=/..]
+sub step_reuse {
+    my ($self, $step) = @_;
+
+    my $name = $step->{pos}[0];
+    my $conn = $self->{conns}{$name};
+    my $what = "reuse $name";
+    $what .= " path=$step->{args}{path}" if defined $step->{args}{path};
+
+    if (!$conn) {
+        $self->ok(0, "$what: connection was opened",
+                  "use \"open $name\" first");
+        return;
+    }
+
+    my $path = $step->{args}{path} || $conn->{path};
+
+    my ($res, $err) = _http_exchange($conn->{sock},
+                                     _keepalive_request($conn->{host}, $path),
+                                     1);
+
+    $self->ok($res && $res->{status} =~ /^[23]/,
+              "$what: the connection opened before still answers",
+              $res ? $res->{status_line} : $err);
+
+    my $peer = _peer($conn->{sock});
+
+    $self->is($peer ? $peer->{sha256} : undef, $conn->{sha256},
+              "$what: the connection keeps its certificate");
+}
+
+
+package PaletteCert;
+
+_setup_env();
+_register();
+
+1;
+
+__END__
+
+=head1 NAME
+
+PaletteCert - Test::Nginx::Socket helpers for ngx_palette_cert_module
+
+=head1 SYNOPSIS
+
+    use Test::Nginx::Socket 'no_plan';
+    use lib 't/lib';
+    use PaletteCert;
+
+    master_on();
+    workers(4);
+    no_shuffle();
+    run_tests();
+
+    __DATA__
+
+    === TEST 1: an upload is presented on the next handshake
+    --- http_config
+        palette_cert_zone console:1m names=console.example.com,127.0.0.1;
+        server {
+            listen $TEST_NGINX_TLS_PORT ssl reuseport;
+            ssl_protocols TLSv1.2 TLSv1.3;
+            palette_cert console;
+            location / { return 200 "$pid\n"; }
+        }
+    --- config
+        location = /cert { palette_cert_api console; }
+    --- request
+    GET /cert
+    --- steps
+    handshake count=10 expect=self-signed
+    upload leaf-a
+    handshake expect=leaf-a chain=2 workers=all
+    --- no_error_log
+    [error]
+
+=head1 ENVIRONMENT
+
+Set when the module is loaded, unless already set:
+
+    TEST_NGINX_TLS_PORT    1985
+    TEST_NGINX_TLS_PORT2   1986
+    TEST_NGINX_CERT_DIR    t/certs under the project root, absolute;
+                           generated by t/lib/gen-certs.sh when it lacks
+                           .complete
+
+=head1 STEPS
+
+A C<--- steps> section holds one step a line; blank lines and C<#>
+comments are ignored.  The steps run once per block, after the answer to
+the block's first request, while nginx is still running; on a dry run
+they are skipped.  A step that cannot be parsed fails the block and no
+step of it runs.  FIXTURE is a certificate name from gen-certs.sh.
+
+=over
+
+=item handshake [count=N] [tls=1.2|1.3|any] [sni=NAME|none] [port=ENVNAME] expect=FIXTURE|self-signed|current [chain=N] [path=/P] [workers=all] [api=/P]
+
+N (40) fresh full handshakes to 127.0.0.1:$TEST_NGINX_TLS_PORT (or the
+port in the environment variable ENVNAME), verification off, SNI
+console.example.com unless given or C<none>; each then sends
+C<GET / HTTP/1.0> and expects a 2xx or 3xx status.  C<current> compares
+with the sha256 the API's GET reports; C<self-signed> expects one
+certificate, subject equal to issuer, that is none of the fixtures.
+C<chain=N> counts the certificates sent, leaf included.  C<workers=all>
+expects the answers' bodies to carry the worker pid (C<return 200
+"$pid\n">) and every worker of the master to have answered (use
+C<listen ... reuseport> so that connections spread).
+
+=item upload FIXTURE [as=json|multipart|urlencoded] [method=PUT|POST] [ca=FIXTURE|none] [key=FIXTURE|none] [chain=crt|chain|reversed] [if_match=N|current|stale] [dry_run] [status=CODE] [error=CODE] [api=/P]
+
+Defaults: as=json, method=PUT, certificate FIXTURE.chain.pem, key
+FIXTURE.key, ca ca.pem (the root).  C<ca=NAME> sends NAME.crt (or
+NAME.pem).  C<chain=crt> sends the leaf alone, C<reversed>
+FIXTURE.fullchain-reversed.pem.  C<if_match=current|stale> asks the API
+for the generation first (stale is one less).  Without C<error=> it
+expects 200, the fixture's sha256, source uploaded, the generation one
+more than the last one seen in this block (with C<dry_run>: C<"dry_run":
+true> and the generation unchanged).  C<error=CODE> expects that error,
+with the status from the contract unless C<status=> is given, and the
+generation unchanged.
+
+=item get [status=200] [source=self-signed|uploaded] [sha256=FIXTURE] [generation=N] [names=a,b] [api=/P]
+
+GET with C<Accept: application/json>; checks the fields given (C<names>
+as a set) and that the JSON generation equals the ETag's.
+
+=item delete [status=200] [error=CODE] [if_match=N|current|stale] [api=/P]
+
+Expects source self-signed in the answer and a generation that does not
+go back; with C<error=>, as for upload.
+
+=item generation N [api=/P]
+
+A GET expecting generation N.
+
+=item pids record | pids same
+
+The master pid (from the server root's logs/nginx.pid) and the pids of
+all its children; C<same> expects both unchanged.
+
+=item reload
+
+Sends SIGHUP to the nginx master and waits until a new set of workers is
+running (needs C<master_on()>).
+
+=item open NAME [port=ENVNAME] [sni=NAME|none] [tls=..] [path=/P]
+
+Opens a TLS connection and sends one keep-alive HTTP/1.1 request on it.
+
+=item reuse NAME [path=/P]
+
+Sends another request on that connection and expects an answer, over the
+same certificate.  Open connections are closed after the last step.
+
+=back
+
+Every API answer is also checked for an C<ETag: "N"> header,
+C<Cache-Control: no-store>, a JSON body and no C<PRIVATE KEY> anywhere.
+The API is reached at http://127.0.0.1:server_port() (the server of the
+C<--- config> section), at /cert unless C<api=> says otherwise.
+
+=head1 NOTES
+
+nginx before 1.23.4 does not enable TLSv1.3 unless told: a server that
+C<tls=1.3> steps talk to needs C<ssl_protocols TLSv1.2 TLSv1.3;>.
+
+Before each block the module's default store (palette_cert/ under the
+server root) is removed, so that Test::Nginx can clean the server root
+and every block starts from the self-signed default.
+
+The steps run once per block, even under C<repeat_each>; a block whose
+requests are all ignored (C<--- ignore_response>) never runs them.
+
+=head1 FUNCTIONS
+
+C<PaletteCert::fixture_path('leaf-a.key')> returns the absolute path of a
+fixture file, C<PaletteCert::fixture('leaf-a.key')> its contents.
+
+=cut
