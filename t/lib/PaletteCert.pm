@@ -85,14 +85,28 @@ sub _setup_env {
 
     $dir = File::Spec->rel2abs($dir);
 
-    if (!-e File::Spec->catfile($dir, '.complete')) {
-        my $script = File::Spec->catfile($root, 't', 'lib', 'gen-certs.sh');
+    # quick when the fixtures are there and of the script's version
 
-        system('bash', $script, $dir) == 0
-            or die "PaletteCert: \"$script $dir\" failed, status $?\n";
-    }
+    my $script = File::Spec->catfile($root, 't', 'lib', 'gen-certs.sh');
+
+    system('bash', $script, $dir) == 0
+        or die "PaletteCert: \"$script $dir\" failed, status $?\n";
 
     $ENV{TEST_NGINX_CERT_DIR} = $dir;
+
+    # stores that outlive a block (a restart), outside the server root
+
+    if (!defined $ENV{TEST_NGINX_STORE_DIR}
+        || $ENV{TEST_NGINX_STORE_DIR} eq '')
+    {
+        $ENV{TEST_NGINX_STORE_DIR} = File::Spec->catdir($root, 't',
+                                                        'servroot-store');
+    }
+
+    $ENV{TEST_NGINX_STORE_DIR} = File::Spec->rel2abs(
+                                     $ENV{TEST_NGINX_STORE_DIR});
+
+    File::Path::make_path($ENV{TEST_NGINX_STORE_DIR});
 }
 
 
@@ -257,6 +271,13 @@ sub _fresh_default_store {
     my $store = File::Spec->catdir(_server_root(), 'palette_cert');
 
     File::Path::remove_tree($store) if -d $store;
+
+    # "--- fresh_store" starts a series of blocks sharing a store
+
+    if (defined eval { $block->fresh_store }) {
+        File::Path::remove_tree($ENV{TEST_NGINX_STORE_DIR},
+                                { keep_root => 1 });
+    }
 
     return $block;
 }
@@ -486,6 +507,15 @@ my %STEPS = (
         pos  => [['NAME', \&_v_word]],
         keys => {
             path => \&_v_path,
+        },
+    },
+    store => {
+        pos  => [['DIR', \&_v_word]],
+        keys => {
+            generation => \&_v_uint,
+            source     => _v_one_of('self-signed', 'uploaded'),
+            sha256     => \&_v_cert_fixture,
+            api        => \&_v_path,
         },
     },
     generation => {
@@ -1592,6 +1622,93 @@ sub step_delete {
     }
 
     $self->{generation}{ $self->_api_key } = $gen if defined $gen;
+}
+
+
+# store DIR: the files in $TEST_NGINX_STORE_DIR/DIR hold what GET shows
+sub step_store {
+    my ($self, $step) = @_;
+
+    my $args = $step->{args};
+    my $dir = File::Spec->catdir($ENV{TEST_NGINX_STORE_DIR}, $step->{pos}[0]);
+    my $what = "store $step->{pos}[0]";
+
+    my $j = $self->_api_get_quiet($args->{api}) || {};
+
+    my $link = readlink "$dir/current";
+
+    if (!$self->ok(defined $link && $link =~ /^gen-([0-9]+)$/,
+                   "$what: current is a link to a generation",
+                   "readlink $dir/current: " . ($link // $!)))
+    {
+        return;
+    }
+
+    my $gen = $1;
+
+    $self->is($gen, $j->{generation}, "$what: current is the generation GET shows");
+    $self->is($gen, $args->{generation}, "$what: generation $args->{generation}")
+        if defined $args->{generation};
+
+    my @gens = grep { m{/gen-[0-9]+$} } glob "$dir/gen-*";
+    $self->is(scalar @gens, 1, "$what: one generation kept");
+
+    my $cert = _slurp("$dir/$link/certificate.pem");
+    my ($leaf) = ($cert // '') =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)/s;
+    my $sha = defined $leaf ? sha256_hex(_pem_to_der($leaf)) : '';
+
+    $self->is($sha, $j->{sha256}, "$what: the stored leaf is the one served");
+    $self->is($cert, $j->{certificate}, "$what: the stored chain is the one served");
+
+    if (defined $args->{sha256}) {
+        $self->is($sha, PaletteCert::_fixture_sha256($args->{sha256}),
+                  "$what: the stored leaf is $args->{sha256}");
+    }
+
+    my $source = _slurp("$dir/$link/source") // '';
+    $source =~ s/\s+$//;
+
+    $self->is($source, $j->{source}, "$what: the stored source is the one served");
+    $self->is($source, $args->{source}, "$what: source $args->{source}")
+        if defined $args->{source};
+
+    for my $key ("$dir/$link/key.pem", "$dir/self-signed/key.pem") {
+        my @st = stat $key;
+
+        $self->ok(@st && ($st[2] & 07777) == 0600, "$what: $key has mode 0600",
+                  @st ? sprintf('mode %04o', $st[2] & 07777) : "stat: $!");
+    }
+
+    $self->ok(_key_matches("$dir/$link/certificate.pem", "$dir/$link/key.pem"),
+              "$what: the stored key belongs to the stored leaf");
+
+    my $ss = _slurp("$dir/self-signed/certificate.pem");
+
+    if ($source eq 'self-signed') {
+        $self->is($cert, $ss, "$what: the current certificate is the stored self-signed one");
+    }
+}
+
+
+sub _slurp {
+    my ($file) = @_;
+
+    open my $fh, '<', $file or return undef;
+    local $/;
+    my $data = <$fh>;
+    close $fh;
+
+    return $data;
+}
+
+
+sub _key_matches {
+    my ($cert, $key) = @_;
+
+    my $a = `openssl x509 -noout -pubkey -in '$cert' 2>/dev/null`;
+    my $b = `openssl pkey -pubout -in '$key' 2>/dev/null`;
+
+    return $a ne '' && $a eq $b;
 }
 
 

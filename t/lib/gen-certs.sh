@@ -23,7 +23,8 @@
 #
 # The work is done in a temporary directory renamed to OUTDIR at the end, so
 # concurrent callers are safe and OUTDIR is never seen half-written.  An
-# OUTDIR that holds .complete is left alone.
+# OUTDIR whose .complete names this script's fixture version is left alone;
+# one made by another version is made again.
 
 set -euo pipefail
 
@@ -37,8 +38,15 @@ usage() {
 
 out="${1%/}"
 
+# Raise when the set of fixtures changes.
+version=2
+
 if [ -e "$out/.complete" ]; then
-    exit 0
+    if [ "$(cat "$out/.complete")" = "$version" ]; then
+        exit 0
+    fi
+
+    rm -rf "$out"
 fi
 
 command -v openssl > /dev/null || {
@@ -243,12 +251,22 @@ cat "$tmp/leaf-a.crt" "$tmp/root-ca.crt" "$tmp/int-ca.crt" \
     > "$tmp/leaf-a.fullchain-reversed.pem"
 cp "$tmp/root-ca.crt" "$tmp/ca.pem"
 
+# The same keys in the other encodings an admin may paste.
+openssl ec -in "$tmp/leaf-a.key" -out "$tmp/leaf-a.sec1.key" 2> /dev/null
+openssl rsa -in "$tmp/leaf-b.key" -traditional -out "$tmp/leaf-b.pkcs1.key" \
+    2> /dev/null
+openssl pkey -in "$tmp/leaf-a.key" -aes256 -passout pass:secret \
+    -out "$tmp/leaf-a.enc.key"
+openssl rsa -in "$tmp/leaf-b.key" -traditional -aes256 -passout pass:secret \
+    -out "$tmp/leaf-b.pkcs1-enc.key" 2> /dev/null
+chmod 0600 "$tmp"/*.key
+
 rm -rf "$work"
 chmod 0755 "$tmp"
-touch "$tmp/.complete"
+printf '%s\n' "$version" > "$tmp/.complete"
 
 if ! mv -T "$tmp" "$out" 2> /dev/null; then
-    if [ -e "$out/.complete" ]; then
+    if [ "$(cat "$out/.complete" 2> /dev/null)" = "$version" ]; then
         # Another caller finished first; its fixtures are as good as ours.
         exit 0
     fi

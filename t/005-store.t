@@ -1,0 +1,152 @@
+# Persistence: the self-signed default and every upload are written to the
+# store, survive a restart (each block starts nginx anew) and a reload, and
+# the generation never goes back.
+
+use Test::Nginx::Socket 'no_plan';
+use lib 't/lib';
+use PaletteCert;
+
+master_on();
+workers(2);
+no_shuffle();
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    if (!defined $block->http_config) {
+        $block->set_value('http_config', <<'_EOC_');
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/console;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\n"; }
+    }
+_EOC_
+    }
+
+    if (!defined $block->config) {
+        $block->set_value('config', <<'_EOC_');
+    location = /cert { palette_cert_api console; }
+_EOC_
+    }
+
+    return $block;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: first start: a self-signed default is made and stored, key files mode 0600
+--- fresh_store
+--- request
+GET /cert
+--- steps
+get source=self-signed generation=1
+store console generation=1 source=self-signed
+handshake count=5 expect=current
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 2: after a restart the same self-signed certificate is served, at the same generation
+--- request
+GET /cert
+--- steps
+get source=self-signed generation=1
+store console generation=1 source=self-signed
+handshake count=5 expect=current
+upload leaf-a
+store console generation=2 source=uploaded sha256=leaf-a
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: after a restart the upload is served, and a reload keeps it
+--- request
+GET /cert
+--- steps
+handshake count=10 expect=leaf-a chain=2
+get sha256=leaf-a generation=2 source=uploaded
+reload
+handshake count=10 expect=leaf-a chain=2
+get sha256=leaf-a generation=2
+upload leaf-b
+reload
+handshake count=10 expect=leaf-b
+store console generation=3 sha256=leaf-b
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: a rejected upload leaves the store as it was; DELETE stores the very same self-signed default under a new generation
+--- request
+GET /cert
+--- steps
+get sha256=leaf-b generation=3
+upload leaf-expired error=expired
+store console generation=3 sha256=leaf-b
+delete
+store console generation=4 source=self-signed
+handshake count=5 expect=self-signed
+
+
+
+=== TEST 5: after a restart the default is served again, generation 4
+--- request
+GET /cert
+--- steps
+get source=self-signed generation=4
+store console generation=4 source=self-signed
+upload leaf-c
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: a restart with a larger zone reads the store
+--- http_config
+    palette_cert_zone console:2m names=console.example.com store=$TEST_NGINX_STORE_DIR/console;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\n"; }
+    }
+--- request
+GET /cert
+--- steps
+get sha256=leaf-c generation=5
+handshake count=5 expect=leaf-c
+
+
+
+=== TEST 7: store=off keeps the certificate in memory only and writes nothing
+--- http_config
+    palette_cert_zone volatile:1m store=off;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert volatile;
+        location / { return 200 "tls ok\n"; }
+    }
+--- config
+    location = /cert { palette_cert_api volatile; }
+--- request
+GET /cert
+--- steps
+get source=self-signed generation=1
+upload leaf-a
+reload
+get sha256=leaf-a generation=2
+handshake count=5 expect=leaf-a
+--- no_error_log
+[error]
