@@ -30,7 +30,6 @@ static ngx_int_t ngx_palette_cert_field(ngx_palette_cert_fields_t *f,
 static void ngx_palette_cert_json_ws(ngx_palette_cert_json_parser_t *jp);
 static ngx_int_t ngx_palette_cert_json_string(
     ngx_palette_cert_json_parser_t *jp, ngx_str_t *out);
-static ngx_int_t ngx_palette_cert_json_hex4(u_char *p, ngx_uint_t *code);
 static ngx_int_t ngx_palette_cert_json_skip(
     ngx_palette_cert_json_parser_t *jp, ngx_uint_t depth);
 static ngx_int_t ngx_palette_cert_json_literal(
@@ -245,6 +244,7 @@ ngx_palette_cert_json_string(ngx_palette_cert_json_parser_t *jp,
     ngx_str_t *out)
 {
     u_char      *p, *dst, c;
+    ngx_int_t    n;
     ngx_uint_t   code, low;
 
     p = jp->pos + 1;
@@ -318,12 +318,14 @@ ngx_palette_cert_json_string(ngx_palette_cert_json_parser_t *jp,
             return NGX_ERROR;
         }
 
-        if (jp->last - p < 4 || ngx_palette_cert_json_hex4(p, &code) != NGX_OK)
-        {
+        n = (jp->last - p < 4) ? NGX_ERROR : ngx_hextoi(p, 4);
+
+        if (n == NGX_ERROR) {
             jp->error = "a JSON string holds an invalid \\u escape";
             return NGX_ERROR;
         }
 
+        code = n;
         p += 4;
 
         if (code >= 0xdc00 && code <= 0xdfff) {
@@ -333,10 +335,12 @@ ngx_palette_cert_json_string(ngx_palette_cert_json_parser_t *jp,
 
         if (code >= 0xd800 && code <= 0xdbff) {
 
-            if (jp->last - p < 6 || p[0] != '\\' || p[1] != 'u'
-                || ngx_palette_cert_json_hex4(p + 2, &low) != NGX_OK
-                || low < 0xdc00 || low > 0xdfff)
-            {
+            n = (jp->last - p < 6 || p[0] != '\\' || p[1] != 'u')
+                ? NGX_ERROR : ngx_hextoi(p + 2, 4);
+
+            low = (ngx_uint_t) n;
+
+            if (n == NGX_ERROR || low < 0xdc00 || low > 0xdfff) {
                 jp->error = "a JSON string holds an unpaired surrogate";
                 return NGX_ERROR;
             }
@@ -374,34 +378,6 @@ ngx_palette_cert_json_string(ngx_palette_cert_json_parser_t *jp,
 
     out->len = dst - out->data;
     jp->pos = p;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_palette_cert_json_hex4(u_char *p, ngx_uint_t *code)
-{
-    u_char      c;
-    ngx_uint_t  i, n;
-
-    n = 0;
-
-    for (i = 0; i < 4; i++) {
-        c = p[i];
-
-        if (c >= '0' && c <= '9') {
-            n = n * 16 + (c - '0');
-
-        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-            n = n * 16 + ((c | 0x20) - 'a' + 10);
-
-        } else {
-            return NGX_ERROR;
-        }
-    }
-
-    *code = n;
 
     return NGX_OK;
 }
@@ -610,8 +586,8 @@ ngx_palette_cert_parse_urlencoded(u_char *p, size_t len,
 static ngx_int_t
 ngx_palette_cert_url_decode(ngx_str_t *s)
 {
-    u_char      *p, *last, *dst, c;
-    ngx_uint_t   i, n;
+    u_char     *p, *last, *dst, c;
+    ngx_int_t   n;
 
     if (s->data == NULL) {
         return NGX_OK;
@@ -634,26 +610,13 @@ ngx_palette_cert_url_decode(ngx_str_t *s)
             continue;
         }
 
-        if (last - p < 2) {
+        n = (last - p < 2) ? NGX_ERROR : ngx_hextoi(p, 2);
+
+        if (n == NGX_ERROR) {
             return NGX_ERROR;
         }
 
-        n = 0;
-
-        for (i = 0; i < 2; i++) {
-            c = *p++;
-
-            if (c >= '0' && c <= '9') {
-                n = n * 16 + (c - '0');
-
-            } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-                n = n * 16 + ((c | 0x20) - 'a' + 10);
-
-            } else {
-                return NGX_ERROR;
-            }
-        }
-
+        p += 2;
         *dst++ = (u_char) n;
     }
 

@@ -7,11 +7,9 @@ use PaletteCert;
 
 no_shuffle();
 
-add_block_preprocessor(sub {
-    my $block = shift;
+my %defaults;
 
-    if (!defined $block->http_config) {
-        $block->set_value('http_config', <<'_EOC_');
+$defaults{http_config} = <<'_EOC_';
     palette_cert_zone console:1m names=console.example.com,127.0.0.1,::1;
     server {
         listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
@@ -21,16 +19,12 @@ add_block_preprocessor(sub {
         location / { return 200 "tls ok\n"; }
     }
 _EOC_
-    }
 
-    if (!defined $block->config) {
-        $block->set_value('config', <<'_EOC_');
+$defaults{config} = <<'_EOC_';
     location = /cert { palette_cert_api console; }
 _EOC_
-    }
 
-    return $block;
-});
+PaletteCert::defaults(%defaults);
 
 run_tests();
 
@@ -274,3 +268,41 @@ get source=self-signed generation=3
 handshake count=5 expect=self-signed
 --- response_body_like chomp
 "generation":1
+
+
+
+=== TEST 18: JSON escapes (\u00XX, \/, \n) in the fields are decoded
+--- request eval
+require JSON::PP;
+my $body = JSON::PP->new->canonical->encode({
+    certificate => PaletteCert::fixture('leaf-a.chain.pem'),
+    key => PaletteCert::fixture('leaf-a.key'),
+    ca => PaletteCert::fixture('ca.pem'),
+});
+$body =~ s/-/\\u002d/g;
+$body =~ s{/}{\\/}g;
+$body =~ s/B/\\u0042/g;
+"PUT /cert\n$body"
+--- more_headers
+Content-Type: application/json
+--- error_code: 200
+--- response_body_like chomp
+"generation":2,"source":"uploaded"
+--- steps
+handshake count=5 expect=leaf-a
+
+
+
+=== TEST 19: an invalid escape or a raw line break in a JSON string is malformed
+--- request eval
+["PUT /cert\n{\"certificate\": \"\\x41\", \"key\": \"k\"}",
+ "PUT /cert\n{\"certificate\": \"a\nb\", \"key\": \"k\"}",
+ "PUT /cert\n{\"certificate\": \"\\ud800\", \"key\": \"k\"}"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[400, 400, 400]
+--- response_body_like eval
+['"error":"malformed_request".*invalid escape',
+ '"error":"malformed_request".*raw control character',
+ '"error":"malformed_request".*unpaired surrogate']

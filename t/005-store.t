@@ -10,11 +10,9 @@ master_on();
 workers(2);
 no_shuffle();
 
-add_block_preprocessor(sub {
-    my $block = shift;
+my %defaults;
 
-    if (!defined $block->http_config) {
-        $block->set_value('http_config', <<'_EOC_');
+$defaults{http_config} = <<'_EOC_';
     palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/console;
     server {
         listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
@@ -24,16 +22,12 @@ add_block_preprocessor(sub {
         location / { return 200 "tls ok\n"; }
     }
 _EOC_
-    }
 
-    if (!defined $block->config) {
-        $block->set_value('config', <<'_EOC_');
+$defaults{config} = <<'_EOC_';
     location = /cert { palette_cert_api console; }
 _EOC_
-    }
 
-    return $block;
-});
+PaletteCert::defaults(%defaults);
 
 run_tests();
 

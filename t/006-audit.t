@@ -8,11 +8,9 @@ use PaletteCert;
 
 no_shuffle();
 
-add_block_preprocessor(sub {
-    my $block = shift;
+my %defaults;
 
-    if (!defined $block->http_config) {
-        $block->set_value('http_config', <<'_EOC_');
+$defaults{http_config} = <<'_EOC_';
     palette_cert_zone console:1m names=console.example.com;
     server {
         listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
@@ -22,10 +20,8 @@ add_block_preprocessor(sub {
         location / { return 200 "tls ok\n"; }
     }
 _EOC_
-    }
 
-    return $block;
-});
+PaletteCert::defaults(%defaults);
 
 sub json_upload {
     my ($name) = @_;
@@ -53,7 +49,7 @@ Content-Type: application/json
 --- error_code: 200
 --- error_log eval
 my $sha = PaletteCert::fixture('leaf-a.sha256');
-chomp $sha;
+$sha =~ s{\s+$}{};
 qr/\[notice\] .*palette_cert zone "console" uploaded: generation 2, sha256 $sha, subject "CN=console.example.com", not_after \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, client: 127\.0\.0\.1, /
 --- no_error_log eval
 my $key = PaletteCert::fixture('leaf-a.key');

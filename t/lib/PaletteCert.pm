@@ -283,6 +283,26 @@ sub _fresh_default_store {
 }
 
 
+# Sections a test file gives every block that does not have its own:
+#
+#     PaletteCert::defaults(http_config => $text, config => $text);
+sub defaults {
+    my (%sections) = @_;
+
+    Test::Nginx::Socket::add_block_preprocessor(sub {
+        my ($block) = @_;
+
+        for my $name (sort keys %sections) {
+            if (!defined eval { $block->$name }) {
+                $block->set_value($name, $sections{$name});
+            }
+        }
+
+        return $block;
+    });
+}
+
+
 sub _register {
     if (defined &Test::Nginx::Socket::add_block_preprocessor) {
         Test::Nginx::Socket::add_block_preprocessor(\&_fresh_default_store);
@@ -1793,8 +1813,12 @@ sub _worker_pids {
 
     my $children = $self->_children($master);
 
+    # workers of an earlier configuration may still be shutting down
+
     return sort { $a <=> $b }
-           grep { $children->{$_} =~ /worker process/ } keys %$children;
+           grep { $children->{$_} =~ /worker process/
+                  && $children->{$_} !~ /shutting down/ }
+           keys %$children;
 }
 
 
