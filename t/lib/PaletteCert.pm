@@ -1891,6 +1891,19 @@ sub step_reload {
 
     $self->ok(@new >= @old, 'reload: new workers are up',
               "old: @old", "new: @new");
+
+    # the master tells the old workers to quit a moment after starting the
+    # new ones; the reload is over when none of them serves any more
+
+    my @left;
+
+    while (Time::HiRes::time() < $deadline) {
+        @left = grep { $old{$_} } $self->_worker_pids;
+        last if !@left;
+        Time::HiRes::sleep(0.05);
+    }
+
+    $self->ok(!@left, 'reload: old workers stopped serving', "left: @left");
     $self->is($self->_master_pid, $master, 'reload: the master stays');
 }
 
