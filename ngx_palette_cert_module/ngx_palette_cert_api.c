@@ -71,6 +71,7 @@ static ngx_int_t ngx_palette_cert_send(ngx_http_request_t *r,
     ngx_uint_t status, ngx_palette_cert_json_t *j);
 static ngx_int_t ngx_palette_cert_headers(ngx_http_request_t *r,
     ngx_uint_t status, ngx_palette_cert_json_t *j);
+static ngx_int_t ngx_palette_cert_add_headers(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_add_header(ngx_http_request_t *r,
     const char *key, ngx_str_t *value, ngx_table_elt_t **out);
 static ngx_palette_cert_ctx_t *ngx_palette_cert_get_ctx(
@@ -862,6 +863,32 @@ static ngx_int_t
 ngx_palette_cert_headers(ngx_http_request_t *r, ngx_uint_t status,
     ngx_palette_cert_json_t *j)
 {
+    if (ngx_palette_cert_add_headers(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = j->pos - j->start;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    return NGX_OK;
+}
+
+
+/* ETag and Cache-Control, on every answer of the API location */
+
+static ngx_int_t
+ngx_palette_cert_add_headers(ngx_http_request_t *r)
+{
     u_char                       *p;
     ngx_str_t                     value;
     ngx_palette_cert_zone_t      *zone;
@@ -889,26 +916,7 @@ ngx_palette_cert_headers(ngx_http_request_t *r, ngx_uint_t status,
 
     ngx_str_set(&value, "no-store");
 
-    if (ngx_palette_cert_add_header(r, "Cache-Control", &value, NULL)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = j->pos - j->start;
-
-    if (r->headers_out.content_length) {
-        r->headers_out.content_length->hash = 0;
-        r->headers_out.content_length = NULL;
-    }
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-    r->headers_out.charset.len = 0;
-
-    return NGX_OK;
+    return ngx_palette_cert_add_header(r, "Cache-Control", &value, NULL);
 }
 
 
@@ -1023,6 +1031,13 @@ ngx_palette_cert_header_filter(ngx_http_request_t *r)
         break;
 
     default:
+
+        /* access control answers (401, 403) keep their page */
+
+        if (ngx_palette_cert_add_headers(r) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         return ngx_http_next_header_filter(r);
     }
 

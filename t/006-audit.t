@@ -89,6 +89,9 @@ main::json_upload('leaf-a')
 --- more_headers
 Content-Type: application/json
 --- error_code: 401
+--- response_headers
+ETag: "1"
+Cache-Control: no-store
 --- error_log
 no user/password was provided for basic authentication
 --- no_error_log
