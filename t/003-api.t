@@ -26,6 +26,18 @@ _EOC_
 
 PaletteCert::defaults(%defaults);
 
+sub json_body {
+    my ($name) = @_;
+
+    require JSON::PP;
+
+    return JSON::PP->new->canonical->encode({
+        certificate => PaletteCert::fixture("$name.chain.pem"),
+        key => PaletteCert::fixture("$name.key"),
+        ca => PaletteCert::fixture('ca.pem'),
+    });
+}
+
 run_tests();
 
 __DATA__
@@ -182,13 +194,14 @@ handshake count=10 expect=self-signed
 
 === TEST 12: If-Match "*" always matches, and a weak tag never does
 --- request eval
-["PUT /cert\n{}", "GET /cert"]
+["PUT /cert\n" . main::json_body('leaf-a'), "PUT /cert\n" . main::json_body('leaf-a')]
 --- more_headers eval
-["If-Match: W/\"1\"\nContent-Type: application/json", "If-Match: *"]
+["If-Match: W/\"1\"\nContent-Type: application/json",
+ "If-Match: *\nContent-Type: application/json"]
 --- error_code eval
-[400, 200]
+[412, 200]
 --- response_body_like eval
-["missing_field", "\"generation\":1"]
+['"error":"generation_mismatch"', '"generation":2,"source":"uploaded"']
 
 
 

@@ -144,3 +144,42 @@ get sha256=leaf-a generation=2
 handshake count=5 expect=leaf-a
 --- no_error_log
 [error]
+
+
+
+=== TEST 8: a reload that changes the zone's size carries the certificate over, with or without a store
+--- http_config
+    palette_cert_zone volatile:1m store=off;
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/console;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert volatile;
+        location / { return 200 "tls ok\n"; }
+    }
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT2 ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\n"; }
+    }
+--- config
+    location = /cert { palette_cert_api volatile; }
+    location = /cert2 { palette_cert_api console; }
+--- request
+GET /cert
+--- steps
+upload leaf-b
+upload leaf-a api=/cert2
+reload from=volatile:1m to=volatile:256k
+handshake count=10 expect=leaf-b
+get sha256=leaf-b generation=2
+reload from=console:1m to=console:3m
+handshake count=10 port=TEST_NGINX_TLS_PORT2 expect=leaf-a
+get sha256=leaf-a generation=6 api=/cert2
+store console generation=6 sha256=leaf-a api=/cert2
+--- no_error_log
+[error]
+[alert]

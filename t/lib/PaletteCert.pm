@@ -513,7 +513,12 @@ my %STEPS = (
     pids => {
         pos => [['record|same', _v_one_of('record', 'same')]],
     },
-    reload => {},
+    reload => {
+        keys => {
+            from => \&_v_word,
+            to   => \&_v_word,
+        },
+    },
     open => {
         pos  => [['NAME', \&_v_word]],
         keys => {
@@ -1804,6 +1809,29 @@ sub _children {
 }
 
 
+# reload from=TEXT to=TEXT: the running configuration changes first
+sub _edit_conf {
+    my ($self, $from, $to) = @_;
+
+    my $file = File::Spec->catfile($self->{servroot}, 'conf', 'nginx.conf');
+    my $conf = _slurp($file) // '';
+
+    if (!$self->ok($from ne '' && index($conf, $from) >= 0,
+                   "reload: nginx.conf contains \"$from\""))
+    {
+        return 0;
+    }
+
+    $conf =~ s/\Q$from\E/$to/g;
+
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh $conf;
+    close $fh;
+
+    return 1;
+}
+
+
 sub _worker_pids {
     my ($self) = @_;
 
@@ -1875,6 +1903,12 @@ sub step_reload {
         $self->ok(0, 'reload: nginx has worker processes',
                   'reload needs master_on()');
         return;
+    }
+
+    my ($from, $to) = @{ $step->{args} }{qw(from to)};
+
+    if (defined $from || defined $to) {
+        return if !$self->_edit_conf($from // '', $to // '');
     }
 
     kill 'HUP', $master;
@@ -2107,10 +2141,20 @@ A GET expecting generation N.
 The master pid (from the server root's logs/nginx.pid) and the pids of
 all its children; C<same> expects both unchanged.
 
-=item reload
+=item reload [from=TEXT to=TEXT]
 
 Sends SIGHUP to the nginx master and waits until a new set of workers is
-running (needs C<master_on()>).
+running and the old one has stopped serving (needs C<master_on()>).  With
+C<from=> and C<to=>, every C<from> in the running nginx.conf becomes C<to>
+first (for example C<from=console:1m to=console:2m>).
+
+=item store DIR [generation=N] [source=self-signed|uploaded] [sha256=FIXTURE]
+
+Checks the store folder C<$TEST_NGINX_STORE_DIR/DIR> against what GET
+shows: C<current> links to the generation served, only that generation is
+kept, its chain and source are the ones served, the key files have mode
+0600 and the key belongs to the leaf.  C<--- fresh_store> in a block empties
+C<$TEST_NGINX_STORE_DIR> before the block.
 
 =item open NAME [port=ENVNAME] [sni=NAME|none] [tls=..] [path=/P]
 
