@@ -33,8 +33,8 @@
 #include "ngx_palette_cert_body.h"
 
 
-#if (OPENSSL_VERSION_NUMBER < 0x10101000L)
-#error ngx_palette_cert_module requires OpenSSL 1.1.1 or newer
+#if (OPENSSL_VERSION_NUMBER < 0x30000000L)
+#error ngx_palette_cert_module requires OpenSSL 3.0 or newer
 #endif
 
 
@@ -42,6 +42,9 @@
 #define NGX_PALETTE_CERT_SELF_SIGNED    1
 
 #define NGX_PALETTE_CERT_MSG_LEN        1024
+
+/* an upload holds a chain, a key and a CA: a few kilobytes */
+#define NGX_PALETTE_CERT_BODY_MAX       (1024 * 1024)
 
 
 #ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
@@ -76,6 +79,13 @@ typedef struct {
 
     /* the self-signed default, kept for DELETE */
     ngx_palette_cert_record_t   *self_signed;
+
+    /*
+     * The pid of the process applying a change, held while it writes the
+     * store; the pool's lock is taken only for the record itself, so that
+     * handshakes never wait for the disk.
+     */
+    ngx_atomic_t                 update;
 } ngx_palette_cert_sh_t;
 
 
@@ -90,6 +100,9 @@ typedef struct {
     ngx_str_t                    cert_pem;
     ngx_str_t                    ca_pem;
     unsigned                     has_ca:1;
+
+    /* the session id context: the leaf's SHA-256 */
+    u_char                       sid[32];
 } ngx_palette_cert_parsed_t;
 
 
@@ -247,6 +260,8 @@ void ngx_palette_cert_publish(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_record_t *rec);
 ngx_int_t ngx_palette_cert_record_copy(ngx_palette_cert_record_t *rec,
     ngx_palette_cert_pem_t *pem);
+void ngx_palette_cert_update_lock(ngx_palette_cert_zone_t *zone);
+void ngx_palette_cert_update_unlock(ngx_palette_cert_zone_t *zone);
 
 
 /* ngx_palette_cert_store.c */
@@ -256,6 +271,9 @@ ngx_int_t ngx_palette_cert_store_save(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_log_t *log);
 ngx_int_t ngx_palette_cert_store_save_default(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_log_t *log);
+ngx_uint_t ngx_palette_cert_store_last(ngx_palette_cert_zone_t *zone);
+void ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log);
 
 
 /* ngx_palette_cert_handshake.c */
@@ -269,6 +287,8 @@ ngx_int_t ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf,
 /* ngx_palette_cert_selfsigned.c */
 ngx_int_t ngx_palette_cert_self_signed(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_log_t *log);
+ngx_uint_t ngx_palette_cert_self_signed_matches(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem);
 
 
 #endif /* _NGX_PALETTE_CERT_H_INCLUDED_ */

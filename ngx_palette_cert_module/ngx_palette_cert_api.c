@@ -61,17 +61,20 @@ static ngx_int_t ngx_palette_cert_if_match(ngx_http_request_t *r,
 static ngx_uint_t ngx_palette_cert_dry_run(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_field_empty(ngx_str_t *s);
 static void ngx_palette_cert_audit(ngx_http_request_t *r,
-    ngx_palette_cert_zone_t *zone, const char *what);
+    ngx_palette_cert_zone_t *zone, const char *what,
+    ngx_palette_cert_parsed_t *cur);
 static ngx_int_t ngx_palette_cert_send_cert(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_parsed_t *cur,
     ngx_uint_t dry_run);
 static ngx_int_t ngx_palette_cert_send_error(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_send(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_palette_cert_json_t *j);
+    ngx_uint_t status, ngx_palette_cert_json_t *j, ngx_uint_t generation);
 static ngx_int_t ngx_palette_cert_headers(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_palette_cert_json_t *j);
-static ngx_int_t ngx_palette_cert_add_headers(ngx_http_request_t *r);
+    ngx_uint_t status, ngx_palette_cert_json_t *j, ngx_uint_t generation);
+static ngx_int_t ngx_palette_cert_add_headers(ngx_http_request_t *r,
+    ngx_uint_t generation);
+static ngx_uint_t ngx_palette_cert_cross_origin(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_add_header(ngx_http_request_t *r,
     const char *key, ngx_str_t *value, ngx_table_elt_t **out);
 static ngx_palette_cert_ctx_t *ngx_palette_cert_get_ctx(
@@ -93,6 +96,23 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
     /* If-Match is the API's own, checked against the live generation */
 
     r->disable_not_modified = 1;
+
+    if ((r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))
+        && ngx_palette_cert_cross_origin(r))
+    {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ngx_palette_cert_error(&err, NGX_HTTP_FORBIDDEN, "cross_origin",
+                               NULL, "a browser sent this change from "
+                               "another site; changes are accepted only "
+                               "from this endpoint's own pages or from "
+                               "clients outside a browser");
+
+        return ngx_palette_cert_send_error(r, &err);
+    }
 
     if (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST)) {
         return ngx_palette_cert_api_read(r);
@@ -131,6 +151,7 @@ ngx_palette_cert_api_read(ngx_http_request_t *r)
 {
     ngx_int_t                 rc;
     ngx_str_t                 boundary;
+    ngx_pool_cleanup_t       *cln;
     ngx_palette_cert_error_t  err;
 
     if (ngx_palette_cert_media_type(r, &boundary) == NGX_DECLINED) {
@@ -148,6 +169,22 @@ ngx_palette_cert_api_read(ngx_http_request_t *r)
 
         return ngx_palette_cert_send_error(r, &err);
     }
+
+    /* whatever happens to the request, the body it held is cleansed */
+
+    if (ngx_palette_cert_get_ctx(r) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_palette_cert_cleanse;
+    cln->data = r;
+
+    r->request_body_in_clean_file = 1;
 
     /*
      * A body over client_max_body_size is refused by nginx itself, before
@@ -168,23 +205,9 @@ static void
 ngx_palette_cert_api_body(ngx_http_request_t *r)
 {
     ngx_int_t                rc;
-    ngx_pool_cleanup_t      *cln;
     ngx_palette_cert_ctx_t  *ctx;
 
-    ctx = ngx_palette_cert_get_ctx(r);
-    if (ctx == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    cln->handler = ngx_palette_cert_cleanse;
-    cln->data = r;
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
     rc = ngx_palette_cert_api_upload(r, ctx);
 
@@ -199,7 +222,7 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
     ngx_palette_cert_ctx_t *ctx)
 {
     ngx_int_t                     type, rc;
-    ngx_str_t                     boundary;
+    ngx_str_t                     boundary, ctype;
     ngx_uint_t                    dry_run;
     ngx_palette_cert_zone_t      *zone;
     ngx_palette_cert_error_t      err;
@@ -210,7 +233,18 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
     zone = plcf->zone;
 
-    if (ngx_palette_cert_collect_body(r, &ctx->body) != NGX_OK) {
+    rc = ngx_palette_cert_collect_body(r, &ctx->body);
+
+    if (rc == NGX_DECLINED) {
+        ngx_palette_cert_error(&err, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                               "too_large", NULL,
+                               "the upload is larger than %uz bytes; a "
+                               "certificate chain, its key and CA fit in "
+                               "far less", (size_t) NGX_PALETTE_CERT_BODY_MAX);
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -237,10 +271,18 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
         break;
 
     default: /* NGX_PALETTE_CERT_MULTI */
-        if (ngx_palette_cert_multipart_boundary(&r->headers_in.content_type
-                                                ->value,
-                                                &boundary)
-            != NGX_OK)
+        /* the boundary is decoded in place: in a copy of the header */
+
+        ctype.len = r->headers_in.content_type->value.len;
+        ctype.data = ngx_pnalloc(r->pool, ctype.len);
+        if (ctype.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(ctype.data, r->headers_in.content_type->value.data,
+                   ctype.len);
+
+        if (ngx_palette_cert_multipart_boundary(&ctype, &boundary) != NGX_OK)
         {
             f.error = "the multipart Content-Type has no valid boundary";
             rc = NGX_ERROR;
@@ -295,18 +337,20 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* the answer describes this upload, whatever others do meanwhile */
+
+    ngx_memzero(&parsed, sizeof(ngx_palette_cert_parsed_t));
+
+    parsed.source = NGX_PALETTE_CERT_UPLOADED;
+    parsed.leaf = ctx->bundle.leaf;
+    parsed.chain = ctx->bundle.chain;
+    parsed.key = ctx->bundle.key;
+    parsed.cert_pem = ctx->pem.cert;
+    parsed.ca_pem = ctx->pem.ca;
+    parsed.has_ca = ctx->pem.has_ca;
+
     if (dry_run) {
-        ngx_memzero(&parsed, sizeof(ngx_palette_cert_parsed_t));
-
         parsed.generation = zone->sh->generation + 1;
-        parsed.source = NGX_PALETTE_CERT_UPLOADED;
-        parsed.leaf = ctx->bundle.leaf;
-        parsed.chain = ctx->bundle.chain;
-        parsed.key = ctx->bundle.key;
-        parsed.cert_pem = ctx->pem.cert;
-        parsed.ca_pem = ctx->pem.ca;
-        parsed.has_ca = ctx->pem.has_ca;
-
         return ngx_palette_cert_send_cert(r, zone, &parsed, 1);
     }
 
@@ -320,9 +364,11 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
         return ngx_palette_cert_send_error(r, &err);
     }
 
-    ngx_palette_cert_audit(r, zone, "uploaded");
+    parsed.generation = ctx->pem.generation;
 
-    return ngx_palette_cert_api_get(r);
+    ngx_palette_cert_audit(r, zone, "uploaded", &parsed);
+
+    return ngx_palette_cert_send_cert(r, zone, &parsed, 0);
 
 mismatch:
 
@@ -343,6 +389,7 @@ ngx_palette_cert_api_delete(ngx_http_request_t *r)
     ngx_palette_cert_pem_t        pem;
     ngx_palette_cert_zone_t      *zone;
     ngx_palette_cert_error_t      err;
+    ngx_palette_cert_parsed_t     parsed;
     ngx_palette_cert_loc_conf_t  *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
@@ -364,7 +411,18 @@ ngx_palette_cert_api_delete(ngx_http_request_t *r)
 
     rc = ngx_palette_cert_api_apply(r, &pem, &err);
 
+    if (rc == NGX_OK
+        && ngx_palette_cert_parse_pem(&pem, &parsed, r->connection->log)
+           != NGX_OK)
+    {
+        rc = NGX_ABORT;
+    }
+
     ngx_palette_cert_pem_free(&pem);
+
+    if (rc == NGX_ABORT) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (rc == NGX_DECLINED) {
         ngx_palette_cert_error(&err, NGX_HTTP_PRECONDITION_FAILED,
@@ -379,9 +437,14 @@ ngx_palette_cert_api_delete(ngx_http_request_t *r)
         return ngx_palette_cert_send_error(r, &err);
     }
 
-    ngx_palette_cert_audit(r, zone, "reset to the self-signed default");
+    ngx_palette_cert_audit(r, zone, "reset to the self-signed default",
+                           &parsed);
 
-    return ngx_palette_cert_api_get(r);
+    rc = ngx_palette_cert_send_cert(r, zone, &parsed, 0);
+
+    ngx_palette_cert_parsed_free(&parsed);
+
+    return rc;
 }
 
 
@@ -394,6 +457,8 @@ static ngx_int_t
 ngx_palette_cert_api_apply(ngx_http_request_t *r,
     ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err)
 {
+    ngx_int_t                     rc;
+    ngx_uint_t                    last;
     ngx_palette_cert_zone_t      *zone;
     ngx_palette_cert_record_t    *rec;
     ngx_palette_cert_loc_conf_t  *plcf;
@@ -401,20 +466,27 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
     zone = plcf->zone;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_palette_cert_update_lock(zone);
 
     if (ngx_palette_cert_if_match(r, zone->sh->generation) != NGX_OK) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-        return NGX_DECLINED;
+        rc = NGX_DECLINED;
+        goto done;
     }
+
+    /* the next generation, also after one that only the store holds */
 
     pem->generation = zone->sh->generation + 1;
 
+    if (zone->store.len) {
+        last = ngx_palette_cert_store_last(zone);
+        pem->generation = ngx_max(pem->generation, last + 1);
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
     rec = ngx_palette_cert_record_alloc(zone, pem);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     if (rec == NULL) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "palette_cert zone \"%V\" is too small for the "
                       "new certificate", &zone->name);
@@ -424,13 +496,15 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
                                "the zone \"%V\" is too small to hold this "
                                "certificate; raise its size in "
                                "\"palette_cert_zone\"", &zone->name);
-        return NGX_ERROR;
+        rc = NGX_ERROR;
+        goto done;
     }
 
     if (zone->store.len
         && ngx_palette_cert_store_save(zone, pem, r->connection->log)
            != NGX_OK)
     {
+        ngx_shmtx_lock(&zone->shpool->mutex);
         ngx_palette_cert_record_free(zone, rec);
         ngx_shmtx_unlock(&zone->shpool->mutex);
 
@@ -439,14 +513,21 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
                                "the certificate could not be saved in the "
                                "store, so nothing was changed; see the "
                                "error log");
-        return NGX_ERROR;
+        rc = NGX_ERROR;
+        goto done;
     }
 
+    ngx_shmtx_lock(&zone->shpool->mutex);
     ngx_palette_cert_publish(zone, rec);
-
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    return NGX_OK;
+    rc = NGX_OK;
+
+done:
+
+    ngx_palette_cert_update_unlock(zone);
+
+    return rc;
 }
 
 
@@ -542,6 +623,10 @@ ngx_palette_cert_collect_body(ngx_http_request_t *r, ngx_str_t *body)
         return NGX_OK;
     }
 
+    if (len > NGX_PALETTE_CERT_BODY_MAX) {
+        return NGX_DECLINED;
+    }
+
     body->data = ngx_pnalloc(r->pool, len);
     if (body->data == NULL) {
         return NGX_ERROR;
@@ -615,6 +700,96 @@ ngx_palette_cert_cleanse(void *data)
     if (b && b->start && !b->in_file) {
         ngx_explicit_memzero(b->start, b->end - b->start);
     }
+}
+
+
+/*
+ * A change sent by a browser from another site: "Sec-Fetch-Site:
+ * cross-site", or an Origin that is not this endpoint's own.  Clients
+ * outside a browser send neither header.
+ */
+
+static ngx_uint_t
+ngx_palette_cert_cross_origin(ngx_http_request_t *r)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_str_t         scheme, origin, host;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    ngx_str_null(&origin);
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == 14
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Sec-Fetch-Site",
+                               14)
+               == 0
+            && h[i].value.len == 10
+            && ngx_strncasecmp(h[i].value.data, (u_char *) "cross-site", 10)
+               == 0)
+        {
+            return 1;
+        }
+
+        if (h[i].key.len == 6
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin", 6) == 0)
+        {
+            if (origin.data) {
+                return 1;
+            }
+
+            origin = h[i].value;
+        }
+    }
+
+    if (origin.data == NULL) {
+        return 0;
+    }
+
+    /* the endpoint's own origin: its scheme and the Host it was asked as */
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        ngx_str_set(&scheme, "https");
+    } else
+#endif
+    {
+        ngx_str_set(&scheme, "http");
+    }
+
+    if (r->headers_in.host == NULL) {
+        return 1;
+    }
+
+    host = r->headers_in.host->value;
+
+    len = scheme.len + 3 + host.len;
+
+    if (origin.len != len) {
+        return 1;
+    }
+
+    p = origin.data;
+
+    return ngx_strncasecmp(p, scheme.data, scheme.len) != 0
+           || ngx_strncmp(p + scheme.len, "://", 3) != 0
+           || ngx_strncasecmp(p + scheme.len + 3, host.data, host.len) != 0;
 }
 
 
@@ -709,33 +884,37 @@ ngx_palette_cert_field_empty(ngx_str_t *s)
 
 static void
 ngx_palette_cert_audit(ngx_http_request_t *r, ngx_palette_cert_zone_t *zone,
-    const char *what)
+    const char *what, ngx_palette_cert_parsed_t *cur)
 {
-    u_char                      sha[64], subject[256], date[32], *p, *d, *s;
-    ngx_str_t                   user;
-    ngx_palette_cert_parsed_t  *cur;
-
-    if (ngx_palette_cert_refresh(zone, r->connection->log) != NGX_OK) {
-        return;
-    }
-
-    cur = &zone->current;
+    u_char  *p, *d, *s, *u, *q, *last;
+    u_char   sha[64], subject[256], date[32], user[64];
 
     p = ngx_palette_cert_sha256(sha, cur->leaf);
     s = ngx_palette_cert_subject(subject, subject + sizeof(subject),
                                  X509_get_subject_name(cur->leaf));
     d = ngx_palette_cert_time(date, X509_get0_notAfter(cur->leaf));
 
-    user = r->headers_in.user;
+    /* the user name as the client sent it: printable characters only */
+
+    last = r->headers_in.user.data + r->headers_in.user.len;
+    u = user;
+
+    for (q = r->headers_in.user.data;
+         q < last && u < user + sizeof(user);
+         q++)
+    {
+        *u++ = (*q >= 0x20 && *q < 0x7f && *q != '"') ? *q : '?';
+    }
 
     /* the client address follows, added by the request's log handler */
 
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                   "palette_cert zone \"%V\" %s: generation %ui, "
-                  "sha256 %*s, subject \"%*s\", not_after %*s%s%V%s",
+                  "sha256 %*s, subject \"%*s\", not_after %*s%s%*s%s",
                   &zone->name, what, cur->generation, p - sha, sha,
                   s - subject, subject, d - date, date,
-                  user.len ? ", user \"" : "", &user, user.len ? "\"" : "");
+                  u > user ? ", user \"" : "", u - user, user,
+                  u > user ? "\"" : "");
 }
 
 
@@ -783,7 +962,11 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
 
     ngx_palette_cert_json_raw(&j, "}\n");
 
-    return ngx_palette_cert_send(r, NGX_HTTP_OK, &j);
+    /* the ETag is the live generation; a dry run's is not live */
+
+    return ngx_palette_cert_send(r, NGX_HTTP_OK, &j,
+                                 dry_run ? zone->sh->generation
+                                         : cur->generation);
 }
 
 
@@ -791,7 +974,12 @@ static ngx_int_t
 ngx_palette_cert_send_error(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err)
 {
-    ngx_palette_cert_json_t  j;
+    ngx_palette_cert_json_t       j;
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
 
     if (err->status == NGX_HTTP_INTERNAL_SERVER_ERROR
         && ngx_strcmp(err->code, "internal_error") == 0)
@@ -805,13 +993,14 @@ ngx_palette_cert_send_error(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_palette_cert_send(r, err->status, &j);
+    return ngx_palette_cert_send(r, err->status, &j,
+                                 zone->sh->generation);
 }
 
 
 static ngx_int_t
 ngx_palette_cert_send(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_palette_cert_json_t *j)
+    ngx_palette_cert_json_t *j, ngx_uint_t generation)
 {
     ngx_int_t                rc;
     ngx_buf_t               *b;
@@ -829,7 +1018,7 @@ ngx_palette_cert_send(ngx_http_request_t *r, ngx_uint_t status,
 
     ctx->own = 1;
 
-    if (ngx_palette_cert_headers(r, status, j) != NGX_OK) {
+    if (ngx_palette_cert_headers(r, status, j, generation) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -861,9 +1050,9 @@ ngx_palette_cert_send(ngx_http_request_t *r, ngx_uint_t status,
 
 static ngx_int_t
 ngx_palette_cert_headers(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_palette_cert_json_t *j)
+    ngx_palette_cert_json_t *j, ngx_uint_t generation)
 {
-    if (ngx_palette_cert_add_headers(r) != NGX_OK) {
+    if (ngx_palette_cert_add_headers(r, generation) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -887,25 +1076,18 @@ ngx_palette_cert_headers(ngx_http_request_t *r, ngx_uint_t status,
 /* ETag and Cache-Control, on every answer of the API location */
 
 static ngx_int_t
-ngx_palette_cert_add_headers(ngx_http_request_t *r)
+ngx_palette_cert_add_headers(ngx_http_request_t *r, ngx_uint_t generation)
 {
-    u_char                       *p;
-    ngx_str_t                     value;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    u_char     *p;
+    ngx_str_t   value;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
-
-    /* the generation live now, whatever this answer is about */
-
-    p = ngx_pnalloc(r->pool, NGX_ATOMIC_T_LEN + 2);
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 2);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     value.data = p;
-    value.len = ngx_sprintf(p, "\"%uA\"", zone->sh->generation) - p;
+    value.len = ngx_sprintf(p, "\"%ui\"", generation) - p;
 
     if (ngx_palette_cert_add_header(r, "ETag", &value,
                                     &r->headers_out.etag)
@@ -1034,7 +1216,9 @@ ngx_palette_cert_header_filter(ngx_http_request_t *r)
 
         /* access control answers (401, 403) keep their page */
 
-        if (ngx_palette_cert_add_headers(r) != NGX_OK) {
+        if (ngx_palette_cert_add_headers(r, plcf->zone->sh->generation)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
@@ -1069,7 +1253,10 @@ ngx_palette_cert_header_filter(ngx_http_request_t *r)
     ctx->own = 1;
     ctx->replace = cl;
 
-    if (ngx_palette_cert_headers(r, err.status, &j) != NGX_OK) {
+    if (ngx_palette_cert_headers(r, err.status, &j,
+                                 plcf->zone->sh->generation)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

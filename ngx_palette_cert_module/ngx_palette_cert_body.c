@@ -576,7 +576,9 @@ ngx_palette_cert_parse_urlencoded(u_char *p, size_t len,
             return NGX_ERROR;
         }
 
-        p++;
+        if (p < last) {
+            p++;
+        }
     }
 
     return NGX_OK;
@@ -799,9 +801,13 @@ ngx_palette_cert_param(u_char *p, u_char *last, const char *param,
             if (*p == '"') {
                 /* skip a quoted string */
                 for (p++; p < last && *p != '"'; p++) {
-                    if (*p == '\\') {
+                    if (*p == '\\' && p + 1 < last) {
                         p++;
                     }
+                }
+
+                if (p == last) {
+                    return NULL;
                 }
             }
 
@@ -982,8 +988,8 @@ ngx_palette_cert_pem_split(u_char *p, size_t len,
         n = b->label.len;
 
         if ((size_t) (last - p) < n + 5
-            || ngx_strncmp(p, b->label.data, n) != 0
-            || ngx_strncmp(p + n, "-----", 5) != 0)
+            || ngx_memcmp(p, b->label.data, n) != 0
+            || ngx_memcmp(p + n, "-----", 5) != 0)
         {
             bundle->error = "a PEM END line does not match its BEGIN line";
             return NGX_ERROR;

@@ -21,7 +21,7 @@
 #include <ngx_core.h>
 
 
-#define NGX_PALETTE_CERT_PEM_MAX  16
+#define NGX_PALETTE_CERT_PEM_MAX  64
 
 
 typedef struct {

@@ -72,13 +72,17 @@ static ngx_int_t
 ngx_palette_cert_use(SSL *ssl, ngx_palette_cert_parsed_t *cur,
     ngx_uint_t clear)
 {
+    ngx_connection_t  *c;
+
     if (clear) {
         SSL_certs_clear(ssl);
     }
 
     if (SSL_use_cert_and_key(ssl, cur->leaf, cur->key, cur->chain, 1) != 1) {
-        ngx_ssl_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                      "SSL_use_cert_and_key() failed");
+        c = ngx_ssl_get_connection(ssl);
+
+        ngx_ssl_error(NGX_LOG_ALERT, c ? c->log : ngx_cycle->log, 0,
+                      "palette_cert: SSL_use_cert_and_key() failed");
         return NGX_ERROR;
     }
 
@@ -140,7 +144,7 @@ ngx_palette_cert_refresh(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
     ngx_palette_cert_parsed_free(&zone->current);
     zone->current = parsed;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, log, 0,
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "palette_cert zone \"%V\": generation %ui parsed",
                    &zone->name, parsed.generation);
 
@@ -175,6 +179,15 @@ ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf, ngx_log_t *log)
                       &pscf->zone->name);
         return NGX_ERROR;
     }
+
+    /*
+     * Sessions made with an earlier certificate are not resumed: the
+     * certificate a resumed handshake stands for is the one it started
+     * with.
+     */
+
+    (void) SSL_CTX_set_session_id_context(pscf->ssl_ctx, cur->sid,
+                                          sizeof(cur->sid));
 
     /*
      * A context cannot drop a certificate once given: after a change of

@@ -289,6 +289,20 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     name.data = value[1].data;
     name.len = p - value[1].data;
 
+    /* the name is also a folder name under the prefix */
+
+    for (p = name.data; p < name.data + name.len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid zone name \"%V\" in "
+                               "\"palette_cert_zone\", use letters, "
+                               "digits, \"_\" and \"-\"", &name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
     s.data = p + 1;
     s.len = value[1].data + value[1].len - s.data;
 
@@ -340,6 +354,10 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "names=", 6) == 0) {
 
+            if (zone->names.nelts) {
+                goto duplicate;
+            }
+
             s.data = value[i].data + 6;
             s.len = value[i].len - 6;
 
@@ -351,6 +369,10 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(value[i].data, "store=", 6) == 0) {
+
+            if (store_set) {
+                goto duplicate;
+            }
 
             s.data = value[i].data + 6;
             s.len = value[i].len - 6;
@@ -379,6 +401,10 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(value[i].data, "trust=", 6) == 0) {
+
+            if (zone->trust.data) {
+                goto duplicate;
+            }
 
             zone->trust.data = value[i].data + 6;
             zone->trust.len = value[i].len - 6;
@@ -409,13 +435,15 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
+        /* paths are used as C strings: the terminating NUL is kept */
+
         store.len = s.len + 1 + name.len;
-        store.data = ngx_pnalloc(cf->pool, store.len);
+        store.data = ngx_pnalloc(cf->pool, store.len + 1);
         if (store.data == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        ngx_sprintf(store.data, "%V/%V", &s, &name);
+        ngx_sprintf(store.data, "%V/%V%Z", &s, &name);
 
         zone->store = store;
 
@@ -462,6 +490,14 @@ invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid parameter \"%V\" in \"palette_cert_zone\"",
+                       &value[i]);
+
+    return NGX_CONF_ERROR;
+
+duplicate:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "duplicate parameter \"%V\" in \"palette_cert_zone\"",
                        &value[i]);
 
     return NGX_CONF_ERROR;
@@ -702,16 +738,19 @@ ngx_palette_cert_init_module(ngx_cycle_t *cycle)
 
     for (i = 0; i < pmcf->zones.nelts; i++) {
 
+        /*
+         * A failure is logged and left to the handshakes, which try again:
+         * failing here would stop the master on a reload.
+         */
+
         if (ngx_palette_cert_refresh(zones[i], cycle->log) != NGX_OK) {
-            return NGX_ERROR;
+            continue;
         }
 
         servers = zones[i]->servers.elts;
 
         for (j = 0; j < zones[i]->servers.nelts; j++) {
-            if (ngx_palette_cert_install(servers[j], cycle->log) != NGX_OK) {
-                return NGX_ERROR;
-            }
+            (void) ngx_palette_cert_install(servers[j], cycle->log);
         }
     }
 

@@ -78,6 +78,13 @@ ngx_palette_cert_self_signed(ngx_palette_cert_zone_t *zone,
         cn = zone->cycle->hostname;
     }
 
+    /* a common name is at most 64 characters; the names are in the SAN */
+
+    if (cn.len > 64) {
+        cn = zone->name;
+        cn.len = ngx_min(cn.len, 64);
+    }
+
     name = X509_get_subject_name(x);
 
     if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, cn.data,
@@ -118,6 +125,86 @@ failed:
     EVP_PKEY_free(key);
 
     return rc;
+}
+
+
+/* whether a stored default was made for the zone's present names */
+
+ngx_uint_t
+ngx_palette_cert_self_signed_matches(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem)
+{
+    int             i, n;
+    BIO            *bio;
+    X509           *x;
+    ngx_str_t      *names, host;
+    ngx_uint_t      j, found, ok;
+    GENERAL_NAME   *gn;
+    GENERAL_NAMES  *gens;
+    u_char          buf[NGX_SOCKADDR_STRLEN + 1];
+
+    bio = BIO_new_mem_buf(pem->cert.data, (int) pem->cert.len);
+    if (bio == NULL) {
+        return 0;
+    }
+
+    x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+
+    if (x == NULL) {
+        ERR_clear_error();
+        return 0;
+    }
+
+    if (zone->names.nelts) {
+        names = zone->names.elts;
+        n = zone->names.nelts;
+
+    } else {
+        host = zone->cycle->hostname;
+        names = &host;
+        n = 1;
+    }
+
+    /* every name is covered, and nothing else is named */
+
+    gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    ok = (sk_GENERAL_NAME_num(gens) == n);
+
+    for (i = 0; ok && i < n; i++) {
+        ngx_cpystrn(buf, names[i].data,
+                    ngx_min(names[i].len + 1, sizeof(buf)));
+
+        if (ngx_palette_cert_is_ip(&names[i])) {
+            found = (X509_check_ip_asc(x, (char *) buf, 0) == 1);
+
+        } else {
+            found = 0;
+
+            for (j = 0; j < (ngx_uint_t) sk_GENERAL_NAME_num(gens); j++) {
+                gn = sk_GENERAL_NAME_value(gens, j);
+
+                if (gn->type == GEN_DNS
+                    && (size_t) ASN1_STRING_length(gn->d.dNSName)
+                       == names[i].len
+                    && ngx_strncasecmp((u_char *) ASN1_STRING_get0_data(
+                                                      gn->d.dNSName),
+                                       names[i].data, names[i].len)
+                       == 0)
+                {
+                    found = 1;
+                    break;
+                }
+            }
+        }
+
+        ok = found;
+    }
+
+    GENERAL_NAMES_free(gens);
+    X509_free(x);
+
+    return ok;
 }
 
 

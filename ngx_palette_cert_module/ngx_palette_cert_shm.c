@@ -19,7 +19,7 @@
 static ngx_int_t ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_zone_default(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_pem_t *pem);
+    ngx_palette_cert_pem_t *pem, ngx_uint_t *renewed);
 static ngx_int_t ngx_palette_cert_pem_usable(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, const char *which);
 
@@ -87,7 +87,7 @@ static ngx_int_t
 ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone)
 {
     ngx_int_t                   rc;
-    ngx_uint_t                  last;
+    ngx_uint_t                  last, renewed;
     ngx_palette_cert_pem_t      def, cur;
     ngx_palette_cert_record_t  *rec;
 
@@ -100,7 +100,11 @@ ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone)
     ngx_memzero(&def, sizeof(ngx_palette_cert_pem_t));
     ngx_memzero(&cur, sizeof(ngx_palette_cert_pem_t));
 
-    rc = ngx_palette_cert_zone_default(zone, &def);
+    if (zone->store.len && !ngx_test_config) {
+        ngx_palette_cert_store_clean(zone, zone->log);
+    }
+
+    rc = ngx_palette_cert_zone_default(zone, &def, &renewed);
 
     if (rc == NGX_DECLINED) {
         /* "nginx -t": nothing is generated or written */
@@ -126,11 +130,28 @@ ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone)
 
         last = cur.generation;
 
+        if (rc == NGX_ERROR && last) {
+            ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                          "palette_cert zone \"%V\": generation %ui in "
+                          "\"%V\" cannot be used, the self-signed "
+                          "certificate is served", &zone->name, last,
+                          &zone->store);
+        }
+
         if (rc == NGX_OK
             && ngx_palette_cert_pem_usable(zone, &cur, "current") != NGX_OK)
         {
             ngx_palette_cert_pem_free(&cur);
             rc = NGX_ERROR;
+        }
+
+        /* the default served until now was replaced by a new one */
+
+        if (rc == NGX_OK && renewed
+            && cur.source == NGX_PALETTE_CERT_SELF_SIGNED)
+        {
+            ngx_palette_cert_pem_free(&cur);
+            rc = NGX_DECLINED;
         }
     }
 
@@ -144,13 +165,13 @@ ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone)
         cur.source = NGX_PALETTE_CERT_SELF_SIGNED;
         cur.generation = last + 1;
 
-        if (zone->store.len && !ngx_test_config) {
-            if (ngx_palette_cert_store_save(zone, &cur, zone->log)
-                != NGX_OK)
-            {
-                ngx_palette_cert_pem_free(&cur);
-                return NGX_ERROR;
-            }
+        if (zone->store.len && !ngx_test_config
+            && ngx_palette_cert_store_save(zone, &cur, zone->log) != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                          "palette_cert zone \"%V\": generation %ui cannot "
+                          "be stored in \"%V\", it is kept in memory only",
+                          &zone->name, cur.generation, &zone->store);
         }
     }
 
@@ -268,15 +289,19 @@ ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone)
 }
 
 
-/* the self-signed default: from the store, or made now */
+/*
+ * The self-signed default: from the store, or made now when the store has
+ * none, a damaged one, or one for other names than the zone's.
+ */
 
 static ngx_int_t
 ngx_palette_cert_zone_default(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_pem_t *pem)
+    ngx_palette_cert_pem_t *pem, ngx_uint_t *renewed)
 {
     ngx_int_t  rc;
 
     rc = NGX_DECLINED;
+    *renewed = 0;
 
     if (zone->store.len) {
         rc = ngx_palette_cert_store_load(zone, "self-signed", pem, zone->log);
@@ -291,7 +316,19 @@ ngx_palette_cert_zone_default(ngx_palette_cert_zone_t *zone,
 
         if (rc == NGX_OK) {
             pem->source = NGX_PALETTE_CERT_SELF_SIGNED;
-            return NGX_OK;
+
+            if (ngx_test_config
+                || ngx_palette_cert_self_signed_matches(zone, pem))
+            {
+                return NGX_OK;
+            }
+
+            ngx_log_error(NGX_LOG_NOTICE, zone->log, 0,
+                          "palette_cert zone \"%V\": the names changed, "
+                          "a new self-signed certificate is made",
+                          &zone->name);
+
+            ngx_palette_cert_pem_free(pem);
         }
     }
 
@@ -303,12 +340,16 @@ ngx_palette_cert_zone_default(ngx_palette_cert_zone_t *zone,
         return NGX_ERROR;
     }
 
+    *renewed = 1;
+
     if (zone->store.len
         && ngx_palette_cert_store_save_default(zone, pem, zone->log)
            != NGX_OK)
     {
-        ngx_palette_cert_pem_free(pem);
-        return NGX_ERROR;
+        ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                      "palette_cert zone \"%V\": the self-signed "
+                      "certificate cannot be stored in \"%V\", it is kept "
+                      "in memory only", &zone->name, &zone->store);
     }
 
     return NGX_OK;
@@ -449,4 +490,46 @@ ngx_palette_cert_record_copy(ngx_palette_cert_record_t *rec,
     pem->generation = rec->generation;
 
     return NGX_OK;
+}
+
+
+/*
+ * Changes are applied one at a time.  A process that died holding the
+ * lock (killed while writing the store) does not keep it.
+ */
+
+void
+ngx_palette_cert_update_lock(ngx_palette_cert_zone_t *zone)
+{
+    ngx_atomic_t       *lock;
+    ngx_atomic_uint_t   pid;
+
+    lock = &zone->sh->update;
+
+    for ( ;; ) {
+        if (*lock == 0 && ngx_atomic_cmp_set(lock, 0, ngx_pid)) {
+            return;
+        }
+
+        pid = *lock;
+
+        if (pid && kill((ngx_pid_t) pid, 0) == -1 && ngx_errno == NGX_ESRCH)
+        {
+            ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                          "palette_cert zone \"%V\" was being changed by "
+                          "%P, which is gone", &zone->name, (ngx_pid_t) pid);
+
+            (void) ngx_atomic_cmp_set(lock, pid, 0);
+            continue;
+        }
+
+        ngx_msleep(1);
+    }
+}
+
+
+void
+ngx_palette_cert_update_unlock(ngx_palette_cert_zone_t *zone)
+{
+    (void) ngx_atomic_cmp_set(&zone->sh->update, ngx_pid, 0);
 }

@@ -18,8 +18,13 @@
  * A new generation is written into a temporary folder, each file and the
  * folder are synced, the folder is renamed to gen-N, and a new link
  * replaces "current" by rename(): a crash at any moment leaves either the
- * old or the new generation.  Files are never read or written on the
- * handshake path.
+ * old or the new generation.  Once "current" is switched, the change is
+ * made.  Files are never read or written on the handshake path.
+ *
+ * The master writes as root into a folder the worker user owns: files are
+ * created exclusively, never through a symbolic link, in a folder only
+ * root can write to until it is complete, and handed to the worker user
+ * last.
  */
 
 
@@ -50,6 +55,8 @@ static void ngx_palette_cert_remove_dir(ngx_palette_cert_zone_t *zone,
     const char *dir, ngx_log_t *log);
 static void ngx_palette_cert_chown(ngx_palette_cert_zone_t *zone,
     u_char *name, ngx_log_t *log);
+static void ngx_palette_cert_fchown(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t fd, u_char *name, ngx_log_t *log);
 
 
 static const char  *ngx_palette_cert_files[] = {
@@ -79,7 +86,11 @@ ngx_palette_cert_store_load(ngx_palette_cert_zone_t *zone, const char *which,
 
         if (n == -1) {
             if (ngx_errno == NGX_ENOENT) {
-                return NGX_DECLINED;
+
+                /* a lost link: generations never go back all the same */
+
+                pem->generation = ngx_palette_cert_store_last(zone);
+                return pem->generation ? NGX_ERROR : NGX_DECLINED;
             }
 
             ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
@@ -167,14 +178,19 @@ ngx_palette_cert_store_save(ngx_palette_cert_zone_t *zone,
 
     /* the generation now current, removed once it is replaced */
 
-    old[0] = '\0';
-
     if (ngx_palette_cert_path(&path, zone, "current", NULL) != NGX_OK) {
         return NGX_ERROR;
     }
 
     n = readlink((char *) path.buf, (char *) old, sizeof(old) - 1);
     old[n > 0 ? n : 0] = '\0';
+
+    if (ngx_strcmp(old, gen) == 0) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "palette_cert zone \"%V\": the store already holds "
+                      "generation %ui", &zone->name, pem->generation);
+        return NGX_ERROR;
+    }
 
     ngx_palette_cert_remove_dir(zone, (char *) tmp, log);
     ngx_palette_cert_remove_dir(zone, (char *) gen, log);
@@ -187,6 +203,7 @@ ngx_palette_cert_store_save(ngx_palette_cert_zone_t *zone,
     if (ngx_palette_cert_path(&path, zone, (char *) tmp, NULL) != NGX_OK
         || ngx_palette_cert_path(&to, zone, (char *) gen, NULL) != NGX_OK)
     {
+        ngx_palette_cert_remove_dir(zone, (char *) tmp, log);
         return NGX_ERROR;
     }
 
@@ -198,12 +215,16 @@ ngx_palette_cert_store_save(ngx_palette_cert_zone_t *zone,
         return NGX_ERROR;
     }
 
+    if (ngx_palette_cert_sync_dir(zone->store.data, log) != NGX_OK) {
+        goto failed;
+    }
+
     /* a new link, then renamed over "current" */
 
     if (ngx_palette_cert_path(&path, zone, ".current", NULL) != NGX_OK
         || ngx_palette_cert_path(&to, zone, "current", NULL) != NGX_OK)
     {
-        return NGX_ERROR;
+        goto failed;
     }
 
     (void) ngx_delete_file(path.buf);
@@ -224,11 +245,14 @@ ngx_palette_cert_store_save(ngx_palette_cert_zone_t *zone,
         goto failed;
     }
 
-    if (ngx_palette_cert_sync_dir(zone->store.data, log) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    /*
+     * The change is made: a failure to sync the folder now is logged,
+     * and the next start still finds the new generation or the old one.
+     */
 
-    if (old[0] && ngx_strcmp(old, gen) != 0) {
+    (void) ngx_palette_cert_sync_dir(zone->store.data, log);
+
+    if (old[0]) {
         ngx_palette_cert_remove_dir(zone, (char *) old, log);
     }
 
@@ -239,6 +263,79 @@ failed:
     ngx_palette_cert_remove_dir(zone, (char *) gen, log);
 
     return NGX_ERROR;
+}
+
+
+/* the highest generation folder in the store, or 0 */
+
+ngx_uint_t
+ngx_palette_cert_store_last(ngx_palette_cert_zone_t *zone)
+{
+    ngx_int_t    n;
+    ngx_dir_t    dir;
+    ngx_uint_t   last;
+
+    if (ngx_open_dir(&zone->store, &dir) == NGX_ERROR) {
+        return 0;
+    }
+
+    last = 0;
+
+    while (ngx_read_dir(&dir) == NGX_OK) {
+        if (ngx_de_namelen(&dir) > 4
+            && ngx_strncmp(ngx_de_name(&dir), "gen-", 4) == 0)
+        {
+            n = ngx_atoi(ngx_de_name(&dir) + 4, ngx_de_namelen(&dir) - 4);
+
+            if (n != NGX_ERROR && (ngx_uint_t) n > last) {
+                last = n;
+            }
+        }
+    }
+
+    (void) ngx_close_dir(&dir);
+
+    return last;
+}
+
+
+/*
+ * Leftovers of a process that died while writing: temporary folders
+ * (holding a key) whose process is gone.
+ */
+
+void
+ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
+{
+    u_char     name[64];
+    ngx_int_t  pid;
+    ngx_dir_t  dir;
+
+    if (ngx_open_dir(&zone->store, &dir) == NGX_ERROR) {
+        return;
+    }
+
+    while (ngx_read_dir(&dir) == NGX_OK) {
+
+        if (ngx_de_namelen(&dir) <= 5 || ngx_de_namelen(&dir) >= sizeof(name)
+            || ngx_strncmp(ngx_de_name(&dir), ".tmp-", 5) != 0)
+        {
+            continue;
+        }
+
+        pid = ngx_atoi(ngx_de_name(&dir) + 5, ngx_de_namelen(&dir) - 5);
+
+        if (pid == NGX_ERROR || kill((ngx_pid_t) pid, 0) == 0
+            || ngx_errno != NGX_ESRCH)
+        {
+            continue;
+        }
+
+        ngx_cpystrn(name, ngx_de_name(&dir), ngx_de_namelen(&dir) + 1);
+        ngx_palette_cert_remove_dir(zone, (char *) name, log);
+    }
+
+    (void) ngx_close_dir(&dir);
 }
 
 
@@ -405,8 +502,6 @@ ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone, const char *dir,
         return NGX_ERROR;
     }
 
-    ngx_palette_cert_chown(zone, path.buf, log);
-
     if (pem->source == NGX_PALETTE_CERT_SELF_SIGNED) {
         ngx_str_set(&source, "self-signed\n");
 
@@ -429,7 +524,15 @@ ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone, const char *dir,
         return NGX_ERROR;
     }
 
-    return ngx_palette_cert_sync_dir(path.buf, log);
+    if (ngx_palette_cert_sync_dir(path.buf, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* complete: now the worker user's, as the rest of the store */
+
+    ngx_palette_cert_chown(zone, path.buf, log);
+
+    return NGX_OK;
 }
 
 
@@ -446,13 +549,11 @@ ngx_palette_cert_write(ngx_palette_cert_zone_t *zone, const char *dir,
         return NGX_ERROR;
     }
 
-    fd = ngx_open_file(path.buf, NGX_FILE_WRONLY, NGX_FILE_CREATE_OR_OPEN
-                                                  |NGX_FILE_TRUNCATE,
-                       access);
+    fd = open((char *) path.buf, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, access);
 
     if (fd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      ngx_open_file_n " \"%s\" failed", path.buf);
+                      "open() \"%s\" failed", path.buf);
         return NGX_ERROR;
     }
 
@@ -466,14 +567,16 @@ ngx_palette_cert_write(ngx_palette_cert_zone_t *zone, const char *dir,
         goto done;
     }
 
-    ngx_palette_cert_chown(zone, path.buf, log);
-
     n = ngx_write_fd(fd, data->data, data->len);
 
     if (n != (ssize_t) data->len) {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+        ngx_log_error(NGX_LOG_CRIT, log, n == -1 ? ngx_errno : 0,
                       ngx_write_fd_n " \"%s\" failed", path.buf);
         goto done;
+    }
+
+    if (geteuid() == 0) {
+        ngx_palette_cert_fchown(zone, fd, path.buf, log);
     }
 
     if (fsync(fd) == -1) {
@@ -531,7 +634,23 @@ ngx_palette_cert_remove_dir(ngx_palette_cert_zone_t *zone, const char *dir,
     ngx_log_t *log)
 {
     ngx_uint_t               i;
+    ngx_file_info_t          fi;
     ngx_palette_cert_path_t  path;
+
+    if (ngx_palette_cert_path(&path, zone, dir, NULL) != NGX_OK) {
+        return;
+    }
+
+    /* a link in place of a folder is removed, never followed */
+
+    if (ngx_link_info(path.buf, &fi) == NGX_FILE_ERROR) {
+        return;
+    }
+
+    if (!ngx_is_dir(&fi)) {
+        (void) ngx_delete_file(path.buf);
+        return;
+    }
 
     for (i = 0; ngx_palette_cert_files[i]; i++) {
         if (ngx_palette_cert_path(&path, zone, dir, ngx_palette_cert_files[i])
@@ -577,6 +696,28 @@ ngx_palette_cert_chown(ngx_palette_cert_zone_t *zone, u_char *name,
 
     if (lchown((char *) name, ccf->user, ccf->group) == -1) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "lchown(\"%s\", %d) failed", name, ccf->user);
+                      "lchown(\"%s\", %uL) failed", name,
+                      (uint64_t) ccf->user);
+    }
+}
+
+
+static void
+ngx_palette_cert_fchown(ngx_palette_cert_zone_t *zone, ngx_fd_t fd,
+    u_char *name, ngx_log_t *log)
+{
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(zone->cycle->conf_ctx,
+                                           ngx_core_module);
+
+    if (ccf == NULL || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        return;
+    }
+
+    if (fchown(fd, ccf->user, ccf->group) == -1) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "fchown(\"%s\", %uL) failed", name,
+                      (uint64_t) ccf->user);
     }
 }

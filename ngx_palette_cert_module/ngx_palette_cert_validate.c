@@ -37,6 +37,9 @@ static ngx_int_t ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone,
     X509 *leaf, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_policy(STACK_OF(X509) *chain,
     EVP_PKEY *key, ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_check_install(
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_bundle_t *b,
+    ngx_palette_cert_error_t *err);
 static u_char *ngx_palette_cert_key_type(u_char *p, u_char *last,
     EVP_PKEY *key);
 static ngx_int_t ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out);
@@ -128,6 +131,10 @@ ngx_palette_cert_validate(ngx_palette_cert_zone_t *zone,
                   sk_X509_value(b->chain, sk_X509_num(b->chain) - 1)))
     {
         X509_free(sk_X509_pop(b->chain));
+    }
+
+    if (ngx_palette_cert_check_install(zone, b, err) != NGX_OK) {
+        goto done;
     }
 
     rc = NGX_OK;
@@ -509,6 +516,14 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
 
     leaf = sk_X509_shift(untrusted);
 
+    /* with trust=, the ca field may still supply intermediates */
+
+    for (i = 0; zone->trust.len && i < sk_X509_num(ca); i++) {
+        if (sk_X509_push(untrusted, sk_X509_value(ca, i)) == 0) {
+            goto nomem;
+        }
+    }
+
     ctx = X509_STORE_CTX_new();
     if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1)
     {
@@ -637,10 +652,9 @@ static ngx_int_t
 ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone, X509 *leaf,
     ngx_palette_cert_error_t *err)
 {
-    u_char      subject[256], missing[512], *p, *last;
+    u_char      subject[256], missing[512], buf[256], *p, *last;
     ngx_str_t  *names;
     ngx_uint_t  i, n;
-    u_char      buf[256];
 
     names = zone->names.elts;
     p = missing;
@@ -796,6 +810,69 @@ ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Whatever the checks above allow, OpenSSL has the last word: the chain
+ * must be accepted by an SSL context at the security level of the
+ * servers the zone feeds (an intermediate's key may be too small there).
+ */
+
+static ngx_int_t
+ngx_palette_cert_check_install(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_bundle_t *b, ngx_palette_cert_error_t *err)
+{
+    int                            level;
+    u_char                         subject[256], *p;
+    SSL_CTX                       *ctx;
+    ngx_int_t                      rc;
+    ngx_uint_t                     i;
+    unsigned long                  e;
+    ngx_palette_cert_srv_conf_t  **servers;
+
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL) {
+        ERR_clear_error();
+        ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               "internal_error", NULL, "out of memory");
+        return NGX_ERROR;
+    }
+
+    level = SSL_CTX_get_security_level(ctx);
+    servers = zone->servers.elts;
+
+    for (i = 0; i < zone->servers.nelts; i++) {
+        level = ngx_max(level, SSL_CTX_get_security_level(
+                                   servers[i]->ssl_ctx));
+    }
+
+    SSL_CTX_set_security_level(ctx, level);
+
+    rc = NGX_OK;
+
+    if (SSL_CTX_use_cert_and_key(ctx, b->leaf, b->key, b->chain, 1) != 1) {
+        e = ERR_peek_last_error();
+
+        p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                     X509_get_subject_name(b->leaf));
+        *p = '\0';
+
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "weak_key", "certificate",
+                               "TLS at security level %d refuses the chain "
+                               "of the leaf %s (%s); a key in the chain is "
+                               "too small or a signature too weak, have it "
+                               "reissued", level, subject,
+                               e ? ERR_reason_error_string(e)
+                                 : "unknown reason");
+        rc = NGX_ERROR;
+    }
+
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+
+    return rc;
 }
 
 
@@ -996,6 +1073,10 @@ ngx_palette_cert_parse_pem(ngx_palette_cert_pem_t *pem,
 
     ngx_memcpy(parsed->ca_pem.data, pem->ca.data, pem->ca.len);
     parsed->ca_pem.len = pem->ca.len;
+
+    if (X509_digest(parsed->leaf, EVP_sha256(), parsed->sid, NULL) != 1) {
+        goto failed;
+    }
 
     return NGX_OK;
 

@@ -328,6 +328,6 @@ Content-Type: application/json
 --- request
 GET /cert
 --- steps
-upload other-leaf ca=other-root-ca error=chain_incomplete
+upload other-leaf ca=other-root-ca error=chain_untrusted
 upload leaf-a ca=other-root-ca
 handshake count=5 expect=leaf-a
