@@ -241,3 +241,59 @@ GET /t
         palette_cert console;
         location = /cert { palette_cert_api console; }
     }
+
+
+
+=== TEST 16: nginx -t rejects a zone name that is not a plain folder name
+--- config
+    location = /t { return 200; }
+--- request
+GET /t
+--- nginx_t
+    palette_cert_zone ../etc:1m;
+--- nginx_t_error
+\[emerg\].*invalid zone name "\.\./etc" in "palette_cert_zone", use letters, digits, "_" and "-"
+
+
+
+=== TEST 17: nginx -t rejects a parameter given twice
+--- config
+    location = /t { return 200; }
+--- request
+GET /t
+--- nginx_t
+    palette_cert_zone console:1m store=off store=off;
+--- nginx_t_error
+\[emerg\].*duplicate parameter "store=off" in "palette_cert_zone"
+
+
+
+=== TEST 18: several zones with default stores each get their own folder and certificate
+--- http_config
+    palette_cert_zone one:1m names=one.example.com;
+    palette_cert_zone two:1m names=two.example.com;
+    palette_cert_zone a-very-long-zone-name_3:1m names=three.example.com;
+--- config
+    location = /one { palette_cert_api one; }
+    location = /two { palette_cert_api two; }
+    location = /three { palette_cert_api a-very-long-zone-name_3; }
+--- request eval
+["GET /one", "GET /two", "GET /three"]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+['"subject":"CN=one.example.com"', '"subject":"CN=two.example.com"', '"subject":"CN=three.example.com"']
+--- no_error_log eval
+["[alert]", "[alert]", "[alert]"]
+
+
+
+=== TEST 19: a first name over 64 characters still gets a self-signed default, named in its SAN
+--- http_config
+    palette_cert_zone console:1m names=a123456789b123456789c123456789d123456789e123456789f123456789g123456789.example.com;
+--- config
+    location = /cert { palette_cert_api console; }
+--- request
+GET /cert
+--- response_body_like chomp
+"subject":"CN=console".*"names":\["a123456789b123456789c123456789d123456789e123456789f123456789g123456789.example.com"\]

@@ -319,3 +319,40 @@ Content-Type: application/json
 ['"error":"malformed_request".*invalid escape',
  '"error":"malformed_request".*raw control character',
  '"error":"malformed_request".*unpaired surrogate']
+
+
+
+=== TEST 20: a change sent by a browser from another site gets 403 cross_origin and changes nothing
+--- request eval
+["PUT /cert\n" . main::json_body('leaf-a'),
+ "DELETE /cert",
+ "POST /cert\ncertificate=x&key=y",
+ "GET /cert"]
+--- more_headers eval
+["Content-Type: application/json\nOrigin: https://evil.example",
+ "Sec-Fetch-Site: cross-site",
+ "Content-Type: application/x-www-form-urlencoded\nOrigin: null",
+ "Origin: https://evil.example\nSec-Fetch-Site: cross-site"]
+--- error_code eval
+[403, 403, 403, 200]
+--- response_body_like eval
+['^\{"error":"cross_origin","field":null,"message":"a browser sent this change from another site; .+"\}\n$',
+ '"error":"cross_origin"',
+ '"error":"cross_origin"',
+ '"generation":1,"source":"self-signed"']
+
+
+
+=== TEST 21: a change from the endpoint's own origin, or from a client that sends no Origin, is accepted
+--- request eval
+["PUT /cert\n" . main::json_body('leaf-a'),
+ "PUT /cert\n" . main::json_body('leaf-b'),
+ "PUT /cert\n" . main::json_body('leaf-c')]
+--- more_headers eval
+["Content-Type: application/json\nOrigin: http://localhost\nSec-Fetch-Site: same-origin",
+ "Content-Type: application/json",
+ "Content-Type: application/json\nSec-Fetch-Site: none"]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+['"generation":2', '"generation":3', '"generation":4']

@@ -183,3 +183,26 @@ store console generation=6 sha256=leaf-a api=/cert2
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 9: the self-signed default is made again when names= changes (first with the old names)
+--- fresh_store
+--- http_config
+    palette_cert_zone console:1m names=old.example.com store=$TEST_NGINX_STORE_DIR/console;
+--- request
+GET /cert
+--- response_body_like chomp
+"generation":1,"source":"self-signed","subject":"CN=old.example.com".*"names":\["old.example.com"\]
+
+
+
+=== TEST 10: after a restart with new names, a new default is served under the next generation
+--- http_config
+    palette_cert_zone console:1m names=new.example.com,10.0.0.5 store=$TEST_NGINX_STORE_DIR/console;
+--- request
+GET /cert
+--- response_body_like chomp
+"generation":2,"source":"self-signed","subject":"CN=new.example.com".*"names":\["new.example.com","10.0.0.5"\]
+--- error_log
+the names changed, a new self-signed certificate is made
