@@ -321,16 +321,18 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
         f.has_ca = 0;
     }
 
+    if (ngx_palette_cert_validate(zone, &f, &ctx->bundle, &err) != NGX_OK) {
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    /* a dry run checks If-Match where an upload does: after validation */
+
     dry_run = ngx_palette_cert_dry_run(r);
 
     if (dry_run && ngx_palette_cert_if_match(r, zone->sh->generation)
                    != NGX_OK)
     {
         goto mismatch;
-    }
-
-    if (ngx_palette_cert_validate(zone, &f, &ctx->bundle, &err) != NGX_OK) {
-        return ngx_palette_cert_send_error(r, &err);
     }
 
     if (ngx_palette_cert_bundle_pem(&ctx->bundle, &ctx->pem) != NGX_OK) {

@@ -32,6 +32,7 @@ static ngx_int_t ngx_palette_cert_json_string(
     ngx_palette_cert_json_parser_t *jp, ngx_str_t *out);
 static ngx_int_t ngx_palette_cert_json_skip(
     ngx_palette_cert_json_parser_t *jp, ngx_uint_t depth);
+static ngx_int_t ngx_palette_cert_utf8(u_char *p, u_char *last);
 static ngx_int_t ngx_palette_cert_json_literal(
     ngx_palette_cert_json_parser_t *jp, const char *lit);
 static ngx_int_t ngx_palette_cert_url_decode(ngx_str_t *s);
@@ -270,6 +271,25 @@ ngx_palette_cert_json_string(ngx_palette_cert_json_parser_t *jp,
             return NGX_ERROR;
         }
 
+        if (c >= 0x80) {
+            n = ngx_palette_cert_utf8(p - 1, jp->last);
+
+            if (n == NGX_ERROR) {
+                jp->error = "a JSON string is not valid UTF-8";
+                return NGX_ERROR;
+            }
+
+            /* the sequence is copied as it is */
+
+            *dst++ = c;
+
+            while (--n) {
+                *dst++ = *p++;
+            }
+
+            continue;
+        }
+
         if (c != '\\') {
             *dst++ = c;
             continue;
@@ -380,6 +400,59 @@ ngx_palette_cert_json_string(ngx_palette_cert_json_parser_t *jp,
     jp->pos = p;
 
     return NGX_OK;
+}
+
+
+/* the length of the UTF-8 sequence at p, or NGX_ERROR when it is not one */
+
+static ngx_int_t
+ngx_palette_cert_utf8(u_char *p, u_char *last)
+{
+    u_char      c;
+    ngx_int_t   n, i;
+    ngx_uint_t  code, min;
+
+    c = *p;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        code = c & 0x1f;
+        min = 0x80;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        code = c & 0x0f;
+        min = 0x800;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        code = c & 0x07;
+        min = 0x10000;
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    if (last - p < n) {
+        return NGX_ERROR;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return NGX_ERROR;
+        }
+
+        code = (code << 6) | (p[i] & 0x3f);
+    }
+
+    /* no overlong forms, surrogates, or code points past U+10FFFF */
+
+    if (code < min || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+    {
+        return NGX_ERROR;
+    }
+
+    return n;
 }
 
 
@@ -975,12 +1048,19 @@ ngx_palette_cert_pem_split(u_char *p, size_t len,
 
         p = end + 5;
 
-        /* "-----END LABEL-----" */
+        /* "-----END LABEL-----", before any other dashed line */
 
-        end = ngx_palette_cert_find(p, last, (u_char *) "-----END ", 9);
+        end = ngx_palette_cert_find(p, last, (u_char *) "-----", 5);
 
         if (end == NULL) {
             bundle->error = "a PEM block has no END line";
+            return NGX_ERROR;
+        }
+
+        if ((size_t) (last - end) < 9 || ngx_memcmp(end, "-----END ", 9) != 0)
+        {
+            bundle->error = "a PEM block has no END line before the next "
+                            "BEGIN line";
             return NGX_ERROR;
         }
 

@@ -184,6 +184,12 @@ sub _all_fixture_sha256 {
 
 # Test::Nginx::Socket integration.
 
+# The steps of the block being run, from its first request to its last:
+# a "request N" line in "--- steps" defers the lines after it until the
+# block's Nth request has been answered.  Dropped when the block is done.
+my $Active;
+
+
 sub _body_check {
     my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
 
@@ -196,20 +202,97 @@ sub _body_check {
 
     return if !defined $steps;
 
-    # Steps change the server's state: run them once per block, after the
-    # first request has been answered, while nginx is still up.
-    return if ($req_idx || 0) != 0 || ($repeated_req_idx || 0) != 0;
+    # Steps change the server's state: run them once per block, while
+    # nginx is still up.
+    return if ($repeated_req_idx || 0) != 0;
+
+    $req_idx ||= 0;
 
     my $name = $block->name;
 
-    if ($dry_run) {
-        SKIP: {
-            Test::More::skip("$name - steps - skipped due to $dry_run", 1);
+    if ($req_idx == 0) {
+        _finish_active();
+
+        if ($dry_run) {
+            SKIP: {
+                Test::More::skip("$name - steps - skipped due to $dry_run", 1);
+            }
+            return;
         }
-        return;
+
+        my $groups = _step_groups($name, $steps, _request_count($block));
+
+        return if !$groups;
+
+        $Active = { block => $block, groups => $groups,
+                    run => PaletteCert::Run->new(name => $name,
+                                                 block => $block) };
     }
 
-    run_steps($name, $steps);
+    return if !$Active || $Active->{block} != $block;
+
+    for my $step (@{ $Active->{groups}[$req_idx] || [] }) {
+        $Active->{run}->run($step);
+    }
+
+    _finish_active() if $req_idx >= $#{ $Active->{groups} };
+}
+
+
+sub _finish_active {
+    return if !$Active;
+
+    $Active->{run}->finish;
+    undef $Active;
+}
+
+
+sub _request_count {
+    my ($block) = @_;
+
+    my $request = eval { $block->request };
+
+    return ref $request eq 'ARRAY' ? scalar @$request : 1;
+}
+
+
+# The steps of a block by request: [steps after the answer to request 1,
+# steps after request 2, ...]; undef, with failed tests, when a step
+# cannot be parsed.
+sub _step_groups {
+    my ($name, $text, $requests) = @_;
+
+    my ($steps, $errors) = parse_steps($text);
+    my @groups = ([]);
+
+    for my $step (@$steps) {
+        if ($step->{op} ne 'request') {
+            push @{ $groups[-1] }, $step;
+            next;
+        }
+
+        my $n = $step->{pos}[0];
+
+        if ($n > $requests) {
+            push @$errors, "steps line $step->{line} \"$step->{text}\": "
+                           . "the block sends $requests request(s)";
+            next;
+        }
+
+        $#groups = $n - 1;
+        $groups[$n - 1] = [];
+    }
+
+    if (@$errors) {
+        for my $err (@$errors) {
+            Test::More::fail("$name - $err");
+        }
+
+        Test::More::diag("$name - steps not run: fix the errors above");
+        return undef;
+    }
+
+    return \@groups;
 }
 
 
@@ -423,16 +506,80 @@ sub _v_upload_fixture {
 sub _v_key {
     my ($v) = @_;
 
-    return undef if $v eq 'none' || _fixture_exists("$v.key");
-    return "no key fixture \"$v.key\"";
+    return undef if $v eq 'none';
+
+    for my $name (split /\+/, $v, -1) {
+        return "no key fixture \"$name.key\"" if !_fixture_exists("$name.key");
+    }
+
+    return undef;
 }
 
 
 sub _v_ca {
     my ($v) = @_;
 
-    return undef if $v eq 'none' || defined _ca_file($v);
-    return "no CA fixture \"$v\"";
+    return undef if $v eq 'none';
+
+    for my $name (split /\+/, $v, -1) {
+        return "no CA fixture \"$name\"" if !defined _ca_file($name);
+    }
+
+    return undef;
+}
+
+
+# FILE[+FILE...]: fixture files, sent one after the other
+sub _v_files {
+    my ($v) = @_;
+
+    for my $file (split /\+/, $v, -1) {
+        return "no fixture file \"$file\"" if !_fixture_exists($file);
+    }
+
+    return undef;
+}
+
+
+# FIXTURE[+FIXTURE...]: certificates, in this order
+sub _v_cert_list {
+    my ($v) = @_;
+
+    for my $name (split /\+/, $v, -1) {
+        my $err = _v_cert_fixture($name);
+        return $err if defined $err;
+    }
+
+    return undef;
+}
+
+
+sub _v_section {
+    my ($v) = @_;
+
+    return $v =~ /^[a-z_][a-z0-9_]*$/ ? undef : "\"$v\" is not a section name";
+}
+
+
+sub _v_field {
+    my ($v) = @_;
+
+    return $v =~ /^(?:certificate|key|ca|null)$/
+           ? undef : "\"$v\" is not certificate, key, ca or null";
+}
+
+
+sub _v_regex {
+    my ($v) = @_;
+
+    return eval { qr/$v/; 1 } ? undef : "\"$v\" is not a regular expression";
+}
+
+
+sub _v_text {
+    my ($v) = @_;
+
+    return $v =~ /^[[:print:]]+$/ ? undef : "\"$v\" is not printable text";
 }
 
 
@@ -471,6 +618,7 @@ my %STEPS = (
             port    => \&_v_env,
             expect  => \&_v_expect,
             chain   => \&_v_int,
+            served  => \&_v_cert_list,
             path    => \&_v_path,
             api     => \&_v_path,
             workers => _v_one_of('all'),
@@ -480,15 +628,22 @@ my %STEPS = (
     upload => {
         pos  => [['FIXTURE', \&_v_upload_fixture]],
         keys => {
-            as       => _v_one_of('json', 'multipart', 'urlencoded'),
-            method   => _v_one_of('PUT', 'POST'),
-            ca       => \&_v_ca,
-            key      => \&_v_key,
-            chain    => _v_one_of('crt', 'chain', 'reversed'),
-            if_match => \&_v_if_match,
-            status   => \&_v_status,
-            error    => \&_v_error,
-            api      => \&_v_path,
+            as          => _v_one_of('json', 'multipart', 'urlencoded'),
+            method      => _v_one_of('PUT', 'POST'),
+            ca          => \&_v_ca,
+            key         => \&_v_key,
+            chain       => _v_one_of('crt', 'chain', 'reversed'),
+            certificate => \&_v_files,
+            if_match    => \&_v_if_match,
+            status      => \&_v_status,
+            error       => \&_v_error,
+            field       => \&_v_field,
+            message     => \&_v_regex,
+            key_type    => \&_v_text,
+            answer      => \&_v_word,
+            body        => \&_v_section,
+            type        => \&_v_text,
+            api         => \&_v_path,
         },
         flags => ['dry_run'],
     },
@@ -499,6 +654,8 @@ my %STEPS = (
             sha256     => \&_v_cert_fixture,
             generation => \&_v_uint,
             names      => \&_v_names,
+            key_type   => \&_v_text,
+            chain      => \&_v_cert_list,
             api        => \&_v_path,
         },
     },
@@ -549,6 +706,18 @@ my %STEPS = (
             api => \&_v_path,
         },
     },
+    snapshot => {
+        pos  => [['record|same', _v_one_of('record', 'same')]],
+        keys => {
+            store => \&_v_word,
+            api   => \&_v_path,
+            port  => \&_v_env,
+            sni   => \&_v_word,
+        },
+    },
+    request => {
+        pos => [['N', \&_v_int]],
+    },
 );
 
 
@@ -564,16 +733,27 @@ sub parse_steps {
     }
 
     my $lineno = 0;
+    my $request = 1;
 
     for my $raw (split /\r?\n/, $text) {
         $lineno++;
 
-        (my $line = $raw) =~ s/(?:^|\s+)#.*$//;
-        $line =~ s/^\s+|\s+$//g;
+        my ($words, $line, $err) = _split_words($raw);
 
-        next if $line eq '';
+        next if !defined $err && !@$words;
 
-        my ($step, $err) = _parse_step($line);
+        my $step;
+
+        ($step, $err) = _parse_step($words, $line) if !defined $err;
+
+        if (!defined $err && $step->{op} eq 'request') {
+            if ($step->{pos}[0] <= $request) {
+                $err = "request $step->{pos}[0] does not follow request "
+                       . "$request";
+            }
+
+            $request = $step->{pos}[0];
+        }
 
         if (defined $err) {
             push @errors, "steps line $lineno \"$line\": $err";
@@ -588,10 +768,42 @@ sub parse_steps {
 }
 
 
-sub _parse_step {
-    my ($line) = @_;
+# Splits a line in words at white space, except inside double quotes
+# (message="two words"); a word that starts with "#" starts a comment.
+# Returns (\@words, the line without the comment, error or undef).
+sub _split_words {
+    my ($raw) = @_;
 
-    my ($op, @words) = split /\s+/, $line;
+    my @words;
+    my $end = length $raw;
+
+    while ($raw =~ /\G\s*(?=\S)/gc) {
+        my $start = pos $raw;
+
+        if (substr($raw, $start, 1) eq '#') {
+            $end = $start;
+            last;
+        }
+
+        if ($raw !~ /\G((?:[^\s"]+|"[^"]*")+)(?=\s|$)/gc) {
+            (my $line = $raw) =~ s/^\s+|\s+$//g;
+            return ([], $line, 'a double quote is not closed');
+        }
+
+        (my $word = $1) =~ s/"([^"]*)"/$1/g;
+        push @words, $word;
+    }
+
+    (my $line = substr($raw, 0, $end)) =~ s/^\s+|\s+$//g;
+
+    return (\@words, $line, undef);
+}
+
+
+sub _parse_step {
+    my ($all, $line) = @_;
+
+    my ($op, @words) = @$all;
     my $spec = $STEPS{$op};
 
     if (!$spec) {
@@ -670,6 +882,35 @@ sub _check_combination {
         {
             return "no fixture $fixture.fullchain-reversed.pem";
         }
+
+        if (defined $args->{certificate} && defined $args->{chain}) {
+            return "certificate= and chain= exclude each other";
+        }
+
+        if (defined $args->{body}) {
+            for my $k (qw(chain certificate key ca as)) {
+                return "body= sends a body of its own: no $k="
+                    if defined $args->{$k};
+            }
+
+            return "body= needs type= (the Content-Type, or none)"
+                if !defined $args->{type};
+        }
+
+        for my $k (qw(field message)) {
+            return "$k= goes with error="
+                if defined $args->{$k} && !defined $args->{error};
+        }
+
+        if (defined $args->{key_type} && defined $args->{error}) {
+            return "key_type= goes with a successful upload";
+        }
+    }
+
+    if ($step->{op} eq 'snapshot' && $step->{pos}[0] eq 'same'
+        && %$args)
+    {
+        return "\"snapshot same\" takes the arguments of \"snapshot record\"";
     }
 
     if ($step->{op} eq 'upload' || $step->{op} eq 'delete') {
@@ -706,7 +947,9 @@ sub run_steps {
 
     my $run = PaletteCert::Run->new(name => $name, %opts);
 
-    for my $step (@$steps) {
+    # without requests to wait for, "request N" lines change nothing
+
+    for my $step (grep { $_->{op} ne 'request' } @$steps) {
         $run->run($step);
     }
 
@@ -734,11 +977,14 @@ sub new {
 
     my $self = {
         name       => $opts{name},
+        block      => $opts{block},
         api_port   => $opts{api_port} || PaletteCert::_api_port(),
         servroot   => $opts{servroot} || PaletteCert::_server_root(),
         conns      => {},
         pids       => undef,
         generation => {},
+        snapshot   => undef,
+        answers    => {},
     };
 
     return bless $self, $class;
@@ -890,16 +1136,44 @@ sub _peer {
 
     Net::SSLeay::X509_free($leaf);
 
+    # the certificates as the server sent them, the leaf first
     my @chain = Net::SSLeay::get_peer_cert_chain($ssl);
+    my @chain_sha = map { sha256_hex(_pem_to_der(
+                              Net::SSLeay::PEM_get_string_X509($_))) }
+                    @chain;
 
     return {
-        sha256  => sha256_hex(_pem_to_der($pem)),
-        subject => $subject,
-        issuer  => $issuer,
-        chain   => scalar @chain,
-        version => Net::SSLeay::get_version($ssl),
-        reused  => Net::SSLeay::session_reused($ssl),
+        sha256    => sha256_hex(_pem_to_der($pem)),
+        subject   => $subject,
+        issuer    => $issuer,
+        chain     => scalar @chain,
+        chain_sha => \@chain_sha,
+        version   => Net::SSLeay::get_version($ssl),
+        reused    => Net::SSLeay::session_reused($ssl),
     };
+}
+
+
+# Certificates by their SHA-256, named after the fixtures they are
+# ("leaf-a+int-ca"), the others by the start of their hash.
+sub _cert_names {
+    my (@shas) = @_;
+
+    my %known = reverse %{ PaletteCert::_all_fixture_sha256() };
+
+    return join '+', map { $known{$_} || 'sha256:' . substr($_, 0, 12) }
+                     @shas;
+}
+
+
+# The SHA-256 of each certificate of a PEM text, in order.
+sub _pem_shas {
+    my ($text) = @_;
+
+    my @pems = ($text // '')
+               =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)/sg;
+
+    return map { sha256_hex(_pem_to_der($_)) } @pems;
 }
 
 
@@ -1077,7 +1351,7 @@ sub step_handshake {
         $want_what = $expect;
     }
 
-    my (@errors, %seen, %chains, %versions, %subjects, %workers);
+    my (@errors, %seen, %chains, %served, %versions, %subjects, %workers);
     my ($reused, $http_bad) = (0, 0);
     my $http_first_bad;
 
@@ -1100,6 +1374,7 @@ sub step_handshake {
 
         $seen{ $peer->{sha256} }++;
         $chains{ $peer->{chain} }++;
+        $served{ _cert_names(@{ $peer->{chain_sha} }) }++;
         $versions{ $peer->{version} }++;
         $subjects{ $peer->{sha256} } = [$peer->{subject}, $peer->{issuer}];
         $reused++ if $peer->{reused};
@@ -1165,6 +1440,11 @@ sub step_handshake {
     if ($args->{chain}) {
         $self->is(join(',', sort keys %chains), $args->{chain},
                   "$what: sends $args->{chain} certificate(s)");
+    }
+
+    if ($args->{served}) {
+        $self->is(join(' | ', sort keys %served), $args->{served},
+                  "$what: sends $args->{served}, in this order");
     }
 
     $self->ok(!$http_bad, "$what: answers HTTP over every connection",
@@ -1241,7 +1521,10 @@ sub _check_api_answer {
               "$what: Cache-Control: no-store",
               "Cache-Control: " . _short($res->{cc}));
 
-    $self->ok($body !~ /PRIVATE KEY/, "$what: answer holds no private key");
+    # a message may name a "PRIVATE KEY" block, but never hold one
+
+    $self->ok($body !~ /-----(?:BEGIN|END) [A-Z0-9 ]*PRIVATE KEY-----/,
+              "$what: answer holds no private key");
 
     return undef if !defined $res->{etag} || $res->{etag} !~ /^"([0-9]+)"$/;
 
@@ -1257,10 +1540,14 @@ sub _check_status {
 }
 
 
+# The error answer; with $args, also its field= and message= (a regular
+# expression).
 sub _check_error {
-    my ($self, $what, $res, $code) = @_;
+    my ($self, $what, $res, $code, $args) = @_;
 
     my $j = $res->{json} || {};
+
+    $args ||= {};
 
     $self->is($j->{error}, $code, "$what: error $code",
               "body: " . _short($res->{body}));
@@ -1268,6 +1555,44 @@ sub _check_error {
     $self->ok(defined $j->{message} && !ref $j->{message}
               && $j->{message} ne '',
               "$what: error has a message");
+
+    if (defined $args->{field}) {
+        my $field = $args->{field} eq 'null' ? undef : $args->{field};
+
+        $self->is($j->{field}, $field, "$what: field is $args->{field}",
+                  "body: " . _short($res->{body}));
+    }
+
+    if (defined $args->{message}) {
+        my $re = $args->{message};
+
+        $self->ok(defined $j->{message} && $j->{message} =~ /$re/,
+                  "$what: message matches /$re/",
+                  "message: " . _short($j->{message}));
+    }
+}
+
+
+# answer=NAME: the first answer so named is kept; a later one must have
+# the same status and the same JSON, "dry_run" aside.
+sub _check_answer {
+    my ($self, $what, $name, $res) = @_;
+
+    my %j = %{ $res->{json} || {} };
+    delete $j{dry_run};
+
+    my $text = JSON::PP->new->canonical->encode(\%j);
+    my $kept = $self->{answers}{$name};
+
+    if (!$kept) {
+        $self->{answers}{$name} = { status => $res->{status}, json => $text };
+        return;
+    }
+
+    $self->is($res->{status}, $kept->{status},
+              "$what: the status of answer $name");
+    $self->is($text, $kept->{json},
+              "$what: the JSON of answer $name, dry_run aside");
 }
 
 
@@ -1458,22 +1783,39 @@ sub step_upload {
                      chain    => "$fixture.chain.pem",
                      reversed => "$fixture.fullchain-reversed.pem");
 
-    my @fields = (['certificate', PaletteCert::fixture($cert_file{$chain}),
-                   $cert_file{$chain}]);
+    my @files = defined $args->{certificate}
+                ? split(/\+/, $args->{certificate}) : ($cert_file{$chain});
+
+    my @fields = (_field('certificate', @files));
 
     if ($key ne 'none') {
-        push @fields, ['key', PaletteCert::fixture("$key.key"), "$key.key"];
+        push @fields, _field('key', map { "$_.key" } split /\+/, $key);
     }
 
     if ($ca ne 'none') {
-        my $file = PaletteCert::_ca_file($ca);
-        push @fields, ['ca', PaletteCert::fixture($file), $file];
+        push @fields, _field('ca', map { PaletteCert::_ca_file($_) }
+                                   split /\+/, $ca);
     }
 
     my $what = "upload $fixture as=$as method=$method";
     $what .= " $_=$args->{$_}"
-        for grep { defined $args->{$_} } qw(chain key ca if_match);
+        for grep { defined $args->{$_} }
+            qw(chain certificate key ca body if_match);
     $what .= ' dry_run' if $dry;
+
+    my ($type, $body) = _upload_body($as, \@fields);
+
+    if (defined $args->{body}) {
+        $body = eval { $self->{block}->${\ $args->{body}} };
+
+        if (!defined $body) {
+            $self->ok(0, "$what: the block has a section $args->{body}",
+                      "no \"--- $args->{body}\" in this block");
+            return;
+        }
+    }
+
+    $type = $args->{type} if defined $args->{type};
 
     my ($if_match, $err) = $self->_if_match_header($args->{if_match},
                                                    $args->{api});
@@ -1485,8 +1827,7 @@ sub step_upload {
 
     my %headers = defined $if_match ? ('If-Match' => $if_match) : ();
 
-    my ($type, $body) = _upload_body($as, \@fields);
-    $headers{'Content-Type'} = $type;
+    $headers{'Content-Type'} = $type if $type ne 'none';
 
     my $path = $args->{api} || $DEFAULT_API;
     $path .= ($path =~ /\?/ ? '&' : '?') . 'dry_run=1' if $dry;
@@ -1496,6 +1837,22 @@ sub step_upload {
 
     $self->_check_status($what, $res, $status);
     my $gen = $self->_check_api_answer($what, $res);
+
+    # No line of a private key sent, in whichever field it was sent.  An
+    # EC key holds its public point, which the certificates hold too: a
+    # line found in a certificate sent is no secret.
+
+    my @sent = defined $args->{body} ? () : map { $_->[1] } @fields;
+    my $public = join '', map { /CERTIFICATE-----(.*?)-----END/sg } @sent;
+
+    my @key_lines = grep { /^[A-Za-z0-9+\/=]{16,}$/
+                           && index($public, $_) < 0 }
+                    map { split /\s+/ }
+                    map { /PRIVATE KEY-----(.*?)-----END/sg } @sent;
+    my @leaked = grep { index($res->{body} // '', $_) >= 0 } @key_lines;
+
+    $self->ok(!@leaked, "$what: answer holds no line of the key sent",
+              @leaked ? 'found ' . scalar(@leaked) . ' line(s) of it' : ());
     my $j = $res->{json} || {};
 
     if ($status == 200 && !defined $error) {
@@ -1503,12 +1860,25 @@ sub step_upload {
                   "$what: answers with $fixture");
         $self->is($j->{source}, 'uploaded', "$what: source is uploaded");
 
+        if (defined $args->{key_type}) {
+            $self->is($j->{key_type}, $args->{key_type},
+                      "$what: key_type is $args->{key_type}");
+        }
+
         if ($dry) {
             $self->ok($j->{dry_run} && JSON::PP::is_bool($j->{dry_run}),
                       "$what: answer says dry_run: true");
             $self->_check_unchanged($what, $before, $gen);
 
+            if (defined $before) {
+                $self->is($j->{generation}, $before + 1,
+                          "$what: JSON generation is the one the upload "
+                          . "would get");
+            }
+
         } else {
+            $self->ok(!exists $j->{dry_run}, "$what: no dry_run member",
+                      "dry_run: " . _short($j->{dry_run}));
             $self->_check_same_generation($what, $j, $gen);
 
             if (defined $before && defined $gen) {
@@ -1518,11 +1888,24 @@ sub step_upload {
         }
 
     } elsif (defined $error) {
-        $self->_check_error($what, $res, $error);
+        $self->_check_error($what, $res, $error, $args);
         $self->_check_unchanged($what, $before, $gen);
     }
 
+    if (defined $args->{answer}) {
+        $self->_check_answer($what, $args->{answer}, $res);
+    }
+
     $self->{generation}{ $self->_api_key } = $gen if defined $gen;
+}
+
+
+# A body field made of fixture files, one after the other.
+sub _field {
+    my ($name, @files) = @_;
+
+    return [$name, join('', map { PaletteCert::fixture($_) } @files),
+            join('+', @files)];
 }
 
 
@@ -1556,7 +1939,7 @@ sub step_get {
     my $what = 'get';
     $what .= " $_=$args->{$_}"
         for grep { defined $args->{$_} }
-            qw(status source sha256 generation names);
+            qw(status source sha256 generation names key_type chain);
 
     my $res = $self->_api_request('GET', $args->{api}, {});
 
@@ -1597,6 +1980,21 @@ sub _check_fields {
 
         $self->is($got, join(',', sort split /,/, $args->{names}),
                   "$what: names are $args->{names}");
+    }
+
+    if (defined $args->{key_type}) {
+        $self->is($j->{key_type}, $args->{key_type},
+                  "$what: key_type is $args->{key_type}");
+    }
+
+    if (defined $args->{chain}) {
+        my @shas = _pem_shas($j->{certificate});
+
+        $self->is(_cert_names(@shas), $args->{chain},
+                  "$what: the certificate field is $args->{chain}, "
+                  . "in this order");
+        $self->is($j->{chain_length}, scalar @shas,
+                  "$what: chain_length counts the certificate field");
     }
 }
 
@@ -1647,6 +2045,166 @@ sub step_delete {
     }
 
     $self->{generation}{ $self->_api_key } = $gen if defined $gen;
+}
+
+
+# snapshot record [store=DIR] [api=/P] [port=ENV] [sni=NAME] | snapshot same
+#
+# What a rejected upload must leave as it was: GET's whole answer and its
+# ETag, the certificates a handshake is given, and, with store=, every
+# entry of the store folder $TEST_NGINX_STORE_DIR/DIR (type, mode, mtime,
+# link target, size and SHA-256 of the bytes).
+sub step_snapshot {
+    my ($self, $step) = @_;
+
+    if ($step->{pos}[0] eq 'record') {
+        $self->{snapshot} = $self->_snapshot('snapshot record',
+                                             $step->{args});
+        return;
+    }
+
+    my $old = $self->{snapshot};
+
+    if (!$old) {
+        $self->ok(0, 'snapshot same: a snapshot was recorded',
+                  'use "snapshot record" first');
+        return;
+    }
+
+    my $what = 'snapshot same';
+    my $new = $self->_snapshot($what, $old->{args}) or return;
+
+    $self->is($new->{etag}, $old->{etag}, "$what: the same ETag");
+    $self->ok($new->{body} eq $old->{body},
+              "$what: GET answers the very same JSON",
+              "before: " . _short($old->{body}),
+              "now:    " . _short($new->{body}));
+    $self->is($new->{served}, $old->{served},
+              "$what: a handshake is given the same certificates");
+
+    return if !$old->{store};
+
+    my @diff = _tree_diff($old->{store}, $new->{store});
+
+    $self->ok(!@diff,
+              "$what: nothing in store $old->{args}{store} changed",
+              @diff > 20 ? (@diff[0 .. 19], '...') : @diff);
+}
+
+
+sub _snapshot {
+    my ($self, $what, $args) = @_;
+
+    my $res = $self->_api_request('GET', $args->{api}, {});
+
+    return undef if !$self->_check_status("$what: GET", $res, 200);
+
+    my $sni = defined $args->{sni} ? $args->{sni} : $DEFAULT_SNI;
+    my $port = $self->_tls_port($args->{port});
+
+    if (!defined $port) {
+        $self->ok(0, "$what: port", "\$$args->{port} is not set to a port");
+        return undef;
+    }
+
+    my ($sock, $err) = $self->_tls_connect(port => $port, tls => 'any',
+                                           sni => $sni eq 'none'
+                                                  ? undef : $sni);
+
+    return undef if !$self->ok($sock, "$what: TLS handshake succeeds", $err);
+
+    my $peer = _peer($sock);
+
+    $sock->close(SSL_fast_shutdown => 1);
+
+    my $snap = {
+        args   => $args,
+        body   => $res->{body} // '',
+        etag   => $res->{etag},
+        served => $peer ? _cert_names(@{ $peer->{chain_sha} }) : '(none)',
+    };
+
+    if (defined $args->{store}) {
+        my $dir = File::Spec->catdir($ENV{TEST_NGINX_STORE_DIR},
+                                     $args->{store});
+
+        return undef if !$self->ok(-d $dir, "$what: the store $dir exists");
+
+        $snap->{store} = _tree($dir);
+    }
+
+    return $snap;
+}
+
+
+# Every entry under DIR: relative path => description.  Contents are
+# compared by digest and never shown: the store holds a private key.
+sub _tree {
+    my ($dir) = @_;
+
+    my %tree;
+    my @todo = ('.');
+
+    while (@todo) {
+        my $rel = shift @todo;
+        my $path = "$dir/$rel";
+        my @st = lstat $path;
+
+        if (!@st) {
+            $tree{$rel} = "cannot stat: $!";
+            next;
+        }
+
+        my $mode = sprintf '%04o', $st[2] & 07777;
+        my $mtime = (Time::HiRes::lstat($path))[9];
+
+        if (-l _) {
+            $tree{$rel} = 'link to ' . (readlink($path) // '?')
+                          . " mtime $mtime";
+
+        } elsif (-d _) {
+            $tree{$rel} = "folder mode $mode mtime $mtime";
+
+            if (opendir my $dh, $path) {
+                push @todo, map { $rel eq '.' ? $_ : "$rel/$_" }
+                            sort grep { $_ ne '.' && $_ ne '..' }
+                            readdir $dh;
+                closedir $dh;
+            }
+
+        } else {
+            my $sha = eval { Digest::SHA->new(256)->addfile($path, 'b')
+                                                 ->hexdigest }
+                      // 'unreadable';
+
+            $tree{$rel} = "file mode $mode mtime $mtime size $st[7] "
+                          . "sha256 $sha";
+        }
+    }
+
+    return \%tree;
+}
+
+
+sub _tree_diff {
+    my ($old, $new) = @_;
+
+    my %all = map { $_ => 1 } keys %$old, keys %$new;
+    my @diff;
+
+    for my $rel (sort keys %all) {
+        if (!exists $old->{$rel}) {
+            push @diff, "added $rel: $new->{$rel}";
+
+        } elsif (!exists $new->{$rel}) {
+            push @diff, "removed $rel: $old->{$rel}";
+
+        } elsif ($old->{$rel} ne $new->{$rel}) {
+            push @diff, "changed $rel: $old->{$rel}", "      now: $new->{$rel}";
+        }
+    }
+
+    return @diff;
 }
 
 
@@ -2089,14 +2647,33 @@ Set when the module is loaded, unless already set:
 =head1 STEPS
 
 A C<--- steps> section holds one step a line; blank lines and C<#>
-comments are ignored.  The steps run once per block, after the answer to
-the block's first request, while nginx is still running; on a dry run
-they are skipped.  A step that cannot be parsed fails the block and no
-step of it runs.  FIXTURE is a certificate name from gen-certs.sh.
+comments are ignored.  Arguments are separated by white space; a value
+in double quotes may hold some (C<key_type="EC P-521">), but no double
+quote.  The steps run once per block, after the answer to the block's
+first request, while nginx is still running; on a dry run they are
+skipped.  A step that cannot be parsed fails the block and no step of it
+runs.  FIXTURE is a certificate name from gen-certs.sh; FILE is the name
+of any file it makes (C<leaf-a.crt>).  A list of them is written with
+C<+> between the names (C<leaf-deep+int2+int-ca>).
 
 =over
 
-=item handshake [count=N] [tls=1.2|1.3|any] [sni=NAME|none] [port=ENVNAME] expect=FIXTURE|self-signed|current [chain=N] [path=/P] [workers=all] [api=/P]
+=item request N
+
+The steps after this line wait until the answer to the block's Nth
+request (with C<--- request eval> giving several) has been checked;
+N grows from one such line to the next.  This lets a block record the
+state before a request of its own and compare after it:
+
+    --- request eval
+    ["GET /cert", "PUT /cert\n..."]
+    --- steps
+    upload leaf-a
+    snapshot record
+    request 2
+    snapshot same
+
+=item handshake [count=N] [tls=1.2|1.3|any] [sni=NAME|none] [port=ENVNAME] expect=FIXTURE|self-signed|current [chain=N] [served=FIXTURE+FIXTURE...] [path=/P] [workers=all] [api=/P]
 
 N (40) fresh full handshakes to 127.0.0.1:$TEST_NGINX_TLS_PORT (or the
 port in the environment variable ENVNAME), verification off, SNI
@@ -2104,28 +2681,56 @@ console.example.com unless given or C<none>; each then sends
 C<GET / HTTP/1.0> and expects a 2xx or 3xx status.  C<current> compares
 with the sha256 the API's GET reports; C<self-signed> expects one
 certificate, subject equal to issuer, that is none of the fixtures.
-C<chain=N> counts the certificates sent, leaf included.  C<workers=all>
+C<chain=N> counts the certificates sent, leaf included; C<served=> names
+them, in the order sent (C<served=leaf-deep+int2+int-ca>).  C<workers=all>
 expects the answers' bodies to carry the worker pid (C<return 200
 "$pid\n">) and every worker of the master to have answered (use
 C<listen ... reuseport> so that connections spread).
 
-=item upload FIXTURE [as=json|multipart|urlencoded] [method=PUT|POST] [ca=FIXTURE|none] [key=FIXTURE|none] [chain=crt|chain|reversed] [if_match=N|current|stale] [dry_run] [status=CODE] [error=CODE] [api=/P]
+=item upload FIXTURE [as=json|multipart|urlencoded] [method=PUT|POST] [ca=FIXTURE+..|none] [key=FIXTURE+..|none] [chain=crt|chain|reversed] [certificate=FILE+..] [body=SECTION type=TYPE|none] [if_match=N|current|stale] [dry_run] [status=CODE] [error=CODE [field=NAME|null] [message=REGEX]] [key_type=TEXT] [answer=NAME] [api=/P]
 
 Defaults: as=json, method=PUT, certificate FIXTURE.chain.pem, key
 FIXTURE.key, ca ca.pem (the root).  C<ca=NAME> sends NAME.crt (or
 NAME.pem).  C<chain=crt> sends the leaf alone, C<reversed>
-FIXTURE.fullchain-reversed.pem.  C<if_match=current|stale> asks the API
-for the generation first (stale is one less).  Without C<error=> it
-expects 200, the fixture's sha256, source uploaded, the generation one
-more than the last one seen in this block (with C<dry_run>: C<"dry_run":
-true> and the generation unchanged).  C<error=CODE> expects that error,
-with the status from the contract unless C<status=> is given, and the
-generation unchanged.
+FIXTURE.fullchain-reversed.pem; C<certificate=> sends the files given,
+in that order (C<certificate=int-ca.crt+leaf-a.crt>).  A list in C<key=>
+or C<ca=> sends those keys or CAs one after the other.  C<body=SECTION>
+sends the block's C<--- SECTION> as the whole body, with the
+Content-Type C<type=> (or none); the other fields are not sent.
+C<if_match=current|stale> asks the API for the generation first (stale
+is one less).
 
-=item get [status=200] [source=self-signed|uploaded] [sha256=FIXTURE] [generation=N] [names=a,b] [api=/P]
+Without C<error=> it expects 200, the fixture's sha256, source uploaded,
+C<key_type> if given, the generation one more than the last one seen in
+this block and no C<dry_run> member; with C<dry_run>: C<"dry_run": true>,
+an ETag that stays and a JSON generation that is the one the upload
+would get.  C<error=CODE> expects that error, with the status from the
+contract unless C<status=> is given, the generation unchanged, the field
+C<field=> (C<null> for JSON null) and a message matching the regular
+expression C<message=>.
+
+Every answer must hold no line of a private key sent.  C<answer=NAME>
+keeps the first answer so named; a later upload with the same name must
+get the same status and the same JSON, C<dry_run> aside (a dry run and
+the real upload: C<upload leaf-a dry_run answer=a>, then C<upload leaf-a
+answer=a>).
+
+=item get [status=200] [source=self-signed|uploaded] [sha256=FIXTURE] [generation=N] [names=a,b] [key_type=TEXT] [chain=FIXTURE+FIXTURE...] [api=/P]
 
 GET with C<Accept: application/json>; checks the fields given (C<names>
-as a set) and that the JSON generation equals the ETag's.
+as a set) and that the JSON generation equals the ETag's.  C<chain=>
+names the certificates of the C<certificate> member in their order, and
+expects C<chain_length> to count them.
+
+=item snapshot record [store=DIR] [api=/P] [port=ENVNAME] [sni=NAME|none] | snapshot same
+
+C<record> keeps what a rejected upload must leave as it was: GET's whole
+answer and its ETag, the certificates one handshake is given and, with
+C<store=>, every entry under C<$TEST_NGINX_STORE_DIR/DIR> (type, mode,
+mtime, link target, size and the SHA-256 of its bytes).  C<same> reads
+them again, in the same way, and expects each unchanged, listing the
+store entries added, removed or changed.  File contents are compared by
+digest and never shown.
 
 =item delete [status=200] [error=CODE] [if_match=N|current|stale] [api=/P]
 
@@ -2154,7 +2759,8 @@ Checks the store folder C<$TEST_NGINX_STORE_DIR/DIR> against what GET
 shows: C<current> links to the generation served, only that generation is
 kept, its chain and source are the ones served, the key files have mode
 0600 and the key belongs to the leaf.  C<--- fresh_store> in a block empties
-C<$TEST_NGINX_STORE_DIR> before the block.
+C<$TEST_NGINX_STORE_DIR> before the block; given to
+C<PaletteCert::defaults(fresh_store =E<gt> '')>, before every block.
 
 =item open NAME [port=ENVNAME] [sni=NAME|none] [tls=..] [path=/P]
 
@@ -2168,7 +2774,8 @@ same certificate.  Open connections are closed after the last step.
 =back
 
 Every API answer is also checked for an C<ETag: "N"> header,
-C<Cache-Control: no-store>, a JSON body and no C<PRIVATE KEY> anywhere.
+C<Cache-Control: no-store>, a JSON body and no PEM private key block; an
+upload's answer also holds no line of the private key it sent.
 The API is reached at http://127.0.0.1:server_port() (the server of the
 C<--- config> section), at /cert unless C<api=> says otherwise.
 

@@ -4,22 +4,68 @@
 # openssl command line only.  Every fixture is made here from its recipe;
 # none is committed.
 #
-#   root-ca        EC P-256 self-signed root, CN=Palette Test Root CA
-#   int-ca         EC P-256 intermediate under root-ca, pathlen 0
-#   other-root-ca  another EC P-256 root, CN=Palette Other Root CA
-#   other-leaf     EC P-256 server certificate issued directly by other-root-ca
-#   leaf-a         EC P-256 server certificate under int-ca
-#   leaf-b         RSA 2048 server certificate under int-ca
-#   leaf-c         EC P-384 server certificate under int-ca (CN=www.example.com)
-#   leaf-expired   like leaf-a, but its validity ended yesterday
-#   leaf-future    like leaf-a, but valid only from a year from now
-#   leaf-wrong-name  like leaf-a, but its only name is other.example.net
+# Authorities (all EC P-256, valid from 800 days ago for 2300 days unless
+# said otherwise):
 #
-# For every certificate NAME: NAME.crt (that certificate alone), NAME.key
-# (PKCS#8, unencrypted) and NAME.sha256 (lowercase hex SHA-256 of its DER).
-# For every server certificate also NAME.chain.pem (leaf, then the
-# intermediate when there is one); leaf-a.fullchain-reversed.pem holds
-# leaf-a, root-ca, int-ca (intermediates out of order).  ca.pem is root-ca.
+#   root-ca        self-signed root, CN=Palette Test Root CA
+#   int-ca         intermediate under root-ca, pathlen 1,
+#                  CN=Palette Test Intermediate CA
+#   int2           intermediate under int-ca, pathlen 0,
+#                  CN=Palette Test Intermediate 2 CA
+#   int-expired    intermediate under root-ca whose validity ended
+#                  yesterday, CN=Palette Expired Intermediate CA
+#   other-root-ca  another self-signed root, CN=Palette Other Root CA
+#
+# Server certificates.  Unless said otherwise: EC P-256,
+# CN=console.example.com, issued by int-ca, valid from yesterday for a
+# year, subject alternative names console.example.com, www.example.com,
+# localhost, 127.0.0.1 and ::1, CA:FALSE, extended key usage serverAuth,
+# signed with SHA-256:
+#
+#   leaf-a         as above
+#   leaf-b         RSA 2048
+#   leaf-c         EC P-384, CN=www.example.com
+#   leaf-p521      EC P-521
+#   leaf-expired   its validity ended yesterday
+#   leaf-future    valid only from a year from now
+#   leaf-wrong-name  its only name is DNS:other.example.net
+#   leaf-cn-only   no subject alternative names at all
+#   leaf-wildcard  CN=*.example.com, its only name is DNS:*.example.com
+#   leaf-ip-only   its only names are IP:127.0.0.1 and IP:::1
+#   leaf-rsa1024   RSA 1024 (weak)
+#   leaf-p224      EC on secp224r1 (a curve outside P-256/P-384/P-521)
+#   leaf-k256      EC on secp256k1 (a curve outside P-256/P-384/P-521)
+#   leaf-sha1      signed with ecdsa-with-SHA1 by int-ca
+#   leaf-ca-true   basicConstraints CA:TRUE (keyCertSign too)
+#   leaf-client-only  extended key usage clientAuth only
+#   leaf-sha1-client  signed with SHA-1 and extended key usage clientAuth
+#                  only (two policy problems: the digest comes first)
+#   leaf-weak-all  RSA 1024, signed with SHA-1, CA:TRUE, clientAuth only
+#                  (every policy problem: the key strength comes first)
+#   leaf-badsig    like leaf-a, but the last byte of its signature is
+#                  flipped: int-ca's signature on it does not verify
+#   leaf-deep      issued by int2: root-ca > int-ca > int2 > leaf-deep
+#   leaf-under-expired-int  issued by int-expired; the leaf itself is valid
+#   other-leaf     issued directly by other-root-ca
+#
+# For every certificate NAME: NAME.crt (that certificate alone, PEM),
+# NAME.key (its key, PKCS#8, unencrypted) and NAME.sha256 (lowercase hex
+# SHA-256 of its DER).  For every server certificate also NAME.chain.pem:
+# the leaf, then the intermediates up to the root in issuance order (the
+# root not included).  More:
+#
+#   ca.pem                       root-ca
+#   leaf-a.fullchain-reversed.pem  leaf-a, root-ca, int-ca
+#   leaf-deep.fullchain-reversed.pem  leaf-deep, root-ca, int-ca, int2
+#                                (intermediates out of order, root inside)
+#   leaf-a.der                   leaf-a in DER
+#   leaf-a.sec1.key              leaf-a's key as SEC1 "EC PRIVATE KEY"
+#   leaf-b.pkcs1.key             leaf-b's key as PKCS#1 "RSA PRIVATE KEY"
+#   leaf-a.enc.key               leaf-a's key, encrypted PKCS#8 (AES-256)
+#   leaf-b.pkcs1-enc.key         leaf-b's key, traditional PEM encrypted
+#                                with AES-256 ("Proc-Type: 4,ENCRYPTED")
+#
+# The passphrase of the encrypted keys is "secret".
 #
 # The work is done in a temporary directory renamed to OUTDIR at the end, so
 # concurrent callers are safe and OUTDIR is never seen half-written.  An
@@ -39,7 +85,7 @@ usage() {
 out="${1%/}"
 
 # Raise when the set of fixtures changes.
-version=2
+version=3
 
 if [ -e "$out/.complete" ]; then
     if [ "$(cat "$out/.complete")" = "$version" ]; then
@@ -107,34 +153,37 @@ subjectKeyIdentifier    = hash
 authorityKeyIdentifier  = keyid:always
 
 [ v3_int ]
-basicConstraints        = critical, CA:TRUE, pathlen:0
+basicConstraints        = critical, CA:TRUE, pathlen:$ENV::PALETTE_PATHLEN
 keyUsage                = critical, keyCertSign, cRLSign
 subjectKeyIdentifier    = hash
 authorityKeyIdentifier  = keyid:always
 
-[ v3_leaf_ec ]
-basicConstraints        = critical, CA:FALSE
-keyUsage                = critical, digitalSignature
-extendedKeyUsage        = serverAuth
+[ v3_leaf ]
+basicConstraints        = critical, $ENV::PALETTE_BC
+keyUsage                = critical, $ENV::PALETTE_KU
+extendedKeyUsage        = $ENV::PALETTE_EKU
 subjectKeyIdentifier    = hash
 authorityKeyIdentifier  = keyid
 subjectAltName          = $ENV::PALETTE_SAN
 
-[ v3_leaf_rsa ]
-basicConstraints        = critical, CA:FALSE
-keyUsage                = critical, digitalSignature, keyEncipherment
-extendedKeyUsage        = serverAuth
+[ v3_leaf_nosan ]
+basicConstraints        = critical, $ENV::PALETTE_BC
+keyUsage                = critical, $ENV::PALETTE_KU
+extendedKeyUsage        = $ENV::PALETTE_EKU
 subjectKeyIdentifier    = hash
 authorityKeyIdentifier  = keyid
-subjectAltName          = $ENV::PALETTE_SAN
 EOF
 
 # "openssl ca" reads these through $ENV:: in the config; they must always
 # be set, even for the sections that do not use them.
 export PALETTE_CA_DB="$work"
 export PALETTE_SAN="$san_std"
+export PALETTE_PATHLEN=0
+export PALETTE_BC="CA:FALSE"
+export PALETTE_KU="digitalSignature"
+export PALETTE_EKU="serverAuth"
 
-# genkey NAME ec-P-256|ec-P-384|rsa-2048: NAME.key, PKCS#8 unencrypted.
+# genkey NAME ec-CURVE|rsa-BITS: NAME.key, PKCS#8 unencrypted.
 genkey() {
     local name="$1" type="$2"
 
@@ -159,9 +208,11 @@ genkey() {
     chmod 0600 "$tmp/$name.key"
 }
 
-# sign NAME CN ISSUER|self EXTENSIONS START END: NAME.crt from NAME.key.
+# sign NAME CN ISSUER|self EXTENSIONS START END [DIGEST]: NAME.crt from
+# NAME.key.
 sign() {
     local name="$1" cn="$2" issuer="$3" ext="$4" start="$5" end="$6"
+    local md="${7:-sha256}"
     local db="$work/db-$issuer"
     local -a signer
 
@@ -181,7 +232,7 @@ sign() {
         openssl rand -hex 16 > "$db/serial"
     fi
 
-    PALETTE_CA_DB="$db" openssl ca -batch -notext -rand_serial \
+    PALETTE_CA_DB="$db" openssl ca -batch -notext -rand_serial -md "$md" \
         -config "$work/openssl.cnf" "${signer[@]}" \
         -extfile "$work/openssl.cnf" -extensions "$ext" \
         -startdate "$start" -enddate "$end" \
@@ -202,54 +253,145 @@ fingerprint() {
     printf '%s\n' "$fp" | tr 'A-F' 'a-f' > "$tmp/$name.sha256"
 }
 
-# leaf NAME KEYTYPE CN ISSUER START END [SAN]
+# root NAME CN: a self-signed root.
+root() {
+    local name="$1" cn="$2"
+
+    genkey "$name" ec-P-256
+    sign "$name" "$cn" self v3_root "$ca_start" "$ca_end"
+    fingerprint "$name"
+
+    # the intermediates from a certificate this CA issues up to the root
+    : > "$work/$name.up.pem"
+}
+
+# intermediate NAME CN ISSUER PATHLEN [START END]
+intermediate() {
+    local name="$1" cn="$2" issuer="$3" pathlen="$4"
+    local start="${5:-$ca_start}" end="${6:-$ca_end}"
+
+    genkey "$name" ec-P-256
+    PALETTE_PATHLEN="$pathlen" \
+        sign "$name" "$cn" "$issuer" v3_int "$start" "$end"
+    fingerprint "$name"
+
+    cat "$tmp/$name.crt" "$work/$issuer.up.pem" > "$work/$name.up.pem"
+}
+
+# leaf NAME [--key TYPE] [--cn CN] [--issuer CA] [--start T] [--end T]
+#           [--san SAN|none] [--eku EKU] [--ca] [--md DIGEST]
+#
+# A server certificate, with the defaults described at the top.
 leaf() {
-    local name="$1" type="$2" cn="$3" issuer="$4" start="$5" end="$6"
-    local san="${7:-$san_std}" ext=v3_leaf_ec
+    local name="$1"
+    local type=ec-P-256 cn=console.example.com issuer=int-ca
+    local start="$now_minus_1d" end="$now_plus_1y" san="$san_std"
+    local eku=serverAuth bc="CA:FALSE" ku=digitalSignature md=sha256
+    local ext=v3_leaf
+
+    shift
+
+    while [ "$#" -gt 0 ]; do
+        case "$1" in
+        --key)    type="$2"; shift 2 ;;
+        --cn)     cn="$2"; shift 2 ;;
+        --issuer) issuer="$2"; shift 2 ;;
+        --start)  start="$2"; shift 2 ;;
+        --end)    end="$2"; shift 2 ;;
+        --san)    san="$2"; shift 2 ;;
+        --eku)    eku="$2"; shift 2 ;;
+        --md)     md="$2"; shift 2 ;;
+        --ca)     bc="CA:TRUE"; shift ;;
+        *)
+            echo "$0: leaf $name: unknown option $1" >&2
+            exit 1
+            ;;
+        esac
+    done
 
     if [ "${type%%-*}" = rsa ]; then
-        ext=v3_leaf_rsa
+        ku="$ku, keyEncipherment"
+    fi
+
+    if [ "$bc" = "CA:TRUE" ]; then
+        ku="$ku, keyCertSign"
+    fi
+
+    if [ "$san" = none ]; then
+        ext=v3_leaf_nosan
+        san="$san_std"
     fi
 
     genkey "$name" "$type"
-    PALETTE_SAN="$san" sign "$name" "$cn" "$issuer" "$ext" "$start" "$end"
+    PALETTE_SAN="$san" PALETTE_BC="$bc" PALETTE_KU="$ku" PALETTE_EKU="$eku" \
+        sign "$name" "$cn" "$issuer" "$ext" "$start" "$end" "$md"
     fingerprint "$name"
 
-    if [ "$issuer" = int-ca ]; then
-        cat "$tmp/$name.crt" "$tmp/int-ca.crt" > "$tmp/$name.chain.pem"
-    else
-        cat "$tmp/$name.crt" > "$tmp/$name.chain.pem"
-    fi
+    cat "$tmp/$name.crt" "$work/$issuer.up.pem" > "$tmp/$name.chain.pem"
 }
 
-genkey root-ca ec-P-256
-sign root-ca "Palette Test Root CA" self v3_root "$ca_start" "$ca_end"
-fingerprint root-ca
+# damage_signature NAME: flips the last byte of NAME.crt's DER, the end of
+# its signature, and writes it back as PEM.
+damage_signature() {
+    local name="$1" der="$work/$1.der" size last
 
-genkey int-ca ec-P-256
-sign int-ca "Palette Test Intermediate CA" root-ca v3_int \
-    "$ca_start" "$ca_end"
-fingerprint int-ca
+    openssl x509 -in "$tmp/$name.crt" -outform DER -out "$der"
 
-genkey other-root-ca ec-P-256
-sign other-root-ca "Palette Other Root CA" self v3_root "$ca_start" "$ca_end"
-fingerprint other-root-ca
+    size="$(stat -c %s "$der")"
+    last="$(tail -c 1 "$der" | od -An -tu1 | tr -d ' ')"
 
-leaf leaf-a ec-P-256 console.example.com int-ca "$now_minus_1d" "$now_plus_1y"
-leaf leaf-b rsa-2048 console.example.com int-ca "$now_minus_1d" "$now_plus_1y"
-leaf leaf-c ec-P-384 www.example.com int-ca "$now_minus_1d" "$now_plus_1y"
-leaf leaf-expired ec-P-256 console.example.com int-ca \
-    "$(when '-400 days')" "$now_minus_1d"
-leaf leaf-future ec-P-256 console.example.com int-ca \
-    "$now_plus_1y" "$now_plus_2y"
-leaf leaf-wrong-name ec-P-256 other.example.net int-ca \
-    "$now_minus_1d" "$now_plus_1y" "DNS:other.example.net"
-leaf other-leaf ec-P-256 console.example.com other-root-ca \
-    "$now_minus_1d" "$now_plus_1y"
+    # shellcheck disable=SC2059 # the format is the byte, as an octal escape
+    printf "\\$(printf '%03o' $((last ^ 1)))" \
+        | dd of="$der" bs=1 seek=$((size - 1)) conv=notrunc status=none
+
+    {
+        echo "-----BEGIN CERTIFICATE-----"
+        openssl base64 -in "$der"
+        echo "-----END CERTIFICATE-----"
+    } > "$tmp/$name.crt"
+
+    fingerprint "$name"
+}
+
+root root-ca "Palette Test Root CA"
+intermediate int-ca "Palette Test Intermediate CA" root-ca 1
+intermediate int2 "Palette Test Intermediate 2 CA" int-ca 0
+intermediate int-expired "Palette Expired Intermediate CA" root-ca 0 \
+    "$ca_start" "$now_minus_1d"
+root other-root-ca "Palette Other Root CA"
+
+leaf leaf-a
+leaf leaf-b --key rsa-2048
+leaf leaf-c --key ec-P-384 --cn www.example.com
+leaf leaf-p521 --key ec-P-521
+leaf leaf-expired --start "$(when '-400 days')" --end "$now_minus_1d"
+leaf leaf-future --start "$now_plus_1y" --end "$now_plus_2y"
+leaf leaf-wrong-name --cn other.example.net --san DNS:other.example.net
+leaf leaf-cn-only --san none
+leaf leaf-wildcard --cn '*.example.com' --san 'DNS:*.example.com'
+leaf leaf-ip-only --san 'IP:127.0.0.1,IP:::1'
+leaf leaf-rsa1024 --key rsa-1024
+leaf leaf-p224 --key ec-secp224r1
+leaf leaf-k256 --key ec-secp256k1
+leaf leaf-sha1 --md sha1
+leaf leaf-ca-true --ca
+leaf leaf-client-only --eku clientAuth
+leaf leaf-sha1-client --md sha1 --eku clientAuth
+leaf leaf-weak-all --key rsa-1024 --md sha1 --ca --eku clientAuth
+leaf leaf-badsig
+leaf leaf-deep --issuer int2
+leaf leaf-under-expired-int --issuer int-expired
+leaf other-leaf --issuer other-root-ca
+
+damage_signature leaf-badsig
+cat "$tmp/leaf-badsig.crt" "$work/int-ca.up.pem" > "$tmp/leaf-badsig.chain.pem"
 
 cat "$tmp/leaf-a.crt" "$tmp/root-ca.crt" "$tmp/int-ca.crt" \
     > "$tmp/leaf-a.fullchain-reversed.pem"
+cat "$tmp/leaf-deep.crt" "$tmp/root-ca.crt" "$tmp/int-ca.crt" \
+    "$tmp/int2.crt" > "$tmp/leaf-deep.fullchain-reversed.pem"
 cp "$tmp/root-ca.crt" "$tmp/ca.pem"
+openssl x509 -in "$tmp/leaf-a.crt" -outform DER -out "$tmp/leaf-a.der"
 
 # The same keys in the other encodings an admin may paste.
 openssl ec -in "$tmp/leaf-a.key" -out "$tmp/leaf-a.sec1.key" 2> /dev/null
