@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 #
-# Run the test suite: install what is needed, build the module for Debian's
-# nginx (build-module.sh), then `prove -r t/` against Debian's
-# /usr/sbin/nginx, which loads the module (TEST_NGINX_LOAD_MODULES).
+# Run the tests: install what is needed, build what is needed, and run
 #
-# Arguments other than the options below go to prove; naming test files
-# replaces the default `-r t/`:
-#     scripts/test.sh                    the whole suite
-#     scripts/test.sh t/api_get.t -v     one file, verbose
+#   1. the Test::Nginx suite (prove -r t/) against Debian's /usr/sbin/nginx,
+#      which loads the module built by build-module.sh;
+#   2. a compile check of the module against nginx 1.26;
+#   3. the suite again against nginx built from source with AddressSanitizer
+#      and UndefinedBehaviorSanitizer and the module compiled in
+#      (build-nginx.sh --flavor sanitize): any sanitizer report fails the
+#      run;
+#   4. every fuzz harness of the module's parsers for FUZZ_SECONDS seconds
+#      each (default 60; scripts/fuzz.sh).
 #
-# --nginx PATH runs the suite against another nginx binary with the module
-# compiled in, e.g. build/nginx-sanitize/sbin/nginx from build-nginx.sh.
-# For a sanitizer build, every ASan/UBSan report is collected in
-# build/sanitizer-reports/ and fails the run (see sanitizer_env in lib.sh).
+# That is what CI runs.  For a quick run of the suite alone:
+#     scripts/test.sh --quick              step 1 only
+#     scripts/test.sh t/003-api.t -v       step 1 with these prove arguments
+#     scripts/test.sh --nginx PATH [...]   step 1 against another nginx that
+#                                          has the module compiled in
 #
 # Test::Nginx::Socket from the system is used when installed; otherwise the
 # compatible runner in t/compat.
@@ -20,28 +24,30 @@
 set -euo pipefail
 
 usage() {
-    printf 'usage: %s [-h] [--nginx PATH] [PROVE_ARG...]\n' \
+    printf 'usage: %s [-h] [--quick] [--nginx PATH] [PROVE_ARG...]\n' \
         "$(basename "$0")"
-    printf 'Builds the module and runs prove -r t/ (or the given tests).\n'
+    printf 'Runs the suite, the 1.26 build check, the suite under\n'
+    printf 'sanitizers and the fuzzers; --quick, --nginx or prove\n'
+    printf 'arguments run the suite alone.\n'
 }
 
 NGINX_BIN=""
+QUICK=0
 PROVE_ARGS=()
 HAVE_TESTS_ARG=0
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
+        --quick) QUICK=1; shift ;;
         --nginx) [[ $# -ge 2 ]] || { usage >&2; exit 2; }
-                 NGINX_BIN="$2"; shift 2 ;;
-        --nginx=*) NGINX_BIN="${1#--nginx=}"; shift ;;
-        --) shift; PROVE_ARGS+=("$@"); break ;;
-        *) PROVE_ARGS+=("$1"); shift ;;
+                 NGINX_BIN="$2"; QUICK=1; shift 2 ;;
+        --nginx=*) NGINX_BIN="${1#--nginx=}"; QUICK=1; shift ;;
+        --) shift; PROVE_ARGS+=("$@"); QUICK=1; break ;;
+        *) PROVE_ARGS+=("$1"); QUICK=1; shift ;;
     esac
 done
 
-# Paths given are relative to where the script was started; it runs prove
-# from the project root.
 for i in "${!PROVE_ARGS[@]}"; do
     arg="${PROVE_ARGS[i]}"
     if [[ "$arg" != -* && -e "$arg" ]]; then
@@ -70,16 +76,6 @@ fi
 
 "$ROOT/scripts/deps.sh"
 
-if [[ -z "$NGINX_BIN" ]]; then
-    "$ROOT/scripts/build-module.sh"
-    NGINX_BIN="$DEBIAN_NGINX"
-    export TEST_NGINX_LOAD_MODULES="$BUILD_DIR/debian/ngx_palette_cert_module.so"
-else
-    unset TEST_NGINX_LOAD_MODULES
-fi
-
-export TEST_NGINX_BINARY="$NGINX_BIN"
-
 INC=()
 if perl -MTest::Nginx::Socket -e1 2>/dev/null; then
     log "Test::Nginx::Socket: $(perl -MTest::Nginx::Socket \
@@ -92,36 +88,98 @@ else
     INC=(-I t/compat)
 fi
 
-REPORTS=""
-if nginx_is_sanitized "$NGINX_BIN"; then
-    REPORTS="$BUILD_DIR/sanitizer-reports"
-    rm -rf "$REPORTS"
-    sanitizer_env "$REPORTS"
-    log "sanitizer build: reports go to $REPORTS"
-fi
-
 if [[ "$HAVE_TESTS_ARG" -eq 0 ]]; then
     PROVE_ARGS=(-r "${PROVE_ARGS[@]}" t/)
 fi
 
-version="$("$NGINX_BIN" -v 2>&1 | sed 's/.*: //')"
-if [[ -n "${TEST_NGINX_LOAD_MODULES:-}" ]]; then
-    log "nginx: $NGINX_BIN ($version), load_module $TEST_NGINX_LOAD_MODULES"
+TOTAL=0
+
+# run_suite NGINX [MODULE.so]: prove against that nginx; adds the number of
+# tests run to TOTAL; false when anything failed.
+run_suite() {
+    local nginx="$1" module="${2:-}" reports="" out rc=0 version n
+
+    export TEST_NGINX_BINARY="$nginx"
+
+    if [[ -n "$module" ]]; then
+        export TEST_NGINX_LOAD_MODULES="$module"
+    else
+        unset TEST_NGINX_LOAD_MODULES
+    fi
+
+    if nginx_is_sanitized "$nginx"; then
+        reports="$BUILD_DIR/sanitizer-reports"
+        rm -rf "$reports"
+        sanitizer_env "$reports"
+        log "sanitizer build: reports go to $reports"
+    fi
+
+    version="$("$nginx" -v 2>&1 | sed 's/.*: //')"
+    if [[ -n "$module" ]]; then
+        log "nginx: $nginx ($version), load_module $module"
+    else
+        log "nginx: $nginx ($version), module compiled in"
+    fi
+    log "prove ${INC[*]} ${PROVE_ARGS[*]}"
+
+    out="$(mktemp)"
+    prove "${INC[@]}" "${PROVE_ARGS[@]}" 2>&1 | tee "$out" || rc=1
+
+    n="$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$out" \
+         | tail -n 1)"
+    TOTAL=$((TOTAL + ${n:-0}))
+
+    rm -f "$out"
+
+    if [[ -n "$reports" ]]; then
+        unset ASAN_OPTIONS UBSAN_OPTIONS
+        if sanitizer_reports "$reports"; then
+            log "FAILED: sanitizer reports in $reports (above)"
+            [[ "$rc" -ne 0 ]] || rc=1
+        fi
+    fi
+
+    return "$rc"
+}
+
+if [[ -n "$NGINX_BIN" ]]; then
+    run_suite "$NGINX_BIN" || { log "FAILED"; exit 1; }
+    exit 0
+fi
+
+"$ROOT/scripts/build-module.sh"
+SO="$BUILD_DIR/debian/ngx_palette_cert_module.so"
+
+if [[ "$QUICK" -eq 1 ]]; then
+    run_suite "$DEBIAN_NGINX" "$SO" || { log "FAILED"; exit 1; }
+    exit 0
+fi
+
+FAILED=()
+
+log "step 1/4: the suite against Debian's nginx with the module loaded"
+run_suite "$DEBIAN_NGINX" "$SO" || FAILED+=("suite (Debian nginx)")
+
+log "step 2/4: the module against nginx 1.26"
+"$ROOT/scripts/check-nginx-1.26.sh" || FAILED+=("nginx 1.26 build")
+
+log "step 3/4: the suite under AddressSanitizer and UBSan"
+if "$ROOT/scripts/build-nginx.sh" --flavor sanitize; then
+    run_suite "$BUILD_DIR/nginx-sanitize/sbin/nginx" \
+        || FAILED+=("suite (sanitizers)")
 else
-    log "nginx: $NGINX_BIN ($version), module compiled in"
-fi
-log "prove ${INC[*]} ${PROVE_ARGS[*]}"
-
-rc=0
-prove "${INC[@]}" "${PROVE_ARGS[@]}" || rc=$?
-
-if [[ -n "$REPORTS" ]] && sanitizer_reports "$REPORTS"; then
-    log "FAILED: sanitizer reports in $REPORTS (above)"
-    [[ "$rc" -ne 0 ]] || rc=1
+    FAILED+=("sanitizer build")
 fi
 
-# On success prove's own summary stays the last thing printed.
-if [[ "$rc" -ne 0 ]]; then
-    log "FAILED (prove exit $rc)"
-    exit "$rc"
+log "step 4/4: the fuzzers, ${FUZZ_SECONDS:-60} s each"
+"$ROOT/scripts/fuzz.sh" --seconds "${FUZZ_SECONDS:-60}" \
+    || FAILED+=("fuzzing")
+
+if [[ "${#FAILED[@]}" -gt 0 ]]; then
+    log "FAILED: ${FAILED[*]}"
+    printf 'tests: %d run, failed: %s\n' "$TOTAL" "${FAILED[*]}"
+    exit 1
 fi
+
+log "all passed: the suite twice, the 1.26 build, the fuzzers"
+printf 'tests: %d passed, 0 failed\n' "$TOTAL"

@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+#
+# Writes the seed corpus of the fuzz harnesses: t/fuzz/corpus/NAME/, one
+# small file per case worth starting from, valid or not, for the parsers of
+# upload bodies (json, urlencoded, multipart) and of PEM fields (pem).
+#
+# The PEM text comes from the test certificates (t/lib/gen-certs.sh CERTDIR);
+# of a private key only the start of its DER header is kept, the rest of its
+# body is filler, so no seed holds any part of a key.
+# A multipart seed's first line is the Content-Type header value, the rest
+# is the body (see fuzz_multipart.c).
+#
+# The corpus is committed; this is its recipe.  Run it again only to change
+# the seeds: it replaces every file of OUTDIR/{json,urlencoded,multipart,pem}.
+
+set -euo pipefail
+
+usage() {
+    printf 'usage: %s [-h] CERTDIR [OUTDIR]\n' "$(basename "$0")"
+    printf 'Writes the fuzz seed corpus (default OUTDIR: %s)\n' \
+        't/fuzz/corpus'
+}
+
+case "${1:-}" in
+    -h|--help) usage; exit 0 ;;
+esac
+
+if [[ $# -lt 1 || $# -gt 2 ]]; then
+    usage >&2
+    exit 2
+fi
+
+CERTS="${1%/}"
+OUT="${2:-$(dirname "${BASH_SOURCE[0]}")/corpus}"
+BODY_H="$(dirname "${BASH_SOURCE[0]}")/../../ngx_palette_cert_module"
+BODY_H+=/ngx_palette_cert_body.h
+
+# the most PEM blocks a field may hold
+PEM_MAX="$(sed -n 's/^#define NGX_PALETTE_CERT_PEM_MAX *\([0-9]*\).*/\1/p' \
+           "$BODY_H" 2>/dev/null || true)"
+
+if [[ ! "$PEM_MAX" =~ ^[0-9]+$ ]]; then
+    printf '%s: no NGX_PALETTE_CERT_PEM_MAX in %s\n' "$(basename "$0")" \
+        "$BODY_H" >&2
+    exit 1
+fi
+
+for f in leaf-a.chain.pem leaf-a.fullchain-reversed.pem ca.pem leaf-a.key \
+         leaf-a.sec1.key leaf-a.enc.key leaf-b.pkcs1-enc.key leaf-c.crt
+do
+    if [[ ! -f "$CERTS/$f" ]]; then
+        printf '%s: %s/%s is missing (make it with t/lib/gen-certs.sh)\n' \
+            "$(basename "$0")" "$CERTS" "$f" >&2
+        exit 1
+    fi
+done
+
+command -v perl > /dev/null || {
+    printf '%s: perl not found in PATH\n' "$(basename "$0")" >&2
+    exit 1
+}
+
+
+# A key's PEM text with its body cut to two lines: the first 8 characters
+# (the DER header: sequence, version, no key) and filler. PEM headers such
+# as "Proc-Type:" are kept. Looks like a key, holds none of it.
+cut_pem() {
+    awk 'BEGIN { fill = "AAAAAAAA"; fill = fill fill fill fill fill fill fill }
+         /^-----BEGIN / { print; n = 0; next }
+         /^-----END /   { print; next }
+         /: / || /^$/   { print; next }
+         ++n == 1       { print substr($0, 1, 8) fill; next }
+         n == 2         { print substr(fill, 1, 22) "==" }' "$1"
+}
+
+# stdin as the text of a JSON string: backslash, quote, line breaks escaped.
+json_text() {
+    perl -0777 -pe 's/\\/\\\\/g; s/"/\\"/g; s/\r/\\r/g; s/\n/\\n/g'
+}
+
+# stdin as a form value: what a browser sends for a textarea.
+form_text() {
+    perl -0777 -pe 's/\n/\r\n/g unless /\r\n/;
+                    s/([^A-Za-z0-9_.~ -])/sprintf("%%%02X", ord $1)/ge;
+                    tr/ /+/'
+}
+
+# stdin with CRLF line endings.
+crlf() {
+    sed 's/$/\r/'
+}
+
+# write DIR/NAME from stdin
+seed() {
+    cat > "$OUT/$1"
+}
+
+
+CHAIN="$(cat "$CERTS/leaf-a.chain.pem")"
+REVERSED="$(cat "$CERTS/leaf-a.fullchain-reversed.pem")"
+CA="$(cat "$CERTS/ca.pem")"
+LEAF_C="$(cat "$CERTS/leaf-c.crt")"
+KEY="$(cut_pem "$CERTS/leaf-a.key")"
+SEC1="$(cut_pem "$CERTS/leaf-a.sec1.key")"
+ENC="$(cut_pem "$CERTS/leaf-a.enc.key")"
+PKCS1_ENC="$(cut_pem "$CERTS/leaf-b.pkcs1-enc.key")"
+
+for d in json urlencoded multipart pem; do
+    rm -rf "${OUT:?}/$d"
+    mkdir -p "$OUT/$d"
+done
+
+
+# application/json
+
+j_chain="$(json_text <<<"$CHAIN")"
+j_key="$(json_text <<<"$KEY")"
+j_ca="$(json_text <<<"$CA")"
+
+printf '{"certificate": "%s", "key": "%s", "ca": "%s"}\n' \
+    "$j_chain" "$j_key" "$j_ca" | seed json/upload.json
+
+printf '{\r\n\t"key": "%s",\r\n\t"certificate": "%s",\r\n\t"ca": null\r\n}' \
+    "$j_key" "$j_chain" | seed json/upload-ca-null-crlf.json
+
+printf '{"certificate":"%s","key":"%s"}' \
+    "$(json_text <<<"$REVERSED" | sed 's/\\n/\\r\\n/g')" "$j_key" \
+    | seed json/upload-crlf-escapes.json
+
+# the PEM dashes and letters as \u00XX escapes, \/ and surrogate pairs
+seed json/escapes.json <<'JSON'
+{"certificate":
+"\u002d\u002D---BEGIN CERT\u0049FICATE-----\nMI\/w\n-----END CERTIFICATE-----",
+ "key": "\ud83d\ude00 \u00e9\u20ac \"quoted\" \\ \b\f\t",
+ "comment": "\uD834\uDD1E"}
+JSON
+
+printf '{"certificate": "a", "key": "b", "key": "c"}' \
+    | seed json/duplicate-key.json
+printf '{"ca": null, "certificate": "a", "key": "b", "ca": "%s"}' "$j_ca" \
+    | seed json/duplicate-ca-null.json
+printf '{"ca": "x", "ca": null, "certificate": "a", "key": "b"}' \
+    | seed json/duplicate-ca-then-null.json
+
+seed json/other-members.json <<'JSON'
+{"version": 1, "dry": true, "n": -1.5e+3,
+ "tags": ["a", {"b": [null, false, {}]}, []],
+ "meta": {"x": {"y": {"z": "deep"}}}, "certificate": "c", "key": "k"}
+JSON
+
+printf '{"x": %s1%s, "certificate": "c", "key": "k"}' \
+    "$(printf '[%.0s' {1..40})" "$(printf ']%.0s' {1..40})" \
+    | seed json/nested-too-deep.json
+printf '{"x": %s1%s, "certificate": "c", "key": "k"}' \
+    "$(printf '[%.0s' {1..31})" "$(printf ']%.0s' {1..31})" \
+    | seed json/nested-deepest.json
+
+printf '{"certificate": "\\ud800x", "key": "k"}' \
+    | seed json/unpaired-high-surrogate.json
+printf '{"certificate": "\\udc00", "key": "k"}' \
+    | seed json/unpaired-low-surrogate.json
+printf '{"certificate": "\\ud800\\u0041", "key": "k"}' \
+    | seed json/bad-low-surrogate.json
+printf '{"certificate": "a\\u0000b", "key": "k"}' | seed json/nul-escape.json
+printf '{"certificate": "a\\u00g0", "key": "k"}' | seed json/bad-u-escape.json
+printf '{"certificate": "a\\u00' | seed json/short-u-escape.json
+printf '{"certificate": "a\\x", "key": "k"}' | seed json/bad-escape.json
+printf '{"certificate": "%s", "key": "k"}' "$CHAIN" \
+    | seed json/raw-line-breaks.json
+printf '{"certificate": "-----BEGIN CERT' | seed json/unclosed-string.json
+printf '{"certificate": "c", "key": "k"' | seed json/unclosed-object.json
+printf '{"certificate": "c", "key": "k",}' | seed json/trailing-comma.json
+printf '{"certificate": "c" "key": "k"}' | seed json/missing-comma.json
+printf '{"certificate" "c"}' | seed json/missing-colon.json
+printf '{certificate: "c"}' | seed json/unquoted-name.json
+printf '{"certificate": "c", "key": "k"} {}' | seed json/trailing-text.json
+printf '{"certificate": 42, "key": "k"}' | seed json/number-field.json
+printf '{"certificate": "c", "key": "k", "ca": nul}' \
+    | seed json/bad-literal.json
+printf '{"certificate": "c", "key": "k", "x": tru}' \
+    | seed json/bad-literal-other.json
+printf '["certificate", "key"]' | seed json/array.json
+printf ' \r\n\t{ }\n' | seed json/empty-object.json
+printf '\xef\xbb\xbf{}' | seed json/bom.json
+printf '{"certificate": "%b", "key": "k"}' \
+    'caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92' | seed json/utf8.json
+printf '{"certificate": "\xff", "key": "k"}' | seed json/utf8-invalid-byte.json
+printf '{"certificate": "\xc0\xaf", "key": "k"}' \
+    | seed json/utf8-overlong.json
+printf '{"certificate": "\xed\xa0\x80", "key": "k"}' \
+    | seed json/utf8-surrogate.json
+printf '{"certificate": "\xf4\x90\x80\x80", "key": "k"}' \
+    | seed json/utf8-past-max.json
+printf '{"certificate": "\xe2\x82", "key": "k"}' \
+    | seed json/utf8-truncated.json
+printf '{"x": "\xe2\x82' | seed json/utf8-truncated-at-end.json
+printf '' | seed json/empty
+
+
+# application/x-www-form-urlencoded
+
+f_chain="$(form_text <<<"$CHAIN")"
+f_key="$(form_text <<<"$KEY")"
+f_ca="$(form_text <<<"$CA")"
+
+printf 'certificate=%s&key=%s&ca=%s' "$f_chain" "$f_key" "$f_ca" \
+    | seed urlencoded/console-form
+printf 'certificate=%s&key=%s&ca=' "$f_chain" "$f_key" \
+    | seed urlencoded/console-form-empty-ca
+printf 'key=%s&certificate=%s&submit=Upload+certificate' \
+    "$(perl -pe 's/([^A-Za-z0-9])/sprintf("%%%02x", ord $1)/ge' <<<"$SEC1")" \
+    "$(form_text <<<"$LEAF_C")" \
+    | seed urlencoded/lowercase-escapes
+printf '&&certificate=a+b%%2Bc&&key=%%41%%0a&' | seed urlencoded/empty-pairs
+printf 'c%%65rtificate=x&%%6Bey=y&%%63a=z' | seed urlencoded/encoded-names
+printf 'certificate&key&ca' | seed urlencoded/no-equals
+printf 'certificate==a=b&key=' | seed urlencoded/equals-in-value
+printf 'certificate=a&key=b&key=c' | seed urlencoded/duplicate-key
+printf 'certificate=%%G1&key=k' | seed urlencoded/bad-escape
+printf 'certificate=c&key=abc%%4' | seed urlencoded/short-escape
+printf 'certificate=c&key=abc%%' | seed urlencoded/bare-percent
+printf 'certificate=%%00%%ff&key=%%2d' | seed urlencoded/nul-and-high
+printf 'x=1&y=2&certificate' | seed urlencoded/unknown-fields
+printf '' | seed urlencoded/empty
+
+
+# multipart/form-data: the first line is the Content-Type header value
+
+# BOUNDARY NAME [FILENAME] < CONTENT: one part, CRLF line breaks in headers
+part() {
+    printf -- '--%s\r\n' "$1"
+    if [[ -n "${3:-}" ]]; then
+        printf 'Content-Disposition: form-data; name="%s"; filename="%s"\r\n' \
+            "$2" "$3"
+        printf 'Content-Type: application/octet-stream\r\n\r\n'
+    else
+        printf 'Content-Disposition: form-data; name="%s"\r\n\r\n' "$2"
+    fi
+    cat
+    printf '\r\n'
+}
+
+b=------------------------d74496d66958873e
+
+{
+    printf 'multipart/form-data; boundary=%s\n' "$b"
+    part "$b" certificate fullchain.pem <<<"$CHAIN"
+    part "$b" key key.pem <<<"$KEY"
+    part "$b" ca ca.pem <<<"$CA"
+    printf -- '--%s--\r\n' "$b"
+} | seed multipart/curl-files
+
+{
+    printf 'multipart/form-data; boundary=%s\n' "$b"
+    part "$b" certificate <<<"$REVERSED"
+    part "$b" key < <(crlf <<<"$KEY")
+    printf -- '--%s--' "$b"
+} | seed multipart/curl-fields-crlf
+
+b2='----WebKitFormBoundary7MA4YWxkTrZu0gW'
+{
+    printf 'multipart/form-data; charset=utf-8; boundary="%s"\n' "$b2"
+    part "$b2" key <<<"$ENC"
+    part "$b2" certificate "chain; name=key.pem" <<<"$LEAF_C"
+    part "$b2" submit <<<"Upload"
+    printf -- '--%s--\r\n' "$b2"
+} | seed multipart/quoted-boundary-filename
+
+{
+    printf 'Multipart/Form-Data; BOUNDARY="with space\\"quote"\n'
+    printf 'preamble that is ignored\r\n'
+    part 'with space"quote' certificate <<<"c"
+    part 'with space"quote' 'k\ey' <<<"k"
+    printf -- '--with space"quote--\r\nepilogue\r\n'
+} | seed multipart/quoted-escapes-preamble
+
+{
+    printf 'multipart/form-data; boundary=xyz\n'
+    printf -- '--xyz  \t\r\ncontent-disposition:form-data;NAME=certificate'
+    printf '\r\nX-Other: 1\r\n\r\n%s\r\n' "$CHAIN"
+    printf -- '--xyz\r\n\r\nno headers\r\n'
+    printf -- '--xyz\r\nContent-Disposition: form-data; name=key\r\n\r\n'
+    printf '%s\r\n--xyz--' "$PKCS1_ENC"
+} | seed multipart/unquoted-no-headers
+
+{
+    printf 'multipart/form-data; boundary=b\n'
+    printf -- '--b\r\nContent-Disposition: form-data; name="certificate"'
+    printf '\r\n\r\n%s\r\n--b\r\nContent-Disposition: form-data; ' "$LEAF_C"
+    printf 'name="key"\r\n\r\n%s\r\n' "$KEY"
+} | seed multipart/missing-final-boundary
+
+{
+    printf 'multipart/form-data; boundary=b\n'
+    printf -- '--b\nContent-Disposition: form-data; name="key"\n\nk\n--b--\n'
+} | seed multipart/lf-only
+
+{
+    printf 'multipart/form-data; boundary=b\n'
+    printf -- '--b\r\nContent-Disposition: form-data; name="key"\r\n\r\nk1'
+    printf '\r\n--b\r\nContent-Disposition: form-data; name="key"\r\n\r\n'
+    printf 'k2\r\n--b--\r\n'
+} | seed multipart/duplicate-key
+
+{
+    printf 'multipart/form-data; boundary=b\n'
+    printf -- '--b\r\nContent-Disposition: attachment; name="key"\r\n\r\n'
+    printf 'k\r\n--b--\r\n'
+} | seed multipart/not-form-data
+
+{
+    printf 'multipart/form-data; boundary=b\n'
+    printf -- '--b\r\nContent-Disposition: form-data; filename="x"\r\n\r\n'
+    printf 'k\r\n--b\r\nContent-Disposition: form-data; name="unclosed\r\n'
+    printf '\r\nk\r\n--b--\r\n'
+} | seed multipart/no-name-unclosed-quote
+
+{
+    printf 'multipart/form-data; boundary=b\n'
+    printf -- '--b\r\nContent-Disposition: form-data; name="key"\r\n'
+    printf 'k\r\n--b--\r\n'
+} | seed multipart/headers-not-closed
+
+{
+    printf 'multipart/form-data; boundary=b\n'
+    printf -- '--b--\r\n'
+} | seed multipart/no-parts
+
+{
+    printf 'multipart/form-data; boundary=b\n'
+    printf 'certificate=c&key=k'
+} | seed multipart/no-boundary-in-body
+
+{
+    printf 'multipart/form-data; boundary=%s\n' "$(printf 'x%.0s' {1..70})"
+    printf -- '--%s\r\n\r\nv\r\n' "$(printf 'x%.0s' {1..70})"
+    printf -- '--%s--' "$(printf 'x%.0s' {1..70})"
+} | seed multipart/boundary-70
+
+printf 'multipart/form-data; boundary=%s\n--\r\n' \
+    "$(printf 'x%.0s' {1..71})" | seed multipart/boundary-71
+printf 'multipart/form-data; boundary=\n--\r\n' \
+    | seed multipart/boundary-empty
+printf 'multipart/form-data; boundary="b\n--b--\r\n' \
+    | seed multipart/boundary-unclosed-quote
+printf 'multipart/form-data; name="x;boundary=no"\n--no--\r\n' \
+    | seed multipart/boundary-in-quotes
+printf 'multipart/form-data\n--b--\r\n' | seed multipart/no-boundary
+
+
+# PEM fields
+
+printf '%s\n' "$CHAIN" | seed pem/chain.pem
+printf '%s\n' "$REVERSED" | seed pem/fullchain-reversed.pem
+printf '%s\n' "$KEY" | seed pem/key.pem
+printf '%s\n' "$PKCS1_ENC" | seed pem/pkcs1-encrypted-key.pem
+printf -- '-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n'\
+'-----END EC PARAMETERS-----\n%s\n' "$SEC1" | seed pem/ec-parameters-key.pem
+crlf <<<"$CHAIN" | seed pem/chain-crlf.pem
+printf ' \t\r\n\n%s\n\n\t \n%s  \r\n\r\n' "$LEAF_C" "$CA" \
+    | seed pem/white-space-around.pem
+printf '%s%s' "$LEAF_C" "$CA" | seed pem/no-line-break-between.pem
+printf 'subject=CN = console.example.com\n%s\n' "$LEAF_C" \
+    | seed pem/text-before.pem
+printf '%s\nBag Attributes\n' "$LEAF_C" | seed pem/text-after.pem
+printf '%s\n#\n%s\n' "$LEAF_C" "$CA" | seed pem/text-between.pem
+head -c 400 <<<"$CHAIN" | seed pem/truncated.pem
+printf -- '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE' \
+    | seed pem/truncated-end-line.pem
+printf -- '-----BEGIN CERTIFICATE\nMIIB\n-----END CERTIFICATE-----\n' \
+    | seed pem/incomplete-begin.pem
+printf -- '-----BEGIN -----\n-----END -----\n' | seed pem/empty-label.pem
+printf -- '-----BEGIN CERTIFICATE-----\nMIIB\n-----END PRIVATE KEY-----\n' \
+    | seed pem/mismatched-end.pem
+printf -- '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATES-----\n' \
+    | seed pem/longer-end.pem
+printf -- '-----BEGIN X-----\n-----END X-----' | seed pem/minimal.pem
+printf -- '-----begin certificate-----\nMIIB\n-----end certificate-----\n' \
+    | seed pem/lowercase.pem
+
+# a BEGIN line before the END line of the block before
+printf -- '-----BEGIN CERTIFICATE-----\nMIIB\n%s\n' "$LEAF_C" \
+    | seed pem/nested-begin.pem
+printf -- '-----BEGIN CERTIFICATE-----\nMIIB\n-----\n%s\n' \
+    '-----END CERTIFICATE-----' | seed pem/dashes-in-body.pem
+
+for i in {1..17}; do
+    printf '%s\n' "$CA"
+done | seed pem/17-certificates.pem
+
+# as many blocks as a field may hold, and one more
+for ((i = 1; i <= PEM_MAX; i++)); do
+    printf -- '-----BEGIN CERTIFICATE-----\nMIIB%03d\n' "$i"
+    printf -- '-----END CERTIFICATE-----\n'
+done | seed pem/"$PEM_MAX"-blocks.pem
+
+for ((i = 0; i <= PEM_MAX; i++)); do
+    printf -- '-----BEGIN X-----\n-----END X-----\n'
+done | seed pem/"$((PEM_MAX + 1))"-blocks.pem
+
+printf ' \n\t\r\n' | seed pem/white-space-only.pem
+printf '' | seed pem/empty
+
+# BEGIN and END labels that differ only after a NUL byte: must not pair
+printf -- '-----BEGIN A\0B-----\nAAAA\n-----END A\0C-----\n' \
+    | seed pem/label-nul-mismatch.pem
+
+printf '%s: wrote %s files in %s\n' "$(basename "$0")" \
+    "$(find "$OUT" -type f | wc -l)" "$OUT"

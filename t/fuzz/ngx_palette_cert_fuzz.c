@@ -1,0 +1,128 @@
+
+/*
+ * Copyright (C) ngx_palette_cert_module authors
+ */
+
+
+/*
+ * Helpers linked into every fuzz harness, and stand-ins for the few nginx
+ * globals that src/core/ngx_string.c refers to.  The parsers under test
+ * allocate nothing, so the stand-ins are never called: if one is, a
+ * parser broke that promise, and the harness aborts.
+ */
+
+
+#include "ngx_palette_cert_fuzz.h"
+
+
+volatile ngx_cycle_t  *ngx_cycle;
+
+
+void *
+ngx_alloc(size_t size, ngx_log_t *log)
+{
+    ngx_palette_cert_fuzz_failed(__FILE__, __LINE__,
+                                 "a parser called ngx_alloc()");
+    return NULL;
+}
+
+
+void *
+ngx_pnalloc(ngx_pool_t *pool, size_t size)
+{
+    ngx_palette_cert_fuzz_failed(__FILE__, __LINE__,
+                                 "a parser called ngx_pnalloc()");
+    return NULL;
+}
+
+
+void
+ngx_palette_cert_fuzz_failed(const char *file, int line, const char *expr)
+{
+    fprintf(stderr, "%s:%d: broken promise: %s\n", file, line, expr);
+    abort();
+}
+
+
+/* no NUL terminator: a parser reading one byte too far hits the redzone */
+
+u_char *
+ngx_palette_cert_fuzz_copy(const uint8_t *data, size_t size)
+{
+    u_char  *buf;
+
+    buf = malloc(size);
+    if (buf == NULL) {
+        ngx_palette_cert_fuzz_failed(__FILE__, __LINE__, "malloc()");
+    }
+
+    if (size) {
+        ngx_memcpy(buf, data, size);
+    }
+
+    return buf;
+}
+
+
+/* a string with no data (a form field without "=") is inside anything */
+
+ngx_uint_t
+ngx_palette_cert_fuzz_inside(ngx_str_t *s, u_char *buf, size_t len)
+{
+    uintptr_t  start, end, data;
+
+    if (s->data == NULL) {
+        return s->len == 0;
+    }
+
+    start = (uintptr_t) buf;
+    end = start + len;
+    data = (uintptr_t) s->data;
+
+    return data >= start && data <= end && s->len <= end - data;
+}
+
+
+/* what every body parser promises about the fields it returns */
+
+void
+ngx_palette_cert_fuzz_fields(ngx_int_t rc, ngx_palette_cert_fields_t *f,
+    u_char *buf, size_t len)
+{
+    ngx_palette_cert_fuzz_check(rc == NGX_OK || rc == NGX_ERROR);
+
+    if (rc != NGX_OK) {
+        ngx_palette_cert_fuzz_check(f->error != NULL);
+        ngx_palette_cert_fuzz_check(f->error[0] != '\0');
+        return;
+    }
+
+    /* the caller zeroes the fields: one not found stays empty */
+
+    if (f->has_certificate) {
+        ngx_palette_cert_fuzz_check(
+            ngx_palette_cert_fuzz_inside(&f->certificate, buf, len));
+
+    } else {
+        ngx_palette_cert_fuzz_check(f->certificate.len == 0
+                                    && f->certificate.data == NULL);
+    }
+
+    if (f->has_key) {
+        ngx_palette_cert_fuzz_check(
+            ngx_palette_cert_fuzz_inside(&f->key, buf, len));
+
+    } else {
+        ngx_palette_cert_fuzz_check(f->key.len == 0 && f->key.data == NULL);
+    }
+
+    if (f->has_ca) {
+        ngx_palette_cert_fuzz_check(
+            ngx_palette_cert_fuzz_inside(&f->ca, buf, len));
+
+    } else {
+        ngx_palette_cert_fuzz_check(f->ca.len == 0 && f->ca.data == NULL);
+    }
+
+    ngx_palette_cert_fuzz_check(!(f->has_ca && f->ca_null));
+}

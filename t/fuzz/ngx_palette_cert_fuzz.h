@@ -1,0 +1,43 @@
+
+/*
+ * Copyright (C) ngx_palette_cert_module authors
+ */
+
+
+/*
+ * What the fuzz harnesses share: the input copied into a heap buffer of
+ * exactly its size, so that AddressSanitizer reports any access past
+ * either end, and the checks of what the body parsers promise.  A broken
+ * promise aborts, which libFuzzer records as a crash with its input.
+ */
+
+
+#ifndef _NGX_PALETTE_CERT_FUZZ_H_INCLUDED_
+#define _NGX_PALETTE_CERT_FUZZ_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include "ngx_palette_cert_body.h"
+
+
+#define ngx_palette_cert_fuzz_check(expr)                                     \
+    do {                                                                      \
+        if (!(expr)) {                                                        \
+            ngx_palette_cert_fuzz_failed(__FILE__, __LINE__, #expr);          \
+        }                                                                     \
+    } while (0)
+
+
+u_char *ngx_palette_cert_fuzz_copy(const uint8_t *data, size_t size);
+ngx_uint_t ngx_palette_cert_fuzz_inside(ngx_str_t *s, u_char *buf,
+    size_t len);
+void ngx_palette_cert_fuzz_fields(ngx_int_t rc, ngx_palette_cert_fields_t *f,
+    u_char *buf, size_t len);
+void ngx_palette_cert_fuzz_failed(const char *file, int line,
+    const char *expr) __attribute__((noreturn));
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+#endif /* _NGX_PALETTE_CERT_FUZZ_H_INCLUDED_ */
