@@ -362,7 +362,31 @@ sub _fresh_default_store {
                                 { keep_root => 1 });
     }
 
+    _no_crash($block);
+
     return $block;
+}
+
+
+# A worker that dies on a signal fails the block, whatever else it checks:
+# blocks of one request get the check added to their "--- no_error_log".
+sub _no_crash {
+    my ($block) = @_;
+
+    my $request = eval { $block->request };
+
+    return if !defined $request || ref $request
+              || defined eval { $block->must_die };
+
+    my $checks = eval { $block->no_error_log };
+
+    if (!defined $checks) {
+        $block->set_value('no_error_log', "exited on signal\n");
+
+    } elsif (!ref $checks) {
+        $checks .= "\n" if $checks ne '' && $checks !~ /\n\z/;
+        $block->set_value('no_error_log', "${checks}exited on signal\n");
+    }
 }
 
 
