@@ -363,10 +363,22 @@ ngx_palette_cert_pem_usable(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_parsed_t  parsed;
 
     if (ngx_palette_cert_parse_pem(pem, &parsed, zone->log) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
-                      "palette_cert zone \"%V\": the stored \"%s\" "
-                      "certificate in \"%V\" cannot be used, ignored",
-                      &zone->name, which, &zone->store);
+
+        if (pem->generation) {
+            ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                          "palette_cert zone \"%V\": \"%V/gen-%ui\" cannot "
+                          "be used: its certificate.pem and key.pem do not "
+                          "parse or do not belong together",
+                          &zone->name, &zone->store, pem->generation);
+
+        } else {
+            ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                          "palette_cert zone \"%V\": \"%V/%s\" cannot be "
+                          "used: its certificate.pem and key.pem do not "
+                          "parse or do not belong together",
+                          &zone->name, &zone->store, which);
+        }
+
         return NGX_ERROR;
     }
 

@@ -51,6 +51,8 @@ static ngx_int_t ngx_palette_cert_write(ngx_palette_cert_zone_t *zone,
     const char *dir, const char *file, ngx_str_t *data, ngx_uint_t access,
     ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_sync_dir(u_char *name, ngx_log_t *log);
+static void ngx_palette_cert_store_prune(ngx_palette_cert_zone_t *zone,
+    u_char *keep, ngx_log_t *log);
 static void ngx_palette_cert_remove_dir(ngx_palette_cert_zone_t *zone,
     const char *dir, ngx_log_t *log);
 static void ngx_palette_cert_chown(ngx_palette_cert_zone_t *zone,
@@ -90,7 +92,17 @@ ngx_palette_cert_store_load(ngx_palette_cert_zone_t *zone, const char *which,
                 /* a lost link: generations never go back all the same */
 
                 pem->generation = ngx_palette_cert_store_last(zone);
-                return pem->generation ? NGX_ERROR : NGX_DECLINED;
+
+                if (pem->generation == 0) {
+                    return NGX_DECLINED;
+                }
+
+                ngx_log_error(NGX_LOG_ALERT, log, 0,
+                              "palette_cert zone \"%V\": \"%s\" is "
+                              "missing, though generation %ui is in the "
+                              "store", &zone->name, path.buf,
+                              pem->generation);
+                return NGX_ERROR;
             }
 
             ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
@@ -176,6 +188,7 @@ ngx_palette_cert_store_save(ngx_palette_cert_zone_t *zone,
     ngx_sprintf(tmp, ".tmp-%P%Z", ngx_pid);
     ngx_sprintf(gen, "gen-%ui%Z", pem->generation);
 
+
     /* the generation now current, removed once it is replaced */
 
     if (ngx_palette_cert_path(&path, zone, "current", NULL) != NGX_OK) {
@@ -252,9 +265,9 @@ ngx_palette_cert_store_save(ngx_palette_cert_zone_t *zone,
 
     (void) ngx_palette_cert_sync_dir(zone->store.data, log);
 
-    if (old[0]) {
-        ngx_palette_cert_remove_dir(zone, (char *) old, log);
-    }
+    /* the generation replaced, and any a damaged start left behind */
+
+    ngx_palette_cert_store_prune(zone, gen, log);
 
     return NGX_OK;
 
@@ -263,6 +276,38 @@ failed:
     ngx_palette_cert_remove_dir(zone, (char *) gen, log);
 
     return NGX_ERROR;
+}
+
+
+/* removes every generation folder but the one named */
+
+static void
+ngx_palette_cert_store_prune(ngx_palette_cert_zone_t *zone, u_char *keep,
+    ngx_log_t *log)
+{
+    u_char     name[64];
+    ngx_dir_t  dir;
+
+    if (ngx_open_dir(&zone->store, &dir) == NGX_ERROR) {
+        return;
+    }
+
+    while (ngx_read_dir(&dir) == NGX_OK) {
+
+        if (ngx_de_namelen(&dir) <= 4 || ngx_de_namelen(&dir) >= sizeof(name)
+            || ngx_strncmp(ngx_de_name(&dir), "gen-", 4) != 0)
+        {
+            continue;
+        }
+
+        ngx_cpystrn(name, ngx_de_name(&dir), ngx_de_namelen(&dir) + 1);
+
+        if (ngx_strcmp(name, keep) != 0) {
+            ngx_palette_cert_remove_dir(zone, (char *) name, log);
+        }
+    }
+
+    (void) ngx_close_dir(&dir);
 }
 
 

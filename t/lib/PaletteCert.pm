@@ -362,9 +362,141 @@ sub _fresh_default_store {
                                 { keep_root => 1 });
     }
 
+    my $damage = eval { $block->store_damage };
+
+    store_damage($block->name, $damage) if defined $damage;
+
     _no_crash($block);
 
     return $block;
+}
+
+
+# "--- store_damage": one action a line, on the files of the stores under
+# $TEST_NGINX_STORE_DIR, done before the block's nginx starts (the nginx of
+# the block before, about to be stopped, does not write to its store).
+# The actions and their arguments, each a validator.
+my %DAMAGE = (
+    truncate => [['BYTES', \&_v_uint]],
+    replace  => [['FILE', \&_v_files]],
+    append   => [['TEXT', sub { undef }]],
+    insert   => [['LINE', \&_v_uint], ['TEXT', sub { undef }]],
+    remove   => [],
+    unlink   => [],
+);
+
+
+sub store_damage {
+    my ($name, $text) = @_;
+
+    $text = join "\n", @$text if ref $text eq 'ARRAY';
+
+    my $lineno = 0;
+
+    for my $raw (split /\r?\n/, $text) {
+        $lineno++;
+
+        my ($words, $line, $err) = _split_words($raw);
+
+        next if !defined $err && !@$words;
+
+        $err = _damage($words) if !defined $err;
+
+        Test::More::ok(!defined $err,
+                       "$name - store_damage line $lineno: $line")
+            or Test::More::diag("  $err");
+    }
+}
+
+
+# Returns an error message, or undef once the damage is done.
+sub _damage {
+    my ($words) = @_;
+
+    my ($action, $rel, @args) = @$words;
+    my $spec = $DAMAGE{$action};
+
+    return "unknown action \"$action\" (known: "
+           . join(', ', sort keys %DAMAGE) . ")" if !$spec;
+
+    return "\"$action\" takes PATH "
+           . join(' ', map { $_->[0] } @$spec)
+        if !defined $rel || @args != @$spec;
+
+    for my $i (0 .. $#$spec) {
+        my $err = $spec->[$i][1]->($args[$i]);
+        return "bad $spec->[$i][0]: $err" if defined $err;
+    }
+
+    return "\"$rel\" is not a path inside the store folder"
+        if $rel =~ m{^/|(?:^|/)\.\.(?:/|$)};
+
+    my $path = File::Spec->catfile($ENV{TEST_NGINX_STORE_DIR}, $rel);
+
+    if ($action eq 'unlink') {
+        return "$path is not a symbolic link" if !-l $path;
+        return unlink($path) ? undef : "unlink $path: $!";
+    }
+
+    if ($action eq 'remove') {
+        return "$path does not exist" if !-e $path && !-l $path;
+
+        if (-d $path && !-l $path) {
+            File::Path::remove_tree($path, { error => \my $errs });
+            return @$errs ? "cannot remove $path" : undef;
+        }
+
+        return unlink($path) ? undef : "unlink $path: $!";
+    }
+
+    return "$path is not a file" if !-f $path;
+
+    open my $in, '<:raw', $path or return "open $path: $!";
+    my $data = do { local $/; <$in> } // '';
+    close $in;
+
+    my $arg = $args[-1];
+    $arg =~ s/\\n/\n/g if defined $arg;
+
+    if ($action eq 'truncate') {
+        return "$path has only " . length($data) . " bytes"
+            if length $data <= $args[0];
+        $data = substr $data, 0, $args[0];
+
+    } elsif ($action eq 'replace') {
+        $data = join '', map { fixture($_) } split /\+/, $args[0];
+
+    } elsif ($action eq 'append') {
+        $data .= $arg;
+
+    } else {
+        my @lines = split /(?<=\n)/, $data;
+
+        return "$path has only " . scalar(@lines) . " lines"
+            if $args[0] > @lines;
+
+        splice @lines, $args[0], 0, $arg =~ /\n\z/ ? $arg : "$arg\n";
+        $data = join '', @lines;
+    }
+
+    # in place: the mode and the owner stay
+
+    open my $out, '+<:raw', $path or return "open $path: $!";
+    truncate $out, 0 or return "truncate $path: $!";
+    print {$out} $data or return "write $path: $!";
+    close $out or return "close $path: $!";
+
+    return undef;
+}
+
+
+# Certificates "get remember=NAME" kept for a later block of the same
+# series ("get same_as=NAME"), next to the stores they were served from.
+sub _remembered_file {
+    my ($name) = @_;
+
+    return File::Spec->catfile($ENV{TEST_NGINX_STORE_DIR}, '.remember',
+                               "$name.sha256");
 }
 
 
@@ -624,6 +756,13 @@ sub _v_names {
 }
 
 
+sub _v_size {
+    my ($v) = @_;
+
+    return $v =~ /^[1-9][0-9]*[kKmM]?$/ ? undef : "\"$v\" is not a size";
+}
+
+
 sub _v_error {
     my ($v) = @_;
 
@@ -680,6 +819,8 @@ my %STEPS = (
             names      => \&_v_names,
             key_type   => \&_v_text,
             chain      => \&_v_cert_list,
+            remember   => \&_v_word,
+            same_as    => \&_v_word,
             api        => \&_v_path,
         },
     },
@@ -738,9 +879,36 @@ my %STEPS = (
             port  => \&_v_env,
             sni   => \&_v_word,
         },
+        flags => ['no_folder_mtime'],
     },
     request => {
         pos => [['N', \&_v_int]],
+    },
+    upgrade => {
+        keys => {
+            api => \&_v_path,
+        },
+    },
+    storefs => {
+        pos  => [['mount|fill|readonly|writable|umount',
+                  _v_one_of('mount', 'fill', 'readonly', 'writable',
+                            'umount')],
+                 ['DIR', \&_v_word]],
+        keys => {
+            size => \&_v_size,
+        },
+    },
+    concurrent => {
+        keys => {
+            uploads    => \&_v_int,
+            clients    => \&_v_int,
+            handshakes => _v_one_of('on', 'off'),
+            overlap    => \&_v_uint,
+            store      => \&_v_word,
+            port       => \&_v_env,
+            sni        => \&_v_word,
+            api        => \&_v_path,
+        },
     },
 );
 
@@ -931,6 +1099,18 @@ sub _check_combination {
         }
     }
 
+    if ($step->{op} eq 'storefs' && defined $args->{size}
+        && $step->{pos}[0] ne 'mount')
+    {
+        return "size= goes with \"storefs mount\"";
+    }
+
+    if ($step->{op} eq 'concurrent' && defined $args->{clients}
+        && defined $args->{uploads} && $args->{clients} > $args->{uploads})
+    {
+        return "more clients than uploads";
+    }
+
     if ($step->{op} eq 'snapshot' && $step->{pos}[0] eq 'same'
         && %$args)
     {
@@ -987,7 +1167,11 @@ use strict;
 use warnings;
 
 use Digest::SHA qw(sha256_hex);
+use File::Basename ();
+use File::Path ();
 use File::Spec;
+use File::Temp ();
+use POSIX ();
 use HTTP::Tiny;
 use IO::Socket::SSL qw(SSL_VERIFY_NONE);
 use JSON::PP ();
@@ -1034,6 +1218,14 @@ sub finish {
     }
 
     $self->{conns} = {};
+
+    $self->_storefs_cleanup;
+
+    # an upgrade that failed half-way leaves two masters
+
+    if ($self->{upgrade_old} && _alive($self->{upgrade_old})) {
+        kill 'QUIT', delete $self->{upgrade_old};
+    }
 }
 
 
@@ -1963,7 +2155,8 @@ sub step_get {
     my $what = 'get';
     $what .= " $_=$args->{$_}"
         for grep { defined $args->{$_} }
-            qw(status source sha256 generation names key_type chain);
+            qw(status source sha256 generation names key_type chain
+               remember same_as);
 
     my $res = $self->_api_request('GET', $args->{api}, {});
 
@@ -1974,6 +2167,7 @@ sub step_get {
     if ($status == 200) {
         $self->_check_same_generation($what, $j, $gen);
         $self->_check_fields($what, $args, $j);
+        $self->_remember($what, $args, $j);
     }
 
     $self->{generation}{ $self->_api_key } = $gen if defined $gen;
@@ -2020,6 +2214,36 @@ sub _check_fields {
         $self->is($j->{chain_length}, scalar @shas,
                   "$what: chain_length counts the certificate field");
     }
+}
+
+
+# remember=NAME keeps the sha256 served for a later block; same_as=NAME
+# expects the one kept.
+sub _remember {
+    my ($self, $what, $args, $j) = @_;
+
+    if (defined $args->{same_as}) {
+        my $kept = _slurp(PaletteCert::_remembered_file($args->{same_as}));
+
+        if ($self->ok(defined $kept, "$what: a certificate was remembered "
+                                     . "as $args->{same_as}",
+                      "use \"get remember=$args->{same_as}\" first"))
+        {
+            $self->is($j->{sha256}, $kept,
+                      "$what: sha256 is the one remembered as "
+                      . "$args->{same_as}");
+        }
+    }
+
+    return if !defined $args->{remember};
+
+    my $file = PaletteCert::_remembered_file($args->{remember});
+
+    File::Path::make_path(File::Basename::dirname($file));
+
+    open my $fh, '>', $file or die "$file: $!";
+    print {$fh} $j->{sha256} // '';
+    close $fh;
 }
 
 
@@ -2084,6 +2308,14 @@ sub step_snapshot {
     if ($step->{pos}[0] eq 'record') {
         $self->{snapshot} = $self->_snapshot('snapshot record',
                                              $step->{args});
+        $self->{snapshot}{no_folder_mtime} = $step->{flags}{no_folder_mtime}
+            if $self->{snapshot};
+        return;
+    }
+
+    if ($step->{flags}{no_folder_mtime}) {
+        $self->ok(0, 'snapshot same: no_folder_mtime',
+                  'no_folder_mtime goes with "snapshot record"');
         return;
     }
 
@@ -2108,7 +2340,19 @@ sub step_snapshot {
 
     return if !$old->{store};
 
-    my @diff = _tree_diff($old->{store}, $new->{store});
+    my ($before, $now) = ($old->{store}, $new->{store});
+
+    # a write attempted and undone leaves its trace in the folders' mtime
+
+    if ($old->{no_folder_mtime}) {
+        ($before, $now) = map { my $t = $_;
+                                +{ map { my $v = $t->{$_};
+                                         $v =~ s/^(folder .*?) mtime \S+$/$1/;
+                                         ($_ => $v) } keys %$t } }
+                          $before, $now;
+    }
+
+    my @diff = _tree_diff($before, $now);
 
     $self->ok(!@diff,
               "$what: nothing in store $old->{args}{store} changed",
@@ -2612,6 +2856,675 @@ sub step_reuse {
 }
 
 
+# Binary upgrade.
+
+sub _pid_in {
+    my ($file) = @_;
+
+    my $pid = _slurp($file);
+
+    return undef if !defined $pid;
+
+    $pid =~ s/\s+//g;
+
+    return $pid =~ /^\d+$/ ? $pid : undef;
+}
+
+
+# A process that runs (a zombie no longer does).
+sub _alive {
+    my ($pid) = @_;
+
+    return 0 if !$pid || !kill(0, $pid);
+
+    my $stat = _slurp("/proc/$pid/stat");
+
+    return !(defined $stat && $stat =~ /\)\s+Z\s/);
+}
+
+
+# Waits until $cond returns true, at most $IO_TIMEOUT seconds.
+sub _wait_for {
+    my ($cond) = @_;
+
+    my $deadline = Time::HiRes::time() + $IO_TIMEOUT;
+
+    while (Time::HiRes::time() < $deadline) {
+        return 1 if $cond->();
+        Time::HiRes::sleep(0.05);
+    }
+
+    return $cond->();
+}
+
+
+# upgrade: USR2 to the master, which starts a new master from its binary;
+# once the new master and its workers are up, QUIT to the old master.
+sub step_upgrade {
+    my ($self, $step) = @_;
+
+    my $logs = File::Spec->catdir($self->{servroot}, 'logs');
+    my $pidfile = File::Spec->catfile($logs, 'nginx.pid');
+    my $oldbin = "$pidfile.oldbin";
+    my $old = $self->_master_pid;
+
+    if (!$old) {
+        $self->ok(0, 'upgrade: nginx pid file readable', "no pid in $pidfile");
+        return;
+    }
+
+    my @workers = $self->_worker_pids;
+
+    if (!@workers) {
+        $self->ok(0, 'upgrade: nginx has worker processes',
+                  'upgrade needs master_on()');
+        return;
+    }
+
+    my $exe = readlink "/proc/$old/exe";
+
+    kill 'USR2', $old;
+
+    my $new;
+
+    my $up = _wait_for(sub {
+        $new = _pid_in($pidfile);
+
+        return defined $new && $new != $old
+               && (_pid_in($oldbin) // 0) == $old;
+    });
+
+    return if !$self->ok($up, 'upgrade: a new master writes nginx.pid, '
+                              . 'the old one nginx.pid.oldbin',
+                         "old master $old", "nginx.pid: " . ($new // '-'),
+                         "nginx.pid.oldbin: " . (_pid_in($oldbin) // '-'));
+
+    $self->{upgrade_old} = $old;
+
+    my @new_workers;
+
+    $up = _wait_for(sub {
+        my $children = $self->_children($new);
+
+        @new_workers = grep { $children->{$_} =~ /worker process/ }
+                       keys %$children;
+
+        return @new_workers >= @workers;
+    });
+
+    $self->ok($up, 'upgrade: the new master starts its workers',
+              "old workers: @workers", "new workers: @new_workers");
+
+    $self->is(readlink("/proc/$new/exe"), $exe,
+              'upgrade: the new master runs the same binary');
+
+    kill 'QUIT', $old;
+
+    $self->ok(_wait_for(sub { !_alive($old) }),
+              'upgrade: the old master exits', "old master $old");
+    $self->ok(_wait_for(sub { !grep { _alive($_) } @workers }),
+              'upgrade: the old workers exit', "old workers: @workers");
+    $self->ok(_wait_for(sub { !-e $oldbin }),
+              'upgrade: nginx.pid.oldbin is removed');
+
+    delete $self->{upgrade_old};
+
+    $self->is($self->_master_pid, $new,
+              'upgrade: nginx.pid names the new master');
+    $self->ok(_alive($new), 'upgrade: the new master runs');
+
+    my @left = $self->_worker_pids;
+
+    $self->ok(@left >= @workers, 'upgrade: the new workers run',
+              "workers: @left");
+}
+
+
+# Store folders on a file system of their own.
+#
+# As root, permissions do not stop a write: a small tmpfs is mounted on
+# the store folder (with a copy of what it held), then filled or made
+# read-only.  Without root, the folder's mode is 0500 instead.  Unmounting
+# copies what the tmpfs holds back into the folder, so that a later block
+# finds what nginx wrote.  Whatever is mounted is unmounted after the last
+# step of the block, and when the test script ends.
+
+my %Mounted;
+
+
+sub _run_cmd {
+    my (@cmd) = @_;
+
+    my $out = `@{[ join ' ', map { _shell_quote($_) } @cmd ]} 2>&1`;
+
+    return $? == 0 ? undef : "\"@cmd\" failed, status $?: $out";
+}
+
+
+sub _shell_quote {
+    my ($s) = @_;
+
+    $s =~ s/'/'\\''/g;
+
+    return "'$s'";
+}
+
+
+sub _copy_tree {
+    my ($from, $to) = @_;
+
+    return _run_cmd('cp', '-a', "$from/.", $to);
+}
+
+
+# storefs mount|fill|readonly|writable|umount DIR [size=SIZE]
+sub step_storefs {
+    my ($self, $step) = @_;
+
+    my ($op, $name) = @{ $step->{pos} };
+    my $dir = File::Spec->catdir($ENV{TEST_NGINX_STORE_DIR}, $name);
+    my $what = "storefs $op $name";
+    my $fs = $self->{storefs}{$dir};
+
+    if ($op eq 'mount') {
+        return if !$self->ok(!$fs, "$what: not mounted yet");
+        return if !$self->ok(-d $dir, "$what: the store $dir exists");
+
+        my $err = _storefs_mount($dir, $step->{args}{size} || '1m');
+
+        return if !$self->ok(!defined $err, "$what: the store is mounted",
+                             $err);
+
+        $self->{storefs}{$dir} = { root => $> == 0,
+                                   mode => (stat $dir)[2] & 07777 };
+        return;
+    }
+
+    return if !$self->ok($fs, "$what: the store is mounted",
+                         "use \"storefs mount $name\" first");
+
+    my $err;
+
+    if ($op eq 'umount') {
+        $err = _storefs_writable($dir, $fs) // _storefs_umount($dir, $fs);
+        delete $self->{storefs}{$dir};
+
+    } elsif ($op eq 'writable') {
+        $err = _storefs_writable($dir, $fs);
+
+    } elsif (!$fs->{root}) {
+        $err = chmod(0500, $dir) ? undef : "chmod 0500 $dir: $!";
+
+    } elsif ($op eq 'fill') {
+        $err = _storefs_fill($dir);
+
+    } else {
+        $err = _run_cmd('mount', '-o', 'remount,ro', $dir);
+        $fs->{ro} = 1 if !defined $err;
+    }
+
+    $self->ok(!defined $err, "$what: done", $err);
+}
+
+
+sub _storefs_mount {
+    my ($dir, $size) = @_;
+
+    if ($> != 0) {
+        $Mounted{$dir} = { mode => (stat $dir)[2] & 07777 };
+        return undef;
+    }
+
+    my @st = stat $dir or return "stat $dir: $!";
+    my $copy = File::Temp::tempdir('palette-storefs-XXXXXX', TMPDIR => 1,
+                                   CLEANUP => 1);
+
+    my $err = _copy_tree($dir, $copy)
+              // _run_cmd('mount', '-t', 'tmpfs', '-o',
+                          sprintf('size=%s,mode=%04o,uid=%d,gid=%d', $size,
+                                  $st[2] & 07777, $st[4], $st[5]),
+                          'palette-store', $dir);
+
+    return $err if defined $err;
+
+    $Mounted{$dir} = { root => 1 };
+
+    $err = _copy_tree($copy, $dir);
+    utime $st[8], $st[9], $dir;
+
+    return $err;
+}
+
+
+# Writes a file until the tmpfs is full.
+sub _storefs_fill {
+    my ($dir) = @_;
+
+    my $file = File::Spec->catfile($dir, 'filler');
+
+    open my $fh, '>:raw', $file or return "open $file: $!";
+
+    my $chunk = "\0" x 4096;
+
+    while (1) {
+        my $n = syswrite $fh, $chunk;
+
+        if (!defined $n) {
+            my $err = $!;
+            close $fh;
+            return $!{ENOSPC} || $err =~ /space/i
+                   ? undef : "write $file: $err, not ENOSPC";
+        }
+    }
+}
+
+
+sub _storefs_writable {
+    my ($dir, $fs) = @_;
+
+    if (!$fs->{root}) {
+        my $mode = $fs->{mode} // ($Mounted{$dir} || {})->{mode} // 0755;
+        return chmod($mode, $dir) ? undef : "chmod $dir: $!";
+    }
+
+    if ($fs->{ro}) {
+        my $err = _run_cmd('mount', '-o', 'remount,rw', $dir);
+        return $err if defined $err;
+        delete $fs->{ro};
+    }
+
+    my $filler = File::Spec->catfile($dir, 'filler');
+
+    return undef if !-e $filler;
+    return unlink($filler) ? undef : "unlink $filler: $!";
+}
+
+
+# Unmounts, and puts what the tmpfs held in the folder underneath.
+sub _storefs_umount {
+    my ($dir, $fs) = @_;
+
+    my $info = delete $Mounted{$dir};
+
+    return undef if !$fs->{root};
+
+    my @st = stat $dir;
+    my $copy = File::Temp::tempdir('palette-storefs-XXXXXX', TMPDIR => 1,
+                                   CLEANUP => 1);
+
+    my $err = _copy_tree($dir, $copy);
+
+    my $umount = _run_cmd('umount', $dir);
+    $umount = _run_cmd('umount', '-l', $dir) if defined $umount;
+
+    return $umount if defined $umount;
+    return "the store was not copied out of the tmpfs: $err" if defined $err;
+
+    File::Path::remove_tree($dir, { keep_root => 1 });
+
+    $err = _copy_tree($copy, $dir);
+    utime $st[8], $st[9], $dir if @st;
+
+    return $err;
+}
+
+
+sub _storefs_cleanup {
+    my ($self) = @_;
+
+    for my $dir (sort keys %{ $self->{storefs} || {} }) {
+        my $fs = $self->{storefs}{$dir};
+        my $err = _storefs_writable($dir, $fs) // _storefs_umount($dir, $fs);
+
+        Test::More::diag("$self->{name} - storefs: cannot release $dir: "
+                         . $err) if defined $err;
+    }
+
+    $self->{storefs} = {};
+}
+
+
+END {
+    for my $dir (sort keys %Mounted) {
+        if ($Mounted{$dir}{root}) {
+            system('mount', '-o', 'remount,rw', $dir);
+            unlink File::Spec->catfile($dir, 'filler');
+            system('umount', $dir) == 0 or system('umount', '-l', $dir);
+
+        } elsif (defined $Mounted{$dir}{mode}) {
+            chmod $Mounted{$dir}{mode}, $dir;
+        }
+    }
+}
+
+
+# Concurrent uploads.
+
+# What the server presents for a fixture: "leaf-a+int-ca".
+sub _served_fixture {
+    my ($fixture) = @_;
+
+    return _cert_names(_pem_shas(PaletteCert::fixture("$fixture.chain.pem")));
+}
+
+
+sub _write_json_lines {
+    my ($file, @records) = @_;
+
+    open my $fh, '>', $file or return;
+    print {$fh} JSON::PP->new->canonical->encode($_), "\n" for @records;
+    close $fh;
+}
+
+
+sub _read_json_lines {
+    my ($file) = @_;
+
+    open my $fh, '<', $file or return ();
+    my @records = map { JSON::PP->new->decode($_) } grep { /\S/ } <$fh>;
+    close $fh;
+
+    return @records;
+}
+
+
+# One client: the uploads numbered $first, $first + $step, ..., each with
+# the next fixture of the list; every second one with If-Match of the
+# generation the client last saw.
+sub _upload_client {
+    my ($self, $o) = @_;
+
+    my @records;
+    my $seen = $o->{generation};
+    my $n = 0;
+
+    for (my $i = $o->{first}; $i < $o->{uploads}; $i += $o->{step}) {
+        my $fixture = $o->{fixtures}[$i % @{ $o->{fixtures} }];
+        my %headers = ('Content-Type' => 'application/json');
+        my $if_match = $n++ % 2 == 1 && defined $seen;
+
+        $headers{'If-Match'} = qq{"$seen"} if $if_match;
+
+        my $t0 = Time::HiRes::time();
+        my $res = $self->_api_request('PUT', $o->{api}, \%headers,
+                                      $o->{bodies}{$fixture});
+        my $t1 = Time::HiRes::time();
+        my $j = $res->{json} || {};
+        my ($etag) = ($res->{etag} // '') =~ /^"([0-9]+)"$/;
+
+        $seen = $etag if defined $etag;
+
+        push @records, {
+            index => $i, client => $o->{first}, fixture => $fixture,
+            if_match => $if_match ? $headers{'If-Match'} : undef,
+            status => $res->{status}, etag => $etag,
+            generation => $j->{generation}, sha256 => $j->{sha256},
+            error => $j->{error}, body => _short($res->{body}),
+            t0 => $t0, t1 => $t1,
+        };
+    }
+
+    return @records;
+}
+
+
+# Fresh handshakes until $stop exists: how many, the failures, the
+# certificates presented.
+sub _handshake_client {
+    my ($self, $o) = @_;
+
+    my %r = (done => 0, failed => 0, errors => [], served => {});
+    my $deadline = Time::HiRes::time() + 300;
+
+    while (!-e $o->{stop} && Time::HiRes::time() < $deadline) {
+        my ($sock, $err) = $self->_tls_connect(port => $o->{port},
+                                               sni => $o->{sni}, tls => 'any');
+        my $peer = $sock ? _peer($sock) : undef;
+
+        $sock->close(SSL_fast_shutdown => 1) if $sock;
+
+        if (!$peer) {
+            $r{failed}++;
+            push @{ $r{errors} }, $err // 'no server certificate'
+                if @{ $r{errors} } < 5;
+            next;
+        }
+
+        $r{done}++;
+        $r{served}{ _cert_names(@{ $peer->{chain_sha} }) }++;
+    }
+
+    return \%r;
+}
+
+
+sub _fork {
+    my ($code) = @_;
+
+    my $pid = fork;
+
+    die "fork: $!\n" if !defined $pid;
+
+    return $pid if $pid;
+
+    # the child never runs the test script's END blocks: they would stop
+    # nginx
+
+    my $ok = eval { $code->(); 1 };
+    print STDERR "child: $@" if !$ok;
+    POSIX::_exit($ok ? 0 : 1);
+}
+
+
+# concurrent [uploads=60] [clients=4] [handshakes=on|off] [overlap=N]
+#            [store=DIR] [port=ENV] [sni=NAME] [api=/P]
+sub step_concurrent {
+    my ($self, $step) = @_;
+
+    my $args = $step->{args};
+    my $uploads = $args->{uploads} || 60;
+    my $clients = $args->{clients} || 4;
+    my $handshakes = ($args->{handshakes} || 'on') eq 'on';
+    my $overlap = $args->{overlap} // int($uploads / 2);
+    my $sni = defined $args->{sni} ? $args->{sni} : $DEFAULT_SNI;
+    my @fixtures = qw(leaf-a leaf-b leaf-c);
+    my $what = "concurrent uploads=$uploads clients=$clients";
+
+    $sni = undef if $sni eq 'none';
+
+    my $port = $self->_tls_port($args->{port});
+
+    if (!defined $port) {
+        $self->ok(0, "$what: port", "\$$args->{port} is not set to a port");
+        return;
+    }
+
+    my $before = $self->_api_get_quiet($args->{api});
+
+    if (!$before) {
+        $self->ok(0, "$what: the API tells the generation",
+                  $self->{last_error});
+        return;
+    }
+
+    my $g0 = $before->{generation};
+    my %bodies;
+
+    for my $f (@fixtures) {
+        $bodies{$f} = _json_body([_field('certificate', "$f.chain.pem"),
+                                  _field('key', "$f.key"),
+                                  _field('ca', 'ca.pem')]);
+    }
+
+    my $tmp = File::Temp::tempdir('palette-concurrent-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => 1);
+    my $stop = "$tmp/stop";
+
+    pipe my $go_r, my $go_w or die "pipe: $!\n";
+
+    my (@pids, $hs_pid);
+
+    if ($handshakes) {
+        $hs_pid = _fork(sub {
+            close $go_w;
+            sysread $go_r, my $buf, 1;
+            my $r = $self->_handshake_client({ port => $port, sni => $sni,
+                                               stop => $stop });
+            _write_json_lines("$tmp/handshakes", $r);
+        });
+    }
+
+    for my $c (0 .. $clients - 1) {
+        push @pids, _fork(sub {
+            close $go_w;
+            sysread $go_r, my $buf, 1;
+            _write_json_lines("$tmp/client-$c", $self->_upload_client({
+                first => $c, step => $clients, uploads => $uploads,
+                fixtures => \@fixtures, bodies => \%bodies,
+                generation => $g0, api => $args->{api} }));
+        });
+    }
+
+    # all start at once, when the pipe closes
+
+    close $go_r;
+    close $go_w;
+
+    my @failed_children;
+
+    for my $pid (@pids) {
+        waitpid $pid, 0;
+        push @failed_children, "client $pid: status $?" if $?;
+    }
+
+    if (open my $fh, '>', $stop) {
+        close $fh;
+    }
+
+    if ($hs_pid) {
+        waitpid $hs_pid, 0;
+        push @failed_children, "handshakes $hs_pid: status $?" if $?;
+    }
+
+    $self->ok(!@failed_children, "$what: every client process ends well",
+              @failed_children);
+
+    my @answers = sort { $a->{index} <=> $b->{index} }
+                  map { _read_json_lines("$tmp/client-$_") }
+                  0 .. $clients - 1;
+
+    $self->is(scalar @answers, $uploads, "$what: every upload is answered");
+
+    # statuses: 200, or 412 generation_mismatch when If-Match was sent
+
+    my @bad = grep {
+                  !($_->{status} == 200
+                    || ($_->{status} == 412 && defined $_->{if_match}
+                        && ($_->{error} // '') eq 'generation_mismatch'))
+              } @answers;
+
+    $self->ok(!@bad, "$what: every answer is 200, or 412 "
+                     . "generation_mismatch after If-Match",
+              scalar(@bad) . " other answer(s)",
+              map { "upload $_->{index} ($_->{fixture}, If-Match "
+                    . ($_->{if_match} // 'none') . "): status "
+                    . "$_->{status}, body: $_->{body}" }
+              @bad[0 .. ($#bad < 4 ? $#bad : 4)]);
+
+    my @ok = grep { $_->{status} == 200 } @answers;
+    my @wrong = grep { ($_->{sha256} // '') ne
+                       PaletteCert::_fixture_sha256($_->{fixture})
+                       || !defined $_->{generation} || !defined $_->{etag}
+                       || $_->{generation} != $_->{etag} } @ok;
+
+    $self->ok(!@wrong, "$what: each 200 answer tells the fixture sent, "
+                       . "its JSON generation that of its ETag",
+              map { "upload $_->{index} ($_->{fixture}): ETag "
+                    . ($_->{etag} // '-') . ", body: $_->{body}" }
+              @wrong[0 .. ($#wrong < 4 ? $#wrong : 4)]);
+
+    my %count;
+    $count{ $_->{generation} // '-' }++ for @ok;
+    my @dup = grep { $count{$_} > 1 } sort keys %count;
+
+    $self->ok(!@dup, "$what: each 200 answer has a generation of its own",
+              map { "generation $_ answered $count{$_} times" } @dup);
+
+    my @gens = sort { $a <=> $b } grep { /^[0-9]+$/ } keys %count;
+    my @want = @ok ? ($g0 + 1 .. $g0 + @ok) : ();
+
+    $self->is("@gens", "@want", "$what: the generations of the 200 "
+                                . "answers follow $g0 without a gap");
+
+    my $i412 = grep { $_->{status} == 412 } @answers;
+    Test::More::note("$what: " . scalar(@ok) . " applied, $i412 "
+                     . "generation_mismatch");
+
+    # overlap: uploads in flight while another client's was
+
+    my $overlapping = grep {
+                          my $u = $_;
+                          grep { $_->{client} != $u->{client}
+                                 && $_->{t0} < $u->{t1}
+                                 && $u->{t0} < $_->{t1} } @answers
+                      } @answers;
+
+    $self->ok($overlapping >= $overlap,
+              "$what: at least $overlap uploads overlap another",
+              "$overlapping did");
+
+    if ($handshakes) {
+        my ($hs) = _read_json_lines("$tmp/handshakes");
+        $hs ||= { done => 0, failed => -1, errors => ['no result'],
+                  served => {} };
+
+        my %allowed = map { _served_fixture($_) => 1 } @fixtures;
+        $allowed{ _cert_names(_pem_shas($before->{certificate})) } = 1;
+
+        my @odd = grep { !$allowed{$_} } sort keys %{ $hs->{served} };
+
+        $self->ok($hs->{done} > 0, "$what: handshakes ran meanwhile",
+                  "$hs->{done} done");
+        $self->is($hs->{failed}, 0, "$what: no handshake failed",
+                  @{ $hs->{errors} });
+        $self->ok(!@odd, "$what: every handshake is given a whole chain "
+                         . "of the ones uploaded",
+                  map { "$_ x$hs->{served}{$_}" } @odd);
+        Test::More::note("$what: $hs->{done} handshakes");
+    }
+
+    return if !@ok;
+
+    my ($last) = sort { $b->{generation} <=> $a->{generation} } @ok;
+    my $cur = $self->_api_get_quiet($args->{api}) || {};
+
+    $self->is($cur->{generation}, $last->{generation},
+              "$what: GET tells the highest generation answered");
+    $self->is($cur->{sha256}, PaletteCert::_fixture_sha256($last->{fixture}),
+              "$what: GET tells the certificate of the last upload "
+              . "applied ($last->{fixture})");
+
+    $self->step_handshake({ args => { count => $DEFAULT_COUNT,
+                                      expect => $last->{fixture},
+                                      port => $args->{port},
+                                      sni => $args->{sni} } });
+
+    if (defined $args->{store}) {
+        my $dir = File::Spec->catdir($ENV{TEST_NGINX_STORE_DIR},
+                                     $args->{store});
+        my $cert = _slurp("$dir/current/certificate.pem");
+        my ($leaf) = _pem_shas($cert);
+
+        $self->is(readlink("$dir/current"), "gen-$last->{generation}",
+                  "$what: the store's current is the last generation");
+        $self->is($leaf, PaletteCert::_fixture_sha256($last->{fixture}),
+                  "$what: the store holds the last upload applied");
+    }
+
+    $self->{generation}{ $self->_api_key } = $last->{generation};
+}
+
+
 package PaletteCert;
 
 _setup_env();
@@ -2739,14 +3652,19 @@ get the same status and the same JSON, C<dry_run> aside (a dry run and
 the real upload: C<upload leaf-a dry_run answer=a>, then C<upload leaf-a
 answer=a>).
 
-=item get [status=200] [source=self-signed|uploaded] [sha256=FIXTURE] [generation=N] [names=a,b] [key_type=TEXT] [chain=FIXTURE+FIXTURE...] [api=/P]
+=item get [status=200] [source=self-signed|uploaded] [sha256=FIXTURE] [generation=N] [names=a,b] [key_type=TEXT] [chain=FIXTURE+FIXTURE...] [remember=NAME] [same_as=NAME] [api=/P]
 
 GET with C<Accept: application/json>; checks the fields given (C<names>
 as a set) and that the JSON generation equals the ETag's.  C<chain=>
 names the certificates of the C<certificate> member in their order, and
 expects C<chain_length> to count them.
 
-=item snapshot record [store=DIR] [api=/P] [port=ENVNAME] [sni=NAME|none] | snapshot same
+C<remember=NAME> keeps the sha256 served for later blocks of the same
+series (in C<$TEST_NGINX_STORE_DIR>, emptied by C<--- fresh_store>);
+C<same_as=NAME> expects the sha256 kept so (the self-signed default of
+before an upload, served again after a DELETE and a restart).
+
+=item snapshot record [store=DIR] [api=/P] [port=ENVNAME] [sni=NAME|none] [no_folder_mtime] | snapshot same
 
 C<record> keeps what a rejected upload must leave as it was: GET's whole
 answer and its ETag, the certificates one handshake is given and, with
@@ -2754,7 +3672,10 @@ C<store=>, every entry under C<$TEST_NGINX_STORE_DIR/DIR> (type, mode,
 mtime, link target, size and the SHA-256 of its bytes).  C<same> reads
 them again, in the same way, and expects each unchanged, listing the
 store entries added, removed or changed.  File contents are compared by
-digest and never shown.
+digest and never shown.  With C<no_folder_mtime>, the mtimes of
+folders are not compared: an upload that fails to persist has tried to
+write, and a temporary folder made and removed changes the store folder's
+mtime, not what it holds.
 
 =item delete [status=200] [error=CODE] [if_match=N|current|stale] [api=/P]
 
@@ -2786,6 +3707,60 @@ kept, its chain and source are the ones served, the key files have mode
 C<$TEST_NGINX_STORE_DIR> before the block; given to
 C<PaletteCert::defaults(fresh_store =E<gt> '')>, before every block.
 
+=item upgrade
+
+A binary upgrade: sends SIGUSR2 to the master (from logs/nginx.pid), waits
+until a new master has written nginx.pid, the old one's pid is in
+nginx.pid.oldbin and the new master runs as many workers as the old one
+did, with the same binary; then sends SIGQUIT to the old master and waits
+until it, its workers and nginx.pid.oldbin are gone.  The steps after it
+talk to the new master, which the next block stops as usual.  nginx
+re-executes its argv[0]: Test::Nginx starts it by an absolute path.  Needs
+C<master_on()>.
+
+=item storefs mount DIR [size=SIZE] | storefs fill|readonly|writable|umount DIR
+
+Makes the store folder C<$TEST_NGINX_STORE_DIR/DIR> fail to be written,
+and then work again, while nginx runs.  As root, where permissions stop
+no write: C<mount> mounts a tmpfs of SIZE (C<1m>; a number with C<k> or
+C<m>) on the folder, holding a copy of what it held (modes, owners,
+links, mtimes); C<fill> writes a file C<filler> in it until the tmpfs is
+full (the next write fails with ENOSPC); C<readonly> remounts it
+read-only; C<writable> removes the filler and remounts it read-write;
+C<umount> unmounts it and puts what it held in the folder underneath, so
+that later blocks find what nginx wrote.  Without root, C<mount> does
+nothing, C<fill> and C<readonly> set the folder's mode to 0500, and
+C<writable> and C<umount> give it back its mode.  Whatever is still
+mounted after the block's last step, or when the test script ends, even
+after a failure, is made writable and unmounted.
+
+    storefs mount failing size=1m
+    storefs fill failing
+    snapshot record store=failing no_folder_mtime
+    upload leaf-b error=store_failed
+    snapshot same
+    storefs writable failing
+    upload leaf-b
+    storefs umount failing
+
+=item concurrent [uploads=60] [clients=4] [handshakes=on|off] [overlap=N] [store=DIR] [port=ENVNAME] [sni=NAME|none] [api=/P]
+
+Forks C<clients> processes that send C<uploads> uploads in all, at once
+(they start together), of leaf-a, leaf-b and leaf-c in turn; each client
+sends every second upload with C<If-Match> of the generation its last
+answer's ETag told.  With C<handshakes=on> (the default) another process
+makes fresh full handshakes all along.  Then it expects: every upload
+answered, each with 200 or, only after C<If-Match>, 412
+C<generation_mismatch>; each 200 answer telling the fixture sent and a
+JSON generation equal to its ETag; the generations of the 200 answers
+unique and following the one before the step without a gap; at least
+C<overlap> (half the uploads) uploads in flight while another client's
+was; no handshake failed, and each was given a whole chain of one of the
+fixtures or of the certificate served before the step; then GET telling
+the highest generation answered and the certificate of that upload, N
+(40) handshakes presenting it and, with C<store=DIR>, the store's
+C<current> linking to that generation and holding that leaf.
+
 =item open NAME [port=ENVNAME] [sni=NAME|none] [tls=..] [path=/P]
 
 Opens a TLS connection and sends one keep-alive HTTP/1.1 request on it.
@@ -2802,6 +3777,33 @@ C<Cache-Control: no-store>, a JSON body and no PEM private key block; an
 upload's answer also holds no line of the private key it sent.
 The API is reached at http://127.0.0.1:server_port() (the server of the
 C<--- config> section), at /cert unless C<api=> says otherwise.
+
+=head1 SECTIONS
+
+=over
+
+=item --- store_damage
+
+Damages the stores before the block's nginx starts (the nginx of the
+block before, about to be stopped, does not write any more), one action a
+line, PATH relative to C<$TEST_NGINX_STORE_DIR> and inside it (links are
+followed, as in C<console/current/key.pem>); blank lines and C<#>
+comments are ignored, TEXT in double quotes may hold spaces and C<\n>.
+Each line is a test, that fails when the action cannot be done.
+
+    truncate PATH BYTES     keeps the first BYTES bytes of the file
+    replace PATH FILE       the file now holds the fixture FILE (FILE+FILE..)
+    append PATH TEXT        adds TEXT at the end of the file
+    insert PATH LINE TEXT   adds the line TEXT after line LINE (0: first)
+    remove PATH             removes the file or the folder
+    unlink PATH             removes the symbolic link (console/current)
+
+Files are rewritten in place: their mode and owner stay.
+
+    --- store_damage
+    replace console/current/key.pem leaf-b.key
+
+=back
 
 =head1 NOTES
 
