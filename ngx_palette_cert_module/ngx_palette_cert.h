@@ -260,7 +260,7 @@ void ngx_palette_cert_publish(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_record_t *rec);
 ngx_int_t ngx_palette_cert_record_copy(ngx_palette_cert_record_t *rec,
     ngx_palette_cert_pem_t *pem);
-void ngx_palette_cert_update_lock(ngx_palette_cert_zone_t *zone);
+ngx_int_t ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone);
 void ngx_palette_cert_update_unlock(ngx_palette_cert_zone_t *zone);
 
 

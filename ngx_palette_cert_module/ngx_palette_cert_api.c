@@ -31,11 +31,16 @@ typedef struct {
     ngx_palette_cert_bundle_t    bundle;
     ngx_palette_cert_pem_t       pem;
 
+    /* what a change answers with, once applied */
+    ngx_palette_cert_parsed_t    parsed;
+
     /* an answer nginx itself makes here, replaced by the API's JSON */
     ngx_chain_t                 *replace;
 
     unsigned                     own:1;
     unsigned                     sent:1;
+    unsigned                     cleanup:1;
+    unsigned                     reset:1;
 } ngx_palette_cert_ctx_t;
 
 
@@ -48,8 +53,13 @@ static void ngx_palette_cert_api_body(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_upload(ngx_http_request_t *r,
     ngx_palette_cert_ctx_t *ctx);
 static ngx_int_t ngx_palette_cert_api_delete(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_api_commit(ngx_http_request_t *r);
+static void ngx_palette_cert_api_retry(ngx_http_request_t *r);
+static void ngx_palette_cert_api_wait(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_apply(ngx_http_request_t *r,
     ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err);
+static ngx_palette_cert_ctx_t *ngx_palette_cert_cleanup_ctx(
+    ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_get(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_media_type(ngx_http_request_t *r,
     ngx_str_t *boundary);
@@ -151,7 +161,6 @@ ngx_palette_cert_api_read(ngx_http_request_t *r)
 {
     ngx_int_t                 rc;
     ngx_str_t                 boundary;
-    ngx_pool_cleanup_t       *cln;
     ngx_palette_cert_error_t  err;
 
     if (ngx_palette_cert_media_type(r, &boundary) == NGX_DECLINED) {
@@ -172,17 +181,9 @@ ngx_palette_cert_api_read(ngx_http_request_t *r)
 
     /* whatever happens to the request, the body it held is cleansed */
 
-    if (ngx_palette_cert_get_ctx(r) == NULL) {
+    if (ngx_palette_cert_cleanup_ctx(r) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_palette_cert_cleanse;
-    cln->data = r;
 
     r->request_body_in_clean_file = 1;
 
@@ -211,6 +212,58 @@ ngx_palette_cert_api_body(ngx_http_request_t *r)
 
     rc = ngx_palette_cert_api_upload(r, ctx);
 
+    if (rc == NGX_BUSY) {
+        ngx_palette_cert_api_wait(r);
+        return;
+    }
+
+    ngx_palette_cert_cleanse(r);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* another change is being applied: this one is tried again shortly */
+
+static void
+ngx_palette_cert_api_wait(ngx_http_request_t *r)
+{
+    r->write_event_handler = ngx_palette_cert_api_retry;
+
+    ngx_add_timer(r->connection->write, 5);
+}
+
+
+static void
+ngx_palette_cert_api_retry(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_event_t      *wev;
+
+    wev = r->connection->write;
+
+    if (!wev->timedout) {
+
+        /* the socket became writable: not yet the time to try */
+
+        if (!wev->timer_set) {
+            ngx_add_timer(wev, 5);
+        }
+
+        return;
+    }
+
+    wev->timedout = 0;
+
+    rc = ngx_palette_cert_api_commit(r);
+
+    if (rc == NGX_BUSY) {
+        ngx_add_timer(wev, 5);
+        return;
+    }
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
     ngx_palette_cert_cleanse(r);
 
     ngx_http_finalize_request(r, rc);
@@ -227,7 +280,7 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
     ngx_palette_cert_zone_t      *zone;
     ngx_palette_cert_error_t      err;
     ngx_palette_cert_fields_t     f;
-    ngx_palette_cert_parsed_t     parsed;
+    ngx_palette_cert_parsed_t    *parsed;
     ngx_palette_cert_loc_conf_t  *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
@@ -341,36 +394,22 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
 
     /* the answer describes this upload, whatever others do meanwhile */
 
-    ngx_memzero(&parsed, sizeof(ngx_palette_cert_parsed_t));
+    parsed = &ctx->parsed;
 
-    parsed.source = NGX_PALETTE_CERT_UPLOADED;
-    parsed.leaf = ctx->bundle.leaf;
-    parsed.chain = ctx->bundle.chain;
-    parsed.key = ctx->bundle.key;
-    parsed.cert_pem = ctx->pem.cert;
-    parsed.ca_pem = ctx->pem.ca;
-    parsed.has_ca = ctx->pem.has_ca;
+    parsed->source = NGX_PALETTE_CERT_UPLOADED;
+    parsed->leaf = ctx->bundle.leaf;
+    parsed->chain = ctx->bundle.chain;
+    parsed->key = ctx->bundle.key;
+    parsed->cert_pem = ctx->pem.cert;
+    parsed->ca_pem = ctx->pem.ca;
+    parsed->has_ca = ctx->pem.has_ca;
 
     if (dry_run) {
-        parsed.generation = zone->sh->generation + 1;
-        return ngx_palette_cert_send_cert(r, zone, &parsed, 1);
+        parsed->generation = zone->sh->generation + 1;
+        return ngx_palette_cert_send_cert(r, zone, parsed, 1);
     }
 
-    rc = ngx_palette_cert_api_apply(r, &ctx->pem, &err);
-
-    if (rc == NGX_DECLINED) {
-        goto mismatch;
-    }
-
-    if (rc != NGX_OK) {
-        return ngx_palette_cert_send_error(r, &err);
-    }
-
-    parsed.generation = ctx->pem.generation;
-
-    ngx_palette_cert_audit(r, zone, "uploaded", &parsed);
-
-    return ngx_palette_cert_send_cert(r, zone, &parsed, 0);
+    return ngx_palette_cert_api_commit(r);
 
 mismatch:
 
@@ -388,10 +427,8 @@ static ngx_int_t
 ngx_palette_cert_api_delete(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
-    ngx_palette_cert_pem_t        pem;
+    ngx_palette_cert_ctx_t       *ctx;
     ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_error_t      err;
-    ngx_palette_cert_parsed_t     parsed;
     ngx_palette_cert_loc_conf_t  *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
@@ -401,29 +438,61 @@ ngx_palette_cert_api_delete(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* the copy holds the default's key: cleansed with the request */
+
+    ctx = ngx_palette_cert_cleanup_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_shmtx_lock(&zone->shpool->mutex);
-    rc = ngx_palette_cert_record_copy(zone->sh->self_signed, &pem);
+    rc = ngx_palette_cert_record_copy(zone->sh->self_signed, &ctx->pem);
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    pem.source = NGX_PALETTE_CERT_SELF_SIGNED;
+    ctx->pem.source = NGX_PALETTE_CERT_SELF_SIGNED;
+    ctx->reset = 1;
 
-    rc = ngx_palette_cert_api_apply(r, &pem, &err);
+    rc = ngx_palette_cert_api_commit(r);
 
-    if (rc == NGX_OK
-        && ngx_palette_cert_parse_pem(&pem, &parsed, r->connection->log)
-           != NGX_OK)
-    {
-        rc = NGX_ABORT;
+    if (rc == NGX_BUSY) {
+        r->main->count++;
+        ngx_palette_cert_api_wait(r);
+        return NGX_DONE;
     }
 
-    ngx_palette_cert_pem_free(&pem);
+    return rc;
+}
 
-    if (rc == NGX_ABORT) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+/*
+ * Applies the change the request carries (ctx->pem) and answers it;
+ * NGX_BUSY when another change is being applied.
+ */
+
+static ngx_int_t
+ngx_palette_cert_api_commit(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    const char                   *what;
+    ngx_palette_cert_ctx_t       *ctx;
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_error_t      err;
+    ngx_palette_cert_parsed_t     parsed;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    rc = ngx_palette_cert_api_apply(r, &ctx->pem, &err);
+
+    if (rc == NGX_BUSY) {
+        return NGX_BUSY;
     }
 
     if (rc == NGX_DECLINED) {
@@ -439,8 +508,23 @@ ngx_palette_cert_api_delete(ngx_http_request_t *r)
         return ngx_palette_cert_send_error(r, &err);
     }
 
-    ngx_palette_cert_audit(r, zone, "reset to the self-signed default",
-                           &parsed);
+    if (!ctx->reset) {
+        ctx->parsed.generation = ctx->pem.generation;
+
+        ngx_palette_cert_audit(r, zone, "uploaded", &ctx->parsed);
+
+        return ngx_palette_cert_send_cert(r, zone, &ctx->parsed, 0);
+    }
+
+    if (ngx_palette_cert_parse_pem(&ctx->pem, &parsed, r->connection->log)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    what = "reset to the self-signed default";
+
+    ngx_palette_cert_audit(r, zone, what, &parsed);
 
     rc = ngx_palette_cert_send_cert(r, zone, &parsed, 0);
 
@@ -451,8 +535,9 @@ ngx_palette_cert_api_delete(ngx_http_request_t *r)
 
 
 /*
- * Makes pem the zone's current certificate: NGX_DECLINED on a stale
- * If-Match, NGX_ERROR with err set when nothing could be changed.
+ * Makes pem the zone's current certificate: NGX_BUSY while another
+ * change is applied, NGX_DECLINED on a stale If-Match, NGX_ERROR with err
+ * set when nothing could be changed.
  */
 
 static ngx_int_t
@@ -468,7 +553,9 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
     zone = plcf->zone;
 
-    ngx_palette_cert_update_lock(zone);
+    if (ngx_palette_cert_update_trylock(zone) != NGX_OK) {
+        return NGX_BUSY;
+    }
 
     if (ngx_palette_cert_if_match(r, zone->sh->generation) != NGX_OK) {
         rc = NGX_DECLINED;
@@ -1126,6 +1213,33 @@ ngx_palette_cert_error_json(ngx_http_request_t *r,
     ngx_palette_cert_json_raw(j, "}\n");
 
     return j->failed ? NGX_ERROR : NGX_OK;
+}
+
+
+/* the request's context, with the cleanup that cleanses what it holds */
+
+static ngx_palette_cert_ctx_t *
+ngx_palette_cert_cleanup_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_palette_cert_get_ctx(r);
+    if (ctx == NULL || ctx->cleanup) {
+        return ctx;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_palette_cert_cleanse;
+    cln->data = r;
+
+    ctx->cleanup = 1;
+
+    return ctx;
 }
 
 

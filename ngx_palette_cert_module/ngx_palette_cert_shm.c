@@ -506,37 +506,57 @@ ngx_palette_cert_record_copy(ngx_palette_cert_record_t *rec,
 
 
 /*
- * Changes are applied one at a time.  A process that died holding the
- * lock (killed while writing the store) does not keep it.
+ * Changes are applied one at a time.  The lock holds the pid of the
+ * process applying one; a process that died holding it (killed while
+ * writing the store) does not keep it.  Nobody waits for it: a request
+ * that finds it taken tries again a moment later, so that a worker goes
+ * on serving its connections meanwhile.
  */
 
-void
-ngx_palette_cert_update_lock(ngx_palette_cert_zone_t *zone)
+ngx_int_t
+ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone)
 {
+    ngx_err_t           err;
     ngx_atomic_t       *lock;
     ngx_atomic_uint_t   pid;
 
     lock = &zone->sh->update;
 
-    for ( ;; ) {
-        if (*lock == 0 && ngx_atomic_cmp_set(lock, 0, ngx_pid)) {
-            return;
-        }
-
-        pid = *lock;
-
-        if (pid && kill((ngx_pid_t) pid, 0) == -1 && ngx_errno == NGX_ESRCH)
-        {
-            ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
-                          "palette_cert zone \"%V\" was being changed by "
-                          "%P, which is gone", &zone->name, (ngx_pid_t) pid);
-
-            (void) ngx_atomic_cmp_set(lock, pid, 0);
-            continue;
-        }
-
-        ngx_msleep(1);
+    if (*lock == 0 && ngx_atomic_cmp_set(lock, 0, ngx_pid)) {
+        return NGX_OK;
     }
+
+    pid = *lock;
+
+    if (pid == 0) {
+        return NGX_BUSY;
+    }
+
+    /*
+     * Gone: no such process, or one that is not a worker of this nginx
+     * (workers share a user), or this very process, which took the pid of
+     * a dead holder and holds nothing.
+     */
+
+    if ((ngx_pid_t) pid != ngx_pid && kill((ngx_pid_t) pid, 0) == 0) {
+        return NGX_BUSY;
+    }
+
+    err = ((ngx_pid_t) pid == ngx_pid) ? NGX_ESRCH : ngx_errno;
+
+    if (err != NGX_ESRCH && err != NGX_EPERM) {
+        return NGX_BUSY;
+    }
+
+    if (!ngx_atomic_cmp_set(lock, pid, ngx_pid)) {
+        return NGX_BUSY;
+    }
+
+    ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                  "palette_cert zone \"%V\" was being changed by %P, "
+                  "which is gone", &zone->name, (ngx_pid_t) pid);
+
+    return NGX_OK;
 }
 
 

@@ -10,7 +10,9 @@
 #      (build-nginx.sh --flavor sanitize): any sanitizer report fails the
 #      run;
 #   4. every fuzz harness of the module's parsers for FUZZ_SECONDS seconds
-#      each (default 60; scripts/fuzz.sh).
+#      each (default 60; scripts/fuzz.sh);
+#   5. uploads while workers are killed, for STRESS_SECONDS seconds
+#      (default 60; scripts/stress-crash.sh).
 #
 # That is what CI runs.  For a quick run of the suite alone:
 #     scripts/test.sh --quick              step 1 only
@@ -27,8 +29,8 @@ usage() {
     printf 'usage: %s [-h] [--quick] [--nginx PATH] [PROVE_ARG...]\n' \
         "$(basename "$0")"
     printf 'Runs the suite, the 1.26 build check, the suite under\n'
-    printf 'sanitizers and the fuzzers; --quick, --nginx or prove\n'
-    printf 'arguments run the suite alone.\n'
+    printf 'sanitizers, the fuzzers and the crash stress; --quick,\n'
+    printf '--nginx or prove arguments run the suite alone.\n'
 }
 
 NGINX_BIN=""
@@ -157,13 +159,13 @@ fi
 
 FAILED=()
 
-log "step 1/4: the suite against Debian's nginx with the module loaded"
+log "step 1/5: the suite against Debian's nginx with the module loaded"
 run_suite "$DEBIAN_NGINX" "$SO" || FAILED+=("suite (Debian nginx)")
 
-log "step 2/4: the module against nginx 1.26"
+log "step 2/5: the module against nginx 1.26"
 "$ROOT/scripts/check-nginx-1.26.sh" || FAILED+=("nginx 1.26 build")
 
-log "step 3/4: the suite under AddressSanitizer and UBSan"
+log "step 3/5: the suite under AddressSanitizer and UBSan"
 if "$ROOT/scripts/build-nginx.sh" --flavor sanitize; then
     run_suite "$BUILD_DIR/nginx-sanitize/sbin/nginx" \
         || FAILED+=("suite (sanitizers)")
@@ -171,9 +173,13 @@ else
     FAILED+=("sanitizer build")
 fi
 
-log "step 4/4: the fuzzers, ${FUZZ_SECONDS:-60} s each"
+log "step 4/5: the fuzzers, ${FUZZ_SECONDS:-60} s each"
 "$ROOT/scripts/fuzz.sh" --seconds "${FUZZ_SECONDS:-60}" \
     || FAILED+=("fuzzing")
+
+log "step 5/5: uploads while workers are killed, ${STRESS_SECONDS:-60} s"
+"$ROOT/scripts/stress-crash.sh" --seconds "${STRESS_SECONDS:-60}" \
+    || FAILED+=("crash stress")
 
 if [[ "${#FAILED[@]}" -gt 0 ]]; then
     log "FAILED: ${FAILED[*]}"
@@ -181,5 +187,6 @@ if [[ "${#FAILED[@]}" -gt 0 ]]; then
     exit 1
 fi
 
-log "all passed: the suite twice, the 1.26 build, the fuzzers"
+log "all passed: the suite twice, the 1.26 build, the fuzzers, the" \
+    "crash stress"
 printf 'tests: %d passed, 0 failed\n' "$TOTAL"

@@ -1,0 +1,180 @@
+#!/usr/bin/env perl
+#
+# TLS client for scripts/stress-crash.sh; run by it, not by hand.
+#
+#   stress-crash.pl handshakes PORT SECONDS KNOWN
+#       Fresh TLS handshakes with 127.0.0.1:PORT (SNI localhost, no session
+#       reuse, TLS 1.2 and 1.3 in turn) for SECONDS, one line per handshake
+#       on stdout:
+#
+#           MS DUR ok SHA256       completed, the leaf is listed in KNOWN
+#           MS DUR unknown SHA256  completed, the leaf is not in KNOWN
+#           MS DUR cut ERROR       the server closed or reset the connection
+#                                  during the handshake (a killed worker)
+#           MS DUR failed ERROR    any other failure (an alert, a time-out)
+#
+#       MS is the time the handshake started, in milliseconds since the
+#       epoch, DUR how long it took, in milliseconds. KNOWN holds one lowercase hex SHA-256 per line: the leaves
+#       that may be served. A completed handshake proves that the server
+#       holds the private key of the leaf it presented (it signed the key
+#       exchange with it), so a mismatched key cannot complete.
+#
+#   stress-crash.pl probe PORT COUNT
+#       COUNT fresh handshakes; prints the SHA-256 of each leaf, one per
+#       line. Exits 1 if one fails.
+
+use strict;
+use warnings;
+
+use IO::Socket::SSL;
+use Net::SSLeay;
+use Time::HiRes qw(time);
+
+$| = 1;
+
+# A worker killed mid-handshake resets the connection: a write to it must
+# fail with EPIPE, not end the client.
+$SIG{PIPE} = 'IGNORE';
+
+my $TIMEOUT = 5;
+
+sub usage {
+    print STDERR "usage: $0 handshakes PORT SECONDS KNOWN | probe PORT COUNT\n";
+    exit 2;
+}
+
+# One client context per protocol version, made once: a new context per
+# connection would load the system's CA bundle every time. There is no
+# client session cache, so every handshake is a full one.
+my %contexts;
+
+sub context {
+    my ($version) = @_;
+
+    $contexts{$version} //= IO::Socket::SSL::SSL_Context->new(
+        SSL_version      => $version,
+        SSL_verify_mode  => SSL_VERIFY_NONE,
+        SSL_ca           => [],
+    ) or die "$0: cannot make a $version context: $SSL_ERROR\n";
+
+    return $contexts{$version};
+}
+
+# handshake(PORT, VERSION): (sha256 of the leaf's DER) or (undef, error).
+sub handshake {
+    my ($port, $version) = @_;
+
+    my $sock = IO::Socket::SSL->new(
+        PeerAddr       => '127.0.0.1',
+        PeerPort       => $port,
+        Timeout        => $TIMEOUT,
+        SSL_hostname   => 'localhost',
+        SSL_reuse_ctx  => context($version),
+    );
+
+    if (!$sock) {
+        my $errno = "$!";
+        my $err = $SSL_ERROR || $errno;
+
+        # a failed system call: OpenSSL says nothing more, errno does
+        if ($err =~ /^SSL connect attempt failed\s*$/) {
+            $err .= $errno ne '' ? " ($errno)" : ' (EOF)';
+        }
+
+        $err =~ s/\s+/ /g;
+        return (undef, $err);
+    }
+
+    if (Net::SSLeay::session_reused($sock->_get_ssl_object)) {
+        $sock->close(SSL_fast_shutdown => 1);
+        return (undef, 'session resumed, not a fresh handshake');
+    }
+
+    my $x509 = $sock->peer_certificate;
+    my $fp = $x509 ? Net::SSLeay::X509_get_fingerprint($x509, 'sha256')
+                   : undef;
+    $sock->close(SSL_fast_shutdown => 1);
+
+    if (!defined $fp || $fp eq '') {
+        return (undef, 'no certificate presented');
+    }
+
+    $fp =~ s/://g;
+    return (lc $fp);
+}
+
+# A failure where the peer went away: what a worker killed mid-handshake
+# looks like from the client.
+sub is_cut {
+    my ($err) = @_;
+
+    return $err =~ /unexpected eof|connection reset|broken pipe|\(EOF\)/i;
+}
+
+sub read_known {
+    my ($file) = @_;
+    my %known;
+
+    open(my $fh, '<', $file) or die "$0: cannot read $file: $!\n";
+    while (my $line = <$fh>) {
+        chomp $line;
+        $known{lc $line} = 1 if $line =~ /^[0-9a-fA-F]{64}$/;
+    }
+    close($fh);
+
+    return \%known;
+}
+
+sub run_handshakes {
+    my ($port, $seconds, $known_file) = @_;
+    my $known = read_known($known_file);
+    my $end = time + $seconds;
+    my $n = 0;
+
+    while (time < $end) {
+        my $start = time;
+        my $version = ($n++ % 2) ? 'TLSv1_3' : 'TLSv1_2';
+        my ($sha, $err) = handshake($port, $version);
+        my $took = (time - $start) * 1000;
+
+        if (defined $sha) {
+            printf "%d %d %s %s\n", $start * 1000, $took,
+                $known->{$sha} ? 'ok' : 'unknown', $sha;
+        } else {
+            printf "%d %d %s %s\n", $start * 1000, $took,
+                is_cut($err) ? 'cut' : 'failed', $err;
+        }
+    }
+
+    return 0;
+}
+
+sub run_probe {
+    my ($port, $count) = @_;
+    my $rc = 0;
+
+    for my $i (1 .. $count) {
+        my ($sha, $err) = handshake($port, ($i % 2) ? 'TLSv1_3' : 'TLSv1_2');
+
+        if (defined $sha) {
+            print "$sha\n";
+        } else {
+            print STDERR "handshake failed: $err\n";
+            $rc = 1;
+        }
+    }
+
+    return $rc;
+}
+
+my $mode = shift @ARGV // usage();
+
+if ($mode eq 'handshakes' && @ARGV == 3) {
+    exit run_handshakes(@ARGV);
+}
+
+if ($mode eq 'probe' && @ARGV == 2) {
+    exit run_probe(@ARGV);
+}
+
+usage();
