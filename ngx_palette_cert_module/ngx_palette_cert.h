@@ -289,6 +289,7 @@ ngx_int_t ngx_palette_cert_self_signed(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_log_t *log);
 ngx_uint_t ngx_palette_cert_self_signed_matches(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem);
+X509 *ngx_palette_cert_placeholder(int type, ngx_log_t *log);
 
 
 #endif /* _NGX_PALETTE_CERT_H_INCLUDED_ */

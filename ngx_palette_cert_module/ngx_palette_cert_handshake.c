@@ -23,6 +23,8 @@
 
 static ngx_int_t ngx_palette_cert_use(SSL *ssl,
     ngx_palette_cert_parsed_t *cur, ngx_uint_t clear);
+static X509 *ngx_palette_cert_retire_cert(ngx_palette_cert_srv_conf_t *pscf,
+    ngx_log_t *log);
 
 
 int
@@ -58,10 +60,14 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
         return ngx_palette_cert_use(ssl, cur, 1) == NGX_OK;
     }
 
-    /* a connection created before this process last installed a change */
+    /*
+     * A connection created before this process last installed a change:
+     * what it copied from the context goes, as the certificate of another
+     * key type would be chosen over the new one.
+     */
 
     if (SSL_get_certificate(ssl) != cur->leaf) {
-        return ngx_palette_cert_use(ssl, cur, 0) == NGX_OK;
+        return ngx_palette_cert_use(ssl, cur, 1) == NGX_OK;
     }
 
     return 1;
@@ -161,12 +167,22 @@ ngx_int_t
 ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf, ngx_log_t *log)
 {
     int                         type;
+    X509                       *retire;
     ngx_palette_cert_parsed_t  *cur;
 
     cur = &pscf->zone->current;
 
     if (cur->leaf == NULL || pscf->installed == cur->generation) {
         return NGX_OK;
+    }
+
+    type = EVP_PKEY_base_id(cur->key);
+    retire = NULL;
+
+    if (pscf->installed_type && pscf->installed_type != type
+        && !pscf->exclusive)
+    {
+        retire = ngx_palette_cert_retire_cert(pscf, log);
     }
 
     if (SSL_CTX_use_cert_and_key(pscf->ssl_ctx, cur->leaf, cur->key,
@@ -177,8 +193,35 @@ ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf, ngx_log_t *log)
                       "palette_cert zone \"%V\": "
                       "SSL_CTX_use_cert_and_key() failed",
                       &pscf->zone->name);
+        X509_free(retire);
         return NGX_ERROR;
     }
+
+    /*
+     * A context cannot drop a certificate once given: after a change of
+     * key type the old one stays beside the new.  Giving its place a
+     * certificate that does not match its key leaves it without a key,
+     * and OpenSSL never chooses a certificate without one.  Should that
+     * fail, each connection gets the zone's certificate installed alone.
+     */
+
+    if (pscf->installed_type && pscf->installed_type != type
+        && !pscf->exclusive)
+    {
+        if (retire == NULL
+            || SSL_CTX_use_certificate(pscf->ssl_ctx, retire) != 1
+            || SSL_CTX_select_current_cert(pscf->ssl_ctx, cur->leaf) != 1)
+        {
+            ngx_ssl_error(NGX_LOG_WARN, log, 0,
+                          "palette_cert zone \"%V\": the certificate of the "
+                          "earlier key type cannot be retired, every "
+                          "handshake installs the certificate until the "
+                          "next reload", &pscf->zone->name);
+            pscf->exclusive = 1;
+        }
+    }
+
+    X509_free(retire);
 
     /*
      * Sessions made with an earlier certificate are not resumed: the
@@ -189,20 +232,41 @@ ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf, ngx_log_t *log)
     (void) SSL_CTX_set_session_id_context(pscf->ssl_ctx, cur->sid,
                                           sizeof(cur->sid));
 
-    /*
-     * A context cannot drop a certificate once given: after a change of
-     * key type the old one stays beside the new, and only installing on
-     * each connection keeps it from being chosen.
-     */
-
-    type = EVP_PKEY_base_id(cur->key);
-
-    if (pscf->installed_type && pscf->installed_type != type) {
-        pscf->exclusive = 1;
-    }
-
     pscf->installed_type = type;
     pscf->installed = cur->generation;
 
     return NGX_OK;
+}
+
+
+/*
+ * A certificate of the key type installed until now, with another key:
+ * one of the installed chain's, or else one made for the purpose.
+ */
+
+static X509 *
+ngx_palette_cert_retire_cert(ngx_palette_cert_srv_conf_t *pscf,
+    ngx_log_t *log)
+{
+    int              i;
+    X509            *x;
+    EVP_PKEY        *pkey;
+    STACK_OF(X509)  *chain;
+
+    chain = NULL;
+
+    if (SSL_CTX_get0_chain_certs(pscf->ssl_ctx, &chain) == 1) {
+
+        for (i = 0; i < sk_X509_num(chain); i++) {
+            x = sk_X509_value(chain, i);
+            pkey = X509_get0_pubkey(x);
+
+            if (pkey && EVP_PKEY_base_id(pkey) == pscf->installed_type) {
+                X509_up_ref(x);
+                return x;
+            }
+        }
+    }
+
+    return ngx_palette_cert_placeholder(pscf->installed_type, log);
 }

@@ -208,6 +208,81 @@ ngx_palette_cert_self_signed_matches(ngx_palette_cert_zone_t *zone,
 }
 
 
+/*
+ * A certificate of a key type, with a key of its own, for nothing but to
+ * take the place of a certificate an SSL context must stop choosing.
+ */
+
+X509 *
+ngx_palette_cert_placeholder(int type, ngx_log_t *log)
+{
+    X509          *x;
+    EVP_PKEY      *key;
+    X509_NAME     *name;
+    EVP_PKEY_CTX  *ctx;
+
+    x = NULL;
+    key = NULL;
+
+    if (type == EVP_PKEY_RSA) {
+        ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, NULL);
+
+        if (ctx == NULL
+            || EVP_PKEY_keygen_init(ctx) != 1
+            || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) != 1
+            || EVP_PKEY_keygen(ctx, &key) != 1)
+        {
+            key = NULL;
+        }
+
+        EVP_PKEY_CTX_free(ctx);
+
+    } else {
+        key = ngx_palette_cert_ec_key();
+    }
+
+    if (key == NULL) {
+        goto failed;
+    }
+
+    x = X509_new();
+    if (x == NULL) {
+        goto failed;
+    }
+
+    name = X509_get_subject_name(x);
+
+    if (X509_set_version(x, 2) != 1
+        || ASN1_INTEGER_set(X509_get_serialNumber(x), 1) != 1
+        || X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL
+        || X509_gmtime_adj(X509_getm_notAfter(x), 86400) == NULL
+        || X509_set_pubkey(x, key) != 1
+        || X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                      (u_char *) "palette_cert placeholder",
+                                      -1, -1, 0)
+           != 1
+        || X509_set_issuer_name(x, name) != 1
+        || X509_sign(x, key, EVP_sha256()) == 0)
+    {
+        goto failed;
+    }
+
+    EVP_PKEY_free(key);
+
+    return x;
+
+failed:
+
+    ngx_ssl_error(NGX_LOG_ALERT, log, 0,
+                  "palette_cert: cannot make a placeholder certificate");
+
+    X509_free(x);
+    EVP_PKEY_free(key);
+
+    return NULL;
+}
+
+
 static EVP_PKEY *
 ngx_palette_cert_ec_key(void)
 {

@@ -1,0 +1,740 @@
+#!/usr/bin/env bash
+#
+# Handshake benchmark: what serving the certificate from the module costs
+# per TLS handshake, next to a static `ssl_certificate` in the same nginx.
+#
+# Variants, all on Debian's /usr/sbin/nginx, on loopback:
+#
+#   static     ssl_certificate / ssl_certificate_key
+#   module     load_module build/debian/ngx_palette_cert_module.so,
+#              palette_cert_zone bench:1m store=off; palette_cert bench;
+#              the same certificate uploaded through the API first
+#   openresty  Debian's libnginx-mod-http-lua and lua-resty-core, with an
+#              ssl_certificate_by_lua_block that sets cert and key objects
+#              parsed once per worker (skipped, with a line saying why, when
+#              the packages cannot be installed or loaded; or --no-openresty)
+#
+# Scenarios: TLS 1.3 with the EC P-256 chain of the test fixture leaf-a,
+# and TLS 1.2 (ssl_protocols TLSv1.2) with the RSA-2048 chain of leaf-b.
+# Full handshakes only: ssl_session_cache off, ssl_session_tickets off, a
+# new connection per handshake and no session offered by the client.
+#
+# Measures:
+#
+#   1. handshakes/s: one worker (worker_processes 1) pinned to CPU 0, the
+#      client (`openssl s_time -new`) pinned to CPU 1, the variants
+#      interleaved A B C A B C ... for --rounds rounds of --seconds each;
+#      the median over rounds and its ratio to static.
+#   2. server CPU time per handshake: the worker's utime+stime (from
+#      /proc/PID/stat) over each round, divided by the round's handshakes;
+#      median and ratio to static. The noise printed is the spread of
+#      static's own rounds, (max - min) / median.
+#   3. instructions per handshake, with valgrind's callgrind: nginx runs
+#      with master_process off and daemon off under
+#      `valgrind --tool=callgrind --instr-atstart=no`; after a warm-up,
+#      instrumentation is switched on and the counters are zeroed
+#      (callgrind_control -z) before and dumped (-d) after each batch of
+#      32 handshakes, so start-up, upload, warm-up and shutdown do not
+#      count. Median over the batches, the extra over static (absolute and
+#      %) and the spread of the batches (which must stay within 0.1%).
+#
+# Targets: instructions per handshake at most +1.0% over static for TLS 1.3
+# ECDSA and at most +0.2% for TLS 1.2 RSA; CPU time per handshake within the
+# run's own noise. Each is printed PASS or MISS; the exit status is 0 either
+# way (non-zero only when the benchmark itself could not run).
+#
+# Work files (configurations, logs, callgrind dumps and annotations) go to
+# build/bench/.
+
+set -euo pipefail
+
+usage() {
+    printf 'usage: %s [-h] [--seconds N] [--rounds N] [--callgrind-only] [--no-openresty]\n' \
+        "$(basename "$0")"
+    printf '%s\n' \
+        'Compares full TLS handshakes: static ssl_certificate, the module,' \
+        'and ssl_certificate_by_lua (when available).' \
+        '  --seconds N       length of a throughput round (default 5)' \
+        '  --rounds N        throughput rounds per variant (default 5)' \
+        '  --callgrind-only  only count instructions (no throughput rounds)' \
+        '  --no-openresty    leave out the ssl_certificate_by_lua variant'
+}
+
+ROUND_SECONDS=5
+ROUNDS=5
+CALLGRIND_ONLY=0
+OPENRESTY=1
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --seconds|--rounds)
+            if [[ $# -lt 2 || ! "$2" =~ ^[1-9][0-9]*$ ]]; then
+                usage >&2
+                exit 2
+            fi
+            if [[ "$1" == --seconds ]]; then
+                ROUND_SECONDS="$2"
+            else
+                ROUNDS="$2"
+            fi
+            shift 2
+            ;;
+        --callgrind-only) CALLGRIND_ONLY=1; shift ;;
+        --no-openresty) OPENRESTY=0; shift ;;
+        *) usage >&2; exit 2 ;;
+    esac
+done
+
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+BENCH="$BUILD_DIR/bench"
+CERTS="$BENCH/certs"
+SO="$BUILD_DIR/debian/ngx_palette_cert_module.so"
+CLIENT="$ROOT/scripts/bench/handshakes.pl"
+
+LUA_MODULES=(/usr/share/nginx/modules/ndk_http_module.so
+             /usr/share/nginx/modules/ngx_http_lua_module.so)
+
+# Ports on 127.0.0.1: one per variant, and the module's API.
+declare -A PORT=([static]=18441 [module]=18442 [openresty]=18443)
+API_PORT=18444
+
+SCENARIOS=(tls13-ecdsa tls12-rsa)
+declare -A SCEN_LEAF=([tls13-ecdsa]=leaf-a [tls12-rsa]=leaf-b)
+declare -A SCEN_TLS=([tls13-ecdsa]=1.3 [tls12-rsa]=1.2)
+declare -A SCEN_PROTOCOLS=([tls13-ecdsa]=TLSv1.3 [tls12-rsa]=TLSv1.2)
+declare -A SCEN_TITLE=([tls13-ecdsa]='TLS 1.3, ECDSA P-256 (leaf-a)'
+                       [tls12-rsa]='TLS 1.2, RSA-2048 (leaf-b)')
+declare -A TARGET_INSTR=([tls13-ecdsa]=1.0 [tls12-rsa]=0.2)
+
+CALLGRIND_BATCHES=5
+CALLGRIND_BATCH=32
+CALLGRIND_WARMUP=32
+
+
+# Everything started is stopped on exit, whatever the way out.
+
+STARTED=()
+
+stop_pid() {
+    local pid="$1" i
+
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -QUIT "$pid" 2>/dev/null || true
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    warn "pid $pid still running after 30s; sending KILL"
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+stop_all() {
+    local pid
+
+    for pid in "${STARTED[@]}"; do
+        stop_pid "$pid"
+    done
+    STARTED=()
+}
+
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+
+# Median, min and max of the numbers on stdin: "MEDIAN MIN MAX".
+stats() {
+    sort -g | awk '{ v[NR] = $1 }
+        END {
+            if (NR == 0) { print "nan nan nan"; exit }
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "%.10g %.10g %.10g\n", m, v[1], v[NR]
+        }'
+}
+
+# calc EXPR: floating point arithmetic.
+calc() {
+    awk "BEGIN { printf \"%.10g\", $1 }"
+}
+
+
+# Preparation.
+
+prepare() {
+    need_packages valgrind openssl curl perl libio-socket-ssl-perl \
+        util-linux procps
+
+    log "building the module (scripts/build-module.sh)"
+    "$ROOT/scripts/build-module.sh"
+
+    if [[ ! -f "$CERTS/leaf-b.chain.pem" || ! -f "$CERTS/ca.pem" ]] \
+       || ! openssl x509 -checkend 86400 -noout \
+                -in "$CERTS/leaf-a.chain.pem" >/dev/null 2>&1
+    then
+        log "generating the test certificates in $CERTS"
+        rm -rf "$CERTS"
+        bash "$ROOT/t/lib/gen-certs.sh" "$CERTS" >&2
+    fi
+
+    VARIANTS=(static module)
+    OPENRESTY_NOTE=""
+
+    if [[ "$OPENRESTY" -eq 0 ]]; then
+        OPENRESTY_NOTE="openresty-way: skipped (--no-openresty)"
+    elif ! openresty_packages; then
+        :
+    elif ! openresty_loads; then
+        :
+    else
+        VARIANTS+=(openresty)
+    fi
+}
+
+# Installs the lua packages; sets OPENRESTY_NOTE and fails when it cannot.
+openresty_packages() {
+    local -a missing
+    local pkg
+
+    mapfile -t missing < <(missing_packages libnginx-mod-http-lua \
+                                            lua-resty-core)
+    if [[ "${#missing[@]}" -eq 0 ]]; then
+        return 0
+    fi
+
+    if [[ "$(id -u)" -ne 0 ]]; then
+        OPENRESTY_NOTE="openresty-way: skipped (${missing[*]} not installed, and installing needs root)"
+        return 1
+    fi
+
+    apt_update_if_stale
+    for pkg in "${missing[@]}"; do
+        if ! apt-cache show "$pkg" >/dev/null 2>&1; then
+            OPENRESTY_NOTE="openresty-way: skipped (package $pkg is not available from apt)"
+            return 1
+        fi
+    done
+
+    if ! (need_packages "${missing[@]}") 2>/dev/null; then
+        OPENRESTY_NOTE="openresty-way: skipped (apt-get install ${missing[*]} failed)"
+        return 1
+    fi
+}
+
+# Checks that Debian's nginx accepts the lua configuration.
+openresty_loads() {
+    local dir="$BENCH/openresty-check" out
+
+    write_conf "$dir" openresty tls13-ecdsa daemon
+    if ! out="$("$DEBIAN_NGINX" -t -q -p "$dir/" -c "$dir/nginx.conf" 2>&1)"
+    then
+        OPENRESTY_NOTE="openresty-way: skipped (Debian's nginx does not load the lua module: $(tail -n 1 <<<"$out"))"
+        return 1
+    fi
+}
+
+
+# nginx configurations.
+
+# write_conf DIR VARIANT SCENARIO MODE: DIR/nginx.conf, MODE being daemon
+# (a master and one worker pinned to CPU 0) or callgrind (one process, in
+# the foreground).
+write_conf() {
+    local dir="$1" variant="$2" scen="$3" mode="$4"
+    local leaf="${SCEN_LEAF[$scen]}"
+    local chain="$CERTS/$leaf.chain.pem" key="$CERTS/$leaf.key"
+    local so
+
+    rm -rf "$dir"
+    mkdir -p "$dir/logs"
+
+    {
+        case "$variant" in
+            module) printf 'load_module %s;\n' "$SO" ;;
+            openresty)
+                for so in "${LUA_MODULES[@]}"; do
+                    printf 'load_module %s;\n' "$so"
+                done
+                ;;
+        esac
+
+        printf 'worker_processes 1;\n'
+        if [[ "$mode" == daemon ]]; then
+            printf 'worker_cpu_affinity 01;\n'
+        else
+            printf 'master_process off;\ndaemon off;\n'
+        fi
+
+        cat <<EOF
+error_log logs/error.log notice;
+pid       logs/nginx.pid;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log off;
+
+    ssl_protocols        ${SCEN_PROTOCOLS[$scen]};
+    ssl_session_cache    off;
+    ssl_session_tickets  off;
+
+EOF
+
+        case "$variant" in
+            module)
+                printf '    palette_cert_zone bench:1m store=off;\n\n'
+                ;;
+            openresty)
+                cat <<EOF
+    init_by_lua_block {
+        local function slurp(path)
+            local f = assert(io.open(path, "rb"))
+            local s = f:read("*a")
+            f:close()
+            return s
+        end
+        bench_pem = { cert = slurp("$chain"), key = slurp("$key") }
+    }
+
+EOF
+                ;;
+        esac
+
+        cat <<EOF
+    server {
+        listen 127.0.0.1:${PORT[$variant]} ssl;
+
+EOF
+        case "$variant" in
+            static)
+                printf '        ssl_certificate     %s;\n' "$chain"
+                printf '        ssl_certificate_key %s;\n' "$key"
+                ;;
+            module)
+                printf '        palette_cert bench;\n'
+                ;;
+            openresty)
+                # nginx wants a certificate on a "listen ssl" server; the
+                # same one, replaced on every handshake by the lua block.
+                printf '        ssl_certificate     %s;\n' "$chain"
+                printf '        ssl_certificate_key %s;\n' "$key"
+                cat <<'EOF'
+
+        # Parsed once per worker, set on every handshake.
+        ssl_certificate_by_lua_block {
+            local c = package.loaded.bench_cert_cache
+            if not c then
+                local ssl = require "ngx.ssl"
+                c = {
+                    ssl = ssl,
+                    cert = assert(ssl.parse_pem_cert(bench_pem.cert)),
+                    key = assert(ssl.parse_pem_priv_key(bench_pem.key)),
+                }
+                package.loaded.bench_cert_cache = c
+            end
+            local ssl = c.ssl
+            assert(ssl.clear_certs())
+            assert(ssl.set_cert(c.cert))
+            assert(ssl.set_priv_key(c.key))
+        }
+EOF
+                ;;
+        esac
+
+        cat <<EOF
+
+        location / {
+            return 200 "bench\n";
+        }
+    }
+EOF
+
+        if [[ "$variant" == module ]]; then
+            cat <<EOF
+
+    server {
+        listen 127.0.0.1:$API_PORT;
+
+        location = /palette/cert {
+            palette_cert_api bench;
+            client_max_body_size    64k;
+            client_body_buffer_size 64k;
+        }
+    }
+EOF
+        fi
+
+        printf '}\n'
+    } > "$dir/nginx.conf"
+}
+
+
+# Starting and checking servers.
+
+# wait_port PORT PID SECONDS: until PORT accepts connections.
+wait_port() {
+    local port="$1" pid="$2" secs="$3" i
+
+    for ((i = 0; i < secs * 10; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# upload SCENARIO: the scenario's certificate into the module's zone.
+upload() {
+    local leaf="${SCEN_LEAF[$1]}" out
+
+    if ! out="$(curl -sS -f -X PUT \
+                    -F "certificate=@$CERTS/$leaf.chain.pem" \
+                    -F "key=@$CERTS/$leaf.key" \
+                    -F "ca=@$CERTS/ca.pem" \
+                    "http://127.0.0.1:$API_PORT/palette/cert" 2>&1)"
+    then
+        printf '%s\n' "$out" >&2
+        die "uploading $leaf through the API failed"
+    fi
+}
+
+# check_cert VARIANT SCENARIO: the variant presents the scenario's leaf.
+check_cert() {
+    local variant="$1" scen="$2"
+
+    perl "$CLIENT" --port "${PORT[$variant]}" --count 2 \
+        --tls "${SCEN_TLS[$scen]}" \
+        --sha256 "$(cat "$CERTS/${SCEN_LEAF[$scen]}.sha256")" >/dev/null \
+        || die "$variant does not serve ${SCEN_LEAF[$scen]} over TLS ${SCEN_TLS[$scen]}"
+}
+
+# start_daemon VARIANT SCENARIO: sets WORKER[VARIANT].
+start_daemon() {
+    local variant="$1" scen="$2"
+    local dir="$BENCH/run/$scen-$variant" master i
+
+    write_conf "$dir" "$variant" "$scen" daemon
+    "$DEBIAN_NGINX" -p "$dir/" -c "$dir/nginx.conf" \
+        || die "$variant nginx did not start (see $dir/logs/error.log)"
+
+    for ((i = 0; i < 50; i++)); do
+        [[ -s "$dir/logs/nginx.pid" ]] && break
+        sleep 0.1
+    done
+    master="$(cat "$dir/logs/nginx.pid")"
+    STARTED+=("$master")
+
+    wait_port "${PORT[$variant]}" "$master" 10 \
+        || die "$variant nginx does not listen (see $dir/logs/error.log)"
+
+    WORKER[$variant]="$(pgrep -P "$master" | head -n 1)"
+    [[ -n "${WORKER[$variant]}" ]] || die "$variant nginx has no worker"
+
+    if [[ "$variant" == module ]]; then
+        upload "$scen"
+    fi
+    check_cert "$variant" "$scen"
+}
+
+# CPU time of PID, in clock ticks (utime + stime).
+cpu_ticks() {
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+
+# 1 and 2: throughput and CPU time, the variants interleaved.
+
+declare -A WORKER=()
+
+throughput_scenario() {
+    local scen="$1" variant round t0 t1 c0 c1 out n hz
+    local res="$BENCH/results/$scen"
+    local -a tls_flag
+
+    hz="$(getconf CLK_TCK)"
+    if [[ "${SCEN_TLS[$scen]}" == 1.3 ]]; then
+        tls_flag=(-tls1_3)
+    else
+        tls_flag=(-tls1_2)
+    fi
+
+    for variant in "${VARIANTS[@]}"; do
+        start_daemon "$variant" "$scen"
+        : > "$res.$variant.hs"
+        : > "$res.$variant.cpu"
+    done
+
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for variant in "${VARIANTS[@]}"; do
+            c0="$(cpu_ticks "${WORKER[$variant]}")"
+            t0="$EPOCHREALTIME"
+            out="$(taskset -c 1 openssl s_time -new \
+                       -connect "127.0.0.1:${PORT[$variant]}" \
+                       "${tls_flag[@]}" -time "$ROUND_SECONDS" 2>&1)" \
+                || { printf '%s\n' "$out" >&2; die "s_time failed"; }
+            t1="$EPOCHREALTIME"
+            c1="$(cpu_ticks "${WORKER[$variant]}")"
+
+            n="$(sed -n 's/^\([0-9][0-9]*\) connections in .* real seconds.*/\1/p' \
+                     <<<"$out" | head -n 1)"
+            [[ -n "$n" && "$n" -gt 0 ]] \
+                || { printf '%s\n' "$out" >&2; die "no handshakes counted"; }
+
+            calc "$n / ($t1 - $t0)" >> "$res.$variant.hs"
+            printf '\n' >> "$res.$variant.hs"
+            # microseconds of worker CPU per handshake
+            calc "($c1 - $c0) * 1000000 / $hz / $n" >> "$res.$variant.cpu"
+            printf '\n' >> "$res.$variant.cpu"
+
+            log "$scen round $round/$ROUNDS $variant:" \
+                "$(tail -n 1 "$res.$variant.hs") hs/s," \
+                "$(tail -n 1 "$res.$variant.cpu") us CPU/hs"
+        done
+    done
+
+    stop_all
+}
+
+
+# 3: instructions per handshake under callgrind.
+
+callgrind_variant() {
+    local scen="$1" variant="$2"
+    local dir="$BENCH/callgrind/$scen-$variant" vpid b f ir
+    local tls="${SCEN_TLS[$scen]}" port="${PORT[$variant]}"
+    local res="$BENCH/results/$scen.$variant.ir"
+
+    write_conf "$dir" "$variant" "$scen" callgrind
+
+    taskset -c 0 valgrind --tool=callgrind --instr-atstart=no \
+        --callgrind-out-file="$dir/callgrind.out" \
+        "$DEBIAN_NGINX" -p "$dir/" -c "$dir/nginx.conf" \
+        > "$dir/valgrind.log" 2>&1 &
+    vpid=$!
+    STARTED+=("$vpid")
+
+    wait_port "$port" "$vpid" 120 \
+        || die "$variant nginx under valgrind does not listen (see $dir/valgrind.log)"
+
+    if [[ "$variant" == module ]]; then
+        wait_port "$API_PORT" "$vpid" 60 || die "the API does not listen"
+        upload "$scen"
+    fi
+
+    perl "$CLIENT" --port "$port" --count "$CALLGRIND_WARMUP" --tls "$tls" \
+        --sha256 "$(cat "$CERTS/${SCEN_LEAF[$scen]}.sha256")" >/dev/null \
+        || die "warm-up handshakes to $variant failed"
+
+    callgrind_control -i on "$vpid" >/dev/null 2>&1
+    # A second warm-up, instrumented: code seen for the first time costs
+    # instrumentation work, not guest instructions, but be safe.
+    perl "$CLIENT" --port "$port" --count 4 --tls "$tls" >/dev/null
+
+    : > "$res"
+    for ((b = 1; b <= CALLGRIND_BATCHES; b++)); do
+        callgrind_control -z "$vpid" >/dev/null 2>&1
+        perl "$CLIENT" --port "$port" --count "$CALLGRIND_BATCH" \
+            --tls "$tls" >/dev/null \
+            || die "handshakes to $variant under callgrind failed"
+        callgrind_control -d "batch$b" "$vpid" >/dev/null 2>&1
+    done
+
+    stop_pid "$vpid"
+    wait "$vpid" 2>/dev/null || true
+
+    # One dump per batch: callgrind.out.N, in the order they were made.
+    for f in $(find "$dir" -maxdepth 1 -name 'callgrind.out.*' \
+                   -printf '%f\n' | sort -t. -k3,3n); do
+        ir="$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$dir/$f")"
+        [[ -n "$ir" ]] || ir="$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$dir/$f")"
+        [[ -n "$ir" ]] || continue
+        calc "$ir / $CALLGRIND_BATCH" >> "$res"
+        printf '\n' >> "$res"
+        LAST_DUMP[$variant]="$dir/$f"
+    done
+
+    [[ "$(wc -l < "$res")" -ge 3 ]] \
+        || die "fewer than 3 callgrind batches for $variant (see $dir)"
+}
+
+declare -A LAST_DUMP=()
+
+# The module's functions in its last batch, each with what it called
+# (callgrind_annotate --tree=calling), and the top functions of the static
+# and module batches, into results/SCENARIO.annotate.txt.
+annotate_scenario() {
+    local scen="$1"
+    local out="$BENCH/results/$scen.annotate.txt"
+
+    [[ -n "${LAST_DUMP[module]:-}" ]] || return 0
+
+    {
+        printf '# module: functions of the module, inclusive Ir over %d handshakes
+' \
+            "$CALLGRIND_BATCH"
+        callgrind_annotate --auto=no --tree=calling --inclusive=yes \
+            --threshold=100 "${LAST_DUMP[module]}" 2>/dev/null \
+            | awk 'BEGIN { RS = ""; ORS = "\n" }
+                   /\* [^\n]*ngx_palette_cert/ { print }' || true
+        printf '\n# static batch, top functions (self):\n'
+        callgrind_annotate --auto=no "${LAST_DUMP[static]}" 2>/dev/null \
+            | sed -n '/^Ir/,$p' | sed -n '1,30p'
+        printf '\n# module batch, top functions (self):\n'
+        callgrind_annotate --auto=no "${LAST_DUMP[module]}" 2>/dev/null \
+            | sed -n '/^Ir/,$p' | sed -n '1,30p'
+    } > "$out"
+}
+
+
+# Report.
+
+pct() {
+    calc "($1 / $2 - 1) * 100"
+}
+
+report_scenario() {
+    local scen="$1" variant line
+    local res="$BENCH/results/$scen"
+    local s_hs s_cpu s_ir s_cmin s_cmax noise
+    local hs cpu ir imin imax spread
+
+    printf '\n%s\n' "${SCEN_TITLE[$scen]}"
+    printf '%-10s %12s %7s %12s %7s %14s %12s %8s %8s\n' \
+        variant 'hs/s' ratio 'us CPU/hs' ratio 'instr/hs' 'extra instr' \
+        'extra %' spread
+
+    if [[ "$CALLGRIND_ONLY" -eq 0 ]]; then
+        read -r s_hs _ _ < <(stats < "$res.static.hs")
+        read -r s_cpu s_cmin s_cmax < <(stats < "$res.static.cpu")
+        noise="$(calc "($s_cmax - $s_cmin) / $s_cpu * 100")"
+    fi
+    read -r s_ir _ _ < <(stats < "$res.static.ir")
+
+    for variant in "${VARIANTS[@]}"; do
+        read -r ir imin imax < <(stats < "$res.$variant.ir")
+        spread="$(calc "($imax - $imin) / $ir * 100")"
+        if [[ "$CALLGRIND_ONLY" -eq 0 ]]; then
+            read -r hs _ _ < <(stats < "$res.$variant.hs")
+            read -r cpu _ _ < <(stats < "$res.$variant.cpu")
+            line="$(printf '%12.1f %7.3f %12.1f %7.3f' \
+                "$hs" "$(calc "$hs / $s_hs")" \
+                "$cpu" "$(calc "$cpu / $s_cpu")")"
+        else
+            line="$(printf '%12s %7s %12s %7s' - - - -)"
+        fi
+        printf '%-10s %s %14.0f %+12.0f %+7.3f%% %7.3f%%\n' \
+            "$variant" "$line" "$ir" "$(calc "$ir - $s_ir")" \
+            "$(pct "$ir" "$s_ir")" "$spread"
+
+        SPREAD_OK[$scen.$variant]="$(calc "$spread <= 0.1 ? 1 : 0")"
+        EXTRA_PCT[$scen.$variant]="$(pct "$ir" "$s_ir")"
+        if [[ "$CALLGRIND_ONLY" -eq 0 ]]; then
+            CPU_RATIO[$scen.$variant]="$(calc "$cpu / $s_cpu")"
+        fi
+    done
+
+    if [[ "$CALLGRIND_ONLY" -eq 0 ]]; then
+        printf '(medians of %s throughput rounds of %ss each, ' \
+            "$ROUNDS" "$ROUND_SECONDS"
+    else
+        printf '(medians of '
+    fi
+    printf '%s callgrind batches of %s handshakes each)\n' \
+        "$CALLGRIND_BATCHES" "$CALLGRIND_BATCH"
+
+    if [[ "$CALLGRIND_ONLY" -eq 0 ]]; then
+        NOISE[$scen]="$noise"
+        printf 'noise: static CPU/hs rounds spread %.2f%% (min %.1f, max %.1f us)\n' \
+            "$noise" "$s_cmin" "$s_cmax"
+    fi
+}
+
+declare -A SPREAD_OK=() EXTRA_PCT=() CPU_RATIO=() NOISE=()
+
+verdict() {
+    if [[ "$(calc "$1 ? 1 : 0")" -eq 1 ]]; then
+        printf 'PASS'
+    else
+        printf 'MISS'
+    fi
+}
+
+report_targets() {
+    local scen variant v ratio dev
+
+    printf '\nTargets (module against static)\n'
+    for scen in "${SCENARIOS[@]}"; do
+        v="${EXTRA_PCT[$scen.module]}"
+        printf '%s  instructions/handshake %+.3f%% (target <= +%s%%) %s: %s\n' \
+            "$(verdict "$v <= ${TARGET_INSTR[$scen]}")" "$v" \
+            "${TARGET_INSTR[$scen]}" "" "${SCEN_TITLE[$scen]}"
+
+        if [[ "$CALLGRIND_ONLY" -eq 0 ]]; then
+            ratio="${CPU_RATIO[$scen.module]}"
+            dev="$(calc "($ratio - 1) * 100")"
+            printf '%s  CPU time/handshake ratio %.3f (%+.2f%%, noise %.2f%%): %s\n' \
+                "$(verdict "$dev <= ${NOISE[$scen]}")" "$ratio" "$dev" \
+                "${NOISE[$scen]}" "${SCEN_TITLE[$scen]}"
+        fi
+
+        for variant in "${VARIANTS[@]}"; do
+            printf '%s  callgrind batches agree within 0.1%%: %s, %s\n' \
+                "$(verdict "${SPREAD_OK[$scen.$variant]}")" "$variant" \
+                "${SCEN_TITLE[$scen]}"
+        done
+    done
+
+    if [[ -n "$OPENRESTY_NOTE" ]]; then
+        printf '\n%s\n' "$OPENRESTY_NOTE"
+    fi
+    printf '\nWork files, callgrind dumps and annotations: %s\n' "$BENCH"
+}
+
+
+main() {
+    local scen variant
+
+    prepare
+
+    rm -rf "$BENCH/results" "$BENCH/run" "$BENCH/callgrind"
+    mkdir -p "$BENCH/results" "$BENCH/run" "$BENCH/callgrind"
+
+    for scen in "${SCENARIOS[@]}"; do
+        if [[ "$CALLGRIND_ONLY" -eq 0 ]]; then
+            log "throughput: ${SCEN_TITLE[$scen]}, variants ${VARIANTS[*]}"
+            throughput_scenario "$scen"
+        fi
+
+        LAST_DUMP=()
+        for variant in "${VARIANTS[@]}"; do
+            log "callgrind: ${SCEN_TITLE[$scen]}, $variant ($(elapsed))"
+            callgrind_variant "$scen" "$variant"
+        done
+        annotate_scenario "$scen"
+    done
+
+    printf 'Full TLS handshakes on loopback, Debian %s; variants: %s\n' \
+        "$("$DEBIAN_NGINX" -v 2>&1 | sed 's/.*: //')" "${VARIANTS[*]}"
+    for scen in "${SCENARIOS[@]}"; do
+        report_scenario "$scen"
+    done
+    report_targets
+
+    for scen in "${SCENARIOS[@]}"; do
+        if [[ -s "$BENCH/results/$scen.annotate.txt" ]]; then
+            printf '\nModule functions and their callees, %s, Ir over %s handshakes (callgrind_annotate):\n' \
+                "$scen" "$CALLGRIND_BATCH"
+            sed -n '2,/^$/p' "$BENCH/results/$scen.annotate.txt" \
+                | sed '/^$/d'
+        fi
+    done
+
+    log "done ($(elapsed))"
+}
+
+main
