@@ -282,6 +282,7 @@ ngx_int_t ngx_palette_cert_refresh(ngx_palette_cert_zone_t *zone,
     ngx_log_t *log);
 ngx_int_t ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf,
     ngx_log_t *log);
+void ngx_palette_cert_placeholders(ngx_log_t *log);
 
 
 /* ngx_palette_cert_selfsigned.c */

@@ -27,6 +27,12 @@ static X509 *ngx_palette_cert_retire_cert(ngx_palette_cert_srv_conf_t *pscf,
     ngx_log_t *log);
 
 
+/* made once, by the master, and shared by its workers */
+
+static X509  *ngx_palette_cert_ec_placeholder;
+static X509  *ngx_palette_cert_rsa_placeholder;
+
+
 int
 ngx_palette_cert_handshake(SSL *ssl, void *arg)
 {
@@ -268,5 +274,51 @@ ngx_palette_cert_retire_cert(ngx_palette_cert_srv_conf_t *pscf,
         }
     }
 
-    return ngx_palette_cert_placeholder(pscf->installed_type, log);
+    /* made by the master already, unless that failed */
+
+    if (pscf->installed_type == EVP_PKEY_RSA) {
+        x = ngx_palette_cert_rsa_placeholder;
+
+    } else {
+        x = ngx_palette_cert_ec_placeholder;
+    }
+
+    if (x == NULL) {
+        x = ngx_palette_cert_placeholder(pscf->installed_type, log);
+        if (x == NULL) {
+            return NULL;
+        }
+
+        if (pscf->installed_type == EVP_PKEY_RSA) {
+            ngx_palette_cert_rsa_placeholder = x;
+
+        } else {
+            ngx_palette_cert_ec_placeholder = x;
+        }
+    }
+
+    X509_up_ref(x);
+
+    return x;
+}
+
+
+/*
+ * The placeholders that retire a certificate after a change of key type:
+ * made by the master at its first start, so that no worker spends a
+ * handshake making an RSA key.
+ */
+
+void
+ngx_palette_cert_placeholders(ngx_log_t *log)
+{
+    if (ngx_palette_cert_ec_placeholder == NULL) {
+        ngx_palette_cert_ec_placeholder =
+                              ngx_palette_cert_placeholder(EVP_PKEY_EC, log);
+    }
+
+    if (ngx_palette_cert_rsa_placeholder == NULL) {
+        ngx_palette_cert_rsa_placeholder =
+                             ngx_palette_cert_placeholder(EVP_PKEY_RSA, log);
+    }
 }

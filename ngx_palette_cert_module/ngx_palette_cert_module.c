@@ -734,6 +734,10 @@ ngx_palette_cert_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    if (pmcf->zones.nelts) {
+        ngx_palette_cert_placeholders(cycle->log);
+    }
+
     zones = pmcf->zones.elts;
 
     for (i = 0; i < pmcf->zones.nelts; i++) {
