@@ -25,6 +25,7 @@ typedef struct {
 } ngx_palette_cert_json_parser_t;
 
 
+static ngx_uint_t ngx_palette_cert_known_field(ngx_str_t *name);
 static ngx_int_t ngx_palette_cert_field(ngx_palette_cert_fields_t *f,
     ngx_str_t *name, ngx_str_t *value);
 static void ngx_palette_cert_json_ws(ngx_palette_cert_json_parser_t *jp);
@@ -42,6 +43,16 @@ static ngx_int_t ngx_palette_cert_part_name(u_char *p, u_char *last,
     ngx_str_t *name);
 static u_char *ngx_palette_cert_param(u_char *p, u_char *last,
     const char *param, ngx_str_t *value);
+
+
+static ngx_uint_t
+ngx_palette_cert_known_field(ngx_str_t *name)
+{
+    return (name->len == 11
+            && ngx_strncmp(name->data, "certificate", 11) == 0)
+           || (name->len == 3 && ngx_strncmp(name->data, "key", 3) == 0)
+           || (name->len == 2 && ngx_strncmp(name->data, "ca", 2) == 0);
+}
 
 
 /* stores a decoded field; a known field given twice is an error */
@@ -173,11 +184,7 @@ ngx_palette_cert_parse_json(u_char *p, size_t len,
             }
 
         } else {
-            if ((name.len == 11
-                 && ngx_strncmp(name.data, "certificate", 11) == 0)
-                || (name.len == 3 && ngx_strncmp(name.data, "key", 3) == 0)
-                || (name.len == 2 && ngx_strncmp(name.data, "ca", 2) == 0))
-            {
+            if (ngx_palette_cert_known_field(&name)) {
                 jp.error = "the fields \"certificate\", \"key\" and \"ca\" "
                            "must be JSON strings";
                 goto failed;

@@ -22,7 +22,7 @@
 
 
 static ngx_int_t ngx_palette_cert_use(SSL *ssl,
-    ngx_palette_cert_parsed_t *cur, ngx_uint_t clear);
+    ngx_palette_cert_parsed_t *cur);
 static X509 *ngx_palette_cert_retire_cert(ngx_palette_cert_srv_conf_t *pscf,
     ngx_log_t *log);
 
@@ -62,18 +62,16 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
         return 0;
     }
 
-    if (pscf->exclusive) {
-        return ngx_palette_cert_use(ssl, cur, 1) == NGX_OK;
-    }
-
     /*
-     * A connection created before this process last installed a change:
-     * what it copied from the context goes, as the certificate of another
-     * key type would be chosen over the new one.
+     * The connection carries the context's certificates unless the
+     * context holds some the zone did not put there, or the connection
+     * was created before this process last installed a change.  Then
+     * what it copied goes: a certificate of another key type would be
+     * chosen over the zone's.
      */
 
-    if (SSL_get_certificate(ssl) != cur->leaf) {
-        return ngx_palette_cert_use(ssl, cur, 1) == NGX_OK;
+    if (pscf->exclusive || SSL_get_certificate(ssl) != cur->leaf) {
+        return ngx_palette_cert_use(ssl, cur) == NGX_OK;
     }
 
     return 1;
@@ -81,14 +79,11 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
 
 
 static ngx_int_t
-ngx_palette_cert_use(SSL *ssl, ngx_palette_cert_parsed_t *cur,
-    ngx_uint_t clear)
+ngx_palette_cert_use(SSL *ssl, ngx_palette_cert_parsed_t *cur)
 {
     ngx_connection_t  *c;
 
-    if (clear) {
-        SSL_certs_clear(ssl);
-    }
+    SSL_certs_clear(ssl);
 
     if (SSL_use_cert_and_key(ssl, cur->leaf, cur->key, cur->chain, 1) != 1) {
         c = ngx_ssl_get_connection(ssl);
