@@ -7,8 +7,9 @@
 /*
  * The admin endpoint: GET describes the zone's current certificate,
  * PUT and POST upload a new one, DELETE returns to the self-signed
- * default.  Every answer is JSON and carries the ETag of the generation
- * live at that moment and "Cache-Control: no-store".
+ * default.  Every answer is JSON, but for a browser's GET, which gets the
+ * console page; every answer carries the ETag of the generation live at
+ * that moment and "Cache-Control: no-store".
  *
  * A change is applied under the zone's lock: the If-Match check, the
  * allocation in the zone, the store, and the switch of the record, so
@@ -19,6 +20,7 @@
 
 
 #include "ngx_palette_cert.h"
+#include "ngx_palette_cert_page.h"
 
 
 #define NGX_PALETTE_CERT_JSON   1
@@ -61,6 +63,9 @@ static ngx_int_t ngx_palette_cert_api_apply(ngx_http_request_t *r,
 static ngx_palette_cert_ctx_t *ngx_palette_cert_cleanup_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_get(ngx_http_request_t *r);
+static ngx_uint_t ngx_palette_cert_wants_page(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_send_page(ngx_http_request_t *r,
+    ngx_uint_t generation);
 static ngx_int_t ngx_palette_cert_media_type(ngx_http_request_t *r,
     ngx_str_t *boundary);
 static ngx_int_t ngx_palette_cert_collect_body(ngx_http_request_t *r,
@@ -633,7 +638,136 @@ ngx_palette_cert_api_get(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ngx_palette_cert_wants_page(r)) {
+        return ngx_palette_cert_send_page(r, zone->current.generation);
+    }
+
     return ngx_palette_cert_send_cert(r, zone, &zone->current, 0);
+}
+
+
+/* a browser opening the location gets the console page instead of JSON */
+
+static ngx_uint_t
+ngx_palette_cert_wants_page(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == 6
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept", 6) == 0
+            && ngx_strlcasestrn(h[i].value.data,
+                                h[i].value.data + h[i].value.len,
+                                (u_char *) "text/html", 9 - 1)
+               != NULL)
+        {
+            return 1;
+        }
+    }
+}
+
+
+/*
+ * The page is static: it asks the API for the certificate with the same
+ * JSON calls a script makes.  Its policy allows its own inline script and
+ * style, by hash, and requests to this origin, nothing else.
+ */
+
+static ngx_int_t
+ngx_palette_cert_send_page(ngx_http_request_t *r, ngx_uint_t generation)
+{
+    ngx_int_t                rc;
+    ngx_str_t                value;
+    ngx_buf_t               *b;
+    ngx_chain_t              out;
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_palette_cert_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->own = 1;
+
+    if (ngx_palette_cert_add_headers(r, generation) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&value, NGX_PALETTE_CERT_PAGE_CSP);
+
+    if (ngx_palette_cert_add_header(r, "Content-Security-Policy", &value,
+                                    NULL)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&value, "no-referrer");
+
+    if (ngx_palette_cert_add_header(r, "Referrer-Policy", &value, NULL)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&value, "DENY");
+
+    if (ngx_palette_cert_add_header(r, "X-Frame-Options", &value, NULL)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = sizeof(ngx_palette_cert_page) - 1;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/html") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = ngx_palette_cert_page;
+    b->last = ngx_palette_cert_page + sizeof(ngx_palette_cert_page) - 1;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
 }
 
 
@@ -1162,7 +1296,7 @@ ngx_palette_cert_headers(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* ETag and Cache-Control, on every answer of the API location */
+/* ETag, Cache-Control and nosniff, on every answer of the API location */
 
 static ngx_int_t
 ngx_palette_cert_add_headers(ngx_http_request_t *r, ngx_uint_t generation)
@@ -1187,7 +1321,26 @@ ngx_palette_cert_add_headers(ngx_http_request_t *r, ngx_uint_t generation)
 
     ngx_str_set(&value, "no-store");
 
-    return ngx_palette_cert_add_header(r, "Cache-Control", &value, NULL);
+    if (ngx_palette_cert_add_header(r, "Cache-Control", &value, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&value, "nosniff");
+
+    if (ngx_palette_cert_add_header(r, "X-Content-Type-Options", &value,
+                                    NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* GET answers the page or JSON, by Accept */
+
+    ngx_str_set(&value, "Accept");
+
+    return ngx_palette_cert_add_header(r, "Vary", &value, NULL);
 }
 
 

@@ -4,7 +4,8 @@
 #
 #   1. the Test::Nginx suite (prove -r t/) against Debian's /usr/sbin/nginx,
 #      which loads the module built by build-module.sh;
-#   2. a compile check of the module against nginx 1.26;
+#   2. a compile check of the module against nginx 1.26, and a check that
+#      the console page's C header was generated from the page as it is;
 #   3. the suite again against nginx built from source with AddressSanitizer
 #      and UndefinedBehaviorSanitizer and the module compiled in
 #      (build-nginx.sh --flavor sanitize): any sanitizer report fails the
@@ -162,8 +163,9 @@ FAILED=()
 log "step 1/5: the suite against Debian's nginx with the module loaded"
 run_suite "$DEBIAN_NGINX" "$SO" || FAILED+=("suite (Debian nginx)")
 
-log "step 2/5: the module against nginx 1.26"
+log "step 2/5: the module against nginx 1.26, and the page header"
 "$ROOT/scripts/check-nginx-1.26.sh" || FAILED+=("nginx 1.26 build")
+"$ROOT/scripts/gen-page.sh" --check || FAILED+=("page header")
 
 log "step 3/5: the suite under AddressSanitizer and UBSan"
 if "$ROOT/scripts/build-nginx.sh" --flavor sanitize; then
