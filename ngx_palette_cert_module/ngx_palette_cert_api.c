@@ -1109,8 +1109,9 @@ static void
 ngx_palette_cert_audit(ngx_http_request_t *r, ngx_palette_cert_zone_t *zone,
     const char *what, ngx_palette_cert_parsed_t *cur)
 {
-    u_char  *p, *d, *s, *u, *q, *last;
-    u_char   sha[64], subject[256], date[32], user[64];
+    u_char  *p, *d, *s, *u, *q, *last, *c;
+    u_char   sha[64], subject[256], date[32], user[64], client[256];
+    X509    *peer;
 
     p = ngx_palette_cert_sha256(sha, cur->leaf);
     s = ngx_palette_cert_subject(subject, subject + sizeof(subject),
@@ -1129,15 +1130,33 @@ ngx_palette_cert_audit(ngx_http_request_t *r, ngx_palette_cert_zone_t *zone,
         *u++ = (*q >= 0x20 && *q < 0x7f && *q != '"') ? *q : '?';
     }
 
+    /* an admin authenticated by a verified client certificate */
+
+    c = client;
+
+    if (r->connection->ssl
+        && SSL_get_verify_result(r->connection->ssl->connection) == X509_V_OK)
+    {
+        peer = SSL_get0_peer_certificate(r->connection->ssl->connection);
+
+        if (peer) {
+            c = ngx_palette_cert_subject(client, client + sizeof(client),
+                                         X509_get_subject_name(peer));
+        }
+    }
+
     /* the client address follows, added by the request's log handler */
 
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                   "palette_cert zone \"%V\" %s: generation %ui, "
-                  "sha256 %*s, subject \"%*s\", not_after %*s%s%*s%s",
+                  "sha256 %*s, subject \"%*s\", not_after %*s%s%*s%s"
+                  "%s%*s%s",
                   &zone->name, what, cur->generation, p - sha, sha,
                   s - subject, subject, d - date, date,
                   u > user ? ", user \"" : "", u - user, user,
-                  u > user ? "\"" : "");
+                  u > user ? "\"" : "",
+                  c > client ? ", client certificate \"" : "",
+                  c - client, client, c > client ? "\"" : "");
 }
 
 

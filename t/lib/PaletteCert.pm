@@ -770,6 +770,15 @@ sub _v_error {
 }
 
 
+# A client certificate: FIXTURE.crt and FIXTURE.key
+sub _v_client_cert {
+    my ($v) = @_;
+
+    return _fixture_exists("$v.crt") && _fixture_exists("$v.key") ? undef
+           : "\"$v\" is not a certificate fixture with a key";
+}
+
+
 # Each step: the positional arguments it takes (each with a validator),
 # the key=value arguments it accepts, the bare flags, the keys it needs.
 my %STEPS = (
@@ -807,30 +816,38 @@ my %STEPS = (
             body        => \&_v_section,
             type        => \&_v_text,
             api         => \&_v_path,
+            https       => \&_v_env,
+            client_cert => \&_v_client_cert,
         },
-        flags => ['dry_run'],
+        flags => ['dry_run', 'refused'],
     },
     get => {
         keys => {
-            status     => \&_v_status,
-            source     => _v_one_of('self-signed', 'uploaded'),
-            sha256     => \&_v_cert_fixture,
-            generation => \&_v_uint,
-            names      => \&_v_names,
-            key_type   => \&_v_text,
-            chain      => \&_v_cert_list,
-            remember   => \&_v_word,
-            same_as    => \&_v_word,
-            api        => \&_v_path,
+            status      => \&_v_status,
+            source      => _v_one_of('self-signed', 'uploaded'),
+            sha256      => \&_v_cert_fixture,
+            generation  => \&_v_uint,
+            names       => \&_v_names,
+            key_type    => \&_v_text,
+            chain       => \&_v_cert_list,
+            remember    => \&_v_word,
+            same_as     => \&_v_word,
+            api         => \&_v_path,
+            https       => \&_v_env,
+            client_cert => \&_v_client_cert,
         },
     },
     delete => {
         keys => {
-            status   => \&_v_status,
-            error    => \&_v_error,
-            if_match => \&_v_if_match,
-            api      => \&_v_path,
+            status      => \&_v_status,
+            error       => \&_v_error,
+            if_match    => \&_v_if_match,
+            message     => \&_v_regex,
+            api         => \&_v_path,
+            https       => \&_v_env,
+            client_cert => \&_v_client_cert,
         },
+        flags => ['refused'],
     },
     pids => {
         pos => [['record|same', _v_one_of('record', 'same')]],
@@ -1089,10 +1106,8 @@ sub _check_combination {
                 if !defined $args->{type};
         }
 
-        for my $k (qw(field message)) {
-            return "$k= goes with error="
-                if defined $args->{$k} && !defined $args->{error};
-        }
+        return "field= goes with error="
+            if defined $args->{field} && !defined $args->{error};
 
         if (defined $args->{key_type} && defined $args->{error}) {
             return "key_type= goes with a successful upload";
@@ -1117,7 +1132,26 @@ sub _check_combination {
         return "\"snapshot same\" takes the arguments of \"snapshot record\"";
     }
 
+    if (defined $args->{client_cert} && !defined $args->{https}) {
+        return "client_cert= goes with https=";
+    }
+
     if ($step->{op} eq 'upload' || $step->{op} eq 'delete') {
+        if ($step->{flags}{refused}) {
+            return "refused needs status= (the status of the refusal)"
+                if !defined $args->{status};
+            return "refused expects a refusal, not status $args->{status}"
+                if $args->{status} =~ /^[23]/;
+
+            for my $k (qw(error key_type answer)) {
+                return "refused: the API does not answer, no $k="
+                    if defined $args->{$k};
+            }
+
+        } elsif (defined $args->{message} && !defined $args->{error}) {
+            return "message= goes with error= or refused";
+        }
+
         if (defined $args->{error}) {
             if (defined $args->{status} && $args->{status} =~ /^2/) {
                 return "error= expects a failure, not status $args->{status}";
@@ -1679,12 +1713,32 @@ sub step_handshake {
 }
 
 
-# The API over plain HTTP on the Test::Nginx server port.
+# The API over plain HTTP on the Test::Nginx server port; for the get,
+# upload and delete steps with https=ENVNAME, over TLS on that port
+# (verification off), with the client certificate client_cert= names.
+
+sub _api_tls {
+    my ($self) = @_;
+
+    my $step = $self->{step};
+
+    return undef if !$step || $step->{op} !~ /^(?:get|upload|delete)$/
+                    || !defined $step->{args}{https};
+
+    return { env => $step->{args}{https},
+             port => $self->_tls_port($step->{args}{https}),
+             cert => $step->{args}{client_cert} };
+}
+
 
 sub _api_url {
     my ($self, $path) = @_;
 
     $path ||= $DEFAULT_API;
+
+    my $tls = $self->_api_tls;
+
+    return "https://127.0.0.1:$tls->{port}$path" if $tls;
 
     return "http://127.0.0.1:$self->{api_port}$path";
 }
@@ -1693,7 +1747,25 @@ sub _api_url {
 sub _api_request {
     my ($self, $method, $path, $headers, $body) = @_;
 
-    my $http = HTTP::Tiny->new(timeout => $IO_TIMEOUT, keep_alive => 0);
+    my %tiny = (timeout => $IO_TIMEOUT, keep_alive => 0);
+    my $tls = $self->_api_tls;
+
+    if ($tls) {
+        return { status => 599, body => "\$$tls->{env} is not set to a port" }
+            if !defined $tls->{port};
+
+        $tiny{verify_SSL} = 0;
+        $tiny{SSL_options} = { SSL_verify_mode => SSL_VERIFY_NONE };
+
+        if (defined $tls->{cert}) {
+            $tiny{SSL_options}{SSL_cert_file}
+                = PaletteCert::fixture_path("$tls->{cert}.crt");
+            $tiny{SSL_options}{SSL_key_file}
+                = PaletteCert::fixture_path("$tls->{cert}.key");
+        }
+    }
+
+    my $http = HTTP::Tiny->new(%tiny);
     my %opts = (headers => { Accept => 'application/json', %$headers });
 
     $opts{content} = $body if defined $body;
@@ -2016,8 +2088,9 @@ sub step_upload {
     my $what = "upload $fixture as=$as method=$method";
     $what .= " $_=$args->{$_}"
         for grep { defined $args->{$_} }
-            qw(chain certificate key ca body if_match);
+            qw(chain certificate key ca body if_match https client_cert);
     $what .= ' dry_run' if $dry;
+    $what .= ' refused' if $step->{flags}{refused};
 
     my ($type, $body) = _upload_body($as, \@fields);
 
@@ -2047,6 +2120,12 @@ sub step_upload {
 
     my $path = $args->{api} || $DEFAULT_API;
     $path .= ($path =~ /\?/ ? '&' : '?') . 'dry_run=1' if $dry;
+
+    if ($step->{flags}{refused}) {
+        my $res = $self->_api_request($method, $path, \%headers, $body);
+        $self->_check_refused($what, $res, $args);
+        return;
+    }
 
     my $before = $self->_known_generation($args->{api});
     my $res = $self->_api_request($method, $path, \%headers, $body);
@@ -2116,6 +2195,29 @@ sub step_upload {
 }
 
 
+# refused: an answer that nginx gives before the API is reached (access
+# control, a missing client certificate), which need not be the API's
+# JSON: its status, message= (a regular expression) against the body,
+# and no private key in it.  Whether anything changed is for "snapshot".
+sub _check_refused {
+    my ($self, $what, $res, $args) = @_;
+
+    my $body = $res->{body} // '';
+
+    $self->_check_status($what, $res, $args->{status});
+
+    if (defined $args->{message}) {
+        my $re = $args->{message};
+
+        $self->ok($body =~ /$re/, "$what: answer matches /$re/",
+                  "body: " . _short($body));
+    }
+
+    $self->ok($body !~ /-----(?:BEGIN|END) [A-Z0-9 ]*PRIVATE KEY-----/,
+              "$what: answer holds no private key");
+}
+
+
 # A body field made of fixture files, one after the other.
 sub _field {
     my ($name, @files) = @_;
@@ -2156,7 +2258,7 @@ sub step_get {
     $what .= " $_=$args->{$_}"
         for grep { defined $args->{$_} }
             qw(status source sha256 generation names key_type chain
-               remember same_as);
+               remember same_as api https client_cert);
 
     my $res = $self->_api_request('GET', $args->{api}, {});
 
@@ -2258,7 +2360,9 @@ sub step_delete {
 
     my $what = 'delete';
     $what .= " $_=$args->{$_}"
-        for grep { defined $args->{$_} } qw(if_match error);
+        for grep { defined $args->{$_} }
+            qw(if_match error api https client_cert);
+    $what .= ' refused' if $step->{flags}{refused};
 
     my ($if_match, $err) = $self->_if_match_header($args->{if_match},
                                                    $args->{api});
@@ -2269,6 +2373,13 @@ sub step_delete {
     }
 
     my %headers = defined $if_match ? ('If-Match' => $if_match) : ();
+
+    if ($step->{flags}{refused}) {
+        my $res = $self->_api_request('DELETE', $args->{api}, \%headers);
+        $self->_check_refused($what, $res, $args);
+        return;
+    }
+
     my $before = $self->_known_generation($args->{api});
 
     my $res = $self->_api_request('DELETE', $args->{api}, \%headers);
@@ -2288,7 +2399,7 @@ sub step_delete {
         }
 
     } elsif (defined $error) {
-        $self->_check_error($what, $res, $error);
+        $self->_check_error($what, $res, $error, $args);
         $self->_check_unchanged($what, $before, $gen);
     }
 
@@ -3624,7 +3735,7 @@ expects the answers' bodies to carry the worker pid (C<return 200
 "$pid\n">) and every worker of the master to have answered (use
 C<listen ... reuseport> so that connections spread).
 
-=item upload FIXTURE [as=json|multipart|urlencoded] [method=PUT|POST] [ca=FIXTURE+..|none] [key=FIXTURE+..|none] [chain=crt|chain|reversed] [certificate=FILE+..] [body=SECTION type=TYPE|none] [if_match=N|current|stale] [dry_run] [status=CODE] [error=CODE [field=NAME|null] [message=REGEX]] [key_type=TEXT] [answer=NAME] [api=/P]
+=item upload FIXTURE [as=json|multipart|urlencoded] [method=PUT|POST] [ca=FIXTURE+..|none] [key=FIXTURE+..|none] [chain=crt|chain|reversed] [certificate=FILE+..] [body=SECTION type=TYPE|none] [if_match=N|current|stale] [dry_run] [status=CODE] [error=CODE [field=NAME|null] [message=REGEX]] [key_type=TEXT] [answer=NAME] [api=/P] [https=ENVNAME [client_cert=FIXTURE]] [refused status=CODE [message=REGEX]]
 
 Defaults: as=json, method=PUT, certificate FIXTURE.chain.pem, key
 FIXTURE.key, ca ca.pem (the root).  C<ca=NAME> sends NAME.crt (or
@@ -3652,7 +3763,15 @@ get the same status and the same JSON, C<dry_run> aside (a dry run and
 the real upload: C<upload leaf-a dry_run answer=a>, then C<upload leaf-a
 answer=a>).
 
-=item get [status=200] [source=self-signed|uploaded] [sha256=FIXTURE] [generation=N] [names=a,b] [key_type=TEXT] [chain=FIXTURE+FIXTURE...] [remember=NAME] [same_as=NAME] [api=/P]
+C<refused> expects the request to be answered before it reaches the
+API, by nginx's access control or TLS checks, with C<status=>: the answer
+need not be the API's JSON; C<message=> is then matched against its whole
+body, which must hold no private key.  Nothing else is checked: record a
+C<snapshot> before and compare after to show that nothing changed.
+
+    upload leaf-b api=/palette/cert refused status=403
+
+=item get [status=200] [source=self-signed|uploaded] [sha256=FIXTURE] [generation=N] [names=a,b] [key_type=TEXT] [chain=FIXTURE+FIXTURE...] [remember=NAME] [same_as=NAME] [api=/P] [https=ENVNAME [client_cert=FIXTURE]]
 
 GET with C<Accept: application/json>; checks the fields given (C<names>
 as a set) and that the JSON generation equals the ETag's.  C<chain=>
@@ -3677,10 +3796,10 @@ folders are not compared: an upload that fails to persist has tried to
 write, and a temporary folder made and removed changes the store folder's
 mtime, not what it holds.
 
-=item delete [status=200] [error=CODE] [if_match=N|current|stale] [api=/P]
+=item delete [status=200] [error=CODE [message=REGEX]] [if_match=N|current|stale] [api=/P] [https=ENVNAME [client_cert=FIXTURE]] [refused status=CODE [message=REGEX]]
 
 Expects source self-signed in the answer and a generation that does not
-go back; with C<error=>, as for upload.
+go back; with C<error=> or C<refused>, as for upload.
 
 =item generation N [api=/P]
 
@@ -3776,7 +3895,15 @@ Every API answer is also checked for an C<ETag: "N"> header,
 C<Cache-Control: no-store>, a JSON body and no PEM private key block; an
 upload's answer also holds no line of the private key it sent.
 The API is reached at http://127.0.0.1:server_port() (the server of the
-C<--- config> section), at /cert unless C<api=> says otherwise.
+C<--- config> section), at /cert unless C<api=> says otherwise.  With
+C<https=ENVNAME>, C<get>, C<upload> and C<delete> reach it over TLS at
+https://127.0.0.1:$ENVNAME instead (no verification of the server),
+presenting the client certificate C<FIXTURE.crt> with its key
+C<FIXTURE.key> when C<client_cert=FIXTURE> is given, and none otherwise;
+the GETs such a step makes for itself (C<if_match=current>, the
+generation before an upload) go the same way:
+
+    upload leaf-b https=TEST_NGINX_TLS_PORT2 client_cert=admin-client
 
 =head1 SECTIONS
 

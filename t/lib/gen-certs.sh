@@ -48,6 +48,13 @@
 #   leaf-under-expired-int  issued by int-expired; the leaf itself is valid
 #   other-leaf     issued directly by other-root-ca
 #
+# Client certificates, for an admin listener that requires one: EC P-256,
+# no subject alternative names, CA:FALSE, extended key usage clientAuth
+# only, valid from yesterday for a year:
+#
+#   admin-client       CN=Palette Admin, issued directly by root-ca
+#   other-admin-client CN=Palette Admin, issued directly by other-root-ca
+#
 # For every certificate NAME: NAME.crt (that certificate alone, PEM),
 # NAME.key (its key, PKCS#8, unencrypted) and NAME.sha256 (lowercase hex
 # SHA-256 of its DER).  For every server certificate also NAME.chain.pem:
@@ -85,7 +92,7 @@ usage() {
 out="${1%/}"
 
 # Raise when the set of fixtures changes.
-version=3
+version=4
 
 if [ -e "$out/.complete" ]; then
     if [ "$(cat "$out/.complete")" = "$version" ]; then
@@ -382,6 +389,11 @@ leaf leaf-badsig
 leaf leaf-deep --issuer int2
 leaf leaf-under-expired-int --issuer int-expired
 leaf other-leaf --issuer other-root-ca
+
+leaf admin-client --issuer root-ca --cn 'Palette Admin' --san none \
+    --eku clientAuth
+leaf other-admin-client --issuer other-root-ca --cn 'Palette Admin' \
+    --san none --eku clientAuth
 
 damage_signature leaf-badsig
 cat "$tmp/leaf-badsig.crt" "$work/int-ca.up.pem" > "$tmp/leaf-badsig.chain.pem"

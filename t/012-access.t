@@ -1,0 +1,816 @@
+# Access control around the admin endpoint, as the README shows it:
+# allow/deny, auth_basic, auth_request, satisfy any and an admin listener
+# that requires a client certificate; the refusal of changes sent by a
+# browser from another site; and trust=, which pins the CA an upload must
+# chain to.
+#
+# Every refused request is followed by "snapshot same": GET's answer, the
+# certificate a TLS handshake is given and every file of the store are
+# what they were.  In the blocks that refuse, the API is also reachable,
+# for those checks only, at /cert, a location without access control that
+# the refused requests do not use.
+
+use Test::Nginx::Socket 'no_plan';
+use lib 't/lib';
+use PaletteCert;
+
+no_shuffle();
+
+my $zone = <<'_EOC_';
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\n"; }
+    }
+_EOC_
+
+PaletteCert::defaults(
+    http_config => $zone,
+    fresh_store => '',
+);
+
+# An upload of FIXTURE (its chain, key and the test CA) as the request
+# "METHOD PATH", in JSON or as an HTML form would post it.
+
+sub upload_json {
+    my ($request, $fixture) = @_;
+
+    require JSON::PP;
+
+    return "$request\n" . JSON::PP->new->canonical->encode({
+        certificate => PaletteCert::fixture("$fixture.chain.pem"),
+        key => PaletteCert::fixture("$fixture.key"),
+        ca => PaletteCert::fixture('ca.pem'),
+    });
+}
+
+sub upload_form {
+    my ($request, $fixture) = @_;
+
+    my %fields = (
+        certificate => PaletteCert::fixture("$fixture.chain.pem"),
+        key => PaletteCert::fixture("$fixture.key"),
+        ca => PaletteCert::fixture('ca.pem'),
+    );
+
+    my @pairs;
+
+    for my $name (qw(certificate key ca)) {
+        (my $value = $fields{$name})
+            =~ s/([^A-Za-z0-9*\-._ ])/sprintf('%%%02X', ord $1)/ge;
+        $value =~ tr/ /+/;
+        push @pairs, "$name=$value";
+    }
+
+    return "$request\n" . join('&', @pairs);
+}
+
+sub sha256_of {
+    my ($fixture) = @_;
+
+    (my $sha = PaletteCert::fixture("$fixture.sha256")) =~ s/\s+//g;
+
+    return $sha;
+}
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: allow/deny: an upload and a DELETE from an address that is not allowed get 403 and change nothing
+--- config
+    location = /cert { palette_cert_api console; }
+
+    location = /palette/cert {
+        allow 127.0.0.2;
+        deny all;
+
+        palette_cert_api console;
+    }
+--- request eval
+["GET /cert",
+ main::upload_form("POST /palette/cert", "leaf-b"),
+ "DELETE /palette/cert"]
+--- more_headers eval
+["",
+ "Content-Type: application/x-www-form-urlencoded",
+ ""]
+--- error_code eval
+[200, 403, 403]
+--- response_headers eval
+["", "ETag: \"2\"\nCache-Control: no-store", "ETag: \"2\"\nCache-Control: no-store"]
+--- response_body_like eval
+['"source":"self-signed"', '<title>403 Forbidden</title>', '<title>403 Forbidden</title>']
+--- steps
+upload leaf-a
+snapshot record store=access
+request 3
+snapshot same
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 2: allow/deny: an upload and a DELETE from an allowed address are applied
+--- config
+    location = /palette/cert {
+        allow 127.0.0.1;
+        deny all;
+
+        palette_cert_api console;
+    }
+--- request
+GET /palette/cert
+--- steps
+upload leaf-a api=/palette/cert as=urlencoded method=POST
+handshake count=5 expect=leaf-a
+store access sha256=leaf-a api=/palette/cert
+delete api=/palette/cert
+handshake count=5 expect=self-signed
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 3: auth_basic: an upload and a DELETE without credentials get 401 and change nothing
+--- config
+    location = /cert { palette_cert_api console; }
+
+    location = /palette/cert {
+        auth_basic "certificates";
+        auth_basic_user_file ../html/palette.htpasswd;
+
+        palette_cert_api console;
+    }
+--- user_files
+>>> palette.htpasswd
+alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- request eval
+["GET /cert",
+ main::upload_json("PUT /palette/cert", "leaf-b"),
+ "DELETE /palette/cert"]
+--- more_headers eval
+["",
+ "Content-Type: application/json",
+ ""]
+--- error_code eval
+[200, 401, 401]
+--- response_headers eval
+["", "WWW-Authenticate: Basic realm=\"certificates\"\nETag: \"2\"",
+ "WWW-Authenticate: Basic realm=\"certificates\"\nETag: \"2\""]
+--- response_body_like eval
+['"source":"self-signed"', '<title>401 Authorization Required</title>', '<title>401 Authorization Required</title>']
+--- steps
+upload leaf-a
+snapshot record store=access
+request 3
+snapshot same
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 4: auth_basic: a wrong password or an unknown user gets 401 and changes nothing
+--- config
+    location = /cert { palette_cert_api console; }
+
+    location = /palette/cert {
+        auth_basic "certificates";
+        auth_basic_user_file ../html/palette.htpasswd;
+
+        palette_cert_api console;
+    }
+--- user_files
+>>> palette.htpasswd
+alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- request eval
+["GET /cert",
+ main::upload_json("PUT /palette/cert", "leaf-b"),
+ main::upload_json("PUT /palette/cert", "leaf-b"),
+ "DELETE /palette/cert"]
+--- more_headers eval
+["",
+ "Content-Type: application/json\nAuthorization: Basic YWxpY2U6bG9va2luZy1nbGFzcw==",
+ "Content-Type: application/json\nAuthorization: Basic bWFsbG9yeTp3b25kZXJsYW5k",
+ "Authorization: Basic YWxpY2U6bG9va2luZy1nbGFzcw=="]
+--- error_code eval
+[200, 401, 401, 401]
+--- steps
+upload leaf-a
+snapshot record store=access
+request 4
+snapshot same
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 5: auth_basic: an upload with the right password is applied, and its audit line names the user
+--- config
+    location = /palette/cert {
+        auth_basic "certificates";
+        auth_basic_user_file ../html/palette.htpasswd;
+
+        palette_cert_api console;
+    }
+--- user_files
+>>> palette.htpasswd
+alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- request eval
+main::upload_json("PUT /palette/cert", "leaf-a")
+--- more_headers
+Content-Type: application/json
+Authorization: Basic YWxpY2U6d29uZGVybGFuZA==
+--- error_code: 200
+--- response_body_like chomp
+"generation":2,"source":"uploaded"
+--- steps
+handshake count=5 expect=leaf-a
+--- error_log eval
+my $sha = main::sha256_of('leaf-a');
+qr/\[notice\] .*palette_cert zone "console" uploaded: generation 2, sha256 $sha, subject "CN=console.example.com", not_after [^,]+, user "alice", client: 127\.0\.0\.1, /
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 6: auth_basic: a DELETE with the right password is applied, and its audit line names the user
+--- config
+    location = /palette/cert {
+        auth_basic "certificates";
+        auth_basic_user_file ../html/palette.htpasswd;
+
+        palette_cert_api console;
+    }
+--- user_files
+>>> palette.htpasswd
+alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- request
+DELETE /palette/cert
+--- more_headers
+Authorization: Basic YWxpY2U6d29uZGVybGFuZA==
+--- error_code: 200
+--- response_body_like chomp
+"generation":2,"source":"self-signed"
+--- steps
+handshake count=5 expect=self-signed
+--- error_log eval
+qr/\[notice\] .*palette_cert zone "console" reset to the self-signed default: generation 2, sha256 [0-9a-f]{64}, subject "CN=console.example.com", not_after [^,]+, user "alice", client: 127\.0\.0\.1, /
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 7: auth_request: an upload and a DELETE without the token, or with a wrong one, get 401 and change nothing
+--- config
+    location = /cert { palette_cert_api console; }
+
+    location = /palette/cert {
+        auth_request /auth;
+
+        palette_cert_api console;
+    }
+
+    location = /auth {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/check;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+    }
+
+    # the authorization service: a stand-in that wants one token
+    location = /check {
+        if ($http_x_admin_token != "s3cret") {
+            return 401;
+        }
+
+        return 204;
+    }
+--- request eval
+["GET /cert",
+ main::upload_json("PUT /palette/cert", "leaf-b"),
+ main::upload_json("PUT /palette/cert", "leaf-b"),
+ "DELETE /palette/cert",
+ "DELETE /palette/cert"]
+--- more_headers eval
+["",
+ "Content-Type: application/json",
+ "Content-Type: application/json\nX-Admin-Token: s3cret-not",
+ "",
+ "X-Admin-Token: S3CRET"]
+--- error_code eval
+[200, 401, 401, 401, 401]
+--- steps
+upload leaf-a
+snapshot record store=access
+request 5
+snapshot same
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 8: auth_request: with the token, the upload's body still reaches the API and a DELETE is applied
+--- config
+    location = /palette/cert {
+        auth_request /auth;
+
+        palette_cert_api console;
+    }
+
+    location = /auth {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/check;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+    }
+
+    # the authorization service: a stand-in that wants one token
+    location = /check {
+        if ($http_x_admin_token != "s3cret") {
+            return 401;
+        }
+
+        return 204;
+    }
+--- request eval
+[main::upload_json("PUT /palette/cert", "leaf-a"),
+ main::upload_form("POST /palette/cert", "leaf-b"),
+ "DELETE /palette/cert"]
+--- more_headers eval
+["Content-Type: application/json\nX-Admin-Token: s3cret",
+ "Content-Type: application/x-www-form-urlencoded\nX-Admin-Token: s3cret",
+ "X-Admin-Token: s3cret"]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+['"generation":2,"source":"uploaded".*"sha256":"' . main::sha256_of('leaf-a') . '"',
+ '"generation":3,"source":"uploaded".*"sha256":"' . main::sha256_of('leaf-b') . '"',
+ '"generation":4,"source":"self-signed"']
+--- steps
+handshake count=5 expect=leaf-a
+request 2
+handshake count=5 expect=leaf-b
+request 3
+handshake count=5 expect=self-signed
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 9: satisfy any: a client neither allowed by address nor authenticated gets 401 and changes nothing
+--- config
+    location = /cert { palette_cert_api console; }
+
+    location = /palette/cert {
+        satisfy any;
+
+        allow 127.0.0.2;
+        deny all;
+
+        auth_basic "certificates";
+        auth_basic_user_file ../html/palette.htpasswd;
+
+        palette_cert_api console;
+    }
+--- user_files
+>>> palette.htpasswd
+alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- request eval
+["GET /cert",
+ main::upload_json("PUT /palette/cert", "leaf-b"),
+ "DELETE /palette/cert"]
+--- more_headers eval
+["",
+ "Content-Type: application/json",
+ "Authorization: Basic YWxpY2U6bG9va2luZy1nbGFzcw=="]
+--- error_code eval
+[200, 401, 401]
+--- steps
+upload leaf-a
+snapshot record store=access
+request 3
+snapshot same
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 10: satisfy any: a user with the right password is accepted from outside the allowed addresses
+--- config
+    location = /palette/cert {
+        satisfy any;
+
+        allow 127.0.0.2;
+        deny all;
+
+        auth_basic "certificates";
+        auth_basic_user_file ../html/palette.htpasswd;
+
+        palette_cert_api console;
+    }
+--- user_files
+>>> palette.htpasswd
+alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- request eval
+main::upload_json("PUT /palette/cert", "leaf-a")
+--- more_headers
+Content-Type: application/json
+Authorization: Basic YWxpY2U6d29uZGVybGFuZA==
+--- error_code: 200
+--- response_body_like chomp
+"generation":2,"source":"uploaded"
+--- steps
+handshake count=5 expect=leaf-a
+--- error_log
+user "alice", client: 127.0.0.1
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 11: satisfy any: an allowed address needs no password
+--- config
+    location = /palette/cert {
+        satisfy any;
+
+        allow 127.0.0.1;
+        deny all;
+
+        auth_basic "certificates";
+        auth_basic_user_file ../html/palette.htpasswd;
+
+        palette_cert_api console;
+    }
+--- user_files
+>>> palette.htpasswd
+alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- request eval
+main::upload_json("PUT /palette/cert", "leaf-a")
+--- more_headers
+Content-Type: application/json
+--- error_code: 200
+--- response_body_like chomp
+"generation":2,"source":"uploaded"
+--- steps
+handshake count=5 expect=leaf-a
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 12: client-certificate listener: a client without a certificate gets 400 and changes nothing
+--- http_config
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\n"; }
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT2 ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+
+        ssl_verify_client on;
+        ssl_client_certificate $TEST_NGINX_CERT_DIR/ca.pem;
+
+        location = /palette/cert {
+            palette_cert_api console;
+        }
+    }
+--- config
+    location = /cert { palette_cert_api console; }
+--- request
+GET /cert
+--- steps
+upload leaf-a
+snapshot record store=access
+upload leaf-b https=TEST_NGINX_TLS_PORT2 api=/palette/cert refused status=400 message="No required SSL certificate was sent"
+delete https=TEST_NGINX_TLS_PORT2 api=/palette/cert refused status=400 message="No required SSL certificate was sent"
+snapshot same
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 13: client-certificate listener: a certificate from another CA gets 400 and changes nothing
+--- http_config
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\n"; }
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT2 ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+
+        ssl_verify_client on;
+        ssl_client_certificate $TEST_NGINX_CERT_DIR/ca.pem;
+
+        location = /palette/cert {
+            palette_cert_api console;
+        }
+    }
+--- config
+    location = /cert { palette_cert_api console; }
+--- request
+GET /cert
+--- steps
+upload leaf-a
+snapshot record store=access
+upload leaf-b https=TEST_NGINX_TLS_PORT2 client_cert=other-admin-client api=/palette/cert refused status=400 message="The SSL certificate error"
+delete https=TEST_NGINX_TLS_PORT2 client_cert=other-admin-client api=/palette/cert refused status=400 message="The SSL certificate error"
+snapshot same
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 14: client-certificate listener: an admin's certificate is accepted, for GET, an upload and a DELETE, and the audit lines name it
+--- http_config
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\n"; }
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT2 ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+
+        ssl_verify_client on;
+        ssl_client_certificate $TEST_NGINX_CERT_DIR/ca.pem;
+
+        location = /palette/cert {
+            palette_cert_api console;
+        }
+    }
+--- config
+    location = /cert { palette_cert_api console; }
+--- request
+GET /cert
+--- steps
+get https=TEST_NGINX_TLS_PORT2 client_cert=admin-client api=/palette/cert source=self-signed generation=1
+upload leaf-a https=TEST_NGINX_TLS_PORT2 client_cert=admin-client api=/palette/cert as=multipart
+handshake count=5 expect=leaf-a
+store access sha256=leaf-a
+delete https=TEST_NGINX_TLS_PORT2 client_cert=admin-client api=/palette/cert
+handshake count=5 expect=self-signed
+--- error_log eval
+[
+qr/\[notice\] .*palette_cert zone "console" uploaded: generation 2, .*, client certificate "CN=Palette Admin", client: 127\.0\.0\.1, /,
+qr/\[notice\] .*palette_cert zone "console" reset to the self-signed default: generation 3, .*, client certificate "CN=Palette Admin", client: 127\.0\.0\.1, /,
+]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 15: a cross-site HTML form post with valid fields gets 403 cross_origin and changes nothing
+--- config
+    location = /cert { palette_cert_api console; }
+--- request eval
+["GET /cert",
+ main::upload_form("POST /cert", "leaf-b")]
+--- more_headers eval
+["",
+ "Content-Type: application/x-www-form-urlencoded\nOrigin: https://evil.example\nSec-Fetch-Site: cross-site\nSec-Fetch-Mode: navigate"]
+--- error_code eval
+[200, 403]
+--- response_body_like eval
+['"source":"self-signed"',
+ '^\{"error":"cross_origin","field":null,"message":"a browser sent this change from another site; [^"]+"\}$']
+--- steps
+upload leaf-a
+snapshot record store=access
+request 2
+snapshot same
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 16: a DELETE with a foreign Origin alone gets 403 cross_origin and changes nothing
+--- config
+    location = /cert { palette_cert_api console; }
+--- request eval
+["GET /cert",
+ "DELETE /cert"]
+--- more_headers eval
+["",
+ "Origin: https://evil.example"]
+--- error_code eval
+[200, 403]
+--- response_body_like eval
+['"source":"self-signed"',
+ '"error":"cross_origin"']
+--- steps
+upload leaf-a
+snapshot record store=access
+request 2
+snapshot same
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 17: an Origin with the endpoint's host but another scheme or another port is foreign
+--- config
+    location = /cert { palette_cert_api console; }
+--- request eval
+["GET /cert",
+ main::upload_json("PUT /cert", "leaf-b"),
+ main::upload_json("PUT /cert", "leaf-b"),
+ main::upload_json("PUT /cert", "leaf-b")]
+--- more_headers eval
+["",
+ "Content-Type: application/json\nOrigin: https://localhost",
+ "Content-Type: application/json\nOrigin: http://localhost:8080",
+ "Content-Type: application/json\nHost: admin.example:8444\nOrigin: http://admin.example"]
+--- error_code eval
+[200, 403, 403, 403]
+--- steps
+upload leaf-a
+snapshot record store=access
+request 4
+snapshot same
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 18: a change from the endpoint's own pages is accepted, whether the browser sends Origin or Sec-Fetch-Site: same-origin
+--- config
+    location = /cert { palette_cert_api console; }
+--- request eval
+[main::upload_json("PUT /cert", "leaf-a"),
+ main::upload_form("POST /cert", "leaf-b"),
+ main::upload_json("PUT /cert", "leaf-c"),
+ "DELETE /cert"]
+--- more_headers eval
+["Content-Type: application/json\nOrigin: http://localhost",
+ "Content-Type: application/x-www-form-urlencoded\nSec-Fetch-Site: same-origin",
+ "Content-Type: application/json\nHost: admin.example:8444\nOrigin: http://admin.example:8444",
+ "Origin: http://localhost\nSec-Fetch-Site: same-origin"]
+--- error_code eval
+[200, 200, 200, 200]
+--- response_body_like eval
+['"generation":2,"source":"uploaded"',
+ '"generation":3,"source":"uploaded"',
+ '"generation":4,"source":"uploaded"',
+ '"generation":5,"source":"self-signed"']
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 19: a browser's cross-site post is refused even when it carries the admin's credentials
+--- config
+    location = /cert { palette_cert_api console; }
+
+    location = /palette/cert {
+        auth_basic "certificates";
+        auth_basic_user_file ../html/palette.htpasswd;
+
+        palette_cert_api console;
+    }
+--- user_files
+>>> palette.htpasswd
+alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- request eval
+["GET /cert",
+ main::upload_form("POST /palette/cert", "leaf-b")]
+--- more_headers eval
+["",
+ "Content-Type: application/x-www-form-urlencoded\nAuthorization: Basic YWxpY2U6d29uZGVybGFuZA==\nOrigin: https://evil.example\nSec-Fetch-Site: cross-site"]
+--- error_code eval
+[200, 403]
+--- response_body_like eval
+['"source":"self-signed"',
+ '"error":"cross_origin"']
+--- steps
+upload leaf-a
+snapshot record store=access
+request 2
+snapshot same
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 20: trust=: an upload chained to a CA of the sender's making is chain_untrusted, even with that CA in ca, and changes nothing
+--- http_config
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access trust=$TEST_NGINX_CERT_DIR/ca.pem;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\n"; }
+    }
+--- config
+    location = /cert { palette_cert_api console; }
+--- request
+GET /cert
+--- steps
+upload leaf-a ca=none
+snapshot record store=access
+upload other-leaf ca=other-root-ca error=chain_untrusted
+snapshot same
+upload other-leaf ca=other-root-ca as=urlencoded method=POST error=chain_untrusted
+snapshot same
+upload other-leaf certificate=other-leaf.crt+other-root-ca.crt ca=other-root-ca error=chain_untrusted
+snapshot same
+upload other-leaf ca=none error=chain_incomplete
+snapshot same
+upload other-leaf ca=other-root-ca dry_run error=chain_untrusted
+snapshot same
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 21: trust=: a chain to the pinned CA is accepted without a ca field
+--- http_config
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access trust=$TEST_NGINX_CERT_DIR/ca.pem;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\n"; }
+    }
+--- config
+    location = /cert { palette_cert_api console; }
+--- request
+GET /cert
+--- steps
+upload leaf-a ca=none
+handshake count=5 expect=leaf-a served=leaf-a+int-ca
+upload leaf-deep ca=none as=multipart
+handshake count=5 expect=leaf-deep served=leaf-deep+int2+int-ca
+store access sha256=leaf-deep
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 22: without trust=, the same upload with its own CA in ca is accepted: the refusal above is trust='s doing
+--- config
+    location = /cert { palette_cert_api console; }
+--- http_config
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\n"; }
+    }
+--- request
+GET /cert
+--- steps
+upload other-leaf ca=other-root-ca
+handshake count=5 expect=other-leaf
+--- no_error_log
+[error]
+[alert]
