@@ -646,14 +646,20 @@ ngx_palette_cert_api_get(ngx_http_request_t *r)
 }
 
 
-/* a browser opening the location gets the console page instead of JSON */
+/*
+ * A browser opening the location gets the console page instead of JSON:
+ * it asks for text/html.  A client that names JSON too gets JSON.
+ */
 
 static ngx_uint_t
 ngx_palette_cert_wants_page(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
+    u_char           *last;
+    ngx_uint_t        i, html;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    html = 0;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -662,7 +668,7 @@ ngx_palette_cert_wants_page(ngx_http_request_t *r)
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                return 0;
+                return html;
             }
 
             part = part->next;
@@ -670,14 +676,26 @@ ngx_palette_cert_wants_page(ngx_http_request_t *r)
             i = 0;
         }
 
-        if (h[i].key.len == 6
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept", 6) == 0
-            && ngx_strlcasestrn(h[i].value.data,
-                                h[i].value.data + h[i].value.len,
-                                (u_char *) "text/html", 9 - 1)
-               != NULL)
+        if (h[i].key.len != 6
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Accept", 6) != 0)
         {
-            return 1;
+            continue;
+        }
+
+        last = h[i].value.data + h[i].value.len;
+
+        if (ngx_strlcasestrn(h[i].value.data, last,
+                             (u_char *) "application/json", 16 - 1)
+            != NULL)
+        {
+            return 0;
+        }
+
+        if (ngx_strlcasestrn(h[i].value.data, last,
+                             (u_char *) "text/html", 9 - 1)
+            != NULL)
+        {
+            html = 1;
         }
     }
 }
