@@ -45,7 +45,6 @@ esac
 need_root "running nginx"
 
 ZONE=bench
-SO="$BUILD_DIR/debian/ngx_palette_cert_module.so"
 CERTS="$BUILD_DIR/bench/certs"
 MIN_KB=32
 STEP_KB=4
@@ -53,136 +52,19 @@ MAX_KB=1024
 EC=leaf-a
 RSA=leaf-b
 
-PREFIX=""
-MASTER=""
 
-
-port_free() {
-    [[ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]
-}
-
-# Two free loopback ports from 20000 up, in HTTPS_PORT and ADMIN_PORT.
-pick_ports() {
-    local p=$((20000 + RANDOM % 5000))
-    local -a found=()
-
-    while [[ "${#found[@]}" -lt 2 && "$p" -lt 30000 ]]; do
-        if port_free "$p"; then
-            found+=("$p")
-        fi
-        p=$((p + 1))
-    done
-
-    [[ "${#found[@]}" -eq 2 ]] || die "no free port between 20000 and 30000"
-
-    HTTPS_PORT="${found[0]}"
-    ADMIN_PORT="${found[1]}"
-    API_URL="http://127.0.0.1:$ADMIN_PORT/cert"
-}
-
-# write_config SIZE_KB
+# write_config SIZE_KB: one worker, a zone of that size with no store.
 write_config() {
-    cat > "$PREFIX/conf/nginx.conf" <<EOF
-load_module $SO;
-
-worker_processes  1;
-master_process    on;
-daemon            on;
-
-error_log  logs/error.log notice;
-pid        logs/nginx.pid;
-
-events {
-    worker_connections  64;
-}
-
-http {
-    access_log  off;
-
-    palette_cert_zone  $ZONE:${1}k  names=localhost,127.0.0.1  store=off;
-
-    server {
-        listen       127.0.0.1:$HTTPS_PORT ssl;
-        server_name  localhost;
-
-        ssl_protocols  TLSv1.2 TLSv1.3;
-
-        palette_cert  $ZONE;
-    }
-
-    server {
-        listen       127.0.0.1:$ADMIN_PORT;
-        server_name  localhost;
-
-        location = /cert {
-            allow  127.0.0.1;
-            deny   all;
-
-            palette_cert_api  $ZONE;
-
-            client_max_body_size     1m;
-            client_body_buffer_size  1m;
-        }
-    }
-}
-EOF
-}
-
-master_pid() {
-    local pid
-
-    [[ -f "$PREFIX/logs/nginx.pid" ]] || return 1
-    pid="$(cat "$PREFIX/logs/nginx.pid")"
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    printf '%s\n' "$pid"
+    scratch_nginx_conf "$PREFIX" --ports "$HTTPS_PORT" "$ADMIN_PORT" \
+        --zone "$ZONE:${1}k" --connections 64 --local-admin --body-size 1m
 }
 
 # start_nginx SIZE_KB: false if nginx does not start with that zone (the
 # reason is in logs/start.log).
 start_nginx() {
-    local i
-
     write_config "$1"
     : > "$PREFIX/logs/error.log"
-
-    "$DEBIAN_NGINX" -p "$PREFIX/" -c "$PREFIX/conf/nginx.conf" \
-        > "$PREFIX/logs/start.log" 2>&1 || return 1
-
-    for ((i = 0; i < 50; i++)); do
-        if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
-                 "$API_URL" 2>/dev/null || true)" == 200 ]] \
-           && MASTER="$(master_pid)"
-        then
-            return 0
-        fi
-        sleep 0.1
-    done
-
-    die "nginx started but its endpoint does not answer 200"
-}
-
-stop_nginx() {
-    local pid="${MASTER:-}" i
-
-    MASTER=""
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-
-    warn "nginx master $pid still running after 10s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local rc=$?
-
-    trap - EXIT INT TERM
-    stop_nginx
-    exit "$rc"
+    scratch_nginx_start --may-fail "$PREFIX" "$API_URL"
 }
 
 # upload NAME OUT [CA]: prints the status; the body goes to OUT.
@@ -193,8 +75,7 @@ upload() {
 }
 
 api_get() {
-    [[ "$(curl -s -o "$1" -w '%{http_code}' --max-time 5 "$API_URL" \
-          2>/dev/null || true)" == 200 ]]
+    http_get "$API_URL" "$1"
 }
 
 # SHA-256 of the leaf a fresh handshake presents.
@@ -216,7 +97,7 @@ try_size() {
 
     a="$(upload "$name" "$PREFIX/run/up1.json")"
     b="$(upload "$name" "$PREFIX/run/up2.json")"
-    stop_nginx
+    scratch_nginx_stop
     RES="$a $b"
 }
 
@@ -262,21 +143,16 @@ need_packages curl openssl jq iproute2
 mkdir -p "$BUILD_DIR/bench"
 bash "$ROOT/t/lib/gen-certs.sh" "$CERTS"
 
-PREFIX="$(mktemp -d "$BUILD_DIR/bench/memory.XXXXXX")"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+PREFIX="$(scratch_prefix "$BUILD_DIR/bench/memory")"
+scratch_nginx_traps
 
-mkdir -p "$PREFIX/conf" "$PREFIX/logs" "$PREFIX/run"
-pick_ports
+free_ports 2 $((20000 + RANDOM % 5000))
+HTTPS_PORT="${FREE_PORTS[0]}"
+ADMIN_PORT="${FREE_PORTS[1]}"
+API_URL="http://127.0.0.1:$ADMIN_PORT/cert"
 
 write_config 1024
-if ! out="$("$DEBIAN_NGINX" -t -q -p "$PREFIX/" -c "$PREFIX/conf/nginx.conf" \
-            2>&1)"
-then
-    printf '%s\n' "$out" >&2
-    die "the configuration does not pass nginx -t"
-fi
+scratch_nginx_test "$PREFIX"
 
 # The record sizes, from uploads into a roomy zone.
 start_nginx 1024 || die "nginx does not start with a 1m zone"
@@ -289,7 +165,7 @@ for name in "$EC" "$RSA"; do
     log "$name: key type $(jq -r .key_type "$PREFIX/run/$name.json")," \
         "chain length $(jq -r .chain_length "$PREFIX/run/$name.json")"
 done
-stop_nginx
+scratch_nginx_stop
 
 smallest "$EC" || die "$EC does not fit in ${MAX_KB}k"
 smallest "$RSA" || die "$RSA does not fit in ${MAX_KB}k"
@@ -333,7 +209,7 @@ error="$(jq -r '.error // empty' "$PREFIX/run/full.json" 2>/dev/null || true)"
 
 api_get "$PREFIX/run/after.json" || die "GET failed"
 served_after="$(served_sha256)"
-stop_nginx
+scratch_nginx_stop
 
 if [[ "$code" != 507 || "$error" != zone_full ]]; then
     failures+=("upload of $BIG_WHAT into ${DEMO_KB}k: $code ${error:-} ($(jq -r '.message // empty' "$PREFIX/run/full.json" 2>/dev/null || true)), not 507 zone_full")

@@ -5,27 +5,38 @@
 # Builds the module for Debian's nginx and starts /usr/sbin/nginx with it
 # on a private configuration (2 workers, TLS 1.2 and 1.3, no session cache,
 # no session tickets, a zone with a store, the API on loopback) in a
-# temporary prefix under build/bench/. Then:
+# temporary prefix under build/bench/.
+#
+# The certificates are made there with openssl first: a root CA and four
+# chains under it, each with an intermediate of its own and a leaf key of
+# its own, EC P-256 and RSA 2048 in turn (p256-1, rsa2048-2, p256-3,
+# rsa2048-4), all for localhost and 127.0.0.1; and a leaf certificate of
+# its own (its own serial) for every upload (up to 2000). So a leaf served
+# with another chain's intermediate, or a certificate older than the last
+# upload, can be told from the right one. Then:
 #
 #   baseline  two client processes do full handshakes (a fresh connection
 #             each) for --seconds (30 by default), nothing else happens
-#             but that leaf-a, leaf-b and leaf-c are each served for a third
-#             of the time (their keys, EC P-256, RSA 2048 and EC P-384, do
-#             not cost the same per handshake; rotation serves them all);
-#   rotation  the same two clients, while a new certificate (leaf-a, leaf-b,
-#             leaf-c of t/lib/gen-certs.sh in turn) is uploaded every
-#             --interval-ms (100 by default) for --seconds.
+#             but that each chain is served for a quarter of the time (EC
+#             and RSA keys do not cost the same per handshake; rotation
+#             serves them all);
+#   rotation  the same two clients, while a new certificate (the chains in
+#             turn, so the key type changes at every upload) is uploaded
+#             every --interval-ms (100 by default) for --seconds.
 #
-# Every upload's answer time, generation and sha256, and every handshake's
-# start, end, result, leaf and chain are logged (scripts/bench/rotation.pl),
-# then checked:
+# Every upload's send and answer time, generation and sha256, and every
+# handshake's start, end, result, chain, protocol and cipher are logged
+# (scripts/bench/rotation.pl; the times on one monotonic clock), then
+# checked:
 #
 #   failed  handshakes that did not complete (a completed one proves the
-#           server held the key of the leaf it presented);
+#           server held the key of the leaf it presented: the client
+#           checked the server's signature, on the ECDHE parameters with
+#           TLS 1.2, on the handshake with TLS 1.3, against that leaf);
 #   stale   handshakes that started after an upload had been answered 200
 #           but presented an older certificate than that upload;
-#   mixed   handshakes whose chain is not the one their leaf was uploaded
-#           with (or whose leaf's issuer is not the next certificate);
+#   mixed   handshakes whose chain (the SHA-256 of every certificate) is
+#           not exactly the chain their leaf was uploaded with;
 #
 # and the handshake rate during rotation is compared with the baseline.
 # Exits 1 if any handshake failed, was stale or mixed (or presented a leaf
@@ -70,200 +81,220 @@ need_root "running nginx with workers as www-data"
 ZONE=bench
 WORKERS=2
 CLIENTS=2
-CHAINS=(leaf-a leaf-b leaf-c)
-SO="$BUILD_DIR/debian/ngx_palette_cert_module.so"
+CHAIN_COUNT=4
+# leaves made for the rotation at the most; more uploads reuse them
+MAX_LEAVES=2000
 HELPER="$ROOT/scripts/bench/rotation.pl"
-CERTS="$BUILD_DIR/bench/certs"
 
-PREFIX=""
-MASTER=""
-BG_PIDS=()
+CHAINS=()
 
 
-port_free() {
-    [[ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]
+# The certificates.
+
+# chain_name J: the name of chain J (1..CHAIN_COUNT), after its leaf key.
+chain_name() {
+    if (( $1 % 2 )); then
+        printf 'p256-%s\n' "$1"
+    else
+        printf 'rsa2048-%s\n' "$1"
+    fi
 }
 
-# Two free loopback ports from 20000 up, in HTTPS_PORT and ADMIN_PORT.
-pick_ports() {
-    local p=$((20000 + RANDOM % 5000))
-    local -a found=()
+# genkey FILE ec|rsa: an EC P-256 or RSA 2048 key, PKCS#8 PEM, mode 0600.
+genkey() {
+    local -a alg
 
-    while [[ "${#found[@]}" -lt 2 && "$p" -lt 30000 ]]; do
-        if port_free "$p"; then
-            found+=("$p")
-        fi
-        p=$((p + 1))
-    done
+    if [[ "$2" == ec ]]; then
+        alg=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256
+             -pkeyopt ec_param_enc:named_curve)
+    else
+        alg=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048)
+    fi
 
-    [[ "${#found[@]}" -eq 2 ]] || die "no free port between 20000 and 30000"
-
-    HTTPS_PORT="${found[0]}"
-    ADMIN_PORT="${found[1]}"
-    API_URL="http://127.0.0.1:$ADMIN_PORT/cert"
+    openssl genpkey "${alg[@]}" -out "$1" 2>/dev/null \
+        || die "openssl genpkey $2 failed"
+    chmod 0600 "$1"
 }
 
-write_config() {
-    cat > "$PREFIX/conf/nginx.conf" <<EOF
-load_module $SO;
+# The openssl configuration: "openssl ca" keeps its database in
+# $BENCH_CA_DB; the extensions of the root, the intermediates and the EC
+# and RSA leaves.
+openssl_cnf() {
+    cat <<'EOF'
+[ req ]
+distinguished_name  = req_dn
+prompt              = no
 
-user              www-data;
-worker_processes  $WORKERS;
-master_process    on;
-daemon            on;
+[ req_dn ]
+commonName          = unused
 
-error_log  logs/error.log notice;
-pid        logs/nginx.pid;
+[ ca ]
+default_ca          = bench_ca
 
-events {
-    worker_connections  1024;
-}
+[ bench_ca ]
+database            = $ENV::BENCH_CA_DB/index.txt
+new_certs_dir       = $ENV::BENCH_CA_DB/out
+serial              = $ENV::BENCH_CA_DB/serial
+default_md          = sha256
+default_days        = 30
+policy              = policy_cn
+unique_subject      = no
+copy_extensions     = none
+email_in_dn         = no
 
-http {
-    access_log  off;
+[ policy_cn ]
+commonName          = supplied
 
-    palette_cert_zone  $ZONE:1m  names=localhost,127.0.0.1
-                       store=$PREFIX/store;
+[ v3_root ]
+basicConstraints        = critical, CA:TRUE
+keyUsage                = critical, keyCertSign, cRLSign
+subjectKeyIdentifier    = hash
 
-    server {
-        listen       127.0.0.1:$HTTPS_PORT ssl;
-        server_name  localhost;
+[ v3_int ]
+basicConstraints        = critical, CA:TRUE, pathlen:0
+keyUsage                = critical, keyCertSign, cRLSign
+subjectKeyIdentifier    = hash
+authorityKeyIdentifier  = keyid:always
 
-        ssl_protocols        TLSv1.2 TLSv1.3;
-        ssl_session_cache    off;
-        ssl_session_tickets  off;
+[ v3_leaf_ec ]
+basicConstraints        = critical, CA:FALSE
+keyUsage                = critical, digitalSignature
+extendedKeyUsage        = serverAuth
+subjectKeyIdentifier    = hash
+authorityKeyIdentifier  = keyid
+subjectAltName          = DNS:localhost, IP:127.0.0.1
 
-        palette_cert  $ZONE;
-
-        location / {
-            return  200 "ok\n";
-        }
-    }
-
-    server {
-        listen       127.0.0.1:$ADMIN_PORT;
-        server_name  localhost;
-
-        location = /cert {
-            allow  127.0.0.1;
-            deny   all;
-
-            palette_cert_api  $ZONE;
-
-            client_max_body_size     64k;
-            client_body_buffer_size  64k;
-        }
-    }
-}
+[ v3_leaf_rsa ]
+basicConstraints        = critical, CA:FALSE
+keyUsage                = critical, digitalSignature, keyEncipherment
+extendedKeyUsage        = serverAuth
+subjectKeyIdentifier    = hash
+authorityKeyIdentifier  = keyid
+subjectAltName          = DNS:localhost, IP:127.0.0.1
 EOF
 }
 
-now_us() {
-    local t="$EPOCHREALTIME"
+# issue DB CA_NAME EXTENSIONS CSR COUNT: COUNT certificates for CSR from
+# the CA CA_NAME (its .crt and .key in WORK), each with a serial of its
+# own, in the folder DB/out; their paths, in issuance order, in
+# DB/issued.txt.
+issue() {
+    local db="$1" ca="$2" ext="$3" csr="$4" count="$5" i
+    local -a csrs=()
 
-    printf '%s\n' "$(( ${t%.*} * 1000000 + 10#${t#*.} ))"
+    if [[ ! -f "$db/serial" ]]; then
+        mkdir -p "$db/out"
+        : > "$db/index.txt"
+        # fixed-width hex serials: the file names sort in issuance order
+        printf '100000\n' > "$db/serial"
+    fi
+
+    for ((i = 0; i < count; i++)); do
+        csrs+=("$csr")
+    done
+
+    find "$db/out" -name '*.pem' | sort > "$db/before.txt"
+    BENCH_CA_DB="$db" openssl ca -batch -notext -config "$WORK/openssl.cnf" \
+        -cert "$WORK/$ca.crt" -keyfile "$WORK/$ca.key" \
+        -extfile "$WORK/openssl.cnf" -extensions "$ext" \
+        -out /dev/null -infiles "${csrs[@]}" > "$db/ca.log" 2>&1 || {
+            cat "$db/ca.log" >&2
+            die "openssl ca ($ca) failed"
+        }
+    find "$db/out" -name '*.pem' | sort \
+        | comm -13 "$db/before.txt" - > "$db/issued.txt"
+
+    [[ "$(wc -l < "$db/issued.txt")" -eq "$count" ]] \
+        || die "openssl ca ($ca) issued $(wc -l < "$db/issued.txt")" \
+               "certificates, not $count"
 }
 
-master_pid() {
-    local pid
+# make_chains DIR PER_CHAIN: DIR/ca.pem (the root); for every chain NAME,
+# DIR/NAME.key and PER_CHAIN chain files DIR/NAME-K.chain.pem (a new leaf,
+# then the chain's intermediate); and the manifests DIR/baseline.txt (leaf
+# 0 of every chain) and DIR/rotation.txt (the other leaves, the chains in
+# turn), lines "NAME CHAIN KEY". Sets CHAINS to the names; the CAs and
+# their databases are in WORK, DIR/work.
+make_chains() {
+    local dir="$1" per="$2" j k name type itype
+    local -a leaves
 
-    [[ -f "$PREFIX/logs/nginx.pid" ]] || return 1
-    pid="$(cat "$PREFIX/logs/nginx.pid")"
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    printf '%s\n' "$pid"
-}
+    WORK="$dir/work"
+    mkdir -p "$WORK"
+    openssl_cnf > "$WORK/openssl.cnf"
+    # the configuration names it, so openssl needs it for every command
+    export BENCH_CA_DB="$WORK"
 
-start_nginx() {
-    local i code=000
+    genkey "$WORK/root.key" ec
+    openssl req -x509 -new -config "$WORK/openssl.cnf" -extensions v3_root \
+        -key "$WORK/root.key" -subj "/CN=Palette Bench Root CA" -days 30 \
+        -out "$WORK/root.crt" 2>/dev/null || die "cannot make the root CA"
+    cp "$WORK/root.crt" "$dir/ca.pem"
 
-    "$DEBIAN_NGINX" -p "$PREFIX/" -c "$PREFIX/conf/nginx.conf" \
-        || die "nginx did not start (see $PREFIX/logs/error.log)"
-
-    for ((i = 0; i < 50; i++)); do
-        code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
-                "$API_URL" 2>/dev/null || true)"
-        if [[ "$code" == 200 ]] && MASTER="$(master_pid)"; then
-            return 0
+    CHAINS=()
+    : > "$dir/baseline.txt"
+    for ((j = 1; j <= CHAIN_COUNT; j++)); do
+        name="$(chain_name "$j")"
+        CHAINS+=("$name")
+        if (( j % 2 )); then
+            type=ec itype=rsa
+        else
+            type=rsa itype=ec
         fi
-        sleep 0.1
+
+        # the intermediate, of the other key type than its leaf
+        genkey "$WORK/int-$j.key" "$itype"
+        openssl req -new -config "$WORK/openssl.cnf" -key "$WORK/int-$j.key" \
+            -subj "/CN=Palette Bench Intermediate $j" \
+            -out "$WORK/int-$j.csr" 2>/dev/null \
+            || die "cannot make intermediate $j's request"
+        issue "$WORK/db-root" root v3_int "$WORK/int-$j.csr" 1
+        cp "$(cat "$WORK/db-root/issued.txt")" "$WORK/int-$j.crt"
+
+        genkey "$dir/$name.key" "$type"
+        openssl req -new -config "$WORK/openssl.cnf" -key "$dir/$name.key" \
+            -subj "/CN=localhost" -out "$WORK/$name.csr" 2>/dev/null \
+            || die "cannot make $name's request"
+        issue "$WORK/db-$j" "int-$j" "v3_leaf_$type" "$WORK/$name.csr" "$per"
+
+        mapfile -t leaves < "$WORK/db-$j/issued.txt"
+        for ((k = 0; k < per; k++)); do
+            cat "${leaves[k]}" "$WORK/int-$j.crt" > "$dir/$name-$k.chain.pem"
+        done
+
+        printf '%s %s %s\n' "$name" "$dir/$name-0.chain.pem" \
+            "$dir/$name.key" >> "$dir/baseline.txt"
     done
 
-    die "nginx started but its endpoint does not answer 200 (last: $code)"
+    for ((k = 1; k < per; k++)); do
+        for name in "${CHAINS[@]}"; do
+            printf '%s %s %s\n' "$name" "$dir/$name-$k.chain.pem" \
+                "$dir/$name.key"
+        done
+    done > "$dir/rotation.txt"
 }
 
-# TERM, then KILL if the master is still there after 10 s (its workers go
-# with it: they watch the master).
-stop_nginx() {
-    local pid="${MASTER:-}" i
 
-    MASTER=""
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+# The load and the tallies.
 
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-
-    warn "nginx master $pid still running after 10s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local rc=$? pid
-
-    trap - EXIT INT TERM
-
-    for pid in "${BG_PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${BG_PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-
-    stop_nginx
-    exit "$rc"
-}
-
-# SHA-256 of the DER of every certificate of PEM file "$1", one a line.
-pem_chain_sha256() {
-    local pem="$1" tmp block
-
-    tmp="$(mktemp -d "$PREFIX/run/split.XXXXXX")"
-    awk -v dir="$tmp" '/-----BEGIN CERTIFICATE-----/ { n++ }
-                       n { print > sprintf("%s/%03d.pem", dir, n) }' "$pem"
-    for block in "$tmp"/*.pem; do
-        openssl x509 -in "$block" -outform DER | sha256sum | cut -d' ' -f1
-    done
-    rm -rf "$tmp"
-}
-
-# One CHAINS line for the checker: the leaf, then the whole chain.
-chain_line() {
-    local -a shas
-
-    mapfile -t shas < <(pem_chain_sha256 "$1")
-    printf '%s %s\n' "${shas[0]}" "${shas[*]}"
-}
-
-# run_clients PHASE SECONDS: the clients' logs are run/PHASE-N.log.
+# start_clients PHASE SECONDS: the clients' logs are run/PHASE-N.log.
 start_clients() {
     local phase="$1" seconds="$2" c
 
     for ((c = 0; c < CLIENTS; c++)); do
         perl "$HELPER" handshakes "$HTTPS_PORT" "$seconds" \
             > "$PREFIX/run/$phase-$c.log" &
-        BG_PIDS+=("$!")
+        SCRATCH_BG+=("$!")
     done
 }
 
 wait_background() {
     local pid
 
-    for pid in "${BG_PIDS[@]}"; do
+    for pid in "${SCRATCH_BG[@]}"; do
         wait "$pid" || die "a client ended with status $?"
     done
-    BG_PIDS=()
+    SCRATCH_BG=()
 }
 
 # rate SECONDS LOG...: completed handshakes per second over the logs.
@@ -290,64 +321,55 @@ latency() {
 need_packages curl openssl jq iproute2 libio-socket-ssl-perl \
     libnet-ssleay-perl
 
-mkdir -p "$BUILD_DIR/bench"
-bash "$ROOT/t/lib/gen-certs.sh" "$CERTS"
+PREFIX="$(scratch_prefix "$BUILD_DIR/bench/rotation")"
+scratch_nginx_traps
+CERTS="$PREFIX/certs"
 
-PREFIX="$(mktemp -d "$BUILD_DIR/bench/rotation.XXXXXX")"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# The workers (www-data) write the store under the prefix.
-chmod 0755 "$PREFIX"
-mkdir -p "$PREFIX/conf" "$PREFIX/logs" "$PREFIX/run"
-
-pick_ports
-write_config
-
-if ! out="$("$DEBIAN_NGINX" -t -q -p "$PREFIX/" -c "$PREFIX/conf/nginx.conf" \
-            2>&1)"
-then
-    printf '%s\n' "$out" >&2
-    die "the configuration does not pass nginx -t"
+UPLOADS=$(( (DURATION * 1000 + INTERVAL_MS - 1) / INTERVAL_MS ))
+PER_CHAIN=$(( (UPLOADS + CHAIN_COUNT - 1) / CHAIN_COUNT + 1 ))
+if [[ "$((PER_CHAIN * CHAIN_COUNT))" -gt "$MAX_LEAVES" ]]; then
+    PER_CHAIN=$((MAX_LEAVES / CHAIN_COUNT))
+    warn "$((PER_CHAIN * CHAIN_COUNT - CHAIN_COUNT)) leaves for $UPLOADS" \
+        "uploads: later uploads reuse leaves, and a stale handshake that" \
+        "presents a reused leaf goes unnoticed"
 fi
+log "making $CHAIN_COUNT chains and $((PER_CHAIN * CHAIN_COUNT)) leaves" \
+    "in $CERTS"
+make_chains "$CERTS" "$PER_CHAIN"
 
-start_nginx
+free_ports 2 $((20000 + RANDOM % 5000))
+HTTPS_PORT="${FREE_PORTS[0]}"
+ADMIN_PORT="${FREE_PORTS[1]}"
+API_URL="http://127.0.0.1:$ADMIN_PORT/cert"
 
-curl -s --max-time 5 -o "$PREFIX/run/start.json" "$API_URL" \
-    || die "GET $API_URL failed"
+scratch_nginx_conf "$PREFIX" --ports "$HTTPS_PORT" "$ADMIN_PORT" \
+    --zone "$ZONE:1m" --store "$PREFIX/store" --workers "$WORKERS" \
+    --user www-data --connections 1024 --no-session-reuse --local-admin
+scratch_nginx_test "$PREFIX"
+scratch_nginx_start "$PREFIX" "$API_URL"
+
+http_get "$API_URL" "$PREFIX/run/start.json" || die "GET $API_URL failed"
 GEN0="$(jq -r .generation "$PREFIX/run/start.json")"
 jq -r .certificate "$PREFIX/run/start.json" > "$PREFIX/run/start.pem"
 
 # The chains that may be served: the one at start first, then the uploads.
-{
-    chain_line "$PREFIX/run/start.pem"
-    for name in "${CHAINS[@]}"; do
-        chain_line "$CERTS/$name.chain.pem"
-        [[ "$(head -c 64 "$CERTS/$name.sha256")" \
-           == "$(pem_chain_sha256 "$CERTS/$name.chain.pem" | head -n 1)" ]] \
-            || die "$name.sha256 is not the sha256 of $name.chain.pem's leaf"
-    done
-} > "$PREFIX/run/chains.txt"
+printf 'initial %s -\n' "$PREFIX/run/start.pem" > "$PREFIX/run/start.txt"
+perl "$HELPER" chains "$PREFIX/run/start.txt" "$CERTS/baseline.txt" \
+    "$CERTS/rotation.txt" > "$PREFIX/run/chains.txt"
 
-log "nginx master $MASTER ($WORKERS workers), https 127.0.0.1:$HTTPS_PORT," \
-    "api $API_URL, generation $GEN0"
+log "nginx master $SCRATCH_MASTER ($WORKERS workers)," \
+    "https 127.0.0.1:$HTTPS_PORT, api $API_URL, generation $GEN0"
 
 # The baseline: each chain served in turn, uploaded before the clients run.
-BASE_SECS=$(( (DURATION + ${#CHAINS[@]} - 1) / ${#CHAINS[@]} ))
+BASE_SECS=$(( (DURATION + CHAIN_COUNT - 1) / CHAIN_COUNT ))
 : > "$PREFIX/run/uploads-baseline.log"
 for name in "${CHAINS[@]}"; do
     log "baseline: $name, $CLIENTS clients, ${BASE_SECS}s, no upload"
-    sent="$(now_us)"
-    code="$(curl -s -o "$PREFIX/run/baseline.json" -w '%{http_code}' \
-            --max-time 10 -X PUT -F "certificate=@$CERTS/$name.chain.pem" \
-            -F "key=@$CERTS/$name.key" -F "ca=@$CERTS/ca.pem" "$API_URL" \
-            || true)"
-    [[ "$code" == 200 ]] || die "baseline upload of $name answered '$code'"
-    printf '%s %s 200 %s %s %s\n' "$sent" "$(now_us)" \
-        "$(jq -r .generation "$PREFIX/run/baseline.json")" \
-        "$(jq -r .sha256 "$PREFIX/run/baseline.json")" "$name" \
-        >> "$PREFIX/run/uploads-baseline.log"
+    perl "$HELPER" upload "$API_URL" "$CERTS/ca.pem" "$name" \
+        "$CERTS/$name-0.chain.pem" "$CERTS/$name.key" \
+        >> "$PREFIX/run/uploads-baseline.log" \
+        || die "baseline upload of $name failed:" \
+               "$(tail -n 1 "$PREFIX/run/uploads-baseline.log")"
     start_clients "baseline-$name" "$BASE_SECS"
     wait_background
 done
@@ -355,16 +377,16 @@ done
 log "rotation: $CLIENTS clients, ${DURATION}s, an upload every" \
     "${INTERVAL_MS} ms"
 start_clients rotation "$DURATION"
-perl "$HELPER" uploads "$API_URL" "$DURATION" "$INTERVAL_MS" "$CERTS" \
-    "${CHAINS[@]}" > "$PREFIX/run/uploads.log" &
-BG_PIDS+=("$!")
+perl "$HELPER" uploads "$API_URL" "$DURATION" "$INTERVAL_MS" \
+    "$CERTS/ca.pem" "$CERTS/rotation.txt" > "$PREFIX/run/uploads.log" &
+SCRATCH_BG+=("$!")
 wait_background
 
-curl -s --max-time 5 -o "$PREFIX/run/end.json" "$API_URL" \
+http_get "$API_URL" "$PREFIX/run/end.json" \
     || die "GET $API_URL failed at the end"
 GEN1="$(jq -r .generation "$PREFIX/run/end.json")"
 
-stop_nginx
+scratch_nginx_stop
 
 
 # Tallies.
@@ -396,7 +418,7 @@ while read -r k v; do rot[$k]="$v"; done < <(
         <(cat "$PREFIX/run/uploads-baseline.log" "$PREFIX/run/uploads.log") \
         "${rot_logs[@]}")
 
-base_rate="$(rate "$((BASE_SECS * ${#CHAINS[@]}))" "${base_logs[@]}")"
+base_rate="$(rate "$((BASE_SECS * CHAIN_COUNT))" "${base_logs[@]}")"
 rot_rate="$(rate "$DURATION" "${rot_logs[@]}")"
 ratio="$(awk -v a="$rot_rate" -v b="$base_rate" \
          'BEGIN { if (b > 0) printf "%.3f\n", a / b; else print "-" }')"
@@ -409,15 +431,19 @@ per_chain="$(
 read -r base_p50 base_p99 base_max < <(latency "${base_logs[@]}")
 read -r rot_p50 rot_p99 rot_max < <(latency "${rot_logs[@]}")
 
-# Leaves presented during rotation, per chain name.
-presented="$(
-    for name in "${CHAINS[@]}"; do
-        printf '%s %s\n' "$(head -c 64 "$CERTS/$name.sha256")" "$name"
-    done | awk 'NR == FNR { name[$1] = $2; next }
-                $3 == "ok" { n[($4 in name) ? name[$4] : "other"]++ }
-                END { for (k in n) printf "%s %d\n", k, n[k] }' \
-                - "${rot_logs[@]}" | sort | paste -sd ' '
-)"
+# "a:1,b:2" as "a 1, b 2"
+pairs() {
+    sed 's/:/ /g; s/,/, /g' <<<"$1"
+}
+
+# "PROTOCOL/CIPHER:N,..." as aligned lines "PROTOCOL CIPHER N", the first
+# after "key exchange", the others under it.
+kx_lines() {
+    tr ',' '\n' <<<"$1" \
+        | awk -F '[/:]' '{ printf "%s%-7s  %-30s %7s\n",
+                                  NR == 1 ? "" : sprintf("%28s", ""),
+                                  $1, $2, $3 }'
+}
 
 bad=0
 problems=()
@@ -428,6 +454,13 @@ for k in failed stale mixed unknown; do
         problems+=("$k: $total (first: baseline ${base[first_$k]:--}, rotation ${rot[first_$k]:--})")
     fi
 done
+# Every TLS 1.2 handshake must have had a key exchange signed by the leaf.
+unsigned="$(awk -v RS=, '/^TLSv1\.2\// && !/^TLSv1\.2\/ECDHE-/ {
+                            printf "%s ", $0 }' <<<"${base[kx]},${rot[kx]}")"
+if [[ -n "$unsigned" ]]; then
+    bad=1
+    problems+=("TLS 1.2 handshakes without ECDHE: $unsigned")
+fi
 if [[ "$up_200" -eq 0 ]]; then
     bad=1
     problems+=("no upload was answered 200")
@@ -443,8 +476,10 @@ fi
 cat <<EOF
 
 bench-rotation: $WORKERS workers, $CLIENTS clients, full handshakes
-(TLS 1.2 and 1.3 in turn, no session reuse)
-  baseline    ${BASE_SECS}s each for ${CHAINS[*]}, no upload in between
+(TLS 1.2 with ECDHE and TLS 1.3 in turn, no session reuse)
+  chains      $CHAIN_COUNT under one root, each with its own intermediate:
+              ${CHAINS[*]}; a new leaf for every upload
+  baseline    ${BASE_SECS}s for each chain, no upload in between
               handshakes ${base[handshakes]}, failed ${base[failed]}, \
 rate $base_rate/s
               per chain: $per_chain
@@ -455,7 +490,8 @@ rate $rot_rate/s
               time in ms: median $rot_p50, 99% $rot_p99, max $rot_max
               stale ${rot[stale]}, mixed ${rot[mixed]}, \
 unknown leaf ${rot[unknown]}
-              presented: ${presented:-none}
+              presented: $(pairs "${rot[presented]}")
+              key exchange  $(kx_lines "${rot[kx]}")
   uploads     every ${INTERVAL_MS} ms: sent $up_sent, answered 200 \
 $up_200${up_other:+, other: $up_other}
               time to 200 in ms: median $up_p50, 99% $up_p99, max $up_max

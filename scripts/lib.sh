@@ -7,8 +7,9 @@
 #
 # Sets ROOT (the project root, the folder holding `config`) and BUILD_DIR
 # (ROOT/build, where every generated file goes), and provides logging,
-# Debian package installation and the "configure only when something
-# changed" logic shared by the build scripts.
+# Debian package installation, the "configure only when something
+# changed" logic shared by the build scripts, and the scratch nginx
+# instances of the stress test and the benchmarks.
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     printf 'usage: . %s   (sourced by the other scripts, not run)\n' "$0"
@@ -365,4 +366,295 @@ sanitizer_reports() {
         head -n 40 "$f" >&2
     done
     return "$found"
+}
+
+
+# Scratch nginx instances (scripts/stress-crash.sh and the benchmarks):
+# Debian's nginx with the module built by build-module.sh, started as a
+# daemon in a prefix of its own under build/, on free loopback ports, and
+# stopped when the script exits.
+
+# The module, as build-module.sh builds it for Debian's nginx.
+# shellcheck disable=SC2034  # used by the scripts that source this file
+MODULE_SO="$BUILD_DIR/debian/ngx_palette_cert_module.so"
+
+# The master pid of the running instance (set by scratch_nginx_start,
+# emptied by scratch_nginx_stop), and the pids of the script's background
+# jobs, which the exit trap of scratch_nginx_traps ends first.
+SCRATCH_MASTER=""
+SCRATCH_BG=()
+
+# port_free PORT: true if nothing listens on TCP port PORT.
+port_free() {
+    [[ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]
+}
+
+# free_ports N [FROM]: the first N free TCP ports from FROM (20000 by
+# default) up, below 30000, in the array FREE_PORTS.
+free_ports() {
+    local n="$1" from="${2:-20000}" p
+
+    FREE_PORTS=()
+    for ((p = from; ${#FREE_PORTS[@]} < n && p < 30000; p++)); do
+        if port_free "$p"; then
+            FREE_PORTS+=("$p")
+        fi
+    done
+
+    [[ "${#FREE_PORTS[@]}" -eq "$n" ]] \
+        || die "no $n free ports between $from and 30000"
+}
+
+# scratch_prefix TEMPLATE: makes a folder TEMPLATE.XXXXXX with conf/, logs/
+# and run/ in it, readable by all (workers that run as another user write
+# the store there), and prints its path.
+scratch_prefix() {
+    local dir
+
+    mkdir -p "$(dirname "$1")"
+    dir="$(mktemp -d "$1.XXXXXX")"
+    chmod 0755 "$dir"
+    mkdir -p "$dir/conf" "$dir/logs" "$dir/run"
+    printf '%s\n' "$dir"
+}
+
+# scratch_nginx_conf PREFIX OPTION...: writes PREFIX/conf/nginx.conf: the
+# module, a TLS server (TLS 1.2 and 1.3, SNI localhost) on 127.0.0.1:HTTPS
+# that takes its certificate from the zone, and the zone's endpoint at
+# http://127.0.0.1:ADMIN/cert. The zone has names=localhost,127.0.0.1.
+#
+#   --ports HTTPS ADMIN  the two ports (required)
+#   --zone NAME:SIZE     the zone (required)
+#   --store DIR|off      the zone's store (default off)
+#   --workers N          worker_processes (default 1)
+#   --connections N      worker_connections (default 512)
+#   --user USER          the workers' user (default: none set)
+#   --no-session-reuse   ssl_session_cache and ssl_session_tickets off
+#   --local-admin        the endpoint allows 127.0.0.1 only
+#   --body-size SIZE     the endpoint's client_max_body_size and
+#                        client_body_buffer_size (default 64k)
+scratch_nginx_conf() {
+    local prefix="$1"
+    local https="" admin="" zone="" store=off workers=1 connections=512
+    local user="" reuse=on local_admin="" body=64k
+    shift
+
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --ports) https="$2"; admin="$3"; shift 3 ;;
+            --zone) zone="$2"; shift 2 ;;
+            --store) store="$2"; shift 2 ;;
+            --workers) workers="$2"; shift 2 ;;
+            --connections) connections="$2"; shift 2 ;;
+            --user) user="$2"; shift 2 ;;
+            --no-session-reuse) reuse=off; shift ;;
+            --local-admin) local_admin=1; shift ;;
+            --body-size) body="$2"; shift 2 ;;
+            *) die "scratch_nginx_conf: unknown option '$1'" ;;
+        esac
+    done
+
+    [[ -n "$https" && -n "$admin" && "$zone" == *:* ]] \
+        || die "scratch_nginx_conf: --ports and --zone NAME:SIZE are needed"
+
+    {
+        printf 'load_module %s;\n\n' "$MODULE_SO"
+        if [[ -n "$user" ]]; then
+            printf 'user              %s;\n' "$user"
+        fi
+        cat <<EOF
+worker_processes  $workers;
+master_process    on;
+daemon            on;
+
+error_log  logs/error.log notice;
+pid        logs/nginx.pid;
+
+events {
+    worker_connections  $connections;
+}
+
+http {
+    access_log  off;
+
+    palette_cert_zone  $zone  names=localhost,127.0.0.1
+                       store=$store;
+
+    server {
+        listen       127.0.0.1:$https ssl;
+        server_name  localhost;
+
+        ssl_protocols  TLSv1.2 TLSv1.3;
+EOF
+        if [[ "$reuse" == off ]]; then
+            printf '        ssl_session_cache    off;\n'
+            printf '        ssl_session_tickets  off;\n'
+        fi
+        cat <<EOF
+
+        palette_cert  ${zone%%:*};
+
+        location / {
+            return  200 "ok\n";
+        }
+    }
+
+    server {
+        listen       127.0.0.1:$admin;
+        server_name  localhost;
+
+        location = /cert {
+EOF
+        if [[ -n "$local_admin" ]]; then
+            printf '            allow  127.0.0.1;\n'
+            printf '            deny   all;\n\n'
+        fi
+        cat <<EOF
+            palette_cert_api  ${zone%%:*};
+
+            client_max_body_size     $body;
+            client_body_buffer_size  $body;
+        }
+    }
+}
+EOF
+    } > "$prefix/conf/nginx.conf"
+}
+
+# scratch_nginx_test PREFIX: dies unless PREFIX/conf/nginx.conf passes
+# nginx -t.
+scratch_nginx_test() {
+    local out
+
+    if ! out="$("$DEBIAN_NGINX" -t -q -p "$1/" -c "$1/conf/nginx.conf" 2>&1)"
+    then
+        printf '%s\n' "$out" >&2
+        die "the configuration does not pass nginx -t"
+    fi
+}
+
+# master_pid PREFIX: prints the pid of the master running from PREFIX;
+# false if none runs.
+master_pid() {
+    local pid
+
+    [[ -f "$1/logs/nginx.pid" ]] || return 1
+    pid="$(cat "$1/logs/nginx.pid")"
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    printf '%s\n' "$pid"
+}
+
+# workers_of PID: the pids of the children of process PID (the workers of
+# a master), one a line.
+workers_of() {
+    local children="/proc/$1/task/$1/children" status
+
+    if [[ -r "$children" ]]; then
+        tr ' ' '\n' < "$children" | sed '/^$/d'
+        return 0
+    fi
+
+    for status in /proc/[0-9]*/status; do
+        awk -v ppid="$1" '$1 == "PPid:" && $2 == ppid { found = 1 }
+                          $1 == "Pid:" { pid = $2 }
+                          END { if (found) print pid }' "$status" \
+            2>/dev/null || true
+    done
+}
+
+# http_code URL: the status of a GET, "000" if none came within 5 s.
+http_code() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" 2>/dev/null \
+        || true
+}
+
+# http_get URL OUT: GET into file OUT; false unless answered 200 within 5 s.
+http_get() {
+    local code
+
+    code="$(curl -s -o "$2" -w '%{http_code}' --max-time 5 "$1" \
+            2>/dev/null || true)"
+    [[ "$code" == 200 ]]
+}
+
+# scratch_nginx_start [--may-fail] PREFIX URL: starts Debian's nginx with
+# PREFIX/conf/nginx.conf, waits until URL answers 200 and sets
+# SCRATCH_MASTER. If nginx does not start, dies showing why, or with
+# --may-fail returns false (why is in PREFIX/logs/start.log). Dies if it
+# starts but URL does not answer 200 within 5 s.
+scratch_nginx_start() {
+    local may_fail="" prefix url i code=000
+
+    if [[ "$1" == --may-fail ]]; then
+        may_fail=1
+        shift
+    fi
+    prefix="$1"
+    url="$2"
+
+    if ! "$DEBIAN_NGINX" -p "$prefix/" -c "$prefix/conf/nginx.conf" \
+             > "$prefix/logs/start.log" 2>&1
+    then
+        [[ -n "$may_fail" ]] && return 1
+        cat "$prefix/logs/start.log" >&2
+        die "nginx did not start (see $prefix/logs/error.log)"
+    fi
+
+    for ((i = 0; i < 50; i++)); do
+        code="$(http_code "$url")"
+        if [[ "$code" == 200 ]] && SCRATCH_MASTER="$(master_pid "$prefix")"
+        then
+            return 0
+        fi
+        sleep 0.1
+    done
+
+    tail -n 20 "$prefix/logs/error.log" >&2 || true
+    die "nginx started but its endpoint does not answer 200 (last: $code)"
+}
+
+# scratch_nginx_stop: fast shutdown (TERM) of the instance SCRATCH_MASTER;
+# KILL for the master and the workers it had if it is still there after
+# 10 s.
+scratch_nginx_stop() {
+    local pid="$SCRATCH_MASTER" i
+    local -a workers=()
+
+    SCRATCH_MASTER=""
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+
+    mapfile -t workers < <(workers_of "$pid")
+    kill -TERM "$pid" 2>/dev/null || true
+
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+
+    warn "nginx master $pid still running after 10s; killing it"
+    kill -KILL "$pid" "${workers[@]}" 2>/dev/null || true
+}
+
+# scratch_nginx_traps: at exit, TERM the jobs in SCRATCH_BG, wait for them
+# and stop the instance; INT and TERM end the script (status 130, 143).
+scratch_nginx_traps() {
+    trap _scratch_nginx_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+_scratch_nginx_exit() {
+    local rc=$? pid
+
+    trap - EXIT INT TERM
+
+    for pid in "${SCRATCH_BG[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${SCRATCH_BG[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+
+    scratch_nginx_stop
+    exit "$rc"
 }

@@ -60,17 +60,6 @@ running_master() {
     printf '%s\n' "$pid"
 }
 
-workers_of() {
-    local status
-
-    for status in /proc/[0-9]*/status; do
-        awk -v ppid="$1" '$1 == "PPid:" && $2 == ppid { found = 1 }
-                          $1 == "Pid:" { pid = $2 }
-                          END { if (found) print pid }' "$status" \
-            2>/dev/null || true
-    done | sort -n | paste -sd ' '
-}
-
 # Graceful stop (QUIT: open connections are finished), then TERM.
 stop_running() {
     local pid i
@@ -225,7 +214,7 @@ cat <<EOF
 nginx with ngx_palette_cert_module is running.
 
   master pid      $master
-  worker pids     $(workers_of "$master")
+  worker pids     $(workers_of "$master" | sort -n | paste -sd ' ')
   site            https://localhost:$HTTPS_PORT/  (answers $https_code)
   admin endpoint  $API_URL  (answers $api_code; loopback only)
   prefix          $PREFIX  (conf/nginx.conf, logs/error.log)

@@ -14,10 +14,11 @@
 #           MS DUR failed ERROR    any other failure (an alert, a time-out)
 #
 #       MS is the time the handshake started, in milliseconds since the
-#       epoch, DUR how long it took, in milliseconds. KNOWN holds one lowercase hex SHA-256 per line: the leaves
-#       that may be served. A completed handshake proves that the server
-#       holds the private key of the leaf it presented (it signed the key
-#       exchange with it), so a mismatched key cannot complete.
+#       epoch, DUR how long it took, in milliseconds. KNOWN holds one
+#       lowercase hex SHA-256 per line: the leaves that may be served. A
+#       completed handshake proves that the server holds the private key of
+#       the leaf it presented (it signed the key exchange with it), so a
+#       mismatched key cannot complete (see bench/PaletteHandshake.pm).
 #
 #   stress-crash.pl probe PORT COUNT
 #       COUNT fresh handshakes; prints the SHA-256 of each leaf, one per
@@ -26,8 +27,10 @@
 use strict;
 use warnings;
 
-use IO::Socket::SSL;
-use Net::SSLeay;
+use FindBin;
+use lib "$FindBin::Bin/bench";
+
+use PaletteHandshake qw(version_for);
 use Time::HiRes qw(time);
 
 $| = 1;
@@ -36,71 +39,18 @@ $| = 1;
 # fail with EPIPE, not end the client.
 $SIG{PIPE} = 'IGNORE';
 
-my $TIMEOUT = 5;
-
 sub usage {
     print STDERR "usage: $0 handshakes PORT SECONDS KNOWN | probe PORT COUNT\n";
     exit 2;
 }
 
-# One client context per protocol version, made once: a new context per
-# connection would load the system's CA bundle every time. There is no
-# client session cache, so every handshake is a full one.
-my %contexts;
-
-sub context {
-    my ($version) = @_;
-
-    $contexts{$version} //= IO::Socket::SSL::SSL_Context->new(
-        SSL_version      => $version,
-        SSL_verify_mode  => SSL_VERIFY_NONE,
-        SSL_ca           => [],
-    ) or die "$0: cannot make a $version context: $SSL_ERROR\n";
-
-    return $contexts{$version};
-}
-
 # handshake(PORT, VERSION): (sha256 of the leaf's DER) or (undef, error).
 sub handshake {
     my ($port, $version) = @_;
+    my $res = PaletteHandshake::handshake($port, $version);
 
-    my $sock = IO::Socket::SSL->new(
-        PeerAddr       => '127.0.0.1',
-        PeerPort       => $port,
-        Timeout        => $TIMEOUT,
-        SSL_hostname   => 'localhost',
-        SSL_reuse_ctx  => context($version),
-    );
-
-    if (!$sock) {
-        my $errno = "$!";
-        my $err = $SSL_ERROR || $errno;
-
-        # a failed system call: OpenSSL says nothing more, errno does
-        if ($err =~ /^SSL connect attempt failed\s*$/) {
-            $err .= $errno ne '' ? " ($errno)" : ' (EOF)';
-        }
-
-        $err =~ s/\s+/ /g;
-        return (undef, $err);
-    }
-
-    if (Net::SSLeay::session_reused($sock->_get_ssl_object)) {
-        $sock->close(SSL_fast_shutdown => 1);
-        return (undef, 'session resumed, not a fresh handshake');
-    }
-
-    my $x509 = $sock->peer_certificate;
-    my $fp = $x509 ? Net::SSLeay::X509_get_fingerprint($x509, 'sha256')
-                   : undef;
-    $sock->close(SSL_fast_shutdown => 1);
-
-    if (!defined $fp || $fp eq '') {
-        return (undef, 'no certificate presented');
-    }
-
-    $fp =~ s/://g;
-    return (lc $fp);
+    return (undef, $res->{error}) if exists $res->{error};
+    return ($res->{chain}[0]);
 }
 
 # A failure where the peer went away: what a worker killed mid-handshake
@@ -133,7 +83,7 @@ sub run_handshakes {
 
     while (time < $end) {
         my $start = time;
-        my $version = ($n++ % 2) ? 'TLSv1_3' : 'TLSv1_2';
+        my $version = version_for($n++);
         my ($sha, $err) = handshake($port, $version);
         my $took = (time - $start) * 1000;
 
@@ -154,7 +104,7 @@ sub run_probe {
     my $rc = 0;
 
     for my $i (1 .. $count) {
-        my ($sha, $err) = handshake($port, ($i % 2) ? 'TLSv1_3' : 'TLSv1_2');
+        my ($sha, $err) = handshake($port, version_for($i));
 
         if (defined $sha) {
             print "$sha\n";

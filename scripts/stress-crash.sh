@@ -64,12 +64,8 @@ ZONE=stress
 UPLOADERS=4
 WORKERS=4
 CHAINS=(leaf-a leaf-b leaf-c)
-SO="$BUILD_DIR/debian/ngx_palette_cert_module.so"
 HELPER="$ROOT/scripts/stress-crash.pl"
 
-PREFIX=""
-MASTER=""
-BG_PIDS=()
 FAILURES=()
 
 
@@ -84,181 +80,12 @@ now_ms() {
     printf '%s\n' "$(( ${t%.*} * 1000 + 10#${t#*.} / 1000 ))"
 }
 
-port_free() {
-    [[ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]
-}
-
-# Two free loopback ports from 20000 up, in HTTPS_PORT and ADMIN_PORT.
-pick_ports() {
-    local p=20000
-    local -a found=()
-
-    while [[ "${#found[@]}" -lt 2 && "$p" -lt 30000 ]]; do
-        if port_free "$p"; then
-            found+=("$p")
-        fi
-        p=$((p + 1))
-    done
-
-    [[ "${#found[@]}" -eq 2 ]] || die "no free port between 20000 and 30000"
-
-    HTTPS_PORT="${found[0]}"
-    ADMIN_PORT="${found[1]}"
-    API_URL="http://127.0.0.1:$ADMIN_PORT/cert"
-}
-
-write_config() {
-    cat > "$PREFIX/conf/nginx.conf" <<EOF
-load_module $SO;
-
-user              www-data;
-worker_processes  $WORKERS;
-master_process    on;
-daemon            on;
-
-error_log  logs/error.log notice;
-pid        logs/nginx.pid;
-
-events {
-    worker_connections  512;
-}
-
-http {
-    access_log  off;
-
-    palette_cert_zone  $ZONE:1m  names=localhost,127.0.0.1
-                       store=$PREFIX/store;
-
-    server {
-        listen       127.0.0.1:$HTTPS_PORT ssl;
-        server_name  localhost;
-
-        ssl_protocols  TLSv1.2 TLSv1.3;
-
-        palette_cert  $ZONE;
-
-        location / {
-            return  200 "ok\n";
-        }
-    }
-
-    server {
-        listen       127.0.0.1:$ADMIN_PORT;
-        server_name  localhost;
-
-        location = /cert {
-            palette_cert_api  $ZONE;
-
-            client_max_body_size     64k;
-            client_body_buffer_size  64k;
-        }
-    }
-}
-EOF
-}
-
-# The master's pid, if it runs.
-master_pid() {
-    local pid
-
-    [[ -f "$PREFIX/logs/nginx.pid" ]] || return 1
-    pid="$(cat "$PREFIX/logs/nginx.pid")"
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    printf '%s\n' "$pid"
-}
-
-# The worker pids of master "$1", one a line.
-workers_of() {
-    local children="/proc/$1/task/$1/children" status
-
-    if [[ -r "$children" ]]; then
-        tr ' ' '\n' < "$children" | sed '/^$/d'
-        return 0
-    fi
-
-    for status in /proc/[0-9]*/status; do
-        awk -v ppid="$1" '$1 == "PPid:" && $2 == ppid { found = 1 }
-                          $1 == "Pid:" { pid = $2 }
-                          END { if (found) print pid }' "$status" \
-            2>/dev/null || true
-    done
-}
-
-# http_code URL: the status of a GET, "000" if none came within 5 s.
-http_code() {
-    curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" 2>/dev/null \
-        || true
-}
-
-start_nginx() {
-    local i code
-
-    "$DEBIAN_NGINX" -p "$PREFIX/" -c "$PREFIX/conf/nginx.conf" \
-        || die "nginx did not start (see $PREFIX/logs/error.log)"
-
-    for ((i = 0; i < 50; i++)); do
-        code="$(http_code "$API_URL")"
-        if [[ "$code" == 200 ]] && MASTER="$(master_pid)"; then
-            return 0
-        fi
-        sleep 0.1
-    done
-
-    tail -n 20 "$PREFIX/logs/error.log" >&2 || true
-    die "nginx started but its endpoint does not answer 200 (last: $code)"
-}
-
-# Fast stop (TERM), then KILL for the master and whatever workers remain.
-stop_nginx() {
-    local pid="${MASTER:-}" i
-    local -a workers=()
-
-    if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
-        MASTER=""
-        return 0
-    fi
-
-    mapfile -t workers < <(workers_of "$pid")
-    kill -TERM "$pid" 2>/dev/null || true
-
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-
-    if kill -0 "$pid" 2>/dev/null; then
-        warn "nginx master $pid still running after 10s; killing it"
-        kill -KILL "$pid" "${workers[@]}" 2>/dev/null || true
-    fi
-
-    MASTER=""
-}
-
-cleanup() {
-    local rc=$? pid
-
-    trap - EXIT INT TERM
-
-    for pid in "${BG_PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${BG_PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-
-    if [[ -n "$PREFIX" ]]; then
-        stop_nginx
-    fi
-
-    exit "$rc"
-}
-
 # Wait until the master runs WORKERS workers.
 wait_workers() {
     local i
 
     for ((i = 0; i < 50; i++)); do
-        if [[ "$(workers_of "$MASTER" | wc -l)" -ge "$WORKERS" ]]; then
+        if [[ "$(workers_of "$SCRATCH_MASTER" | wc -l)" -ge "$WORKERS" ]]; then
             return 0
         fi
         sleep 0.1
@@ -268,11 +95,7 @@ wait_workers() {
 
 # JSON of GET into "$1"; false unless answered 200 within 5 s.
 api_get() {
-    local code
-
-    code="$(curl -s -o "$1" -w '%{http_code}' --max-time 5 "$API_URL" \
-            2>/dev/null || true)"
-    [[ "$code" == 200 ]]
+    http_get "$API_URL" "$1"
 }
 
 # upload CHAIN OUT: the status of a PUT of that chain, the body in OUT,
@@ -312,7 +135,7 @@ killer() {
 
     while [[ "$EPOCHSECONDS" -lt "$end" ]]; do
         sleep "$(printf '0.%03d' $((100 + RANDOM % 400)))"
-        mapfile -t workers < <(workers_of "$MASTER")
+        mapfile -t workers < <(workers_of "$SCRATCH_MASTER")
         [[ "${#workers[@]}" -gt 0 ]] || continue
         pid="${workers[RANDOM % ${#workers[@]}]}"
         if kill -KILL "$pid" 2>/dev/null; then
@@ -402,30 +225,23 @@ unexpected_log_lines() {
 need_packages curl openssl jq iproute2 libio-socket-ssl-perl \
     libnet-ssleay-perl
 
-mkdir -p "$BUILD_DIR"
-PREFIX="$(mktemp -d "$BUILD_DIR/stress-crash.XXXXXX")"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# The workers (www-data) write the store under the prefix.
-chmod 0755 "$PREFIX"
-mkdir -p "$PREFIX/conf" "$PREFIX/logs" "$PREFIX/run"
+PREFIX="$(scratch_prefix "$BUILD_DIR/stress-crash")"
+scratch_nginx_traps
 CERTS="$PREFIX/certs"
 
 bash "$ROOT/t/lib/gen-certs.sh" "$CERTS"
 
-pick_ports
-write_config
+free_ports 2
+HTTPS_PORT="${FREE_PORTS[0]}"
+ADMIN_PORT="${FREE_PORTS[1]}"
+API_URL="http://127.0.0.1:$ADMIN_PORT/cert"
 
-if ! out="$("$DEBIAN_NGINX" -t -q -p "$PREFIX/" -c "$PREFIX/conf/nginx.conf" \
-            2>&1)"
-then
-    printf '%s\n' "$out" >&2
-    die "the configuration does not pass nginx -t"
-fi
+scratch_nginx_conf "$PREFIX" --ports "$HTTPS_PORT" "$ADMIN_PORT" \
+    --zone "$ZONE:1m" --store "$PREFIX/store" --workers "$WORKERS" \
+    --user www-data
+scratch_nginx_test "$PREFIX"
 
-start_nginx
+scratch_nginx_start "$PREFIX" "$API_URL"
 wait_workers || die "nginx does not run $WORKERS workers"
 
 api_get "$PREFIX/run/start.json" || die "GET $API_URL failed at start"
@@ -439,7 +255,7 @@ GEN0="$(jq -r .generation "$PREFIX/run/start.json")"
     done
 } > "$PREFIX/run/known.txt"
 
-log "nginx master $MASTER, https 127.0.0.1:$HTTPS_PORT, api $API_URL," \
+log "nginx master $SCRATCH_MASTER, https 127.0.0.1:$HTTPS_PORT, api $API_URL," \
     "generation $GEN0; $UPLOADERS uploaders, killing workers for" \
     "${DURATION}s"
 
@@ -447,20 +263,20 @@ END=$((EPOCHSECONDS + DURATION))
 
 for ((u = 0; u < UPLOADERS; u++)); do
     uploader "$u" "$END" &
-    BG_PIDS+=("$!")
+    SCRATCH_BG+=("$!")
 done
 
 killer "$END" &
-BG_PIDS+=("$!")
+SCRATCH_BG+=("$!")
 
 perl "$HELPER" handshakes "$HTTPS_PORT" "$DURATION" "$PREFIX/run/known.txt" \
     > "$PREFIX/run/handshakes.log" &
-BG_PIDS+=("$!")
+SCRATCH_BG+=("$!")
 
-for pid in "${BG_PIDS[@]}"; do
+for pid in "${SCRATCH_BG[@]}"; do
     wait "$pid" || fail "a load process ended with status $?"
 done
-BG_PIDS=()
+SCRATCH_BG=()
 
 log "load done ($(elapsed)); letting the workers settle"
 
@@ -595,8 +411,8 @@ fi
 
 # d. A restart serves the same certificate and generation.
 
-stop_nginx
-start_nginx
+scratch_nginx_stop
+scratch_nginx_start "$PREFIX" "$API_URL"
 
 if ! api_get "$PREFIX/run/restart.json"; then
     fail "d. GET after the restart failed"
@@ -621,7 +437,7 @@ fi
 
 # e. The error log.
 
-stop_nginx
+scratch_nginx_stop
 
 if grep -q '\[emerg\]' "$PREFIX/logs/error.log"; then
     fail "e. the error log has [emerg] lines"

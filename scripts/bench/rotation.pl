@@ -3,69 +3,101 @@
 # Client, uploader and checker for scripts/bench-rotation.sh; run by it,
 # not by hand.
 #
+# Every time below (START, END, SENT, ANSWERED) is CLOCK_MONOTONIC in
+# microseconds: one clock for the whole machine, so the times the client
+# and uploader processes log compare with each other, and one the wall
+# clock's adjustments do not move.
+#
 #   rotation.pl handshakes PORT SECONDS
 #       Fresh TLS handshakes with 127.0.0.1:PORT (SNI localhost, no session
-#       reuse, TLS 1.2 and 1.3 in turn) for SECONDS, one line each:
+#       reuse, TLS 1.2 with ECDHE and TLS 1.3 in turn) for SECONDS, one line
+#       each:
 #
-#           START END ok LEAF CHAIN     completed
-#           START END failed - ERROR    did not complete
+#           START END ok LEAF CHAIN PROTOCOL CIPHER   completed
+#           START END failed - ERROR                  did not complete
 #
-#       START and END are microseconds since the epoch; LEAF is the lowercase
-#       hex SHA-256 of the leaf's DER, CHAIN the SHA-256 of every certificate
-#       presented (the leaf first), joined by ",". A completed handshake
-#       proves that the server holds the private key of the leaf it
-#       presented: it signed the key exchange (TLS 1.2, ECDHE) or the
-#       handshake (TLS 1.3) with it.
+#       LEAF is the lowercase hex SHA-256 of the leaf's DER, CHAIN the
+#       SHA-256 of every certificate presented (the leaf first), joined by
+#       "," and followed by ",unlinked" if a certificate's issuer is not the
+#       next one's subject. A completed handshake proves that the server
+#       holds the private key of the leaf it presented: it signed the ECDHE
+#       parameters (TLS 1.2) or the handshake (TLS 1.3) with it, and the
+#       client checked that signature against the leaf
+#       (PaletteHandshake.pm).
 #
-#   rotation.pl uploads URL SECONDS INTERVAL_MS CERTS NAME...
-#       Uploads CERTS/NAME.chain.pem, NAME.key and ca.pem (as JSON, over one
-#       keep-alive connection), the names in turn, one every INTERVAL_MS
-#       for SECONDS, one line each:
+#   rotation.pl upload URL CA NAME CHAIN KEY
+#       Uploads the chain CHAIN with key KEY and CA file CA as JSON and
+#       prints one upload line (below); exits 1 unless it was answered 200.
+#
+#   rotation.pl uploads URL SECONDS INTERVAL_MS CA MANIFEST
+#       Uploads the chains of MANIFEST (lines "NAME CHAIN KEY") in order,
+#       from the first again if there are more uploads than lines, one
+#       every INTERVAL_MS for SECONDS, over one keep-alive connection, one
+#       line each:
 #
 #           SENT ANSWERED STATUS GENERATION SHA256 NAME
 #
 #       SENT is when the request was started, ANSWERED when its answer had
-#       arrived (microseconds since the epoch).
+#       arrived.
+#
+#   rotation.pl chains MANIFEST...
+#       For every line "NAME CHAIN ..." of the manifests, prints "NAME" and
+#       the SHA-256 of every certificate of the PEM file CHAIN, the leaf
+#       first, separated by spaces: the input of "check".
 #
 #   rotation.pl check CHAINS UPLOADS HANDSHAKES...
-#       Checks the handshake logs against the upload log. CHAINS holds one
-#       line per certificate that may be served: its leaf SHA-256, then the
-#       SHA-256 of every certificate of the chain it is served with (the
-#       leaf first), separated by spaces. The first line is the certificate
-#       served before the first upload. Prints "NAME VALUE" lines: handshakes,
-#       failed, stale, mixed, unknown, first_stale, first_mixed,
-#       first_failed.
+#       Checks the handshake logs against the chains that may be served
+#       (CHAINS, from "chains", the one served before the first upload
+#       first) and the upload log. Prints "KEY VALUE" lines: handshakes,
+#       failed, stale, mixed, unknown, first_failed, first_unknown,
+#       first_mixed, first_stale, presented (NAME:COUNT,...) and kx
+#       (PROTOCOL/CIPHER:COUNT,...).
 #
-#       stale: the handshake started after an upload had been answered 200
-#       and presented a certificate older than that upload (one that was
-#       neither that upload's nor that of an upload sent before the
-#       handshake ended). mixed: the chain presented is not the one the
-#       leaf was uploaded with (or the leaf's issuer is not the next
-#       certificate's subject). unknown: a leaf that was never uploaded.
+#       failed: did not complete. unknown: the leaf is none of CHAINS.
+#       mixed: the chain presented (every certificate's SHA-256, in order)
+#       is not exactly the chain its leaf belongs to in CHAINS, so a leaf
+#       served with another chain's intermediate counts; a key that does
+#       not match the leaf fails the handshake instead. stale: the
+#       handshake started after upload K had been answered 200 and
+#       presented a leaf that is neither K's nor that of an upload sent
+#       after K and before the handshake ended. When every upload has a
+#       leaf of its own, as bench-rotation.sh makes them, that is exactly
+#       "a certificate older than K's".
 
 use strict;
 use warnings;
 
+use FindBin;
+use lib $FindBin::Bin;
+
 use HTTP::Tiny;
-use IO::Socket::SSL;
 use JSON::PP;
 use Net::SSLeay;
-use Time::HiRes qw(time sleep);
+use PaletteHandshake qw(handshake version_for);
+use Time::HiRes qw(clock_gettime sleep CLOCK_MONOTONIC);
 
 $| = 1;
 $SIG{PIPE} = 'IGNORE';
 
 my $TIMEOUT = 5;
 
+# TLS 1.2 with a server signature on the key exchange only.
+my $TLS12_CIPHERS = 'ECDHE:!aNULL';
+
 sub usage {
     print STDERR "usage: $0 handshakes PORT SECONDS"
-        . " | uploads URL SECONDS INTERVAL_MS CERTS NAME..."
-        . " | check CHAINS UPLOADS HANDSHAKES...\n";
+        . " | upload URL CA NAME CHAIN KEY"
+        . " | uploads URL SECONDS INTERVAL_MS CA MANIFEST"
+        . " | chains MANIFEST... | check CHAINS UPLOADS HANDSHAKES...\n";
     exit 2;
 }
 
+sub now {
+    return clock_gettime(CLOCK_MONOTONIC);
+}
+
 sub now_us {
-    return int(time * 1e6);
+    return int(now() * 1e6);
 }
 
 sub slurp {
@@ -79,94 +111,48 @@ sub slurp {
     return $text;
 }
 
+# Lines of whitespace-separated fields of FILE, blank lines left out.
+sub read_fields {
+    my ($file) = @_;
+    my @rows;
+
+    open(my $fh, '<', $file) or die "$0: cannot read $file: $!\n";
+    while (my $line = <$fh>) {
+        my @f = split ' ', $line;
+        push @rows, \@f if @f;
+    }
+    close($fh);
+
+    return @rows;
+}
+
 
 # Handshakes.
 
-my %contexts;
-
-sub context {
-    my ($version) = @_;
-
-    $contexts{$version} //= IO::Socket::SSL::SSL_Context->new(
-        SSL_version      => $version,
-        SSL_verify_mode  => SSL_VERIFY_NONE,
-        SSL_ca           => [],
-    ) or die "$0: cannot make a $version context: $SSL_ERROR\n";
-
-    return $contexts{$version};
-}
-
-sub fingerprint {
-    my ($x509) = @_;
-    my $fp = Net::SSLeay::X509_get_fingerprint($x509, 'sha256') // '';
-
-    $fp =~ s/://g;
-    return lc $fp;
-}
-
-# handshake(PORT, VERSION): (leaf sha256, chain) or (undef, error).
-sub handshake {
-    my ($port, $version) = @_;
-
-    my $sock = IO::Socket::SSL->new(
-        PeerAddr       => '127.0.0.1',
-        PeerPort       => $port,
-        Timeout        => $TIMEOUT,
-        SSL_hostname   => 'localhost',
-        SSL_reuse_ctx  => context($version),
-    );
-
-    if (!$sock) {
-        my $err = $SSL_ERROR || "$!";
-        $err =~ s/\s+/_/g;
-        return (undef, $err);
-    }
-
-    my $ssl = $sock->_get_ssl_object;
-
-    if (Net::SSLeay::session_reused($ssl)) {
-        $sock->close(SSL_fast_shutdown => 1);
-        return (undef, 'session_resumed');
-    }
-
-    # On the client side the peer's chain includes its leaf, first.
-    my @chain = Net::SSLeay::get_peer_cert_chain($ssl);
-    my @fps = map { fingerprint($_) } @chain;
-    my $linked = 1;
-
-    for my $i (0 .. $#chain - 1) {
-        my $issuer = Net::SSLeay::X509_NAME_oneline(
-            Net::SSLeay::X509_get_issuer_name($chain[$i]));
-        my $next = Net::SSLeay::X509_NAME_oneline(
-            Net::SSLeay::X509_get_subject_name($chain[$i + 1]));
-        $linked = 0 if $issuer ne $next;
-    }
-
-    $sock->close(SSL_fast_shutdown => 1);
-
-    if (!@fps || $fps[0] eq '') {
-        return (undef, 'no_certificate_presented');
-    }
-
-    return ($fps[0], join(',', @fps) . ($linked ? '' : ',unlinked'));
-}
-
 sub run_handshakes {
     my ($port, $seconds) = @_;
-    my $end = time + $seconds;
+    my $end = now() + $seconds;
     my $n = 0;
 
-    while (time < $end) {
+    while (now() < $end) {
+        my $version = version_for($n++);
         my $start = now_us();
-        my $version = ($n++ % 2) ? 'TLSv1_3' : 'TLSv1_2';
-        my ($leaf, $chain) = handshake($port, $version);
+        my $res = handshake($port, $version,
+                            $version eq 'TLSv1_2' ? $TLS12_CIPHERS : undef);
         my $stop = now_us();
 
-        if (defined $leaf) {
-            print "$start $stop ok $leaf $chain\n";
-        } else {
-            print "$start $stop failed - $chain\n";
+        if (exists $res->{error}) {
+            (my $err = $res->{error}) =~ s/\s+/_/g;
+            print "$start $stop failed - $err\n";
+            next;
         }
+
+        my @chain = @{$res->{chain}};
+        push @chain, 'unlinked' if !$res->{linked};
+
+        print join(' ', $start, $stop, 'ok', $res->{chain}[0],
+                   join(',', @chain), $res->{protocol}, $res->{cipher}),
+              "\n";
     }
 
     return 0;
@@ -175,22 +161,59 @@ sub run_handshakes {
 
 # Uploads.
 
-sub run_uploads {
-    my ($url, $seconds, $interval_ms, $certs, @names) = @_;
-    my $http = HTTP::Tiny->new(timeout => $TIMEOUT, keep_alive => 1);
-    my $json = JSON::PP->new->canonical;
-    my $ca = slurp("$certs/ca.pem");
-    my %bodies;
+sub upload_body {
+    my ($json, $chain, $key, $ca) = @_;
 
-    for my $name (@names) {
-        $bodies{$name} = $json->encode({
-            certificate => slurp("$certs/$name.chain.pem"),
-            key         => slurp("$certs/$name.key"),
-            ca          => $ca,
-        });
+    return $json->encode({
+        certificate => slurp($chain),
+        key         => slurp($key),
+        ca          => $ca,
+    });
+}
+
+# put(HTTP, JSON, URL, BODY, NAME): uploads BODY, prints the upload line and
+# returns the status.
+sub put {
+    my ($http, $json, $url, $body, $name) = @_;
+
+    my $sent = now_us();
+    my $res = $http->request('PUT', $url, {
+        headers => { 'Content-Type' => 'application/json' },
+        content => $body,
+    });
+    my $answered = now_us();
+    my ($gen, $sha) = ('-', '-');
+
+    if ($res->{status} == 200) {
+        my $doc = eval { $json->decode($res->{content}) } // {};
+        $gen = $doc->{generation} // '-';
+        $sha = $doc->{sha256} // '-';
     }
 
-    my $start = time;
+    print "$sent $answered $res->{status} $gen $sha $name\n";
+    return $res->{status};
+}
+
+sub run_upload {
+    my ($url, $ca_file, $name, $chain, $key) = @_;
+    my $http = HTTP::Tiny->new(timeout => $TIMEOUT);
+    my $json = JSON::PP->new->canonical;
+    my $body = upload_body($json, $chain, $key, slurp($ca_file));
+
+    return put($http, $json, $url, $body, $name) == 200 ? 0 : 1;
+}
+
+sub run_uploads {
+    my ($url, $seconds, $interval_ms, $ca_file, $manifest) = @_;
+    my $http = HTTP::Tiny->new(timeout => $TIMEOUT, keep_alive => 1);
+    my $json = JSON::PP->new->canonical;
+    my $ca = slurp($ca_file);
+    my @todo = map { [$_->[0], upload_body($json, $_->[1], $_->[2], $ca)] }
+               read_fields($manifest);
+
+    die "$0: $manifest lists no chain\n" if !@todo;
+
+    my $start = now();
     my $end = $start + $seconds;
     my $n = 0;
 
@@ -198,25 +221,44 @@ sub run_uploads {
         my $due = $start + $n * $interval_ms / 1000;
         last if $due >= $end;
 
-        my $wait = $due - time;
+        my $wait = $due - now();
         sleep($wait) if $wait > 0;
 
-        my $name = $names[$n++ % @names];
-        my $sent = now_us();
-        my $res = $http->request('PUT', $url, {
-            headers => { 'Content-Type' => 'application/json' },
-            content => $bodies{$name},
-        });
-        my $answered = now_us();
-        my ($gen, $sha) = ('-', '-');
+        my ($name, $body) = @{$todo[$n++ % @todo]};
+        put($http, $json, $url, $body, $name);
+    }
 
-        if ($res->{status} == 200) {
-            my $doc = eval { $json->decode($res->{content}) } // {};
-            $gen = $doc->{generation} // '-';
-            $sha = $doc->{sha256} // '-';
+    return 0;
+}
+
+
+# Chains.
+
+sub pem_chain_sha256 {
+    my ($file) = @_;
+    my $bio = Net::SSLeay::BIO_new_file($file, 'r')
+        or die "$0: cannot read $file\n";
+    my @shas;
+
+    while (my $x509 = Net::SSLeay::PEM_read_bio_X509($bio)) {
+        my $fp = Net::SSLeay::X509_get_fingerprint($x509, 'sha256');
+        Net::SSLeay::X509_free($x509);
+        $fp =~ s/://g;
+        push @shas, lc $fp;
+    }
+    Net::SSLeay::BIO_free($bio);
+
+    die "$0: $file holds no certificate\n" if !@shas;
+    return @shas;
+}
+
+sub run_chains {
+    my (@manifests) = @_;
+
+    for my $manifest (@manifests) {
+        for my $row (read_fields($manifest)) {
+            print join(' ', $row->[0], pem_chain_sha256($row->[1])), "\n";
         }
-
-        print "$sent $answered $res->{status} $gen $sha $name\n";
     }
 
     return 0;
@@ -225,34 +267,31 @@ sub run_uploads {
 
 # The check.
 
+# { leaf => { name, chain } } and the initial leaf.
 sub read_chains {
     my ($file) = @_;
     my (%chains, $initial);
 
-    open(my $fh, '<', $file) or die "$0: cannot read $file: $!\n";
-    while (my $line = <$fh>) {
-        my @f = split ' ', $line;
-        next if !@f;
-        $initial //= $f[0];
-        $chains{$f[0]} = join(',', @f[1 .. $#f]);
+    for my $f (read_fields($file)) {
+        my ($name, @shas) = @$f;
+        next if !@shas;
+        $initial //= $shas[0];
+        $chains{$shas[0]} = { name => $name, chain => join(',', @shas) };
     }
-    close($fh);
 
     return (\%chains, $initial);
 }
 
-# The uploads answered 200, in order: [answered, sent, sha256].
+# The uploads answered 200, in order: { answered, sent, sha }.
 sub read_uploads {
     my ($file) = @_;
     my @ups;
 
-    open(my $fh, '<', $file) or die "$0: cannot read $file: $!\n";
-    while (my $line = <$fh>) {
-        my ($sent, $answered, $status, $gen, $sha) = split ' ', $line;
-        next if !defined $status || $status ne '200';
+    for my $f (read_fields($file)) {
+        my ($sent, $answered, $status, $gen, $sha) = @$f;
+        next if !defined $sha || $status ne '200';
         push @ups, { sent => $sent, answered => $answered, sha => $sha };
     }
-    close($fh);
 
     return \@ups;
 }
@@ -288,17 +327,22 @@ sub allowed {
     return \%ok;
 }
 
+sub tally {
+    my ($counts) = @_;
+
+    return join(',', map { "$_:$counts->{$_}" } sort keys %$counts) || '-';
+}
+
 sub run_check {
     my ($chains_file, $uploads_file, @logs) = @_;
     my ($chains, $initial) = read_chains($chains_file);
     my $ups = read_uploads($uploads_file);
     my %n = map { $_ => 0 } qw(handshakes failed stale mixed unknown);
-    my %first;
+    my (%first, %presented, %kx);
 
     for my $log (@logs) {
-        open(my $fh, '<', $log) or die "$0: cannot read $log: $!\n";
-        while (my $line = <$fh>) {
-            my ($start, $stop, $result, $leaf, $chain) = split ' ', $line;
+        for my $f (read_fields($log)) {
+            my ($start, $stop, $result, $leaf, $chain, $proto, $cipher) = @$f;
             next if !defined $chain;
             $n{handshakes}++;
 
@@ -308,13 +352,19 @@ sub run_check {
                 next;
             }
 
-            if (!exists $chains->{$leaf}) {
+            $kx{($proto // '?') . '/' . ($cipher // '?')}++;
+
+            my $known = $chains->{$leaf};
+
+            if (!$known) {
                 $n{unknown}++;
                 $first{unknown} //= $leaf;
                 next;
             }
 
-            if ($chain ne $chains->{$leaf}) {
+            $presented{$known->{name}}++;
+
+            if ($chain ne $known->{chain}) {
                 $n{mixed}++;
                 $first{mixed} //= "$start:$leaf:$chain";
             }
@@ -324,7 +374,6 @@ sub run_check {
                 $first{stale} //= "$start:$leaf";
             }
         }
-        close($fh);
     }
 
     for my $key (qw(handshakes failed stale mixed unknown)) {
@@ -333,6 +382,8 @@ sub run_check {
     for my $key (qw(failed unknown mixed stale)) {
         print "first_$key ", $first{$key} // '-', "\n";
     }
+    print 'presented ', tally(\%presented), "\n";
+    print 'kx ', tally(\%kx), "\n";
 
     return 0;
 }
@@ -341,7 +392,9 @@ sub run_check {
 my $mode = shift @ARGV // usage();
 
 exit run_handshakes(@ARGV) if $mode eq 'handshakes' && @ARGV == 2;
-exit run_uploads(@ARGV)    if $mode eq 'uploads' && @ARGV >= 5;
+exit run_upload(@ARGV)     if $mode eq 'upload' && @ARGV == 5;
+exit run_uploads(@ARGV)    if $mode eq 'uploads' && @ARGV == 5;
+exit run_chains(@ARGV)     if $mode eq 'chains' && @ARGV >= 1;
 exit run_check(@ARGV)      if $mode eq 'check' && @ARGV >= 3;
 
 usage();
