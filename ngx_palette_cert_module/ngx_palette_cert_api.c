@@ -46,6 +46,35 @@ typedef struct {
 } ngx_palette_cert_ctx_t;
 
 
+typedef struct {
+    char                        *key;
+    ngx_str_t                    value;
+} ngx_palette_cert_header_t;
+
+
+/* on every answer of the API location */
+
+static ngx_palette_cert_header_t  ngx_palette_cert_api_headers[] = {
+    { "Cache-Control", ngx_string("no-store") },
+    { "X-Content-Type-Options", ngx_string("nosniff") },
+
+    /* GET answers the page or JSON, by Accept */
+    { "Vary", ngx_string("Accept") },
+
+    { NULL, ngx_null_string }
+};
+
+
+/* on the console page, besides */
+
+static ngx_palette_cert_header_t  ngx_palette_cert_page_headers[] = {
+    { "Content-Security-Policy", ngx_string(NGX_PALETTE_CERT_PAGE_CSP) },
+    { "Referrer-Policy", ngx_string("no-referrer") },
+    { "X-Frame-Options", ngx_string("DENY") },
+    { NULL, ngx_null_string }
+};
+
+
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
@@ -92,6 +121,8 @@ static ngx_int_t ngx_palette_cert_add_headers(ngx_http_request_t *r,
 static ngx_uint_t ngx_palette_cert_cross_origin(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_add_header(ngx_http_request_t *r,
     const char *key, ngx_str_t *value, ngx_table_elt_t **out);
+static ngx_int_t ngx_palette_cert_add_fixed(ngx_http_request_t *r,
+    ngx_palette_cert_header_t *headers);
 static ngx_palette_cert_ctx_t *ngx_palette_cert_get_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_error_json(ngx_http_request_t *r,
@@ -711,7 +742,6 @@ static ngx_int_t
 ngx_palette_cert_send_page(ngx_http_request_t *r, ngx_uint_t generation)
 {
     ngx_int_t                rc;
-    ngx_str_t                value;
     ngx_buf_t               *b;
     ngx_chain_t              out;
     ngx_palette_cert_ctx_t  *ctx;
@@ -723,31 +753,9 @@ ngx_palette_cert_send_page(ngx_http_request_t *r, ngx_uint_t generation)
 
     ctx->own = 1;
 
-    if (ngx_palette_cert_add_headers(r, generation) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&value, NGX_PALETTE_CERT_PAGE_CSP);
-
-    if (ngx_palette_cert_add_header(r, "Content-Security-Policy", &value,
-                                    NULL)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&value, "no-referrer");
-
-    if (ngx_palette_cert_add_header(r, "Referrer-Policy", &value, NULL)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&value, "DENY");
-
-    if (ngx_palette_cert_add_header(r, "X-Frame-Options", &value, NULL)
-        != NGX_OK)
+    if (ngx_palette_cert_add_headers(r, generation) != NGX_OK
+        || ngx_palette_cert_add_fixed(r, ngx_palette_cert_page_headers)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1356,28 +1364,7 @@ ngx_palette_cert_add_headers(ngx_http_request_t *r, ngx_uint_t generation)
         return NGX_ERROR;
     }
 
-    ngx_str_set(&value, "no-store");
-
-    if (ngx_palette_cert_add_header(r, "Cache-Control", &value, NULL)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_str_set(&value, "nosniff");
-
-    if (ngx_palette_cert_add_header(r, "X-Content-Type-Options", &value,
-                                    NULL)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    /* GET answers the page or JSON, by Accept */
-
-    ngx_str_set(&value, "Accept");
-
-    return ngx_palette_cert_add_header(r, "Vary", &value, NULL);
+    return ngx_palette_cert_add_fixed(r, ngx_palette_cert_api_headers);
 }
 
 
@@ -1596,6 +1583,24 @@ ngx_palette_cert_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ctx->sent = 1;
 
     return ngx_http_next_body_filter(r, ctx->replace);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_add_fixed(ngx_http_request_t *r,
+    ngx_palette_cert_header_t *headers)
+{
+    ngx_palette_cert_header_t  *h;
+
+    for (h = headers; h->key; h++) {
+        if (ngx_palette_cert_add_header(r, h->key, &h->value, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
