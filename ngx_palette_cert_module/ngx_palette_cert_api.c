@@ -953,9 +953,12 @@ ngx_palette_cert_cleanse(void *data)
 
 
 /*
- * A change sent by a browser from another site: "Sec-Fetch-Site:
- * cross-site", or an Origin that is not this endpoint's own.  Clients
- * outside a browser send neither header.
+ * A change sent by a browser from another site.  A browser that sends
+ * Sec-Fetch-Site says itself whether the request comes from the
+ * endpoint's own origin ("same-origin"; "none" for one the user made),
+ * also when a proxy in front changed the scheme or the host; otherwise
+ * the Origin it sends must be the endpoint's own.  Clients outside a
+ * browser send neither header.
  */
 
 static ngx_uint_t
@@ -963,12 +966,13 @@ ngx_palette_cert_cross_origin(ngx_http_request_t *r)
 {
     u_char           *p;
     size_t            len;
-    ngx_str_t         scheme, origin, host;
+    ngx_str_t         scheme, origin, host, site;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     ngx_str_null(&origin);
+    ngx_str_null(&site);
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -988,12 +992,13 @@ ngx_palette_cert_cross_origin(ngx_http_request_t *r)
         if (h[i].key.len == 14
             && ngx_strncasecmp(h[i].key.data, (u_char *) "Sec-Fetch-Site",
                                14)
-               == 0
-            && h[i].value.len == 10
-            && ngx_strncasecmp(h[i].value.data, (u_char *) "cross-site", 10)
                == 0)
         {
-            return 1;
+            if (site.data) {
+                return 1;
+            }
+
+            site = h[i].value;
         }
 
         if (h[i].key.len == 6
@@ -1005,6 +1010,15 @@ ngx_palette_cert_cross_origin(ngx_http_request_t *r)
 
             origin = h[i].value;
         }
+    }
+
+    if (site.data) {
+        return !((site.len == 11
+                  && ngx_strncasecmp(site.data, (u_char *) "same-origin", 11)
+                     == 0)
+                 || (site.len == 4
+                     && ngx_strncasecmp(site.data, (u_char *) "none", 4)
+                        == 0));
     }
 
     if (origin.data == NULL) {
@@ -1135,9 +1149,9 @@ static void
 ngx_palette_cert_audit(ngx_http_request_t *r, ngx_palette_cert_zone_t *zone,
     const char *what, ngx_palette_cert_parsed_t *cur)
 {
+    X509    *peer;
     u_char  *p, *d, *s, *u, *q, *last, *c;
     u_char   sha[64], subject[256], date[32], user[64], client[256];
-    X509    *peer;
 
     p = ngx_palette_cert_sha256(sha, cur->leaf);
     s = ngx_palette_cert_subject(subject, subject + sizeof(subject),
@@ -1156,7 +1170,7 @@ ngx_palette_cert_audit(ngx_http_request_t *r, ngx_palette_cert_zone_t *zone,
         *u++ = (*q >= 0x20 && *q < 0x7f && *q != '"') ? *q : '?';
     }
 
-    /* an admin authenticated by a verified client certificate */
+    /* a verified client certificate, which may be what let the admin in */
 
     c = client;
 

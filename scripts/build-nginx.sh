@@ -50,7 +50,10 @@ case "$FLAVOR" in
     sanitize)
         SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
         CC_OPT="-O1 -g $SAN -DNGX_DEBUG_PALLOC=1 $WARN"
-        LD_OPT="$SAN"
+        # AddressSanitizer's own crypt() makes configure think crypt() is
+        # in libc, so nginx would not link libcrypt and auth_basic with a
+        # crypt(3) hash would call through a null pointer: link it here.
+        LD_OPT="$SAN -Wl,--no-as-needed -lcrypt"
         ;;
     *)
         usage >&2

@@ -12,6 +12,7 @@
 
 set -euo pipefail
 
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {

@@ -600,10 +600,18 @@ scratch_nginx_start() {
         die "nginx did not start (see $prefix/logs/error.log)"
     fi
 
+    # the master writes its pid file once it is a daemon: wait for it, so
+    # that scratch_nginx_stop finds it whatever happens next
+    for ((i = 0; i < 50; i++)); do
+        SCRATCH_MASTER="$(master_pid "$prefix")" && break
+        sleep 0.1
+    done
+    [[ -n "$SCRATCH_MASTER" ]] \
+        || die "nginx exited right after starting (see $prefix/logs/error.log)"
+
     for ((i = 0; i < 50; i++)); do
         code="$(http_code "$url")"
-        if [[ "$code" == 200 ]] && SCRATCH_MASTER="$(master_pid "$prefix")"
-        then
+        if [[ "$code" == 200 ]]; then
             return 0
         fi
         sleep 0.1

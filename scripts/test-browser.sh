@@ -75,7 +75,8 @@ browser_tools() {
     major="$(node -p 'process.versions.node.split(".")[0]')"
     if [[ "$major" -lt "$NODE_MAJOR_MIN" ]]; then
         die "node $(node --version) is too old for playwright-core;" \
-            "node $NODE_MAJOR_MIN or newer is needed"
+            "node $NODE_MAJOR_MIN or newer is needed (Debian 12's own" \
+            "nodejs is 18: install a newer one, e.g. from NodeSource)"
     fi
 
     if [[ ! -f "$TESTS/node_modules/playwright-core/package.json" \
@@ -225,13 +226,23 @@ http {
 EOF
 }
 
+# The master's pid; it writes its pid file after it has become a daemon,
+# so give it up to 5 s.
 browser_master() {
-    local pid
+    local pid i
 
-    [[ -f "$PREFIX/logs/nginx.pid" ]] || return 1
-    pid="$(cat "$PREFIX/logs/nginx.pid")"
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    printf '%s\n' "$pid"
+    for ((i = 0; i < 50; i++)); do
+        if [[ -s "$PREFIX/logs/nginx.pid" ]]; then
+            pid="$(cat "$PREFIX/logs/nginx.pid")"
+            [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
+                || return 1
+            printf '%s\n' "$pid"
+            return 0
+        fi
+        sleep 0.1
+    done
+
+    return 1
 }
 
 browser_nginx_start() {
@@ -265,6 +276,12 @@ browser_nginx_start() {
 browser_nginx_stop() {
     local pid="${MASTER:-}" i
 
+    # stopped on the way up: the pid file may be all there is
+    if [[ -z "$pid" && -s "$PREFIX/logs/nginx.pid" ]]; then
+        pid="$(cat "$PREFIX/logs/nginx.pid")"
+        [[ "$pid" =~ ^[0-9]+$ ]] || pid=""
+    fi
+
     [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
 
     kill -QUIT "$pid" 2>/dev/null || true
@@ -286,7 +303,7 @@ browser_nginx_stop() {
 browser_cleanup() {
     local rc=$?
 
-    trap - EXIT INT TERM
+    trap - EXIT
     browser_nginx_stop
     exit "$rc"
 }
@@ -328,7 +345,9 @@ chmod 0644 "$PREFIX/conf/htpasswd"
 write_other_site
 browser_nginx_conf
 
-trap browser_cleanup EXIT INT TERM
+trap browser_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 log "nginx: $NGINX${SO:+, load_module $SO}; prefix $PREFIX"
 browser_nginx_start
@@ -347,7 +366,7 @@ rc=0
     PALETTE_CERT_DIR="$CERTS" \
     PALETTE_SCREENSHOTS="$SHOTS" \
     PALETTE_CHROMIUM="$CHROMIUM" \
-        node --test --test-concurrency=1 \
+        node --test \
             --test-reporter=spec --test-reporter-destination=stdout \
             --test-reporter=tap --test-reporter-destination="$RESULTS" \
             console.test.js

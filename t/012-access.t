@@ -700,7 +700,39 @@ snapshot same
 
 
 
-=== TEST 19: a browser's cross-site post is refused even when it carries the admin's credentials
+=== TEST 19: Sec-Fetch-Site: same-origin vouches for a change whose Origin a proxy in front made look foreign, and anything but same-origin is refused
+--- config
+    location = /cert { palette_cert_api console; }
+--- request eval
+[main::upload_json("PUT /cert", "leaf-a"),
+ main::upload_json("PUT /cert", "leaf-b"),
+ main::upload_json("PUT /cert", "leaf-b"),
+ "DELETE /cert"]
+--- more_headers eval
+["Content-Type: application/json\nOrigin: https://localhost\nSec-Fetch-Site: same-origin",
+ "Content-Type: application/json\nOrigin: http://localhost\nSec-Fetch-Site: same-site",
+ "Content-Type: application/json\nSec-Fetch-Site: cross-site",
+ "Origin: http://localhost\nSec-Fetch-Site: same-site"]
+--- error_code eval
+[200, 403, 403, 403]
+--- response_body_like eval
+['"generation":2,"source":"uploaded"',
+ '"error":"cross_origin"',
+ '"error":"cross_origin"',
+ '"error":"cross_origin"']
+--- steps
+handshake count=5 expect=leaf-a
+snapshot record store=access
+request 4
+snapshot same
+handshake count=5 expect=leaf-a
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 20: a browser's cross-site post is refused even when it carries the admin's credentials
 --- config
     location = /cert { palette_cert_api console; }
 
@@ -735,7 +767,7 @@ snapshot same
 
 
 
-=== TEST 20: trust=: an upload chained to a CA of the sender's making is chain_untrusted, even with that CA in ca, and changes nothing
+=== TEST 21: trust=: an upload chained to a CA of the sender's making is chain_untrusted, even with that CA in ca, and changes nothing
 --- http_config
     palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access trust=$TEST_NGINX_CERT_DIR/ca.pem;
     server {
@@ -768,7 +800,7 @@ snapshot same
 
 
 
-=== TEST 21: trust=: a chain to the pinned CA is accepted without a ca field
+=== TEST 22: trust=: a chain to the pinned CA is accepted without a ca field
 --- http_config
     palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access trust=$TEST_NGINX_CERT_DIR/ca.pem;
     server {
@@ -794,7 +826,7 @@ store access sha256=leaf-deep
 
 
 
-=== TEST 22: without trust=, the same upload with its own CA in ca is accepted: the refusal above is trust='s doing
+=== TEST 23: without trust=, the same upload with its own CA in ca is accepted: the refusal above is trust='s doing
 --- config
     location = /cert { palette_cert_api console; }
 --- http_config

@@ -285,6 +285,8 @@ test("c: a key that does not match is shown under the Key field and changes noth
                  "the field at fault has the focus");
     assert.ok(await page.locator("#certificate-error").isHidden());
     assert.ok(await page.locator("#result").isHidden(), "no success panel");
+    assert.match(await page.locator("#busy").innerText(), /^Key: .*does not match/,
+                 "the status line, read out by screen readers, says it too");
 
     // what was pasted is kept, to be corrected
     assert.equal(await key.inputValue(), fixture("leaf-b.key"));
