@@ -87,13 +87,25 @@ perl -MDigest::SHA=sha256_base64 -e '
 
     print "\n\nstatic u_char  ngx_palette_cert_page[] =\n";
 
+    # each line of the page as C string pieces of at most 72 bytes, so
+    # that the header keeps to 80 columns; a UTF-8 character is never cut
+    my %esc = ("\\" => "\\\\", "\"" => "\\\"", "?" => "\\?",
+               "\t" => "\\t", "\n" => "\\n");
+
     for my $line (split /^/m, $page) {
-        $line =~ s/\\/\\\\/g;
-        $line =~ s/"/\\"/g;
-        $line =~ s/\?/\\?/g;
-        $line =~ s/\t/\\t/g;
-        $line =~ s/\n/\\n/;
-        print "    \"$line\"\n";
+        my @tokens = map { $esc{$_} // $_ }
+                     $line =~ /([\x00-\x7f]|[\xc0-\xff][\x80-\xbf]*|[\x80-\xbf])/g;
+        my $piece = "";
+
+        for my $t (@tokens) {
+            if (length($piece) + length($t) > 72) {
+                print "    \"$piece\"\n";
+                $piece = "";
+            }
+            $piece .= $t;
+        }
+
+        print "    \"$piece\"\n";
     }
 
     print "    ;\n\n\n#endif /* _NGX_PALETTE_CERT_PAGE_H_INCLUDED_ */\n";
