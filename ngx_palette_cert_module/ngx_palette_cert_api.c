@@ -52,6 +52,11 @@ typedef struct {
 } ngx_palette_cert_header_t;
 
 
+static ngx_str_t  ngx_palette_cert_json_type = ngx_string("application/json");
+static ngx_str_t  ngx_palette_cert_html_type =
+    ngx_string("text/html; charset=utf-8");
+
+
 /* on every answer of the API location */
 
 static ngx_palette_cert_header_t  ngx_palette_cert_api_headers[] = {
@@ -112,10 +117,13 @@ static ngx_int_t ngx_palette_cert_send_cert(ngx_http_request_t *r,
     ngx_uint_t dry_run);
 static ngx_int_t ngx_palette_cert_send_error(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_palette_cert_json_t *j, ngx_uint_t generation);
 static ngx_int_t ngx_palette_cert_send(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_palette_cert_json_t *j, ngx_uint_t generation);
+    ngx_uint_t status, ngx_str_t *type, ngx_str_t *body,
+    ngx_uint_t generation);
 static ngx_int_t ngx_palette_cert_headers(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_palette_cert_json_t *j, ngx_uint_t generation);
+    ngx_uint_t status, ngx_str_t *type, size_t len, ngx_uint_t generation);
 static ngx_int_t ngx_palette_cert_add_headers(ngx_http_request_t *r,
     ngx_uint_t generation);
 static ngx_uint_t ngx_palette_cert_cross_origin(ngx_http_request_t *r);
@@ -741,59 +749,19 @@ ngx_palette_cert_wants_page(ngx_http_request_t *r)
 static ngx_int_t
 ngx_palette_cert_send_page(ngx_http_request_t *r, ngx_uint_t generation)
 {
-    ngx_int_t                rc;
-    ngx_buf_t               *b;
-    ngx_chain_t              out;
-    ngx_palette_cert_ctx_t  *ctx;
+    ngx_str_t  page;
 
-    ctx = ngx_palette_cert_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->own = 1;
-
-    if (ngx_palette_cert_add_headers(r, generation) != NGX_OK
-        || ngx_palette_cert_add_fixed(r, ngx_palette_cert_page_headers)
-           != NGX_OK)
+    if (ngx_palette_cert_add_fixed(r, ngx_palette_cert_page_headers)
+        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = sizeof(ngx_palette_cert_page) - 1;
+    page.data = ngx_palette_cert_page;
+    page.len = sizeof(ngx_palette_cert_page) - 1;
 
-    if (r->headers_out.content_length) {
-        r->headers_out.content_length->hash = 0;
-        r->headers_out.content_length = NULL;
-    }
-
-    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-    r->headers_out.content_type_len = sizeof("text/html") - 1;
-    r->headers_out.content_type_lowcase = NULL;
-    r->headers_out.charset.len = 0;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = ngx_palette_cert_page;
-    b->last = ngx_palette_cert_page + sizeof(ngx_palette_cert_page) - 1;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_palette_cert_send(r, NGX_HTTP_OK, &ngx_palette_cert_html_type,
+                                 &page, generation);
 }
 
 
@@ -1246,9 +1214,9 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
 
     /* the ETag is the live generation; a dry run's is not live */
 
-    return ngx_palette_cert_send(r, NGX_HTTP_OK, &j,
-                                 dry_run ? zone->sh->generation
-                                         : cur->generation);
+    return ngx_palette_cert_send_json(r, NGX_HTTP_OK, &j,
+                                      dry_run ? zone->sh->generation
+                                              : cur->generation);
 }
 
 
@@ -1275,34 +1243,50 @@ ngx_palette_cert_send_error(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_palette_cert_send(r, err->status, &j,
-                                 zone->sh->generation);
+    return ngx_palette_cert_send_json(r, err->status, &j,
+                                      zone->sh->generation);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_palette_cert_json_t *j, ngx_uint_t generation)
+{
+    ngx_str_t  body;
+
+    if (j->failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body.data = j->start;
+    body.len = j->pos - j->start;
+
+    return ngx_palette_cert_send(r, status, &ngx_palette_cert_json_type,
+                                 &body, generation);
 }
 
 
 static ngx_int_t
 ngx_palette_cert_send(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_palette_cert_json_t *j, ngx_uint_t generation)
+    ngx_str_t *type, ngx_str_t *body, ngx_uint_t generation)
 {
     ngx_int_t                rc;
     ngx_buf_t               *b;
     ngx_chain_t              out;
     ngx_palette_cert_ctx_t  *ctx;
 
-    if (j->failed) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     ctx = ngx_palette_cert_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->own = 1;
-
-    if (ngx_palette_cert_headers(r, status, j, generation) != NGX_OK) {
+    if (ngx_palette_cert_headers(r, status, type, body->len, generation)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->own = 1;
 
     rc = ngx_http_send_header(r);
 
@@ -1315,8 +1299,8 @@ ngx_palette_cert_send(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->pos = j->start;
-    b->last = j->pos;
+    b->pos = body->data;
+    b->last = body->data + body->len;
     b->memory = 1;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
@@ -1328,26 +1312,31 @@ ngx_palette_cert_send(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* status, ETag, Cache-Control and the JSON type and length */
+/* status, ETag, Cache-Control, nosniff, and the type and length */
 
 static ngx_int_t
 ngx_palette_cert_headers(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_palette_cert_json_t *j, ngx_uint_t generation)
+    ngx_str_t *type, size_t len, ngx_uint_t generation)
 {
+    u_char  *p;
+
     if (ngx_palette_cert_add_headers(r, generation) != NGX_OK) {
         return NGX_ERROR;
     }
 
     r->headers_out.status = status;
-    r->headers_out.content_length_n = j->pos - j->start;
+    r->headers_out.content_length_n = len;
 
     if (r->headers_out.content_length) {
         r->headers_out.content_length->hash = 0;
         r->headers_out.content_length = NULL;
     }
 
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    p = ngx_strlchr(type->data, type->data + type->len, ';');
+
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = p ? (size_t) (p - type->data)
+                                        : type->len;
     r->headers_out.content_type_lowcase = NULL;
     r->headers_out.charset.len = 0;
 
@@ -1560,8 +1549,8 @@ ngx_palette_cert_header_filter(ngx_http_request_t *r)
     ctx->own = 1;
     ctx->replace = cl;
 
-    if (ngx_palette_cert_headers(r, err.status, &j,
-                                 plcf->zone->sh->generation)
+    if (ngx_palette_cert_headers(r, err.status, &ngx_palette_cert_json_type,
+                                 j.pos - j.start, plcf->zone->sh->generation)
         != NGX_OK)
     {
         return NGX_ERROR;
