@@ -27,36 +27,8 @@ static ngx_uint_t ngx_palette_cert_fuzz_utf8(u_char *p, size_t len);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char                     *buf;
-    ngx_int_t                   rc;
-    ngx_palette_cert_fields_t   f;
-
-    buf = ngx_palette_cert_fuzz_copy(data, size);
-
-    ngx_memzero(&f, sizeof(ngx_palette_cert_fields_t));
-
-    rc = ngx_palette_cert_parse_json(buf, size, &f);
-
-    ngx_palette_cert_fuzz_fields(rc, &f, buf, size);
-
-    if (rc == NGX_OK) {
-        if (f.has_certificate) {
-            ngx_palette_cert_fuzz_json_value(&f.certificate, buf,
-                                             (u_char *) data, size);
-        }
-
-        if (f.has_key) {
-            ngx_palette_cert_fuzz_json_value(&f.key, buf, (u_char *) data,
-                                             size);
-        }
-
-        if (f.has_ca) {
-            ngx_palette_cert_fuzz_json_value(&f.ca, buf, (u_char *) data,
-                                             size);
-        }
-    }
-
-    free(buf);
+    ngx_palette_cert_fuzz_in_place(data, size, ngx_palette_cert_parse_json,
+                                   ngx_palette_cert_fuzz_json_value);
 
     return 0;
 }

@@ -126,3 +126,43 @@ ngx_palette_cert_fuzz_fields(ngx_int_t rc, ngx_palette_cert_fields_t *f,
 
     ngx_palette_cert_fuzz_check(!(f->has_ca && f->ca_null));
 }
+
+
+/*
+ * One run of a parser that decodes the body in place: parse a copy, check
+ * the promises, then check each field found against the original bytes.
+ */
+
+void
+ngx_palette_cert_fuzz_in_place(const uint8_t *data, size_t size,
+    ngx_palette_cert_fuzz_parse_pt parse,
+    ngx_palette_cert_fuzz_value_pt value)
+{
+    u_char                     *buf;
+    ngx_int_t                   rc;
+    ngx_palette_cert_fields_t   f;
+
+    buf = ngx_palette_cert_fuzz_copy(data, size);
+
+    ngx_memzero(&f, sizeof(ngx_palette_cert_fields_t));
+
+    rc = parse(buf, size, &f);
+
+    ngx_palette_cert_fuzz_fields(rc, &f, buf, size);
+
+    if (rc == NGX_OK) {
+        if (f.has_certificate) {
+            value(&f.certificate, buf, (u_char *) data, size);
+        }
+
+        if (f.has_key) {
+            value(&f.key, buf, (u_char *) data, size);
+        }
+
+        if (f.has_ca) {
+            value(&f.ca, buf, (u_char *) data, size);
+        }
+    }
+
+    free(buf);
+}

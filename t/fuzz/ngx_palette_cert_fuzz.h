@@ -29,11 +29,20 @@
     } while (0)
 
 
+typedef ngx_int_t (*ngx_palette_cert_fuzz_parse_pt)(u_char *buf, size_t len,
+    ngx_palette_cert_fields_t *f);
+typedef void (*ngx_palette_cert_fuzz_value_pt)(ngx_str_t *value, u_char *buf,
+    u_char *orig, size_t len);
+
+
 u_char *ngx_palette_cert_fuzz_copy(const uint8_t *data, size_t size);
 ngx_uint_t ngx_palette_cert_fuzz_inside(ngx_str_t *s, u_char *buf,
     size_t len);
 void ngx_palette_cert_fuzz_fields(ngx_int_t rc, ngx_palette_cert_fields_t *f,
     u_char *buf, size_t len);
+void ngx_palette_cert_fuzz_in_place(const uint8_t *data, size_t size,
+    ngx_palette_cert_fuzz_parse_pt parse,
+    ngx_palette_cert_fuzz_value_pt value);
 void ngx_palette_cert_fuzz_failed(const char *file, int line,
     const char *expr) __attribute__((noreturn));
 
