@@ -1224,12 +1224,25 @@ static ngx_int_t
 ngx_palette_cert_send_error(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err)
 {
+    ngx_str_t                     retry;
     ngx_palette_cert_json_t       j;
     ngx_palette_cert_zone_t      *zone;
     ngx_palette_cert_loc_conf_t  *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
     zone = plcf->zone;
+
+    /* a refusal that a client can simply try again a moment later */
+
+    if (err->status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        ngx_str_set(&retry, "1");
+
+        if (ngx_palette_cert_add_header(r, "Retry-After", &retry, NULL)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
 
     if (err->status == NGX_HTTP_INTERNAL_SERVER_ERROR
         && ngx_strcmp(err->code, "internal_error") == 0)
