@@ -127,6 +127,9 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                  zones;       /* of ngx_palette_cert_zone_t* */
+
+    /* every server with an SSL context: sessions depend on the zones */
+    ngx_array_t                  servers;     /* of srv_conf_t* */
 } ngx_palette_cert_main_conf_t;
 
 
@@ -135,9 +138,30 @@ typedef struct {
     ngx_palette_cert_zone_t     *zone;
     SSL_CTX                     *ssl_ctx;
 
+    /* every zone of the configuration */
+    ngx_array_t                 *zones;
+
     /* generation installed in ssl_ctx by this process */
     ngx_uint_t                   installed;
     int                          installed_type;
+
+    /*
+     * What the context serves: the zone's certificate of that generation,
+     * or an earlier one when the context refused it.
+     */
+    X509                        *leaf;
+    STACK_OF(X509)              *chain;
+    EVP_PKEY                    *key;
+    ngx_uint_t                   served;
+
+    /*
+     * The session id context: the server's part as nginx computes its own
+     * (certificates, client CA list), and the one in force, made of it,
+     * the certificate served and the generation of every zone.
+     */
+    u_char                       sid_base[32];
+    u_char                       sid[32];
+    ngx_uint_t                   sid_epoch;
 
     /*
      * the context holds certificates the zone did not put there
@@ -246,6 +270,8 @@ u_char *ngx_palette_cert_subject(u_char *p, u_char *last, X509_NAME *name);
 u_char *ngx_palette_cert_sha256(u_char *p, X509 *x);
 u_char *ngx_palette_cert_time(u_char *p, const ASN1_TIME *t);
 ngx_int_t ngx_palette_cert_is_ip(ngx_str_t *name);
+ngx_int_t ngx_palette_cert_check_install(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_bundle_t *b, ngx_palette_cert_error_t *err);
 
 
 /* ngx_palette_cert_shm.c */
@@ -278,6 +304,14 @@ void ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone,
 
 /* ngx_palette_cert_handshake.c */
 int ngx_palette_cert_handshake(SSL *ssl, void *arg);
+int ngx_palette_cert_client_hello(SSL *ssl, int *alert, void *arg);
+ngx_int_t ngx_palette_cert_session_base(ngx_palette_cert_srv_conf_t *pscf,
+    ngx_array_t *certificates, ngx_log_t *log);
+void ngx_palette_cert_session_update(ngx_palette_cert_srv_conf_t *pscf,
+    ngx_log_t *log);
+ngx_int_t ngx_palette_cert_zone_usable(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log);
+void ngx_palette_cert_served_free(ngx_palette_cert_srv_conf_t *pscf);
 ngx_int_t ngx_palette_cert_refresh(ngx_palette_cert_zone_t *zone,
     ngx_log_t *log);
 ngx_int_t ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf,

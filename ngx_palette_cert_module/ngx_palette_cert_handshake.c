@@ -15,6 +15,15 @@
  * reads one word of shared memory and compares two pointers.  It never
  * parses, allocates from a pool or takes a lock unless the generation in
  * shared memory is newer than the one this process holds.
+ *
+ * The client hello callback, which OpenSSL runs before it looks for a
+ * session to resume, gives each connection the session id context of its
+ * server: nginx's own inputs (the server's certificates and client CA
+ * list), the certificate served, and the generation of every zone.  A
+ * session made before a change is thus never resumed after it, on any
+ * worker, and sessions never cross servers that nginx keeps apart.  When
+ * nothing changed it reads one word of shared memory per zone and copies
+ * 32 bytes.
  */
 
 
@@ -22,7 +31,8 @@
 
 
 static ngx_int_t ngx_palette_cert_use(SSL *ssl,
-    ngx_palette_cert_parsed_t *cur);
+    ngx_palette_cert_srv_conf_t *pscf);
+static ngx_uint_t ngx_palette_cert_epoch(ngx_palette_cert_srv_conf_t *pscf);
 static X509 *ngx_palette_cert_retire_cert(ngx_palette_cert_srv_conf_t *pscf,
     ngx_log_t *log);
 
@@ -38,16 +48,14 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
 {
     ngx_palette_cert_srv_conf_t *pscf = arg;
 
-    ngx_log_t                  *log;
-    ngx_connection_t           *c;
-    ngx_palette_cert_zone_t    *zone;
-    ngx_palette_cert_parsed_t  *cur;
+    ngx_log_t                *log;
+    ngx_connection_t         *c;
+    ngx_palette_cert_zone_t  *zone;
 
     zone = pscf->zone;
-    cur = &zone->current;
 
-    if (zone->sh->generation != cur->generation
-        || pscf->installed != cur->generation)
+    if (zone->sh->generation != zone->current.generation
+        || pscf->installed != zone->current.generation)
     {
         c = ngx_ssl_get_connection(ssl);
         log = c ? c->log : ngx_cycle->log;
@@ -58,7 +66,7 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
         (void) ngx_palette_cert_install(pscf, log);
     }
 
-    if (cur->leaf == NULL) {
+    if (pscf->leaf == NULL) {
         return 0;
     }
 
@@ -70,8 +78,8 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
      * chosen over the zone's.
      */
 
-    if (pscf->exclusive || SSL_get_certificate(ssl) != cur->leaf) {
-        return ngx_palette_cert_use(ssl, cur) == NGX_OK;
+    if (pscf->exclusive || SSL_get_certificate(ssl) != pscf->leaf) {
+        return ngx_palette_cert_use(ssl, pscf) == NGX_OK;
     }
 
     return 1;
@@ -79,13 +87,15 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
 
 
 static ngx_int_t
-ngx_palette_cert_use(SSL *ssl, ngx_palette_cert_parsed_t *cur)
+ngx_palette_cert_use(SSL *ssl, ngx_palette_cert_srv_conf_t *pscf)
 {
     ngx_connection_t  *c;
 
     SSL_certs_clear(ssl);
 
-    if (SSL_use_cert_and_key(ssl, cur->leaf, cur->key, cur->chain, 1) != 1) {
+    if (SSL_use_cert_and_key(ssl, pscf->leaf, pscf->key, pscf->chain, 1)
+        != 1)
+    {
         c = ngx_ssl_get_connection(ssl);
 
         ngx_ssl_error(NGX_LOG_ALERT, c ? c->log : ngx_cycle->log, 0,
@@ -94,6 +104,214 @@ ngx_palette_cert_use(SSL *ssl, ngx_palette_cert_parsed_t *cur)
     }
 
     return NGX_OK;
+}
+
+
+int
+ngx_palette_cert_client_hello(SSL *ssl, int *alert, void *arg)
+{
+    ngx_palette_cert_srv_conf_t *pscf = arg;
+
+    ngx_connection_t  *c;
+
+    if (ngx_palette_cert_epoch(pscf) != pscf->sid_epoch) {
+        c = ngx_ssl_get_connection(ssl);
+        ngx_palette_cert_session_update(pscf, c ? c->log : ngx_cycle->log);
+    }
+
+    if (SSL_set_session_id_context(ssl, pscf->sid, sizeof(pscf->sid)) != 1) {
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+
+/* the sum of the zones' generations: it grows with every change */
+
+static ngx_uint_t
+ngx_palette_cert_epoch(ngx_palette_cert_srv_conf_t *pscf)
+{
+    ngx_uint_t                 i, epoch;
+    ngx_palette_cert_zone_t  **zones;
+
+    zones = pscf->zones->elts;
+    epoch = 0;
+
+    for (i = 0; i < pscf->zones->nelts; i++) {
+        if (zones[i]->sh) {
+            epoch += zones[i]->sh->generation;
+        }
+    }
+
+    return epoch;
+}
+
+
+/*
+ * The server's part of the session id context, made at configuration
+ * time from what nginx makes its own of: the server's certificates (or
+ * their names, when they have variables) and its client CA list.
+ */
+
+ngx_int_t
+ngx_palette_cert_session_base(ngx_palette_cert_srv_conf_t *pscf,
+    ngx_array_t *certificates, ngx_log_t *log)
+{
+    int                   i, n, rc;
+    X509                 *x, *current;
+    SSL_CTX              *ctx;
+    ngx_str_t            *names;
+    ngx_uint_t            k;
+    EVP_MD_CTX           *md;
+    unsigned int          len;
+    STACK_OF(X509_NAME)  *list;
+    u_char                buf[EVP_MAX_MD_SIZE];
+
+    static u_char         tag[] = "palette_cert session id context";
+
+    ctx = pscf->ssl_ctx;
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        goto failed;
+    }
+
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
+        || EVP_DigestUpdate(md, tag, sizeof(tag) - 1) != 1)
+    {
+        goto failed;
+    }
+
+    current = SSL_CTX_get0_certificate(ctx);
+
+    for (rc = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST);
+         rc == 1;
+         rc = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT))
+    {
+        x = SSL_CTX_get0_certificate(ctx);
+
+        if (x == NULL) {
+            continue;
+        }
+
+        if (X509_digest(x, EVP_sha256(), buf, &len) != 1
+            || EVP_DigestUpdate(md, buf, len) != 1)
+        {
+            goto failed;
+        }
+    }
+
+    if (current) {
+        (void) SSL_CTX_select_current_cert(ctx, current);
+    }
+
+    if (certificates) {
+        names = certificates->elts;
+
+        for (k = 0; k < certificates->nelts; k++) {
+            if (EVP_DigestUpdate(md, names[k].data, names[k].len) != 1) {
+                goto failed;
+            }
+        }
+    }
+
+    list = SSL_CTX_get_client_CA_list(ctx);
+    n = list ? sk_X509_NAME_num(list) : 0;
+
+    for (i = 0; i < n; i++) {
+        if (X509_NAME_digest(sk_X509_NAME_value(list, i), EVP_sha256(), buf,
+                             &len)
+            != 1
+            || EVP_DigestUpdate(md, buf, len) != 1)
+        {
+            goto failed;
+        }
+    }
+
+    if (EVP_DigestFinal_ex(md, pscf->sid_base, NULL) != 1) {
+        goto failed;
+    }
+
+    EVP_MD_CTX_free(md);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_ssl_error(NGX_LOG_EMERG, log, 0,
+                  "palette_cert: cannot make a session id context");
+
+    EVP_MD_CTX_free(md);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * Brings the server's certificate and session id context up to date with
+ * the zones.  Should the digest fail, the context becomes random: no
+ * session is resumed rather than an old one.
+ */
+
+void
+ngx_palette_cert_session_update(ngx_palette_cert_srv_conf_t *pscf,
+    ngx_log_t *log)
+{
+    int                        ok;
+    ngx_uint_t                 i, epoch, generation;
+    EVP_MD_CTX                *md;
+    unsigned int               len;
+    ngx_palette_cert_zone_t  **zones;
+    u_char                     buf[EVP_MAX_MD_SIZE];
+
+    if (pscf->zone) {
+        (void) ngx_palette_cert_refresh(pscf->zone, log);
+        (void) ngx_palette_cert_install(pscf, log);
+    }
+
+    md = EVP_MD_CTX_new();
+
+    ok = (md != NULL
+          && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
+          && EVP_DigestUpdate(md, pscf->sid_base, sizeof(pscf->sid_base))
+             == 1);
+
+    if (ok && pscf->leaf) {
+        ok = (X509_digest(pscf->leaf, EVP_sha256(), buf, &len) == 1
+              && EVP_DigestUpdate(md, buf, len) == 1
+              && EVP_DigestUpdate(md, &pscf->served, sizeof(ngx_uint_t))
+                 == 1);
+    }
+
+    zones = pscf->zones->elts;
+    epoch = 0;
+
+    for (i = 0; i < pscf->zones->nelts; i++) {
+        generation = zones[i]->sh ? zones[i]->sh->generation : 0;
+        epoch += generation;
+
+        ok = ok && EVP_DigestUpdate(md, &generation, sizeof(ngx_uint_t)) == 1;
+    }
+
+    ok = ok && EVP_DigestFinal_ex(md, pscf->sid, NULL) == 1;
+
+    EVP_MD_CTX_free(md);
+
+    if (!ok) {
+        ngx_ssl_error(NGX_LOG_ALERT, log, 0,
+                      "palette_cert: cannot make a session id context, "
+                      "sessions are not resumed");
+
+        (void) RAND_bytes(pscf->sid, sizeof(pscf->sid));
+        return;
+    }
+
+    (void) SSL_CTX_set_session_id_context(pscf->ssl_ctx, pscf->sid,
+                                          sizeof(pscf->sid));
+
+    pscf->sid_epoch = epoch;
 }
 
 
@@ -162,6 +380,9 @@ ngx_palette_cert_refresh(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
 /*
  * Installs this process's copy in a server's SSL context.  Connections
  * created from the context afterwards carry it without further work.
+ * A context that refuses it (a security level that the key or a
+ * signature does not meet) keeps serving what it had: that is logged
+ * once for the generation, not on every handshake.
  */
 
 ngx_int_t
@@ -169,12 +390,24 @@ ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf, ngx_log_t *log)
 {
     int                         type;
     X509                       *retire;
+    STACK_OF(X509)             *chain;
     ngx_palette_cert_parsed_t  *cur;
 
     cur = &pscf->zone->current;
 
     if (cur->leaf == NULL || pscf->installed == cur->generation) {
         return NGX_OK;
+    }
+
+    pscf->installed = cur->generation;
+
+    chain = cur->chain ? X509_chain_up_ref(cur->chain) : NULL;
+
+    if (cur->chain && chain == NULL) {
+        ngx_ssl_error(NGX_LOG_ALERT, log, 0,
+                      "palette_cert zone \"%V\": X509_chain_up_ref() failed",
+                      &pscf->zone->name);
+        return NGX_ERROR;
     }
 
     type = EVP_PKEY_base_id(cur->key);
@@ -191,10 +424,13 @@ ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf, ngx_log_t *log)
         != 1)
     {
         ngx_ssl_error(NGX_LOG_ALERT, log, 0,
-                      "palette_cert zone \"%V\": "
-                      "SSL_CTX_use_cert_and_key() failed",
-                      &pscf->zone->name);
+                      "palette_cert zone \"%V\": generation %ui cannot be "
+                      "used by the server in %s:%ui, generation %ui is "
+                      "still served: SSL_CTX_use_cert_and_key() failed",
+                      &pscf->zone->name, cur->generation, pscf->file,
+                      pscf->line, pscf->served);
         X509_free(retire);
+        sk_X509_pop_free(chain, X509_free);
         return NGX_ERROR;
     }
 
@@ -224,19 +460,93 @@ ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf, ngx_log_t *log)
 
     X509_free(retire);
 
-    /*
-     * Sessions made with an earlier certificate are not resumed: the
-     * certificate a resumed handshake stands for is the one it started
-     * with.
-     */
+    ngx_palette_cert_served_free(pscf);
 
-    (void) SSL_CTX_set_session_id_context(pscf->ssl_ctx, cur->sid,
-                                          sizeof(cur->sid));
+    X509_up_ref(cur->leaf);
+    EVP_PKEY_up_ref(cur->key);
 
+    pscf->leaf = cur->leaf;
+    pscf->key = cur->key;
+    pscf->chain = chain;
+    pscf->served = cur->generation;
     pscf->installed_type = type;
-    pscf->installed = cur->generation;
 
     return NGX_OK;
+}
+
+
+void
+ngx_palette_cert_served_free(ngx_palette_cert_srv_conf_t *pscf)
+{
+    X509_free(pscf->leaf);
+    EVP_PKEY_free(pscf->key);
+    sk_X509_pop_free(pscf->chain, X509_free);
+
+    pscf->leaf = NULL;
+    pscf->key = NULL;
+    pscf->chain = NULL;
+}
+
+
+/* whether every server the zone feeds can use its current certificate */
+
+ngx_int_t
+ngx_palette_cert_zone_usable(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
+{
+    ngx_int_t                   rc;
+    ngx_palette_cert_pem_t      pem;
+    ngx_palette_cert_error_t    err;
+    ngx_palette_cert_bundle_t   b;
+    ngx_palette_cert_record_t  *rec;
+    ngx_palette_cert_parsed_t   parsed;
+
+    if (zone->sh == NULL || zone->servers.nelts == 0) {
+        return NGX_OK;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    rec = ngx_palette_cert_current_record(zone);
+    rc = rec ? ngx_palette_cert_record_copy(rec, &pem) : NGX_DECLINED;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (rc == NGX_DECLINED) {
+        /* "nginx -t" makes no certificate */
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_palette_cert_parse_pem(&pem, &parsed, log);
+
+    ngx_palette_cert_pem_free(&pem);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&b, sizeof(ngx_palette_cert_bundle_t));
+
+    b.leaf = parsed.leaf;
+    b.chain = parsed.chain;
+    b.key = parsed.key;
+
+    rc = ngx_palette_cert_check_install(zone, &b, &err);
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "palette_cert zone \"%V\": its certificate "
+                      "(generation %ui) cannot be served: %*s",
+                      &zone->name, parsed.generation,
+                      err.last - err.message, err.message);
+    }
+
+    ngx_palette_cert_parsed_free(&parsed);
+
+    return rc;
 }
 
 

@@ -32,6 +32,9 @@ static ngx_int_t ngx_palette_cert_add_path(ngx_conf_t *cf, ngx_str_t *name);
 static char *ngx_palette_cert(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_palette_cert_zone_init(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_palette_cert_srv_cleanup(void *data);
 static void ngx_palette_cert_zone_cleanup(void *data);
 static ngx_int_t ngx_palette_cert_init_module(ngx_cycle_t *cycle);
 
@@ -111,6 +114,13 @@ ngx_palette_cert_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    if (ngx_array_init(&pmcf->servers, cf->pool, 4,
+                       sizeof(ngx_palette_cert_srv_conf_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     return pmcf;
 }
 
@@ -145,8 +155,10 @@ ngx_palette_cert_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_palette_cert_srv_conf_t *prev = parent;
     ngx_palette_cert_srv_conf_t *conf = child;
 
-    ngx_http_ssl_srv_conf_t       *sscf;
-    ngx_palette_cert_srv_conf_t  **pscfp;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_ssl_srv_conf_t        *sscf;
+    ngx_palette_cert_srv_conf_t   **pscfp;
+    ngx_palette_cert_main_conf_t   *pmcf;
 
     if (conf->zone_name.data == NULL) {
         conf->zone_name = prev->zone_name;
@@ -154,37 +166,76 @@ ngx_palette_cert_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->line = prev->line;
     }
 
-    if (conf->zone_name.data == NULL) {
-        return NGX_CONF_OK;
-    }
-
-    conf->zone = ngx_palette_cert_find_zone(cf, &conf->zone_name);
-
-    if (conf->zone == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"palette_cert\" refers to zone \"%V\" that is not "
-                      "declared by \"palette_cert_zone\" in %s:%ui",
-                      &conf->zone_name, conf->file, conf->line);
-        return NGX_CONF_ERROR;
-    }
-
     /* the SSL module has merged this server already: it comes first */
 
     sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_ssl_module);
 
-    if (sscf->certificate_values) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"palette_cert\" cannot be combined with "
-                      "\"ssl_certificate\" containing variables in %s:%ui",
-                      conf->file, conf->line);
-        return NGX_CONF_ERROR;
+    if (conf->zone_name.data) {
+        conf->zone = ngx_palette_cert_find_zone(cf, &conf->zone_name);
+
+        if (conf->zone == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"palette_cert\" refers to zone \"%V\" that is "
+                          "not declared by \"palette_cert_zone\" in %s:%ui",
+                          &conf->zone_name, conf->file, conf->line);
+            return NGX_CONF_ERROR;
+        }
+
+        if (sscf->certificate_values) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"palette_cert\" cannot be combined with "
+                          "\"ssl_certificate\" containing variables in "
+                          "%s:%ui", conf->file, conf->line);
+            return NGX_CONF_ERROR;
+        }
     }
 
-    if (sscf->ssl.ctx == NULL) {
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_palette_cert_module);
+
+    if (sscf->ssl.ctx == NULL || pmcf->zones.nelts == 0) {
         return NGX_CONF_OK;
     }
 
+    /*
+     * Every server with an SSL context gets the session id context of
+     * the module: the listening socket's default server is the one
+     * whose context decides on resumption, whichever server the client
+     * names.
+     */
+
     conf->ssl_ctx = sscf->ssl.ctx;
+    conf->zones = &pmcf->zones;
+
+    if (ngx_palette_cert_session_base(conf, sscf->certificate_values
+                                            ? sscf->certificates : NULL,
+                                      cf->log)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_palette_cert_srv_cleanup;
+    cln->data = conf;
+
+    SSL_CTX_set_client_hello_cb(conf->ssl_ctx, ngx_palette_cert_client_hello,
+                                conf);
+
+    pscfp = ngx_array_push(&pmcf->servers);
+    if (pscfp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *pscfp = conf;
+
+    if (conf->zone == NULL) {
+        return NGX_CONF_OK;
+    }
+
     conf->exclusive = (sscf->certificates && sscf->certificates->nelts);
 
     SSL_CTX_set_cert_cb(conf->ssl_ctx, ngx_palette_cert_handshake, conf);
@@ -197,6 +248,36 @@ ngx_palette_cert_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     *pscfp = conf;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The zone's content, and whether the servers it feeds can use it: a
+ * certificate that a server's TLS settings refuse (a reload that raised
+ * the security level) fails the start or the reload, as a static
+ * "ssl_certificate" would, and on a reload the running configuration
+ * stays.  Later, that could only fail the workers' handshakes.
+ */
+
+static ngx_int_t
+ngx_palette_cert_zone_init(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_palette_cert_zone_t  *zone = shm_zone->data;
+
+    if (ngx_palette_cert_init_zone(shm_zone, data) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_palette_cert_zone_usable(zone, zone->log);
+}
+
+
+static void
+ngx_palette_cert_srv_cleanup(void *data)
+{
+    ngx_palette_cert_srv_conf_t  *pscf = data;
+
+    ngx_palette_cert_served_free(pscf);
 }
 
 
@@ -465,7 +546,7 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    shm_zone->init = ngx_palette_cert_init_zone;
+    shm_zone->init = ngx_palette_cert_zone_init;
     shm_zone->data = zone;
     zone->shm_zone = shm_zone;
 
@@ -714,13 +795,15 @@ ngx_palette_cert_zone_cleanup(void *data)
  * Runs in the master once the zones are set up, before workers are
  * started: every SSL context fed by a zone gets the zone's current
  * certificate, so that the first handshake of a new worker has nothing
- * to do.
+ * to do, and every SSL context its session id context.  Failing here
+ * would stop the master on a reload: what can fail is checked when the
+ * zone is set up.
  */
 
 static ngx_int_t
 ngx_palette_cert_init_module(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                     i, j;
+    ngx_uint_t                     i;
     ngx_palette_cert_zone_t      **zones;
     ngx_palette_cert_srv_conf_t  **servers;
     ngx_palette_cert_main_conf_t  *pmcf;
@@ -730,32 +813,24 @@ ngx_palette_cert_init_module(ngx_cycle_t *cycle)
     }
 
     pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_palette_cert_module);
-    if (pmcf == NULL) {
+    if (pmcf == NULL || pmcf->zones.nelts == 0) {
         return NGX_OK;
     }
 
-    if (pmcf->zones.nelts) {
-        ngx_palette_cert_placeholders(cycle->log);
-    }
+    ngx_palette_cert_placeholders(cycle->log);
+
+    /* a failure to read a zone is logged and left to the handshakes */
 
     zones = pmcf->zones.elts;
 
     for (i = 0; i < pmcf->zones.nelts; i++) {
+        (void) ngx_palette_cert_refresh(zones[i], cycle->log);
+    }
 
-        /*
-         * A failure is logged and left to the handshakes, which try again:
-         * failing here would stop the master on a reload.
-         */
+    servers = pmcf->servers.elts;
 
-        if (ngx_palette_cert_refresh(zones[i], cycle->log) != NGX_OK) {
-            continue;
-        }
-
-        servers = zones[i]->servers.elts;
-
-        for (j = 0; j < zones[i]->servers.nelts; j++) {
-            (void) ngx_palette_cert_install(servers[j], cycle->log);
-        }
+    for (i = 0; i < pmcf->servers.nelts; i++) {
+        ngx_palette_cert_session_update(servers[i], cycle->log);
     }
 
     return NGX_OK;

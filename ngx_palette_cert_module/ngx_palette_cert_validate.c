@@ -37,9 +37,6 @@ static ngx_int_t ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone,
     X509 *leaf, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_policy(STACK_OF(X509) *chain,
     EVP_PKEY *key, ngx_palette_cert_error_t *err);
-static ngx_int_t ngx_palette_cert_check_install(
-    ngx_palette_cert_zone_t *zone, ngx_palette_cert_bundle_t *b,
-    ngx_palette_cert_error_t *err);
 static u_char *ngx_palette_cert_key_type(u_char *p, u_char *last,
     EVP_PKEY *key);
 static ngx_int_t ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out);
@@ -819,7 +816,7 @@ ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
  * servers the zone feeds (an intermediate's key may be too small there).
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_palette_cert_check_install(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_bundle_t *b, ngx_palette_cert_error_t *err)
 {
