@@ -37,6 +37,14 @@ static ngx_int_t ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone,
     X509 *leaf, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_policy(STACK_OF(X509) *chain,
     EVP_PKEY *key, ngx_palette_cert_error_t *err);
+static int ngx_palette_cert_weak_digest(X509 *x);
+static ngx_int_t ngx_palette_cert_check_usage(STACK_OF(X509) *chain,
+    ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_for_servers(X509 *x);
+static u_char *ngx_palette_cert_key_usage(u_char *p, u_char *last,
+    uint32_t ku);
+static u_char *ngx_palette_cert_ext_key_usage(u_char *p, u_char *last,
+    X509 *x);
 static ngx_int_t ngx_palette_cert_check_install(
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_bundle_t *b,
     ngx_palette_cert_error_t *err);
@@ -708,10 +716,9 @@ static ngx_int_t
 ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
     ngx_palette_cert_error_t *err)
 {
-    int        i, nid, bits;
-    X509      *x, *leaf;
-    u_char     subject[256], type[32], *p;
-    uint32_t   xku;
+    int      i, nid, bits;
+    X509    *x, *leaf;
+    u_char   subject[256], type[32], *p;
 
     leaf = sk_X509_value(chain, 0);
 
@@ -763,13 +770,9 @@ ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
             continue;
         }
 
-        if (X509_get_signature_info(x, &nid, NULL, NULL, NULL) != 1) {
-            nid = NID_undef;
-        }
+        nid = ngx_palette_cert_weak_digest(x);
 
-        if (nid == NID_md5 || nid == NID_sha1 || nid == NID_md5_sha1
-            || nid == NID_md4 || nid == NID_md2)
-        {
+        if (nid != NID_undef) {
             p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
                                          X509_get_subject_name(x));
             *p = '\0';
@@ -783,11 +786,51 @@ ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
         }
     }
 
+    return ngx_palette_cert_check_usage(chain, err);
+}
+
+
+/* the digest of x's signature if clients reject it, else NID_undef */
+
+static int
+ngx_palette_cert_weak_digest(X509 *x)
+{
+    int  nid;
+
+    if (X509_get_signature_info(x, &nid, NULL, NULL, NULL) != 1) {
+        ERR_clear_error();
+        return NID_undef;
+    }
+
+    if (nid == NID_md5 || nid == NID_sha1 || nid == NID_md5_sha1
+        || nid == NID_md4 || nid == NID_md2)
+    {
+        return nid;
+    }
+
+    return NID_undef;
+}
+
+
+/* what clients require of a server's chain: the sslserver purpose */
+
+static ngx_int_t
+ngx_palette_cert_check_usage(STACK_OF(X509) *chain,
+    ngx_palette_cert_error_t *err)
+{
+    int        i;
+    X509      *x, *leaf;
+    u_char     subject[256], usage[256], *p;
+    uint32_t   flags, ku;
+
+    leaf = sk_X509_value(chain, 0);
+    flags = X509_get_extension_flags(leaf);
+
     p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
                                  X509_get_subject_name(leaf));
     *p = '\0';
 
-    if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
+    if (flags & EXFLAG_CA) {
         ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
                                "not_server_certificate", "certificate",
                                "the leaf %s is a CA certificate "
@@ -796,20 +839,165 @@ ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
         return NGX_ERROR;
     }
 
-    if (X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) {
-        xku = X509_get_extended_key_usage(leaf);
+    /*
+     * The handshake is signed with the leaf's key: with ECDHE always, in
+     * TLS 1.3 and for every EC key; keyEncipherment alone serves only
+     * the RSA key exchange, which current clients no longer offer.
+     */
 
-        if (!(xku & XKU_SSL_SERVER)) {
+    if (flags & EXFLAG_KUSAGE) {
+        ku = X509_get_key_usage(leaf);
+
+        if (!(ku & KU_DIGITAL_SIGNATURE)) {
+            p = ngx_palette_cert_key_usage(usage, usage + sizeof(usage) - 1,
+                                           ku);
+            *p = '\0';
+
             ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
                                    "not_server_certificate", "certificate",
-                                   "the extended key usage of the leaf %s "
-                                   "does not include serverAuth; it is not "
-                                   "for TLS servers", subject);
+                                   "the key usage of the leaf %s does not "
+                                   "include digitalSignature (it allows "
+                                   "%s); TLS servers sign the handshake "
+                                   "with the key, so clients refuse it: "
+                                   "have it reissued with digitalSignature",
+                                   subject, usage);
             return NGX_ERROR;
         }
     }
 
+    if ((flags & EXFLAG_XKUSAGE)
+        && !(X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER))
+    {
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "not_server_certificate", "certificate",
+                               "the extended key usage of the leaf %s "
+                               "does not include serverAuth; it is not "
+                               "for TLS servers", subject);
+        return NGX_ERROR;
+    }
+
+    /* a self-signed root is the client's own: its copy is not checked */
+
+    for (i = 1; i < sk_X509_num(chain); i++) {
+        x = sk_X509_value(chain, i);
+
+        if (ngx_palette_cert_is_self_signed(x)
+            || ngx_palette_cert_for_servers(x))
+        {
+            continue;
+        }
+
+        p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                     X509_get_subject_name(x));
+        *p = '\0';
+
+        p = ngx_palette_cert_ext_key_usage(usage, usage + sizeof(usage) - 1,
+                                           x);
+        *p = '\0';
+
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "not_server_certificate", "certificate",
+                               "the extended key usage of the chain "
+                               "certificate %s includes neither serverAuth "
+                               "nor anyExtendedKeyUsage (it allows %s); "
+                               "clients refuse it for TLS servers: use the "
+                               "chain of an authority that issues server "
+                               "certificates", subject, usage);
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
+}
+
+
+/* a CA that may issue for TLS servers, as far as its EKU says */
+
+static ngx_int_t
+ngx_palette_cert_for_servers(X509 *x)
+{
+    if (!(X509_get_extension_flags(x) & EXFLAG_XKUSAGE)) {
+        return 1;
+    }
+
+    return (X509_get_extended_key_usage(x) & (XKU_SSL_SERVER|XKU_ANYEKU))
+           != 0;
+}
+
+
+static u_char *
+ngx_palette_cert_key_usage(u_char *p, u_char *last, uint32_t ku)
+{
+    u_char      *start;
+    ngx_uint_t   i;
+
+    static struct {
+        uint32_t     bit;
+        const char  *name;
+    } names[] = {
+        { KU_DIGITAL_SIGNATURE, "digitalSignature" },
+        { KU_NON_REPUDIATION, "nonRepudiation" },
+        { KU_KEY_ENCIPHERMENT, "keyEncipherment" },
+        { KU_DATA_ENCIPHERMENT, "dataEncipherment" },
+        { KU_KEY_AGREEMENT, "keyAgreement" },
+        { KU_KEY_CERT_SIGN, "keyCertSign" },
+        { KU_CRL_SIGN, "cRLSign" },
+        { KU_ENCIPHER_ONLY, "encipherOnly" },
+        { KU_DECIPHER_ONLY, "decipherOnly" }
+    };
+
+    start = p;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (ku & names[i].bit) {
+            p = ngx_slprintf(p, last, "%s%s", p == start ? "" : ", ",
+                             names[i].name);
+        }
+    }
+
+    if (p == start) {
+        p = ngx_slprintf(p, last, "nothing");
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_palette_cert_ext_key_usage(u_char *p, u_char *last, X509 *x)
+{
+    int                      i, nid;
+    char                     oid[80];
+    u_char                  *start;
+    const char              *name;
+    ASN1_OBJECT             *obj;
+    EXTENDED_KEY_USAGE      *eku;
+
+    start = p;
+
+    eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+
+    for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
+        obj = sk_ASN1_OBJECT_value(eku, i);
+        nid = OBJ_obj2nid(obj);
+
+        if (nid != NID_undef) {
+            name = OBJ_nid2sn(nid);
+
+        } else {
+            name = (OBJ_obj2txt(oid, sizeof(oid), obj, 1) > 0) ? oid : "?";
+        }
+
+        p = ngx_slprintf(p, last, "%s%s", p == start ? "" : ", ", name);
+    }
+
+    EXTENDED_KEY_USAGE_free(eku);
+    ERR_clear_error();
+
+    if (p == start) {
+        p = ngx_slprintf(p, last, "nothing");
+    }
+
+    return p;
 }
 
 
