@@ -9,7 +9,8 @@
  *
  * Checks run in a fixed order and the first failure is reported:
  * the certificate field, the key field, the ca field (each parsed),
- * the key against the leaf, the chain, the validity dates, the zone's
+ * the key against the leaf, the chain (a path valid today when there is
+ * one, whatever the order of the upload), the validity dates, the zone's
  * names, and last the policy (key strength, signature digest, server
  * usage).  Messages name the certificate at fault by its subject and say
  * what to do; they never contain key material.
@@ -31,6 +32,19 @@ static ngx_int_t ngx_palette_cert_check_key(STACK_OF(X509) *certs,
 static ngx_int_t ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
     STACK_OF(X509) *certs, STACK_OF(X509) *ca, STACK_OF(X509) **chain,
     ngx_palette_cert_error_t *err);
+static X509_STORE *ngx_palette_cert_trust_store(
+    ngx_palette_cert_zone_t *zone, STACK_OF(X509) *ca, const char **where,
+    ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_find_path(X509_STORE_CTX *ctx,
+    X509_STORE *store, X509 *leaf, STACK_OF(X509) *untrusted,
+    ngx_uint_t dates, STACK_OF(X509) **chain);
+static int ngx_palette_cert_ignore_dates(int ok, X509_STORE_CTX *ctx);
+static int ngx_palette_cert_set_aside(X509_STORE_CTX *ctx,
+    STACK_OF(X509) *set);
+static ngx_int_t ngx_palette_cert_has_other(STACK_OF(X509) *set, X509 *x);
+static ngx_int_t ngx_palette_cert_same_key(X509 *a, X509 *b);
+static void ngx_palette_cert_chain_error(X509_STORE_CTX *ctx, X509 *leaf,
+    const char *where, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_dates(STACK_OF(X509) *chain,
     ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone,
@@ -462,60 +476,23 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
     STACK_OF(X509) *certs, STACK_OF(X509) *ca, STACK_OF(X509) **chain,
     ngx_palette_cert_error_t *err)
 {
-    int              i, error, depth;
-    X509            *x, *leaf;
-    u_char           subject[256], issuer[256], *p;
+    int              i;
+    X509            *leaf;
     ngx_int_t        rc;
     const char      *where;
     X509_STORE      *store;
     STACK_OF(X509)  *untrusted;
     X509_STORE_CTX  *ctx;
 
-    rc = NGX_ERROR;
     ctx = NULL;
     untrusted = NULL;
 
-    store = X509_STORE_new();
+    store = ngx_palette_cert_trust_store(zone, ca, &where, err);
     if (store == NULL) {
-        goto nomem;
+        return NGX_ERROR;
     }
 
-    if (zone->trust.len) {
-        where = "the trusted CAs of this zone";
-
-        if (X509_STORE_load_file(store, (char *) zone->trust.data) != 1) {
-            ngx_ssl_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "palette_cert zone \"%V\": cannot load \"%V\"",
-                          &zone->name, &zone->trust);
-            ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                   "internal_error", NULL,
-                                   "the zone's trusted CA file cannot be "
-                                   "read; see the error log");
-            goto done;
-        }
-
-    } else if (ca) {
-        where = "the ca field";
-
-        for (i = 0; i < sk_X509_num(ca); i++) {
-            if (X509_STORE_add_cert(store, sk_X509_value(ca, i)) != 1) {
-                goto nomem;
-            }
-        }
-
-        /* a CA given by the admin may be an intermediate */
-
-        X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
-
-    } else {
-        where = "the system's trusted CAs";
-
-        if (X509_STORE_set_default_paths(store) != 1) {
-            goto nomem;
-        }
-    }
-
-    ERR_clear_error();
+    rc = NGX_ERROR;
 
     untrusted = sk_X509_dup(certs);
     if (untrusted == NULL) {
@@ -533,14 +510,41 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
     }
 
     ctx = X509_STORE_CTX_new();
-    if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1)
-    {
+    if (ctx == NULL) {
         goto nomem;
     }
 
-    /* dates and usage are checked later, each with its own error */
+    /*
+     * A path valid today if there is one; else any path, whose dates
+     * check_dates() then reports (they are checked there, each with its
+     * own error, and usage later still).
+     */
 
-    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
+    rc = ngx_palette_cert_find_path(ctx, store, leaf, untrusted, 1, chain);
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_palette_cert_find_path(ctx, store, leaf, untrusted, 0,
+                                        chain);
+    }
+
+    if (rc == NGX_OK) {
+        goto done;
+    }
+
+    if (rc != NGX_DECLINED) {
+        goto nomem;
+    }
+
+    /*
+     * No path: the error reported is that of the certificates as given,
+     * the first try of the search above made again
+     */
+
+    if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+        goto nomem;
+    }
+
+    X509_STORE_CTX_set_verify_cb(ctx, ngx_palette_cert_ignore_dates);
 
     if (X509_verify_cert(ctx) == 1) {
         *chain = X509_STORE_CTX_get1_chain(ctx);
@@ -554,6 +558,267 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
     }
 
     ERR_clear_error();
+
+    ngx_palette_cert_chain_error(ctx, leaf, where, err);
+    rc = NGX_ERROR;
+
+    goto done;
+
+nomem:
+
+    ERR_clear_error();
+    ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "internal_error", NULL, "out of memory");
+    rc = NGX_ERROR;
+
+done:
+
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(untrusted);
+    X509_STORE_free(store);
+
+    return rc;
+}
+
+
+/* the CAs an upload's chain must lead to, and where they come from */
+
+static X509_STORE *
+ngx_palette_cert_trust_store(ngx_palette_cert_zone_t *zone,
+    STACK_OF(X509) *ca, const char **where, ngx_palette_cert_error_t *err)
+{
+    int          i;
+    X509_STORE  *store;
+
+    store = X509_STORE_new();
+    if (store == NULL) {
+        goto nomem;
+    }
+
+    if (zone->trust.len) {
+        *where = "the trusted CAs of this zone";
+
+        if (X509_STORE_load_file(store, (char *) zone->trust.data) != 1) {
+            ngx_ssl_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "palette_cert zone \"%V\": cannot load \"%V\"",
+                          &zone->name, &zone->trust);
+            ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                   "internal_error", NULL,
+                                   "the zone's trusted CA file cannot be "
+                                   "read; see the error log");
+            X509_STORE_free(store);
+            return NULL;
+        }
+
+    } else if (ca) {
+        *where = "the ca field";
+
+        for (i = 0; i < sk_X509_num(ca); i++) {
+            if (X509_STORE_add_cert(store, sk_X509_value(ca, i)) != 1) {
+                goto nomem;
+            }
+        }
+
+        /* a CA given by the admin may be an intermediate */
+
+        X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+
+    } else {
+        *where = "the system's trusted CAs";
+
+        if (X509_STORE_set_default_paths(store) != 1) {
+            goto nomem;
+        }
+    }
+
+    ERR_clear_error();
+
+    return store;
+
+nomem:
+
+    ERR_clear_error();
+    X509_STORE_free(store);
+    ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "internal_error", NULL, "out of memory");
+    return NULL;
+}
+
+
+/*
+ * OpenSSL takes the first issuer that fits, so with two certificates
+ * for one issuer (an expired copy and a valid one, or a cross-sign to
+ * another root and the intermediate itself) the order of the upload
+ * would decide whether the chain verifies.  When a verification fails,
+ * the certificate nearest to the failure that has an alternative (same
+ * subject and key) is set aside, and the path is built again: at most
+ * once per certificate, in the same order every time.
+ *
+ * With dates, the path must be valid today; without, dates do not fail
+ * it, but OpenSSL still prefers an issuer valid today to one that is not.
+ * NGX_OK with the path in *chain, NGX_DECLINED when there is none.
+ */
+
+static ngx_int_t
+ngx_palette_cert_find_path(X509_STORE_CTX *ctx, X509_STORE *store,
+    X509 *leaf, STACK_OF(X509) *untrusted, ngx_uint_t dates,
+    STACK_OF(X509) **chain)
+{
+    int              i;
+    ngx_int_t        rc;
+    STACK_OF(X509)  *set;
+
+    set = sk_X509_dup(untrusted);
+    if (set == NULL) {
+        return NGX_ERROR;
+    }
+
+    for ( ;; ) {
+        if (X509_STORE_CTX_init(ctx, store, leaf, set) != 1) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        if (!dates) {
+            X509_STORE_CTX_set_verify_cb(ctx, ngx_palette_cert_ignore_dates);
+        }
+
+        if (X509_verify_cert(ctx) == 1) {
+            *chain = X509_STORE_CTX_get1_chain(ctx);
+            rc = (*chain != NULL) ? NGX_OK : NGX_ERROR;
+            break;
+        }
+
+        ERR_clear_error();
+
+        i = ngx_palette_cert_set_aside(ctx, set);
+
+        if (i < 0) {
+            rc = NGX_DECLINED;
+            break;
+        }
+
+        X509_STORE_CTX_cleanup(ctx);
+        (void) sk_X509_delete(set, i);
+    }
+
+    X509_STORE_CTX_cleanup(ctx);
+    sk_X509_free(set);
+
+    return rc;
+}
+
+
+/* a verification callback: the validity dates do not fail the path */
+
+static int
+ngx_palette_cert_ignore_dates(int ok, X509_STORE_CTX *ctx)
+{
+    int  error;
+
+    if (ok) {
+        return 1;
+    }
+
+    error = X509_STORE_CTX_get_error(ctx);
+
+    return error == X509_V_ERR_CERT_HAS_EXPIRED
+           || error == X509_V_ERR_CERT_NOT_YET_VALID;
+}
+
+
+/*
+ * After a failed verification: the index in set of the certificate to
+ * try the path without, or -1.  The candidates are the certificates of
+ * the path built, from the one at fault down to the leaf's issuer.
+ */
+
+static int
+ngx_palette_cert_set_aside(X509_STORE_CTX *ctx, STACK_OF(X509) *set)
+{
+    int              i, k, depth;
+    X509            *x;
+    STACK_OF(X509)  *built;
+
+    built = X509_STORE_CTX_get0_chain(ctx);
+    depth = X509_STORE_CTX_get_error_depth(ctx);
+
+    if (built == NULL) {
+        return -1;
+    }
+
+    for (i = ngx_min(depth, sk_X509_num(built) - 1); i > 0; i--) {
+        x = sk_X509_value(built, i);
+
+        for (k = 0; k < sk_X509_num(set); k++) {
+            if (sk_X509_value(set, k) == x) {
+                break;
+            }
+        }
+
+        if (k < sk_X509_num(set) && ngx_palette_cert_has_other(set, x)) {
+            return k;
+        }
+    }
+
+    return -1;
+}
+
+
+/* another certificate of x's subject and key in set */
+
+static ngx_int_t
+ngx_palette_cert_has_other(STACK_OF(X509) *set, X509 *x)
+{
+    int    i;
+    X509  *y;
+
+    for (i = 0; i < sk_X509_num(set); i++) {
+        y = sk_X509_value(set, i);
+
+        if (y != x && X509_cmp(x, y) != 0
+            && ngx_palette_cert_same_key(x, y))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the same subject and public key: a copy, or a cross-sign */
+
+static ngx_int_t
+ngx_palette_cert_same_key(X509 *a, X509 *b)
+{
+    EVP_PKEY  *ka, *kb;
+
+    if (X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b))
+        != 0)
+    {
+        return 0;
+    }
+
+    ka = X509_get0_pubkey(a);
+    kb = X509_get0_pubkey(b);
+
+    if (ka == NULL || kb == NULL) {
+        ERR_clear_error();
+        return 0;
+    }
+
+    return EVP_PKEY_eq(ka, kb) == 1;
+}
+
+
+static void
+ngx_palette_cert_chain_error(X509_STORE_CTX *ctx, X509 *leaf,
+    const char *where, ngx_palette_cert_error_t *err)
+{
+    int      error, depth;
+    X509    *x;
+    u_char   subject[256], issuer[256], *p;
 
     error = X509_STORE_CTX_get_error(ctx);
     depth = X509_STORE_CTX_get_error_depth(ctx);
@@ -581,7 +846,7 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
                                "the certificate field nor %s; add the "
                                "intermediate certificate %s after the leaf",
                                subject, issuer, where, issuer);
-        goto done;
+        return;
     }
 
     ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
@@ -591,22 +856,6 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
                            "that issued it", where,
                            X509_verify_cert_error_string(error), subject,
                            issuer);
-
-    goto done;
-
-nomem:
-
-    ERR_clear_error();
-    ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "internal_error", NULL, "out of memory");
-
-done:
-
-    X509_STORE_CTX_free(ctx);
-    sk_X509_free(untrusted);
-    X509_STORE_free(store);
-
-    return rc;
 }
 
 

@@ -2,6 +2,9 @@
 #
 # Certificates that TLS clients refuse for a server: a leaf whose key may
 # not sign, an intermediate for client authentication only.
+#
+# A chain whose validity depended on the order of its certificates: an
+# expired copy of the intermediate given before the valid one.
 
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
@@ -92,3 +95,52 @@ handshake count=3 expect=leaf-under-server-int served=leaf-under-server-int+int-
 upload leaf-under-any-int
 get sha256=leaf-under-any-int chain=leaf-under-any-int+int-any-eku
 handshake count=3 expect=leaf-under-any-int served=leaf-under-any-int+int-any-eku
+
+
+
+=== TEST 6: an expired copy of the intermediate before the valid one is accepted, as in the other order, and the valid one alone is served
+--- request
+GET /cert
+--- steps
+upload leaf-a certificate=leaf-a.crt+int-ca-expired-copy.crt+int-ca.crt dry_run
+upload leaf-a certificate=leaf-a.crt+int-ca-expired-copy.crt+int-ca.crt
+get sha256=leaf-a generation=2 chain=leaf-a+int-ca
+handshake count=3 expect=leaf-a served=leaf-a+int-ca
+upload leaf-a certificate=leaf-a.crt+int-ca.crt+int-ca-expired-copy.crt
+get sha256=leaf-a generation=3 chain=leaf-a+int-ca
+handshake count=3 expect=leaf-a served=leaf-a+int-ca
+
+
+
+=== TEST 7: an expired copy of the intermediate alone is still expired naming it, and changes nothing
+--- request
+GET /cert
+--- steps
+upload leaf-b
+snapshot record store=review
+upload leaf-a certificate=leaf-a.crt+int-ca-expired-copy.crt error=expired field=certificate message="^the chain certificate CN=Palette Test Intermediate CA expired on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; "
+snapshot same
+upload leaf-a certificate=leaf-a.crt+int-ca-expired-copy.crt+int-ca-expired-copy.crt error=expired field=certificate
+snapshot same
+
+
+
+=== TEST 8: with an expired copy of the root beside the valid one in the ca, the valid root anchors the chain
+--- request
+GET /cert
+--- steps
+upload leaf-a ca=root-ca-expired-copy+root-ca
+get sha256=leaf-a chain=leaf-a+int-ca
+upload leaf-a ca=root-ca+root-ca-expired-copy
+get sha256=leaf-a chain=leaf-a+int-ca
+
+
+
+=== TEST 9: when no path is valid, the certificate reported expired is the one that has no valid copy, not an expired copy given first
+--- request
+GET /cert
+--- steps
+upload leaf-b
+snapshot record store=review
+upload leaf-a certificate=leaf-a.crt+int-ca-expired-copy.crt+int-ca.crt ca=root-ca-expired-copy error=expired field=certificate message="^the chain certificate CN=Palette Test Root CA expired on "
+snapshot same

@@ -15,6 +15,10 @@
 #   int-expired    intermediate under root-ca whose validity ended
 #                  yesterday, CN=Palette Expired Intermediate CA
 #   other-root-ca  another self-signed root, CN=Palette Other Root CA
+#   int-ca-expired-copy  int-ca's subject and key, issued by root-ca, whose
+#                  validity ended yesterday (an old copy of int-ca)
+#   root-ca-expired-copy  root-ca's subject and key, self-signed, whose
+#                  validity ended yesterday (an old copy of root-ca)
 #   int-client-only  intermediate under root-ca whose extended key usage is
 #                  clientAuth only, CN=Palette Client Intermediate CA
 #   int-any-eku    intermediate under root-ca whose extended key usage is
@@ -105,7 +109,7 @@ usage() {
 out="${1%/}"
 
 # Raise when the set of fixtures changes.
-version=5
+version=6
 
 if [ -e "$out/.complete" ]; then
     if [ "$(cat "$out/.complete")" = "$version" ]; then
@@ -318,6 +322,18 @@ intermediate() {
     cat "$tmp/$name.crt" "$work/$issuer.up.pem" > "$work/$name.up.pem"
 }
 
+# copy NAME OF CN ISSUER|self EXTENSIONS [START END]: another certificate
+# for OF's subject CN and OF's key, issued by ISSUER (a cross-sign, or an
+# older copy with other dates).
+copy() {
+    local name="$1" of="$2" cn="$3" issuer="$4" ext="$5"
+    local start="${6:-$ca_start}" end="${7:-$ca_end}"
+
+    cp "$tmp/$of.key" "$tmp/$name.key"
+    PALETTE_PATHLEN=1 sign "$name" "$cn" "$issuer" "$ext" "$start" "$end"
+    fingerprint "$name"
+}
+
 # leaf NAME [--key TYPE] [--cn CN] [--issuer CA] [--start T] [--end T]
 #           [--san SAN|none] [--eku EKU] [--ku KU|none] [--ca]
 #           [--md DIGEST]
@@ -412,6 +428,10 @@ intermediate int2 "Palette Test Intermediate 2 CA" int-ca 0
 intermediate int-expired "Palette Expired Intermediate CA" root-ca 0 \
     "$ca_start" "$now_minus_1d"
 root other-root-ca "Palette Other Root CA"
+copy int-ca-expired-copy int-ca "Palette Test Intermediate CA" root-ca v3_int \
+    "$ca_start" "$now_minus_1d"
+copy root-ca-expired-copy root-ca "Palette Test Root CA" self v3_root \
+    "$ca_start" "$now_minus_1d"
 intermediate int-client-only "Palette Client Intermediate CA" root-ca 0 \
     "$ca_start" "$ca_end" clientAuth
 intermediate int-any-eku "Palette Any Usage Intermediate CA" root-ca 0 \
