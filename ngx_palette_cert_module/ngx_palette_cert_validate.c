@@ -13,11 +13,34 @@
  * one, whatever the order of the upload), the validity dates, the zone's
  * names, and last the policy (key strength, signature digest, server
  * usage).  Messages name the certificate at fault by its subject and say
- * what to do; they never contain key material.
+ * what to do; they never contain key material.  The chain served is the
+ * verified path with the cross-signs of its certificates; what else was
+ * uploaded is left out, and the answer says why.
  */
 
 
 #include "ngx_palette_cert.h"
+
+
+#define NGX_PALETTE_CERT_REASON_LEN  160
+
+
+/* a certificate of the upload that is not served, and why */
+
+typedef struct {
+    u_char                        subject[256];
+    size_t                        subject_len;
+    u_char                        sha256[64];
+    size_t                        sha256_len;
+    u_char                        reason[NGX_PALETTE_CERT_REASON_LEN];
+    size_t                        reason_len;
+} ngx_palette_cert_left_t;
+
+
+typedef struct {
+    ngx_uint_t                    n;
+    ngx_palette_cert_left_t       items[1];
+} ngx_palette_cert_left_out_t;
 
 
 static ngx_int_t ngx_palette_cert_parse_certs(ngx_str_t *field,
@@ -59,6 +82,19 @@ static u_char *ngx_palette_cert_key_usage(u_char *p, u_char *last,
     uint32_t ku);
 static u_char *ngx_palette_cert_ext_key_usage(u_char *p, u_char *last,
     X509 *x);
+static ngx_int_t ngx_palette_cert_serve(STACK_OF(X509) *certs,
+    ngx_palette_cert_bundle_t *b, ngx_palette_cert_error_t *err);
+static int ngx_palette_cert_find(STACK_OF(X509) *sk, X509 *x);
+static ngx_int_t ngx_palette_cert_push_once(STACK_OF(X509) *sk, X509 *x);
+static u_char *ngx_palette_cert_unfit(X509 *x, u_char *p, u_char *last);
+static ngx_int_t ngx_palette_cert_left_out(STACK_OF(X509) *certs,
+    STACK_OF(X509) *path, STACK_OF(X509) *served);
+static u_char *ngx_palette_cert_left_reason(STACK_OF(X509) *certs, int j,
+    STACK_OF(X509) *path, STACK_OF(X509) *served, u_char *p, u_char *last);
+static void ngx_palette_cert_left_out_free(void *parent, void *ptr,
+    CRYPTO_EX_DATA *ad, int idx, long argl, void *argp);
+static void ngx_palette_cert_left_out_json(ngx_palette_cert_json_t *j,
+    X509 *leaf);
 static ngx_int_t ngx_palette_cert_check_install(
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_bundle_t *b,
     ngx_palette_cert_error_t *err);
@@ -66,6 +102,10 @@ static u_char *ngx_palette_cert_key_type(u_char *p, u_char *last,
     EVP_PKEY *key);
 static ngx_int_t ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out);
 static ngx_int_t ngx_palette_cert_is_self_signed(X509 *x);
+
+
+/* the ex_data index of the leaf for what an upload left out */
+static int  ngx_palette_cert_left_out_index = -1;
 
 
 void
@@ -144,15 +184,10 @@ ngx_palette_cert_validate(ngx_palette_cert_zone_t *zone,
         goto done;
     }
 
-    b->leaf = sk_X509_shift(b->chain);
+    /* from here on b->leaf, and b->chain is the chain served after it */
 
-    /* a self-signed root is not served: clients have their own */
-
-    while (sk_X509_num(b->chain)
-           && ngx_palette_cert_is_self_signed(
-                  sk_X509_value(b->chain, sk_X509_num(b->chain) - 1)))
-    {
-        X509_free(sk_X509_pop(b->chain));
+    if (ngx_palette_cert_serve(certs, b, err) != NGX_OK) {
+        goto done;
     }
 
     if (ngx_palette_cert_check_install(zone, b, err) != NGX_OK) {
@@ -1251,6 +1286,348 @@ ngx_palette_cert_ext_key_usage(u_char *p, u_char *last, X509 *x)
 
 
 /*
+ * The chain served: the verified path without the leaf and without a
+ * self-signed root (clients have their own), and right after each of its
+ * certificates the uploaded ones that stand beside it, its cross-signs
+ * (the same subject and key), each certificate once.  Whatever else was
+ * uploaded is left out, and the answer says so.
+ */
+
+static ngx_int_t
+ngx_palette_cert_serve(STACK_OF(X509) *certs, ngx_palette_cert_bundle_t *b,
+    ngx_palette_cert_error_t *err)
+{
+    int              i, j;
+    X509            *x, *c;
+    u_char           reason[NGX_PALETTE_CERT_REASON_LEN];
+    STACK_OF(X509)  *path, *served;
+
+    path = b->chain;
+
+    served = sk_X509_new_null();
+    if (served == NULL) {
+        goto nomem;
+    }
+
+    for (i = 1; i < sk_X509_num(path); i++) {
+        x = sk_X509_value(path, i);
+
+        if (!ngx_palette_cert_is_self_signed(x)
+            && ngx_palette_cert_push_once(served, x) != NGX_OK)
+        {
+            goto nomem;
+        }
+
+        for (j = 1; j < sk_X509_num(certs); j++) {
+            c = sk_X509_value(certs, j);
+
+            if (ngx_palette_cert_find(path, c) < 0
+                && ngx_palette_cert_same_key(c, x)
+                && ngx_palette_cert_unfit(c, reason, reason + sizeof(reason))
+                   == reason
+                && ngx_palette_cert_push_once(served, c) != NGX_OK)
+            {
+                goto nomem;
+            }
+        }
+    }
+
+    if (ngx_palette_cert_left_out(certs, path, served) != NGX_OK) {
+        goto nomem;
+    }
+
+    b->leaf = sk_X509_shift(path);
+    sk_X509_pop_free(path, X509_free);
+    b->chain = served;
+
+    return NGX_OK;
+
+nomem:
+
+    ERR_clear_error();
+    sk_X509_pop_free(served, X509_free);
+    ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "internal_error", NULL, "out of memory");
+    return NGX_ERROR;
+}
+
+
+/* the index in sk of a certificate with x's DER, or -1 */
+
+static int
+ngx_palette_cert_find(STACK_OF(X509) *sk, X509 *x)
+{
+    int  i;
+
+    for (i = 0; i < sk_X509_num(sk); i++) {
+        if (X509_cmp(sk_X509_value(sk, i), x) == 0) {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_push_once(STACK_OF(X509) *sk, X509 *x)
+{
+    if (ngx_palette_cert_find(sk, x) >= 0) {
+        return NGX_OK;
+    }
+
+    if (X509_up_ref(x) != 1) {
+        return NGX_ERROR;
+    }
+
+    if (sk_X509_push(sk, x) == 0) {
+        X509_free(x);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Why a cross-sign is not served, written at p; p itself when it is.
+ * The path was checked before; a cross-sign beside it is served only
+ * when it would have passed the same checks.
+ */
+
+static u_char *
+ngx_palette_cert_unfit(X509 *x, u_char *p, u_char *last)
+{
+    int               nid;
+    u_char            date[32];
+    const char       *what;
+    const ASN1_TIME  *t;
+
+    if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
+        what = "expired on";
+        t = X509_get0_notAfter(x);
+
+    } else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+        what = "not valid before";
+        t = X509_get0_notBefore(x);
+
+    } else {
+        t = NULL;
+        what = NULL;
+    }
+
+    if (t) {
+        *ngx_palette_cert_time(date, t) = '\0';
+        return ngx_slprintf(p, last, "%s %s", what, date);
+    }
+
+    if (!ngx_palette_cert_for_servers(x)) {
+        return ngx_slprintf(p, last, "its extended key usage includes "
+                            "neither serverAuth nor anyExtendedKeyUsage");
+    }
+
+    nid = ngx_palette_cert_weak_digest(x);
+
+    if (nid != NID_undef) {
+        return ngx_slprintf(p, last, "signed with %s, which clients reject",
+                            OBJ_nid2sn(nid));
+    }
+
+    return p;
+}
+
+
+/*
+ * What was left out of the served chain is kept with the leaf, as its
+ * ex_data: the answer to the upload is written by api.c from the leaf,
+ * the chain and the key.  A record parsed again from its PEM has none,
+ * so GET describes what is served, no more.
+ */
+
+static ngx_int_t
+ngx_palette_cert_left_out(STACK_OF(X509) *certs, STACK_OF(X509) *path,
+    STACK_OF(X509) *served)
+{
+    int                           j;
+    X509                         *c;
+    u_char                        reason[NGX_PALETTE_CERT_REASON_LEN], *p;
+    ngx_uint_t                    n;
+    ngx_palette_cert_left_t      *item;
+    ngx_palette_cert_left_out_t  *lo;
+
+    n = 0;
+
+    for (j = 1; j < sk_X509_num(certs); j++) {
+        if (ngx_palette_cert_left_reason(certs, j, path, served, reason,
+                                         reason + sizeof(reason))
+            != reason)
+        {
+            n++;
+        }
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_palette_cert_left_out_index == -1) {
+        ngx_palette_cert_left_out_index = X509_get_ex_new_index(0, NULL,
+                                              NULL, NULL,
+                                              ngx_palette_cert_left_out_free);
+        if (ngx_palette_cert_left_out_index == -1) {
+            return NGX_ERROR;
+        }
+    }
+
+    lo = ngx_alloc(offsetof(ngx_palette_cert_left_out_t, items)
+                   + n * sizeof(ngx_palette_cert_left_t), ngx_cycle->log);
+    if (lo == NULL) {
+        return NGX_ERROR;
+    }
+
+    lo->n = 0;
+
+    for (j = 1; j < sk_X509_num(certs) && lo->n < n; j++) {
+        c = sk_X509_value(certs, j);
+        item = &lo->items[lo->n];
+
+        p = ngx_palette_cert_left_reason(certs, j, path, served,
+                                         item->reason,
+                                         item->reason + sizeof(item->reason));
+        if (p == item->reason) {
+            continue;
+        }
+
+        item->reason_len = p - item->reason;
+
+        p = ngx_palette_cert_subject(item->subject,
+                                     item->subject + sizeof(item->subject),
+                                     X509_get_subject_name(c));
+        item->subject_len = p - item->subject;
+
+        p = ngx_palette_cert_sha256(item->sha256, c);
+        item->sha256_len = p - item->sha256;
+
+        lo->n++;
+    }
+
+    if (X509_set_ex_data(sk_X509_value(path, 0),
+                         ngx_palette_cert_left_out_index, lo)
+        != 1)
+    {
+        ngx_free(lo);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* why certificate j of the certificate field is not served, or p */
+
+static u_char *
+ngx_palette_cert_left_reason(STACK_OF(X509) *certs, int j,
+    STACK_OF(X509) *path, STACK_OF(X509) *served, u_char *p, u_char *last)
+{
+    int      i;
+    X509    *c;
+    u_char  *r;
+
+    c = sk_X509_value(certs, j);
+
+    for (i = 0; i < j; i++) {
+        if (X509_cmp(sk_X509_value(certs, i), c) != 0) {
+            continue;
+        }
+
+        /* the first copy says whether it is served, or why not */
+
+        if (i > 0 && ngx_palette_cert_find(served, c) < 0) {
+            return p;
+        }
+
+        return ngx_slprintf(p, last, "the same certificate is given more "
+                            "than once; it is served once");
+    }
+
+    if (ngx_palette_cert_find(served, c) >= 0) {
+        return p;
+    }
+
+    if (ngx_palette_cert_is_self_signed(c)) {
+        return ngx_slprintf(p, last, "a self-signed root is not served: "
+                            "clients have their own");
+    }
+
+    for (i = 1; i < sk_X509_num(path); i++) {
+        if (ngx_palette_cert_same_key(c, sk_X509_value(path, i))) {
+            r = ngx_palette_cert_unfit(c, p, last);
+
+            if (r != p) {
+                return r;
+            }
+        }
+    }
+
+    return ngx_slprintf(p, last, "neither on the verified path of the leaf "
+                        "nor a cross-sign of a certificate on it");
+}
+
+
+static void
+ngx_palette_cert_left_out_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+    int idx, long argl, void *argp)
+{
+    if (ptr) {
+        ngx_free(ptr);
+    }
+}
+
+
+/* the "left_out" member of the answer to an upload, when there is one */
+
+static void
+ngx_palette_cert_left_out_json(ngx_palette_cert_json_t *j, X509 *leaf)
+{
+    ngx_uint_t                    i;
+    ngx_palette_cert_left_t      *item;
+    ngx_palette_cert_left_out_t  *lo;
+
+    if (ngx_palette_cert_left_out_index == -1) {
+        return;
+    }
+
+    lo = X509_get_ex_data(leaf, ngx_palette_cert_left_out_index);
+
+    if (lo == NULL || lo->n == 0) {
+        return;
+    }
+
+    ngx_palette_cert_json_key(j, "left_out");
+    ngx_palette_cert_json_raw(j, "[");
+
+    for (i = 0; i < lo->n; i++) {
+        item = &lo->items[i];
+
+        ngx_palette_cert_json_raw(j, i ? ",{" : "{");
+
+        ngx_palette_cert_json_key(j, "subject");
+        ngx_palette_cert_json_str(j, item->subject, item->subject_len);
+
+        ngx_palette_cert_json_key(j, "sha256");
+        ngx_palette_cert_json_str(j, item->sha256, item->sha256_len);
+
+        ngx_palette_cert_json_key(j, "reason");
+        ngx_palette_cert_json_str(j, item->reason, item->reason_len);
+
+        ngx_palette_cert_json_raw(j, "}");
+    }
+
+    ngx_palette_cert_json_raw(j, "]");
+}
+
+
+/*
  * Whatever the checks above allow, OpenSSL has the last word: the chain
  * must be accepted by an SSL context at the security level of the
  * servers the zone feeds (an intermediate's key may be too small there).
@@ -1549,7 +1926,8 @@ ngx_palette_cert_parsed_free(ngx_palette_cert_parsed_t *parsed)
 
 /*
  * The members of the certificate JSON that describe the leaf:
- * "subject" ... "chain_length".
+ * "subject" ... "chain_length", and "left_out" in the answer to an upload
+ * that left certificates out.
  */
 
 ngx_int_t
@@ -1646,6 +2024,8 @@ ngx_palette_cert_info(ngx_palette_cert_json_t *j, X509 *leaf,
 
     ngx_palette_cert_json_key(j, "chain_length");
     ngx_palette_cert_json_uint(j, 1 + sk_X509_num(chain));
+
+    ngx_palette_cert_left_out_json(j, leaf);
 
     return j->failed ? NGX_ERROR : NGX_OK;
 }

@@ -5,6 +5,11 @@
 #
 # A chain whose validity depended on the order of its certificates: an
 # expired copy of the intermediate given before the valid one.
+#
+# Cross-signs dropped from the served chain with nothing said: they are
+# served beside the certificate they stand for, in any order given, and the
+# answer to an upload lists what it leaves out and why ("left_out"); GET
+# shows what is served.
 
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
@@ -30,6 +35,41 @@ PaletteCert::defaults(
     fresh_store  => '',
     no_error_log => "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n",
 );
+
+# the fixture files, one after the other
+sub pem {
+    return join '', map { PaletteCert::fixture($_) } @_;
+}
+
+# the SHA-256 of a fixture certificate
+sub sha {
+    my ($name) = @_;
+
+    (my $sha = PaletteCert::fixture("$name.sha256")) =~ s/\s+//g;
+
+    return $sha;
+}
+
+# a JSON upload of leaf-a with these certificate files and this CA
+sub upload {
+    my ($ca, @files) = @_;
+
+    require JSON::PP;
+
+    return JSON::PP->new->canonical->encode({
+        certificate => pem(@files),
+        key         => pem('leaf-a.key'),
+        ca          => pem($ca),
+    });
+}
+
+# the start of a "left_out" entry, as a regular expression
+sub left {
+    my ($subject, $name, $reason) = @_;
+
+    return '\{"subject":"' . quotemeta($subject) . '","sha256":"'
+           . sha($name) . '","reason":"' . $reason . '"\}';
+}
 
 run_tests();
 
@@ -144,3 +184,103 @@ upload leaf-b
 snapshot record store=review
 upload leaf-a certificate=leaf-a.crt+int-ca-expired-copy.crt+int-ca.crt ca=root-ca-expired-copy error=expired field=certificate message="^the chain certificate CN=Palette Test Root CA expired on "
 snapshot same
+
+
+
+=== TEST 10: a cross-sign of the intermediate is accepted before or after it, whichever root is the ca, and served right beside it in issuing order
+--- request
+GET /cert
+--- steps
+upload leaf-a certificate=leaf-a.crt+int-ca-cross.crt+int-ca.crt
+get sha256=leaf-a chain=leaf-a+int-ca+int-ca-cross
+handshake count=3 expect=leaf-a served=leaf-a+int-ca+int-ca-cross
+upload leaf-a certificate=leaf-a.crt+int-ca.crt+int-ca-cross.crt
+get sha256=leaf-a chain=leaf-a+int-ca+int-ca-cross
+upload leaf-a certificate=leaf-a.crt+int-ca.crt+int-ca-cross.crt ca=other-root-ca
+get sha256=leaf-a chain=leaf-a+int-ca-cross+int-ca
+handshake count=3 expect=leaf-a served=leaf-a+int-ca-cross+int-ca
+upload leaf-a certificate=leaf-a.crt+int-ca-cross.crt+int-ca.crt ca=other-root-ca
+get sha256=leaf-a chain=leaf-a+int-ca-cross+int-ca
+
+
+
+=== TEST 11: a cross-signed root is served after the intermediate it issued, and the self-signed root still is not
+--- request
+GET /cert
+--- steps
+upload leaf-a certificate=leaf-a.crt+int-ca.crt+root-ca-cross.crt
+get sha256=leaf-a chain=leaf-a+int-ca+root-ca-cross
+handshake count=3 expect=leaf-a served=leaf-a+int-ca+root-ca-cross
+upload leaf-a certificate=leaf-a.crt+root-ca.crt+root-ca-cross.crt+int-ca.crt
+get sha256=leaf-a chain=leaf-a+int-ca+root-ca-cross
+upload leaf-deep certificate=leaf-deep.crt+int-ca.crt+int2.crt+root-ca-cross.crt ca=other-root-ca
+get sha256=leaf-deep chain=leaf-deep+int2+int-ca+root-ca-cross
+handshake count=3 expect=leaf-deep served=leaf-deep+int2+int-ca+root-ca-cross
+
+
+
+=== TEST 12: the answer to an upload, dry run and real, lists what it leaves out and why; chain_length counts what is served, and GET shows only that
+--- request eval
+["GET /cert",
+ "PUT /cert?dry_run=1\n" . main::upload('ca.pem', qw(leaf-a.crt int-ca.crt int-ca.crt int2.crt int-ca-expired-copy.crt root-ca.crt)),
+ "PUT /cert\n" . main::upload('ca.pem', qw(leaf-a.crt int-ca.crt int-ca.crt int2.crt int-ca-expired-copy.crt root-ca.crt)),
+ "GET /cert"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200, 200, 200]
+--- response_body_like eval
+my $left = '"chain_length":2,"left_out":\['
+    . main::left('CN=Palette Test Intermediate CA', 'int-ca', 'the same certificate is given more than once; it is served once') . ','
+    . main::left('CN=Palette Test Intermediate 2 CA', 'int2', 'neither on the verified path of the leaf nor a cross-sign of a certificate on it') . ','
+    . main::left('CN=Palette Test Intermediate CA', 'int-ca-expired-copy', 'expired on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ') . ','
+    . main::left('CN=Palette Test Root CA', 'root-ca', 'a self-signed root is not served: clients have their own')
+    . '\],"certificate":';
+['"generation":1',
+ $left . '.*"dry_run":true\}$',
+ '"generation":2,.*' . $left,
+ '"generation":2,.*"chain_length":2,"certificate":']
+--- steps
+request 4
+get sha256=leaf-a generation=2 chain=leaf-a+int-ca
+handshake count=3 expect=leaf-a served=leaf-a+int-ca
+
+
+
+=== TEST 13: when nothing is left out the answer has no left_out, and cross-signs count in chain_length
+--- request eval
+["GET /cert",
+ "PUT /cert\n" . main::upload('ca.pem', qw(leaf-a.crt int-ca-cross.crt int-ca.crt)),
+ "GET /cert"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+['"generation":1',
+ '"generation":2,.*"chain_length":3,"certificate":"[^"]+","ca":"[^"]+"\}$',
+ '"generation":2,.*"chain_length":3,"certificate":"[^"]+","ca":"[^"]+"\}$']
+--- steps
+request 3
+get sha256=leaf-a generation=2 chain=leaf-a+int-ca+int-ca-cross
+handshake count=3 expect=leaf-a served=leaf-a+int-ca+int-ca-cross
+
+
+
+=== TEST 14: a cross-sign for client authentication only is left out with its reason, and the intermediate it stands beside is served
+--- request eval
+["GET /cert",
+ "PUT /cert\n" . main::upload('ca.pem', qw(leaf-a.crt int-ca-cross-client.crt int-ca.crt))]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+['"generation":1',
+ '"generation":2,.*"chain_length":2,"left_out":\['
+ . main::left('CN=Palette Test Intermediate CA', 'int-ca-cross-client', 'its extended key usage includes neither serverAuth nor anyExtendedKeyUsage')
+ . '\],"certificate":']
+--- steps
+request 2
+get sha256=leaf-a generation=2 chain=leaf-a+int-ca
+handshake count=3 expect=leaf-a served=leaf-a+int-ca

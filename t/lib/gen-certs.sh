@@ -17,6 +17,12 @@
 #   other-root-ca  another self-signed root, CN=Palette Other Root CA
 #   int-ca-expired-copy  int-ca's subject and key, issued by root-ca, whose
 #                  validity ended yesterday (an old copy of int-ca)
+#   int-ca-cross   int-ca's subject and key, issued by other-root-ca (a
+#                  cross-sign of int-ca)
+#   int-ca-cross-client  like int-ca-cross, but its extended key usage is
+#                  clientAuth only
+#   root-ca-cross  root-ca's subject and key, issued by other-root-ca (a
+#                  cross-signed root, as "ISRG Root X1" by "DST Root CA X3")
 #   root-ca-expired-copy  root-ca's subject and key, self-signed, whose
 #                  validity ended yesterday (an old copy of root-ca)
 #   int-client-only  intermediate under root-ca whose extended key usage is
@@ -109,7 +115,7 @@ usage() {
 out="${1%/}"
 
 # Raise when the set of fixtures changes.
-version=6
+version=7
 
 if [ -e "$out/.complete" ]; then
     if [ "$(cat "$out/.complete")" = "$version" ]; then
@@ -430,6 +436,10 @@ intermediate int-expired "Palette Expired Intermediate CA" root-ca 0 \
 root other-root-ca "Palette Other Root CA"
 copy int-ca-expired-copy int-ca "Palette Test Intermediate CA" root-ca v3_int \
     "$ca_start" "$now_minus_1d"
+copy int-ca-cross int-ca "Palette Test Intermediate CA" other-root-ca v3_int
+PALETTE_EKU=clientAuth copy int-ca-cross-client int-ca \
+    "Palette Test Intermediate CA" other-root-ca v3_int_eku
+copy root-ca-cross root-ca "Palette Test Root CA" other-root-ca v3_root
 copy root-ca-expired-copy root-ca "Palette Test Root CA" self v3_root \
     "$ca_start" "$now_minus_1d"
 intermediate int-client-only "Palette Client Intermediate CA" root-ca 0 \
