@@ -9,14 +9,38 @@
  *
  * Checks run in a fixed order and the first failure is reported:
  * the certificate field, the key field, the ca field (each parsed),
- * the key against the leaf, the chain, the validity dates, the zone's
+ * the key against the leaf, the chain (a path valid today when there is
+ * one, whatever the order of the upload), the validity dates, the zone's
  * names, and last the policy (key strength, signature digest, server
  * usage).  Messages name the certificate at fault by its subject and say
- * what to do; they never contain key material.
+ * what to do; they never contain key material.  The chain served is the
+ * verified path with the cross-signs of its certificates; what else was
+ * uploaded is left out, and the answer says why.
  */
 
 
 #include "ngx_palette_cert.h"
+
+
+#define NGX_PALETTE_CERT_REASON_LEN  160
+
+
+/* a certificate of the upload that is not served, and why */
+
+typedef struct {
+    u_char                        subject[256];
+    size_t                        subject_len;
+    u_char                        sha256[64];
+    size_t                        sha256_len;
+    u_char                        reason[NGX_PALETTE_CERT_REASON_LEN];
+    size_t                        reason_len;
+} ngx_palette_cert_left_t;
+
+
+typedef struct {
+    ngx_uint_t                    n;
+    ngx_palette_cert_left_t       items[1];
+} ngx_palette_cert_left_out_t;
 
 
 static ngx_int_t ngx_palette_cert_parse_certs(ngx_str_t *field,
@@ -31,16 +55,54 @@ static ngx_int_t ngx_palette_cert_check_key(STACK_OF(X509) *certs,
 static ngx_int_t ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
     STACK_OF(X509) *certs, STACK_OF(X509) *ca, STACK_OF(X509) **chain,
     ngx_palette_cert_error_t *err);
+static X509_STORE *ngx_palette_cert_trust_store(
+    ngx_palette_cert_zone_t *zone, STACK_OF(X509) *ca, const char **where,
+    ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_find_path(X509_STORE_CTX *ctx,
+    X509_STORE *store, X509 *leaf, STACK_OF(X509) *untrusted,
+    ngx_uint_t dates, STACK_OF(X509) **chain);
+static int ngx_palette_cert_ignore_dates(int ok, X509_STORE_CTX *ctx);
+static int ngx_palette_cert_set_aside(X509_STORE_CTX *ctx,
+    STACK_OF(X509) *set);
+static ngx_int_t ngx_palette_cert_has_other(STACK_OF(X509) *set, X509 *x);
+static ngx_int_t ngx_palette_cert_same_key(X509 *a, X509 *b);
+static void ngx_palette_cert_chain_error(X509_STORE_CTX *ctx, X509 *leaf,
+    const char *where, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_dates(STACK_OF(X509) *chain,
     ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone,
     X509 *leaf, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_policy(STACK_OF(X509) *chain,
     EVP_PKEY *key, ngx_palette_cert_error_t *err);
+static int ngx_palette_cert_weak_digest(X509 *x);
+static ngx_int_t ngx_palette_cert_check_usage(STACK_OF(X509) *chain,
+    ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_for_servers(X509 *x);
+static u_char *ngx_palette_cert_key_usage(u_char *p, u_char *last,
+    uint32_t ku);
+static u_char *ngx_palette_cert_ext_key_usage(u_char *p, u_char *last,
+    X509 *x);
+static ngx_int_t ngx_palette_cert_serve(STACK_OF(X509) *certs,
+    ngx_palette_cert_bundle_t *b, ngx_palette_cert_error_t *err);
+static int ngx_palette_cert_find(STACK_OF(X509) *sk, X509 *x);
+static ngx_int_t ngx_palette_cert_push_once(STACK_OF(X509) *sk, X509 *x);
+static u_char *ngx_palette_cert_unfit(X509 *x, u_char *p, u_char *last);
+static ngx_int_t ngx_palette_cert_left_out(STACK_OF(X509) *certs,
+    STACK_OF(X509) *path, STACK_OF(X509) *served);
+static u_char *ngx_palette_cert_left_reason(STACK_OF(X509) *certs, int j,
+    STACK_OF(X509) *path, STACK_OF(X509) *served, u_char *p, u_char *last);
+static void ngx_palette_cert_left_out_free(void *parent, void *ptr,
+    CRYPTO_EX_DATA *ad, int idx, long argl, void *argp);
+static void ngx_palette_cert_left_out_json(ngx_palette_cert_json_t *j,
+    X509 *leaf);
 static u_char *ngx_palette_cert_key_type(u_char *p, u_char *last,
     EVP_PKEY *key);
 static ngx_int_t ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out);
 static ngx_int_t ngx_palette_cert_is_self_signed(X509 *x);
+
+
+/* the ex_data index of the leaf for what an upload left out */
+static int  ngx_palette_cert_left_out_index = -1;
 
 
 void
@@ -119,15 +181,10 @@ ngx_palette_cert_validate(ngx_palette_cert_zone_t *zone,
         goto done;
     }
 
-    b->leaf = sk_X509_shift(b->chain);
+    /* from here on b->leaf, and b->chain is the chain served after it */
 
-    /* a self-signed root is not served: clients have their own */
-
-    while (sk_X509_num(b->chain)
-           && ngx_palette_cert_is_self_signed(
-                  sk_X509_value(b->chain, sk_X509_num(b->chain) - 1)))
-    {
-        X509_free(sk_X509_pop(b->chain));
+    if (ngx_palette_cert_serve(certs, b, err) != NGX_OK) {
+        goto done;
     }
 
     if (ngx_palette_cert_check_install(zone, b, err) != NGX_OK) {
@@ -451,60 +508,23 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
     STACK_OF(X509) *certs, STACK_OF(X509) *ca, STACK_OF(X509) **chain,
     ngx_palette_cert_error_t *err)
 {
-    int              i, error, depth;
-    X509            *x, *leaf;
-    u_char           subject[256], issuer[256], *p;
+    int              i;
+    X509            *leaf;
     ngx_int_t        rc;
     const char      *where;
     X509_STORE      *store;
     STACK_OF(X509)  *untrusted;
     X509_STORE_CTX  *ctx;
 
-    rc = NGX_ERROR;
     ctx = NULL;
     untrusted = NULL;
 
-    store = X509_STORE_new();
+    store = ngx_palette_cert_trust_store(zone, ca, &where, err);
     if (store == NULL) {
-        goto nomem;
+        return NGX_ERROR;
     }
 
-    if (zone->trust.len) {
-        where = "the trusted CAs of this zone";
-
-        if (X509_STORE_load_file(store, (char *) zone->trust.data) != 1) {
-            ngx_ssl_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "palette_cert zone \"%V\": cannot load \"%V\"",
-                          &zone->name, &zone->trust);
-            ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                   "internal_error", NULL,
-                                   "the zone's trusted CA file cannot be "
-                                   "read; see the error log");
-            goto done;
-        }
-
-    } else if (ca) {
-        where = "the ca field";
-
-        for (i = 0; i < sk_X509_num(ca); i++) {
-            if (X509_STORE_add_cert(store, sk_X509_value(ca, i)) != 1) {
-                goto nomem;
-            }
-        }
-
-        /* a CA given by the admin may be an intermediate */
-
-        X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
-
-    } else {
-        where = "the system's trusted CAs";
-
-        if (X509_STORE_set_default_paths(store) != 1) {
-            goto nomem;
-        }
-    }
-
-    ERR_clear_error();
+    rc = NGX_ERROR;
 
     untrusted = sk_X509_dup(certs);
     if (untrusted == NULL) {
@@ -522,14 +542,41 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
     }
 
     ctx = X509_STORE_CTX_new();
-    if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1)
-    {
+    if (ctx == NULL) {
         goto nomem;
     }
 
-    /* dates and usage are checked later, each with its own error */
+    /*
+     * A path valid today if there is one; else any path, whose dates
+     * check_dates() then reports (they are checked there, each with its
+     * own error, and usage later still).
+     */
 
-    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
+    rc = ngx_palette_cert_find_path(ctx, store, leaf, untrusted, 1, chain);
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_palette_cert_find_path(ctx, store, leaf, untrusted, 0,
+                                        chain);
+    }
+
+    if (rc == NGX_OK) {
+        goto done;
+    }
+
+    if (rc != NGX_DECLINED) {
+        goto nomem;
+    }
+
+    /*
+     * No path: the error reported is that of the certificates as given,
+     * the first try of the search above made again
+     */
+
+    if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+        goto nomem;
+    }
+
+    X509_STORE_CTX_set_verify_cb(ctx, ngx_palette_cert_ignore_dates);
 
     if (X509_verify_cert(ctx) == 1) {
         *chain = X509_STORE_CTX_get1_chain(ctx);
@@ -543,6 +590,267 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
     }
 
     ERR_clear_error();
+
+    ngx_palette_cert_chain_error(ctx, leaf, where, err);
+    rc = NGX_ERROR;
+
+    goto done;
+
+nomem:
+
+    ERR_clear_error();
+    ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "internal_error", NULL, "out of memory");
+    rc = NGX_ERROR;
+
+done:
+
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(untrusted);
+    X509_STORE_free(store);
+
+    return rc;
+}
+
+
+/* the CAs an upload's chain must lead to, and where they come from */
+
+static X509_STORE *
+ngx_palette_cert_trust_store(ngx_palette_cert_zone_t *zone,
+    STACK_OF(X509) *ca, const char **where, ngx_palette_cert_error_t *err)
+{
+    int          i;
+    X509_STORE  *store;
+
+    store = X509_STORE_new();
+    if (store == NULL) {
+        goto nomem;
+    }
+
+    if (zone->trust.len) {
+        *where = "the trusted CAs of this zone";
+
+        if (X509_STORE_load_file(store, (char *) zone->trust.data) != 1) {
+            ngx_ssl_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "palette_cert zone \"%V\": cannot load \"%V\"",
+                          &zone->name, &zone->trust);
+            ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                   "internal_error", NULL,
+                                   "the zone's trusted CA file cannot be "
+                                   "read; see the error log");
+            X509_STORE_free(store);
+            return NULL;
+        }
+
+    } else if (ca) {
+        *where = "the ca field";
+
+        for (i = 0; i < sk_X509_num(ca); i++) {
+            if (X509_STORE_add_cert(store, sk_X509_value(ca, i)) != 1) {
+                goto nomem;
+            }
+        }
+
+        /* a CA given by the admin may be an intermediate */
+
+        X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+
+    } else {
+        *where = "the system's trusted CAs";
+
+        if (X509_STORE_set_default_paths(store) != 1) {
+            goto nomem;
+        }
+    }
+
+    ERR_clear_error();
+
+    return store;
+
+nomem:
+
+    ERR_clear_error();
+    X509_STORE_free(store);
+    ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "internal_error", NULL, "out of memory");
+    return NULL;
+}
+
+
+/*
+ * OpenSSL takes the first issuer that fits, so with two certificates
+ * for one issuer (an expired copy and a valid one, or a cross-sign to
+ * another root and the intermediate itself) the order of the upload
+ * would decide whether the chain verifies.  When a verification fails,
+ * the certificate nearest to the failure that has an alternative (same
+ * subject and key) is set aside, and the path is built again: at most
+ * once per certificate, in the same order every time.
+ *
+ * With dates, the path must be valid today; without, dates do not fail
+ * it, but OpenSSL still prefers an issuer valid today to one that is not.
+ * NGX_OK with the path in *chain, NGX_DECLINED when there is none.
+ */
+
+static ngx_int_t
+ngx_palette_cert_find_path(X509_STORE_CTX *ctx, X509_STORE *store,
+    X509 *leaf, STACK_OF(X509) *untrusted, ngx_uint_t dates,
+    STACK_OF(X509) **chain)
+{
+    int              i;
+    ngx_int_t        rc;
+    STACK_OF(X509)  *set;
+
+    set = sk_X509_dup(untrusted);
+    if (set == NULL) {
+        return NGX_ERROR;
+    }
+
+    for ( ;; ) {
+        if (X509_STORE_CTX_init(ctx, store, leaf, set) != 1) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        if (!dates) {
+            X509_STORE_CTX_set_verify_cb(ctx, ngx_palette_cert_ignore_dates);
+        }
+
+        if (X509_verify_cert(ctx) == 1) {
+            *chain = X509_STORE_CTX_get1_chain(ctx);
+            rc = (*chain != NULL) ? NGX_OK : NGX_ERROR;
+            break;
+        }
+
+        ERR_clear_error();
+
+        i = ngx_palette_cert_set_aside(ctx, set);
+
+        if (i < 0) {
+            rc = NGX_DECLINED;
+            break;
+        }
+
+        X509_STORE_CTX_cleanup(ctx);
+        (void) sk_X509_delete(set, i);
+    }
+
+    X509_STORE_CTX_cleanup(ctx);
+    sk_X509_free(set);
+
+    return rc;
+}
+
+
+/* a verification callback: the validity dates do not fail the path */
+
+static int
+ngx_palette_cert_ignore_dates(int ok, X509_STORE_CTX *ctx)
+{
+    int  error;
+
+    if (ok) {
+        return 1;
+    }
+
+    error = X509_STORE_CTX_get_error(ctx);
+
+    return error == X509_V_ERR_CERT_HAS_EXPIRED
+           || error == X509_V_ERR_CERT_NOT_YET_VALID;
+}
+
+
+/*
+ * After a failed verification: the index in set of the certificate to
+ * try the path without, or -1.  The candidates are the certificates of
+ * the path built, from the one at fault down to the leaf's issuer.
+ */
+
+static int
+ngx_palette_cert_set_aside(X509_STORE_CTX *ctx, STACK_OF(X509) *set)
+{
+    int              i, k, depth;
+    X509            *x;
+    STACK_OF(X509)  *built;
+
+    built = X509_STORE_CTX_get0_chain(ctx);
+    depth = X509_STORE_CTX_get_error_depth(ctx);
+
+    if (built == NULL) {
+        return -1;
+    }
+
+    for (i = ngx_min(depth, sk_X509_num(built) - 1); i > 0; i--) {
+        x = sk_X509_value(built, i);
+
+        for (k = 0; k < sk_X509_num(set); k++) {
+            if (sk_X509_value(set, k) == x) {
+                break;
+            }
+        }
+
+        if (k < sk_X509_num(set) && ngx_palette_cert_has_other(set, x)) {
+            return k;
+        }
+    }
+
+    return -1;
+}
+
+
+/* another certificate of x's subject and key in set */
+
+static ngx_int_t
+ngx_palette_cert_has_other(STACK_OF(X509) *set, X509 *x)
+{
+    int    i;
+    X509  *y;
+
+    for (i = 0; i < sk_X509_num(set); i++) {
+        y = sk_X509_value(set, i);
+
+        if (y != x && X509_cmp(x, y) != 0
+            && ngx_palette_cert_same_key(x, y))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the same subject and public key: a copy, or a cross-sign */
+
+static ngx_int_t
+ngx_palette_cert_same_key(X509 *a, X509 *b)
+{
+    EVP_PKEY  *ka, *kb;
+
+    if (X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b))
+        != 0)
+    {
+        return 0;
+    }
+
+    ka = X509_get0_pubkey(a);
+    kb = X509_get0_pubkey(b);
+
+    if (ka == NULL || kb == NULL) {
+        ERR_clear_error();
+        return 0;
+    }
+
+    return EVP_PKEY_eq(ka, kb) == 1;
+}
+
+
+static void
+ngx_palette_cert_chain_error(X509_STORE_CTX *ctx, X509 *leaf,
+    const char *where, ngx_palette_cert_error_t *err)
+{
+    int      error, depth;
+    X509    *x;
+    u_char   subject[256], issuer[256], *p;
 
     error = X509_STORE_CTX_get_error(ctx);
     depth = X509_STORE_CTX_get_error_depth(ctx);
@@ -570,7 +878,7 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
                                "the certificate field nor %s; add the "
                                "intermediate certificate %s after the leaf",
                                subject, issuer, where, issuer);
-        goto done;
+        return;
     }
 
     ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
@@ -580,22 +888,6 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
                            "that issued it", where,
                            X509_verify_cert_error_string(error), subject,
                            issuer);
-
-    goto done;
-
-nomem:
-
-    ERR_clear_error();
-    ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "internal_error", NULL, "out of memory");
-
-done:
-
-    X509_STORE_CTX_free(ctx);
-    sk_X509_free(untrusted);
-    X509_STORE_free(store);
-
-    return rc;
 }
 
 
@@ -705,10 +997,9 @@ static ngx_int_t
 ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
     ngx_palette_cert_error_t *err)
 {
-    int        i, nid, bits;
-    X509      *x, *leaf;
-    u_char     subject[256], type[32], *p;
-    uint32_t   xku;
+    int      i, nid, bits;
+    X509    *x, *leaf;
+    u_char   subject[256], type[32], *p;
 
     leaf = sk_X509_value(chain, 0);
 
@@ -760,13 +1051,9 @@ ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
             continue;
         }
 
-        if (X509_get_signature_info(x, &nid, NULL, NULL, NULL) != 1) {
-            nid = NID_undef;
-        }
+        nid = ngx_palette_cert_weak_digest(x);
 
-        if (nid == NID_md5 || nid == NID_sha1 || nid == NID_md5_sha1
-            || nid == NID_md4 || nid == NID_md2)
-        {
+        if (nid != NID_undef) {
             p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
                                          X509_get_subject_name(x));
             *p = '\0';
@@ -780,11 +1067,51 @@ ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
         }
     }
 
+    return ngx_palette_cert_check_usage(chain, err);
+}
+
+
+/* the digest of x's signature if clients reject it, else NID_undef */
+
+static int
+ngx_palette_cert_weak_digest(X509 *x)
+{
+    int  nid;
+
+    if (X509_get_signature_info(x, &nid, NULL, NULL, NULL) != 1) {
+        ERR_clear_error();
+        return NID_undef;
+    }
+
+    if (nid == NID_md5 || nid == NID_sha1 || nid == NID_md5_sha1
+        || nid == NID_md4 || nid == NID_md2)
+    {
+        return nid;
+    }
+
+    return NID_undef;
+}
+
+
+/* what clients require of a server's chain: the sslserver purpose */
+
+static ngx_int_t
+ngx_palette_cert_check_usage(STACK_OF(X509) *chain,
+    ngx_palette_cert_error_t *err)
+{
+    int        i;
+    X509      *x, *leaf;
+    u_char     subject[256], usage[256], *p;
+    uint32_t   flags, ku;
+
+    leaf = sk_X509_value(chain, 0);
+    flags = X509_get_extension_flags(leaf);
+
     p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
                                  X509_get_subject_name(leaf));
     *p = '\0';
 
-    if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
+    if (flags & EXFLAG_CA) {
         ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
                                "not_server_certificate", "certificate",
                                "the leaf %s is a CA certificate "
@@ -793,20 +1120,507 @@ ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
         return NGX_ERROR;
     }
 
-    if (X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) {
-        xku = X509_get_extended_key_usage(leaf);
+    /*
+     * The handshake is signed with the leaf's key: with ECDHE always, in
+     * TLS 1.3 and for every EC key; keyEncipherment alone serves only
+     * the RSA key exchange, which current clients no longer offer.
+     */
 
-        if (!(xku & XKU_SSL_SERVER)) {
+    if (flags & EXFLAG_KUSAGE) {
+        ku = X509_get_key_usage(leaf);
+
+        if (!(ku & KU_DIGITAL_SIGNATURE)) {
+            p = ngx_palette_cert_key_usage(usage, usage + sizeof(usage) - 1,
+                                           ku);
+            *p = '\0';
+
             ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
                                    "not_server_certificate", "certificate",
-                                   "the extended key usage of the leaf %s "
-                                   "does not include serverAuth; it is not "
-                                   "for TLS servers", subject);
+                                   "the key usage of the leaf %s does not "
+                                   "include digitalSignature (it allows "
+                                   "%s); TLS servers sign the handshake "
+                                   "with the key, so clients refuse it: "
+                                   "have it reissued with digitalSignature",
+                                   subject, usage);
             return NGX_ERROR;
         }
     }
 
+    if ((flags & EXFLAG_XKUSAGE)
+        && !(X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER))
+    {
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "not_server_certificate", "certificate",
+                               "the extended key usage of the leaf %s "
+                               "does not include serverAuth; it is not "
+                               "for TLS servers", subject);
+        return NGX_ERROR;
+    }
+
+    /* a self-signed root is the client's own: its copy is not checked */
+
+    for (i = 1; i < sk_X509_num(chain); i++) {
+        x = sk_X509_value(chain, i);
+
+        if (ngx_palette_cert_is_self_signed(x)
+            || ngx_palette_cert_for_servers(x))
+        {
+            continue;
+        }
+
+        p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
+                                     X509_get_subject_name(x));
+        *p = '\0';
+
+        p = ngx_palette_cert_ext_key_usage(usage, usage + sizeof(usage) - 1,
+                                           x);
+        *p = '\0';
+
+        ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                               "not_server_certificate", "certificate",
+                               "the extended key usage of the chain "
+                               "certificate %s includes neither serverAuth "
+                               "nor anyExtendedKeyUsage (it allows %s); "
+                               "clients refuse it for TLS servers: use the "
+                               "chain of an authority that issues server "
+                               "certificates", subject, usage);
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
+}
+
+
+/* a CA that may issue for TLS servers, as far as its EKU says */
+
+static ngx_int_t
+ngx_palette_cert_for_servers(X509 *x)
+{
+    if (!(X509_get_extension_flags(x) & EXFLAG_XKUSAGE)) {
+        return 1;
+    }
+
+    return (X509_get_extended_key_usage(x) & (XKU_SSL_SERVER|XKU_ANYEKU))
+           != 0;
+}
+
+
+static u_char *
+ngx_palette_cert_key_usage(u_char *p, u_char *last, uint32_t ku)
+{
+    u_char      *start;
+    ngx_uint_t   i;
+
+    static struct {
+        uint32_t     bit;
+        const char  *name;
+    } names[] = {
+        { KU_DIGITAL_SIGNATURE, "digitalSignature" },
+        { KU_NON_REPUDIATION, "nonRepudiation" },
+        { KU_KEY_ENCIPHERMENT, "keyEncipherment" },
+        { KU_DATA_ENCIPHERMENT, "dataEncipherment" },
+        { KU_KEY_AGREEMENT, "keyAgreement" },
+        { KU_KEY_CERT_SIGN, "keyCertSign" },
+        { KU_CRL_SIGN, "cRLSign" },
+        { KU_ENCIPHER_ONLY, "encipherOnly" },
+        { KU_DECIPHER_ONLY, "decipherOnly" }
+    };
+
+    start = p;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (ku & names[i].bit) {
+            p = ngx_slprintf(p, last, "%s%s", p == start ? "" : ", ",
+                             names[i].name);
+        }
+    }
+
+    if (p == start) {
+        p = ngx_slprintf(p, last, "nothing");
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_palette_cert_ext_key_usage(u_char *p, u_char *last, X509 *x)
+{
+    int                      i, nid;
+    char                     oid[80];
+    u_char                  *start;
+    const char              *name;
+    ASN1_OBJECT             *obj;
+    EXTENDED_KEY_USAGE      *eku;
+
+    start = p;
+
+    eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+
+    for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
+        obj = sk_ASN1_OBJECT_value(eku, i);
+        nid = OBJ_obj2nid(obj);
+
+        if (nid != NID_undef) {
+            name = OBJ_nid2sn(nid);
+
+        } else {
+            name = (OBJ_obj2txt(oid, sizeof(oid), obj, 1) > 0) ? oid : "?";
+        }
+
+        p = ngx_slprintf(p, last, "%s%s", p == start ? "" : ", ", name);
+    }
+
+    EXTENDED_KEY_USAGE_free(eku);
+    ERR_clear_error();
+
+    if (p == start) {
+        p = ngx_slprintf(p, last, "nothing");
+    }
+
+    return p;
+}
+
+
+/*
+ * The chain served: the verified path without the leaf and without a
+ * self-signed root (clients have their own), and right after each of its
+ * certificates the uploaded ones that stand beside it, its cross-signs
+ * (the same subject and key), each certificate once.  Whatever else was
+ * uploaded is left out, and the answer says so.
+ */
+
+static ngx_int_t
+ngx_palette_cert_serve(STACK_OF(X509) *certs, ngx_palette_cert_bundle_t *b,
+    ngx_palette_cert_error_t *err)
+{
+    int              i, j;
+    X509            *x, *c;
+    u_char           reason[NGX_PALETTE_CERT_REASON_LEN];
+    STACK_OF(X509)  *path, *served;
+
+    path = b->chain;
+
+    served = sk_X509_new_null();
+    if (served == NULL) {
+        goto nomem;
+    }
+
+    for (i = 1; i < sk_X509_num(path); i++) {
+        x = sk_X509_value(path, i);
+
+        if (!ngx_palette_cert_is_self_signed(x)
+            && ngx_palette_cert_push_once(served, x) != NGX_OK)
+        {
+            goto nomem;
+        }
+
+        for (j = 1; j < sk_X509_num(certs); j++) {
+            c = sk_X509_value(certs, j);
+
+            if (ngx_palette_cert_find(path, c) < 0
+                && ngx_palette_cert_same_key(c, x)
+                && ngx_palette_cert_unfit(c, reason, reason + sizeof(reason))
+                   == reason
+                && ngx_palette_cert_push_once(served, c) != NGX_OK)
+            {
+                goto nomem;
+            }
+        }
+    }
+
+    if (ngx_palette_cert_left_out(certs, path, served) != NGX_OK) {
+        goto nomem;
+    }
+
+    b->leaf = sk_X509_shift(path);
+    sk_X509_pop_free(path, X509_free);
+    b->chain = served;
+
+    return NGX_OK;
+
+nomem:
+
+    ERR_clear_error();
+    sk_X509_pop_free(served, X509_free);
+    ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "internal_error", NULL, "out of memory");
+    return NGX_ERROR;
+}
+
+
+/* the index in sk of a certificate with x's DER, or -1 */
+
+static int
+ngx_palette_cert_find(STACK_OF(X509) *sk, X509 *x)
+{
+    int  i;
+
+    for (i = 0; i < sk_X509_num(sk); i++) {
+        if (X509_cmp(sk_X509_value(sk, i), x) == 0) {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_push_once(STACK_OF(X509) *sk, X509 *x)
+{
+    if (ngx_palette_cert_find(sk, x) >= 0) {
+        return NGX_OK;
+    }
+
+    if (X509_up_ref(x) != 1) {
+        return NGX_ERROR;
+    }
+
+    if (sk_X509_push(sk, x) == 0) {
+        X509_free(x);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Why a cross-sign is not served, written at p; p itself when it is.
+ * The path was checked before; a cross-sign beside it is served only
+ * when it would have passed the same checks.
+ */
+
+static u_char *
+ngx_palette_cert_unfit(X509 *x, u_char *p, u_char *last)
+{
+    int               nid;
+    u_char            date[32];
+    const char       *what;
+    const ASN1_TIME  *t;
+
+    if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
+        what = "expired on";
+        t = X509_get0_notAfter(x);
+
+    } else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+        what = "not valid before";
+        t = X509_get0_notBefore(x);
+
+    } else {
+        t = NULL;
+        what = NULL;
+    }
+
+    if (t) {
+        *ngx_palette_cert_time(date, t) = '\0';
+        return ngx_slprintf(p, last, "%s %s", what, date);
+    }
+
+    if (!ngx_palette_cert_for_servers(x)) {
+        return ngx_slprintf(p, last, "its extended key usage includes "
+                            "neither serverAuth nor anyExtendedKeyUsage");
+    }
+
+    nid = ngx_palette_cert_weak_digest(x);
+
+    if (nid != NID_undef) {
+        return ngx_slprintf(p, last, "signed with %s, which clients reject",
+                            OBJ_nid2sn(nid));
+    }
+
+    return p;
+}
+
+
+/*
+ * What was left out of the served chain is kept with the leaf, as its
+ * ex_data: the answer to the upload is written by api.c from the leaf,
+ * the chain and the key.  A record parsed again from its PEM has none,
+ * so GET describes what is served, no more.
+ */
+
+static ngx_int_t
+ngx_palette_cert_left_out(STACK_OF(X509) *certs, STACK_OF(X509) *path,
+    STACK_OF(X509) *served)
+{
+    int                           j;
+    X509                         *c;
+    u_char                        reason[NGX_PALETTE_CERT_REASON_LEN], *p;
+    ngx_uint_t                    n;
+    ngx_palette_cert_left_t      *item;
+    ngx_palette_cert_left_out_t  *lo;
+
+    n = 0;
+
+    for (j = 1; j < sk_X509_num(certs); j++) {
+        if (ngx_palette_cert_left_reason(certs, j, path, served, reason,
+                                         reason + sizeof(reason))
+            != reason)
+        {
+            n++;
+        }
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_palette_cert_left_out_index == -1) {
+        ngx_palette_cert_left_out_index = X509_get_ex_new_index(0, NULL,
+                                              NULL, NULL,
+                                              ngx_palette_cert_left_out_free);
+        if (ngx_palette_cert_left_out_index == -1) {
+            return NGX_ERROR;
+        }
+    }
+
+    lo = ngx_alloc(offsetof(ngx_palette_cert_left_out_t, items)
+                   + n * sizeof(ngx_palette_cert_left_t), ngx_cycle->log);
+    if (lo == NULL) {
+        return NGX_ERROR;
+    }
+
+    lo->n = 0;
+
+    for (j = 1; j < sk_X509_num(certs) && lo->n < n; j++) {
+        c = sk_X509_value(certs, j);
+        item = &lo->items[lo->n];
+
+        p = ngx_palette_cert_left_reason(certs, j, path, served,
+                                         item->reason,
+                                         item->reason + sizeof(item->reason));
+        if (p == item->reason) {
+            continue;
+        }
+
+        item->reason_len = p - item->reason;
+
+        p = ngx_palette_cert_subject(item->subject,
+                                     item->subject + sizeof(item->subject),
+                                     X509_get_subject_name(c));
+        item->subject_len = p - item->subject;
+
+        p = ngx_palette_cert_sha256(item->sha256, c);
+        item->sha256_len = p - item->sha256;
+
+        lo->n++;
+    }
+
+    if (X509_set_ex_data(sk_X509_value(path, 0),
+                         ngx_palette_cert_left_out_index, lo)
+        != 1)
+    {
+        ngx_free(lo);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* why certificate j of the certificate field is not served, or p */
+
+static u_char *
+ngx_palette_cert_left_reason(STACK_OF(X509) *certs, int j,
+    STACK_OF(X509) *path, STACK_OF(X509) *served, u_char *p, u_char *last)
+{
+    int      i;
+    X509    *c;
+    u_char  *r;
+
+    c = sk_X509_value(certs, j);
+
+    for (i = 0; i < j; i++) {
+        if (X509_cmp(sk_X509_value(certs, i), c) != 0) {
+            continue;
+        }
+
+        /* the first copy says whether it is served, or why not */
+
+        if (i > 0 && ngx_palette_cert_find(served, c) < 0) {
+            return p;
+        }
+
+        return ngx_slprintf(p, last, "the same certificate is given more "
+                            "than once; it is served once");
+    }
+
+    if (ngx_palette_cert_find(served, c) >= 0) {
+        return p;
+    }
+
+    if (ngx_palette_cert_is_self_signed(c)) {
+        return ngx_slprintf(p, last, "a self-signed root is not served: "
+                            "clients have their own");
+    }
+
+    for (i = 1; i < sk_X509_num(path); i++) {
+        if (ngx_palette_cert_same_key(c, sk_X509_value(path, i))) {
+            r = ngx_palette_cert_unfit(c, p, last);
+
+            if (r != p) {
+                return r;
+            }
+        }
+    }
+
+    return ngx_slprintf(p, last, "neither on the verified path of the leaf "
+                        "nor a cross-sign of a certificate on it");
+}
+
+
+static void
+ngx_palette_cert_left_out_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+    int idx, long argl, void *argp)
+{
+    if (ptr) {
+        ngx_free(ptr);
+    }
+}
+
+
+/* the "left_out" member of the answer to an upload, when there is one */
+
+static void
+ngx_palette_cert_left_out_json(ngx_palette_cert_json_t *j, X509 *leaf)
+{
+    ngx_uint_t                    i;
+    ngx_palette_cert_left_t      *item;
+    ngx_palette_cert_left_out_t  *lo;
+
+    if (ngx_palette_cert_left_out_index == -1) {
+        return;
+    }
+
+    lo = X509_get_ex_data(leaf, ngx_palette_cert_left_out_index);
+
+    if (lo == NULL || lo->n == 0) {
+        return;
+    }
+
+    ngx_palette_cert_json_key(j, "left_out");
+    ngx_palette_cert_json_raw(j, "[");
+
+    for (i = 0; i < lo->n; i++) {
+        item = &lo->items[i];
+
+        ngx_palette_cert_json_raw(j, i ? ",{" : "{");
+
+        ngx_palette_cert_json_key(j, "subject");
+        ngx_palette_cert_json_str(j, item->subject, item->subject_len);
+
+        ngx_palette_cert_json_key(j, "sha256");
+        ngx_palette_cert_json_str(j, item->sha256, item->sha256_len);
+
+        ngx_palette_cert_json_key(j, "reason");
+        ngx_palette_cert_json_str(j, item->reason, item->reason_len);
+
+        ngx_palette_cert_json_raw(j, "}");
+    }
+
+    ngx_palette_cert_json_raw(j, "]");
 }
 
 
@@ -1109,7 +1923,8 @@ ngx_palette_cert_parsed_free(ngx_palette_cert_parsed_t *parsed)
 
 /*
  * The members of the certificate JSON that describe the leaf:
- * "subject" ... "chain_length".
+ * "subject" ... "chain_length", and "left_out" in the answer to an upload
+ * that left certificates out.
  */
 
 ngx_int_t
@@ -1206,6 +2021,8 @@ ngx_palette_cert_info(ngx_palette_cert_json_t *j, X509 *leaf,
 
     ngx_palette_cert_json_key(j, "chain_length");
     ngx_palette_cert_json_uint(j, 1 + sk_X509_num(chain));
+
+    ngx_palette_cert_left_out_json(j, leaf);
 
     return j->failed ? NGX_ERROR : NGX_OK;
 }

@@ -15,6 +15,23 @@
 #   int-expired    intermediate under root-ca whose validity ended
 #                  yesterday, CN=Palette Expired Intermediate CA
 #   other-root-ca  another self-signed root, CN=Palette Other Root CA
+#   int-ca-expired-copy  int-ca's subject and key, issued by root-ca, whose
+#                  validity ended yesterday (an old copy of int-ca)
+#   int-ca-cross   int-ca's subject and key, issued by other-root-ca (a
+#                  cross-sign of int-ca)
+#   int-ca-cross-client  like int-ca-cross, but its extended key usage is
+#                  clientAuth only
+#   root-ca-cross  root-ca's subject and key, issued by other-root-ca (a
+#                  cross-signed root, as "ISRG Root X1" by "DST Root CA X3")
+#   root-ca-expired-copy  root-ca's subject and key, self-signed, whose
+#                  validity ended yesterday (an old copy of root-ca)
+#   int-client-only  intermediate under root-ca whose extended key usage is
+#                  clientAuth only, CN=Palette Client Intermediate CA
+#   int-any-eku    intermediate under root-ca whose extended key usage is
+#                  anyExtendedKeyUsage, CN=Palette Any Usage Intermediate CA
+#   int-server-eku intermediate under root-ca whose extended key usage is
+#                  serverAuth and clientAuth,
+#                  CN=Palette Server Intermediate CA
 #
 # Server certificates.  Unless said otherwise: EC P-256,
 # CN=console.example.com, issued by int-ca, valid from yesterday for a
@@ -47,6 +64,12 @@
 #   leaf-deep      issued by int2: root-ca > int-ca > int2 > leaf-deep
 #   leaf-under-expired-int  issued by int-expired; the leaf itself is valid
 #   other-leaf     issued directly by other-root-ca
+#   leaf-ka-only   key usage keyAgreement only (no digitalSignature)
+#   leaf-rsa-kenc-only  RSA 2048, key usage keyEncipherment only
+#   leaf-no-ku     no key usage extension at all
+#   leaf-under-client-int  issued by int-client-only
+#   leaf-under-any-int     issued by int-any-eku
+#   leaf-under-server-int  issued by int-server-eku
 #
 # Client certificates, for an admin listener that requires one: EC P-256,
 # no subject alternative names, CA:FALSE, extended key usage clientAuth
@@ -92,7 +115,7 @@ usage() {
 out="${1%/}"
 
 # Raise when the set of fixtures changes.
-version=4
+version=7
 
 if [ -e "$out/.complete" ]; then
     if [ "$(cat "$out/.complete")" = "$version" ]; then
@@ -165,9 +188,23 @@ keyUsage                = critical, keyCertSign, cRLSign
 subjectKeyIdentifier    = hash
 authorityKeyIdentifier  = keyid:always
 
+[ v3_int_eku ]
+basicConstraints        = critical, CA:TRUE, pathlen:$ENV::PALETTE_PATHLEN
+keyUsage                = critical, keyCertSign, cRLSign
+extendedKeyUsage        = $ENV::PALETTE_EKU
+subjectKeyIdentifier    = hash
+authorityKeyIdentifier  = keyid:always
+
 [ v3_leaf ]
 basicConstraints        = critical, $ENV::PALETTE_BC
 keyUsage                = critical, $ENV::PALETTE_KU
+extendedKeyUsage        = $ENV::PALETTE_EKU
+subjectKeyIdentifier    = hash
+authorityKeyIdentifier  = keyid
+subjectAltName          = $ENV::PALETTE_SAN
+
+[ v3_leaf_noku ]
+basicConstraints        = critical, $ENV::PALETTE_BC
 extendedKeyUsage        = $ENV::PALETTE_EKU
 subjectKeyIdentifier    = hash
 authorityKeyIdentifier  = keyid
@@ -272,29 +309,50 @@ root() {
     : > "$work/$name.up.pem"
 }
 
-# intermediate NAME CN ISSUER PATHLEN [START END]
+# intermediate NAME CN ISSUER PATHLEN [START END [EKU]]: with EKU, an
+# extended key usage extension of that value.
 intermediate() {
     local name="$1" cn="$2" issuer="$3" pathlen="$4"
-    local start="${5:-$ca_start}" end="${6:-$ca_end}"
+    local start="${5:-$ca_start}" end="${6:-$ca_end}" eku="${7:-}"
+    local ext=v3_int
+
+    if [ -n "$eku" ]; then
+        ext=v3_int_eku
+    fi
 
     genkey "$name" ec-P-256
-    PALETTE_PATHLEN="$pathlen" \
-        sign "$name" "$cn" "$issuer" v3_int "$start" "$end"
+    PALETTE_PATHLEN="$pathlen" PALETTE_EKU="${eku:-serverAuth}" \
+        sign "$name" "$cn" "$issuer" "$ext" "$start" "$end"
     fingerprint "$name"
 
     cat "$tmp/$name.crt" "$work/$issuer.up.pem" > "$work/$name.up.pem"
 }
 
+# copy NAME OF CN ISSUER|self EXTENSIONS [START END]: another certificate
+# for OF's subject CN and OF's key, issued by ISSUER (a cross-sign, or an
+# older copy with other dates).
+copy() {
+    local name="$1" of="$2" cn="$3" issuer="$4" ext="$5"
+    local start="${6:-$ca_start}" end="${7:-$ca_end}"
+
+    cp "$tmp/$of.key" "$tmp/$name.key"
+    PALETTE_PATHLEN=1 sign "$name" "$cn" "$issuer" "$ext" "$start" "$end"
+    fingerprint "$name"
+}
+
 # leaf NAME [--key TYPE] [--cn CN] [--issuer CA] [--start T] [--end T]
-#           [--san SAN|none] [--eku EKU] [--ca] [--md DIGEST]
+#           [--san SAN|none] [--eku EKU] [--ku KU|none] [--ca]
+#           [--md DIGEST]
 #
-# A server certificate, with the defaults described at the top.
+# A server certificate, with the defaults described at the top.  --ku
+# gives the whole key usage (none: no such extension), in place of the
+# one made from the key type and --ca.
 leaf() {
     local name="$1"
     local type=ec-P-256 cn=console.example.com issuer=int-ca
     local start="$now_minus_1d" end="$now_plus_1y" san="$san_std"
     local eku=serverAuth bc="CA:FALSE" ku=digitalSignature md=sha256
-    local ext=v3_leaf
+    local ext=v3_leaf given_ku=""
 
     shift
 
@@ -307,6 +365,7 @@ leaf() {
         --end)    end="$2"; shift 2 ;;
         --san)    san="$2"; shift 2 ;;
         --eku)    eku="$2"; shift 2 ;;
+        --ku)     given_ku="$2"; shift 2 ;;
         --md)     md="$2"; shift 2 ;;
         --ca)     bc="CA:TRUE"; shift ;;
         *)
@@ -324,9 +383,18 @@ leaf() {
         ku="$ku, keyCertSign"
     fi
 
+    if [ -n "$given_ku" ]; then
+        ku="$given_ku"
+    fi
+
     if [ "$san" = none ]; then
         ext=v3_leaf_nosan
         san="$san_std"
+    fi
+
+    if [ "$ku" = none ]; then
+        ext=v3_leaf_noku
+        ku=digitalSignature
     fi
 
     genkey "$name" "$type"
@@ -366,6 +434,20 @@ intermediate int2 "Palette Test Intermediate 2 CA" int-ca 0
 intermediate int-expired "Palette Expired Intermediate CA" root-ca 0 \
     "$ca_start" "$now_minus_1d"
 root other-root-ca "Palette Other Root CA"
+copy int-ca-expired-copy int-ca "Palette Test Intermediate CA" root-ca v3_int \
+    "$ca_start" "$now_minus_1d"
+copy int-ca-cross int-ca "Palette Test Intermediate CA" other-root-ca v3_int
+PALETTE_EKU=clientAuth copy int-ca-cross-client int-ca \
+    "Palette Test Intermediate CA" other-root-ca v3_int_eku
+copy root-ca-cross root-ca "Palette Test Root CA" other-root-ca v3_root
+copy root-ca-expired-copy root-ca "Palette Test Root CA" self v3_root \
+    "$ca_start" "$now_minus_1d"
+intermediate int-client-only "Palette Client Intermediate CA" root-ca 0 \
+    "$ca_start" "$ca_end" clientAuth
+intermediate int-any-eku "Palette Any Usage Intermediate CA" root-ca 0 \
+    "$ca_start" "$ca_end" anyExtendedKeyUsage
+intermediate int-server-eku "Palette Server Intermediate CA" root-ca 0 \
+    "$ca_start" "$ca_end" "serverAuth, clientAuth"
 
 leaf leaf-a
 leaf leaf-b --key rsa-2048
@@ -389,6 +471,12 @@ leaf leaf-badsig
 leaf leaf-deep --issuer int2
 leaf leaf-under-expired-int --issuer int-expired
 leaf other-leaf --issuer other-root-ca
+leaf leaf-ka-only --ku keyAgreement
+leaf leaf-rsa-kenc-only --key rsa-2048 --ku keyEncipherment
+leaf leaf-no-ku --ku none
+leaf leaf-under-client-int --issuer int-client-only
+leaf leaf-under-any-int --issuer int-any-eku
+leaf leaf-under-server-int --issuer int-server-eku
 
 leaf admin-client --issuer root-ca --cn 'Palette Admin' --san none \
     --eku clientAuth
