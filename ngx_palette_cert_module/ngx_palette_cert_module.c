@@ -28,6 +28,8 @@ static ngx_int_t ngx_palette_cert_zone_names(ngx_conf_t *cf,
     ngx_palette_cert_zone_t *zone, ngx_str_t *value);
 static ngx_int_t ngx_palette_cert_zone_trust(ngx_conf_t *cf,
     ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_zone_store(ngx_conf_t *cf,
+    ngx_palette_cert_main_conf_t *pmcf, ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_add_path(ngx_conf_t *cf, ngx_str_t *name);
 static char *ngx_palette_cert(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -393,6 +395,16 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 return NGX_CONF_ERROR;
             }
 
+            /* "dir/" and "dir" are one folder */
+
+            while (zone->store.len > 1
+                   && zone->store.data[zone->store.len - 1] == '/')
+            {
+                zone->store.len--;
+            }
+
+            zone->store.data[zone->store.len] = '\0';
+
             if (ngx_palette_cert_add_path(cf, &zone->store) != NGX_OK) {
                 return NGX_CONF_ERROR;
             }
@@ -450,6 +462,10 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_palette_cert_add_path(cf, &zone->store) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
+    }
+
+    if (ngx_palette_cert_zone_store(cf, pmcf, zone) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     shm_zone = ngx_shared_memory_add(cf, &name, size,
@@ -604,6 +620,70 @@ ngx_palette_cert_zone_trust(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone)
                            "\"trust=%V\" of \"palette_cert_zone\" holds no "
                            "CA certificate", &zone->trust);
         return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Each zone owns its store folder: two zones writing one folder would
+ * prune each other's generations, and after a restart one would serve
+ * the other's key.  A folder inside another's would be taken for damage.
+ */
+
+static ngx_int_t
+ngx_palette_cert_zone_store(ngx_conf_t *cf,
+    ngx_palette_cert_main_conf_t *pmcf, ngx_palette_cert_zone_t *zone)
+{
+    ngx_str_t                 *s, *l;
+    ngx_uint_t                 i;
+    ngx_palette_cert_zone_t  **zones;
+
+    if (zone->store.len == 0) {
+        return NGX_OK;
+    }
+
+    zones = pmcf->zones.elts;
+
+    for (i = 0; i < pmcf->zones.nelts; i++) {
+
+        if (zones[i]->store.len == 0) {
+            continue;
+        }
+
+        if (zones[i]->store.len == zone->store.len
+            && ngx_strncmp(zones[i]->store.data, zone->store.data,
+                           zone->store.len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "zone \"%V\" of \"palette_cert_zone\" uses "
+                               "the store \"%V\" of zone \"%V\"",
+                               &zone->name, &zone->store, &zones[i]->name);
+            return NGX_ERROR;
+        }
+
+        if (zones[i]->store.len < zone->store.len) {
+            s = &zones[i]->store;
+            l = &zone->store;
+
+        } else {
+            s = &zone->store;
+            l = &zones[i]->store;
+        }
+
+        if (ngx_strncmp(s->data, l->data, s->len) == 0
+            && (s->len == 1 || l->data[s->len] == '/'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "the store \"%V\" of zone \"%V\" of "
+                               "\"palette_cert_zone\" and the store \"%V\" "
+                               "of zone \"%V\" are nested",
+                               &zone->store, &zone->name, &zones[i]->store,
+                               &zones[i]->name);
+            return NGX_ERROR;
+        }
     }
 
     return NGX_OK;
