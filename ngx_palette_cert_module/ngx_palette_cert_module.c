@@ -340,6 +340,7 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->name = name;
     zone->cycle = cf->cycle;
     zone->log = &cf->cycle->new_log;
+    zone->lock = NGX_INVALID_FILE;
 
     if (ngx_array_init(&zone->names, cf->pool, 2, sizeof(ngx_str_t))
         != NGX_OK
@@ -786,6 +787,10 @@ ngx_palette_cert_zone_cleanup(void *data)
 {
     ngx_palette_cert_zone_t  *zone = data;
 
+    /* a reload that failed: the running zone goes on taking changes */
+
+    ngx_palette_cert_zone_retire(zone, 0);
+
     ngx_palette_cert_parsed_free(&zone->current);
 }
 
@@ -814,11 +819,21 @@ ngx_palette_cert_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    zones = pmcf->zones.elts;
+
+    /*
+     * The configuration is used from now on: zones it carried over from
+     * the running one (a reload that changed their size) stop taking
+     * changes there.
+     */
+
+    for (i = 0; i < pmcf->zones.nelts; i++) {
+        ngx_palette_cert_zone_retire(zones[i], 1);
+    }
+
     if (pmcf->zones.nelts) {
         ngx_palette_cert_placeholders(cycle->log);
     }
-
-    zones = pmcf->zones.elts;
 
     for (i = 0; i < pmcf->zones.nelts; i++) {
 

@@ -31,6 +31,17 @@
  * O_NOFOLLOW, and only regular files are read.  Files are created
  * exclusively in a folder only root can write to until it is complete,
  * and handed to the worker user last.
+ *
+ * Two nginx instances may run over one store: the old and the new one of
+ * a binary upgrade, each with its own shared memory.  STORE/.lock tells
+ * them apart.  Each instance opens it once, in the master, and holds a
+ * shared lock on byte 1 through that open file (an open file description
+ * lock: the workers share it, it survives the master's daemonisation and
+ * ends with the last process of the instance).  A process changing the
+ * store holds a write lock on byte 0 (a process's lock, gone when it
+ * dies); a worker that finds another instance's lock on byte 1 changes
+ * nothing, as that instance would not serve the change, and a master
+ * reads the store only once no change is half-written.
  */
 
 
@@ -40,6 +51,21 @@
 
 
 #define NGX_PALETTE_CERT_FILE_MAX  (1024 * 1024)
+
+
+/* the lock file of each store this process opened, kept across reloads */
+
+typedef struct ngx_palette_cert_lock_s  ngx_palette_cert_lock_t;
+
+struct ngx_palette_cert_lock_s {
+    ngx_palette_cert_lock_t     *next;
+    ngx_fd_t                     fd;
+    size_t                       len;
+    u_char                       path[1];
+};
+
+
+static ngx_palette_cert_lock_t  *ngx_palette_cert_locks;
 
 
 /* a path for messages only: files are never opened by it */
@@ -532,6 +558,212 @@ done:
     ngx_palette_cert_close(zone, dfd, NULL, log);
 
     return rc;
+}
+
+
+/*
+ * Opens the store's lock file, once per store in the life of the
+ * process: closing any descriptor of it would release the process's
+ * locks on it.  A failure is logged and leaves the store without the
+ * lock.
+ */
+
+ngx_int_t
+ngx_palette_cert_store_lock_init(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log)
+{
+    ngx_fd_t                  dfd, fd;
+    struct flock              fl;
+    ngx_file_info_t           fi;
+    ngx_palette_cert_lock_t  *lk;
+    ngx_palette_cert_path_t   path;
+
+    for (lk = ngx_palette_cert_locks; lk; lk = lk->next) {
+        if (lk->len == zone->store.len
+            && ngx_strncmp(lk->path, zone->store.data, lk->len) == 0)
+        {
+            zone->lock = lk->fd;
+            return NGX_OK;
+        }
+    }
+
+    dfd = ngx_palette_cert_store_open(zone, log);
+
+    if (dfd == NGX_INVALID_FILE) {
+        return NGX_ERROR;
+    }
+
+    fd = openat(dfd, ".lock", O_RDWR|O_CREAT|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC,
+                0600);
+
+    ngx_palette_cert_close(zone, dfd, NULL, log);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "palette_cert zone \"%V\": openat() \"%s\" failed",
+                      &zone->name,
+                      ngx_palette_cert_path(&path, zone, ".lock", NULL));
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || !ngx_is_file(&fi)) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "palette_cert zone \"%V\": \"%s\" is not a regular "
+                      "file", &zone->name,
+                      ngx_palette_cert_path(&path, zone, ".lock", NULL));
+        (void) close(fd);
+        return NGX_ERROR;
+    }
+
+#ifdef F_OFD_SETLK
+
+    ngx_memzero(&fl, sizeof(struct flock));
+
+    fl.l_type = F_RDLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 1;
+    fl.l_len = 1;
+
+    if (fcntl(fd, F_OFD_SETLK, &fl) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "palette_cert zone \"%V\": fcntl(F_OFD_SETLK) \"%s\" "
+                      "failed", &zone->name,
+                      ngx_palette_cert_path(&path, zone, ".lock", NULL));
+    }
+
+#else
+
+    (void) fl;
+
+#endif
+
+    lk = ngx_alloc(sizeof(ngx_palette_cert_lock_t) + zone->store.len, log);
+    if (lk == NULL) {
+        (void) close(fd);
+        return NGX_ERROR;
+    }
+
+    lk->fd = fd;
+    lk->len = zone->store.len;
+    ngx_memcpy(lk->path, zone->store.data, zone->store.len);
+
+    lk->next = ngx_palette_cert_locks;
+    ngx_palette_cert_locks = lk;
+
+    zone->lock = fd;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The write lock on byte 0 for a change of the store: NGX_BUSY while
+ * another process holds it, after waiting up to "wait" milliseconds.
+ * Without a lock file (logged at start) the store is changed unlocked.
+ */
+
+ngx_int_t
+ngx_palette_cert_store_lock(ngx_palette_cert_zone_t *zone, ngx_msec_t wait,
+    ngx_log_t *log)
+{
+    ngx_err_t     err;
+    ngx_msec_t    waited;
+    struct flock  fl;
+
+    if (zone->lock == NGX_INVALID_FILE) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&fl, sizeof(struct flock));
+
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+
+    for (waited = 0; /* void */ ; waited += 10) {
+
+        if (fcntl(zone->lock, F_SETLK, &fl) != -1) {
+            return NGX_OK;
+        }
+
+        err = ngx_errno;
+
+        if (err != NGX_EAGAIN && err != NGX_EACCES) {
+            ngx_log_error(NGX_LOG_ALERT, log, err,
+                          "palette_cert zone \"%V\": fcntl(F_SETLK) on the "
+                          "lock of \"%V\" failed", &zone->name,
+                          &zone->store);
+            return NGX_ERROR;
+        }
+
+        if (waited >= wait) {
+            return NGX_BUSY;
+        }
+
+        ngx_msleep(10);
+    }
+}
+
+
+void
+ngx_palette_cert_store_unlock(ngx_palette_cert_zone_t *zone)
+{
+    struct flock  fl;
+
+    if (zone->lock == NGX_INVALID_FILE) {
+        return;
+    }
+
+    ngx_memzero(&fl, sizeof(struct flock));
+
+    fl.l_type = F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+
+    (void) fcntl(zone->lock, F_SETLK, &fl);
+}
+
+
+/*
+ * NGX_DECLINED when another nginx instance runs over the store: a change
+ * made here would not be served there, nor here after the other one
+ * takes over.
+ */
+
+ngx_int_t
+ngx_palette_cert_store_alone(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
+{
+#ifdef F_OFD_GETLK
+
+    struct flock  fl;
+
+    if (zone->lock == NGX_INVALID_FILE) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&fl, sizeof(struct flock));
+
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 1;
+    fl.l_len = 1;
+
+    if (fcntl(zone->lock, F_OFD_GETLK, &fl) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "palette_cert zone \"%V\": fcntl(F_OFD_GETLK) on the "
+                      "lock of \"%V\" failed", &zone->name, &zone->store);
+        return NGX_OK;
+    }
+
+    if (fl.l_type != F_UNLCK) {
+        return NGX_DECLINED;
+    }
+
+#endif
+
+    return NGX_OK;
 }
 
 
