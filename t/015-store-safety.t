@@ -221,7 +221,7 @@ sub wait_for {
 
 # A 200 must be live for whoever serves next; a 503 must change nothing.
 sub check_answer {
-    my ($name, $status, $head, $j, $before, $link) = @_;
+    my ($name, $fixture, $status, $head, $j, $before, $link) = @_;
 
     if ($status == 200) {
         my $now = current();
@@ -231,7 +231,7 @@ sub check_answer {
         Test::More::is("gen-$j->{generation}", store_current(),
                        "$name - the store's current is that generation");
         PaletteCert::run_steps("$name - after the 200",
-                               "handshake count=10 expect=leaf-b");
+                               "handshake count=10 expect=$fixture");
         return;
     }
 
@@ -254,6 +254,8 @@ sub check_answer {
 sub straddle_reload {
     my ($name) = @_;
 
+    PaletteCert::run_steps("$name - first", "upload leaf-a");
+
     my $before = current();
     my $link = store_current();
 
@@ -263,7 +265,7 @@ sub straddle_reload {
                                "reload from=console:1m to=console:2m");
     });
 
-    check_answer($name, $status, $head, $j, $before, $link);
+    check_answer($name, 'leaf-b', $status, $head, $j, $before, $link);
 
     PaletteCert::run_steps("$name - then", <<'_EOS_');
 upload leaf-c
@@ -277,7 +279,7 @@ _EOS_
 sub straddle_failed_reload {
     my ($name) = @_;
 
-    my $root = Test::Nginx::Util::server_root();
+    my $root = Test::Nginx::Socket::server_root();
     my $port = $ENV{TEST_NGINX_TLS_PORT2};
     my $busy = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
                                      Listen => 1, ReuseAddr => 1);
@@ -317,7 +319,9 @@ _EOS_
 sub straddle_upgrade {
     my ($name) = @_;
 
-    my $pidfile = Test::Nginx::Util::server_root() . '/logs/nginx.pid';
+    PaletteCert::run_steps("$name - first", "upload leaf-c");
+
+    my $pidfile = Test::Nginx::Socket::server_root() . '/logs/nginx.pid';
     my $old = pid_in($pidfile);
     my @old_workers = workers_of($old);
     my $before = current();
@@ -340,9 +344,10 @@ sub straddle_upgrade {
     # the upload cannot be live in both
 
     for my $i (1 .. 6) {
-        my ($status, $head, $j) = exchange('PUT', upload_body('leaf-b'));
-        check_answer("$name - upload $i while both run", $status, $head, $j,
-                     $before, $link);
+        my $fixture = $i % 2 ? 'leaf-a' : 'leaf-b';
+        my ($status, $head, $j) = exchange('PUT', upload_body($fixture));
+        check_answer("$name - upload $i while both run", $fixture, $status,
+                     $head, $j, $before, $link);
         $before = current() if $status == 200;
         $link = store_current() if $status == 200;
     }
@@ -354,10 +359,10 @@ sub straddle_upgrade {
                    }), "$name - the old master and its workers exit");
 
     PaletteCert::run_steps("$name - once the old master is gone", <<'_EOS_');
-upload leaf-c
-get sha256=leaf-c
-handshake count=10 expect=leaf-c workers=all
-store safety sha256=leaf-c
+upload leaf-a
+get sha256=leaf-a
+handshake count=10 expect=leaf-a workers=all
+store safety sha256=leaf-a
 _EOS_
 }
 
