@@ -109,11 +109,12 @@ sub plant {
 }
 
 
-# "--- straddle reload|upgrade": an upload that meets a reload resizing
-# the zone, or a binary upgrade, driven from here; its checks are in the
-# subs below.  Either the upload is answered 200 and then served by the
-# workers that serve from then on, or it is refused with 503 "reloading"
-# and Retry-After, and nothing changed; never 200 and not served.
+# "--- straddle reload|failed_reload|upgrade": an upload that meets a
+# reload resizing the zone (one that succeeds, one that fails), or a
+# binary upgrade, driven from here; its checks are in the subs below.
+# Either the upload is answered 200 and then served by the workers that
+# serve from then on, or it is refused with 503 "reloading" and
+# Retry-After, and nothing changed; never 200 and not served.
 
 sub api_port {
     return defined &Test::Nginx::Socket::server_port_for_client
