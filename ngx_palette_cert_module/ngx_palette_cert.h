@@ -86,6 +86,13 @@ typedef struct {
      * handshakes never wait for the disk.
      */
     ngx_atomic_t                 update;
+
+    /*
+     * Set by the master when a reload carried the record over to a new
+     * zone (of another size): the workers of the old configuration no
+     * longer change anything, as the new workers would not serve it.
+     */
+    ngx_atomic_t                 retired;
 } ngx_palette_cert_sh_t;
 
 
@@ -120,6 +127,12 @@ typedef struct {
 
     /* this process's copy of the current record */
     ngx_palette_cert_parsed_t    current;
+
+    /* the store's lock file, shared by the master and its workers */
+    ngx_fd_t                     lock;
+
+    /* the zone of the running configuration, held until this one is used */
+    ngx_palette_cert_sh_t       *retire;
 
     ngx_log_t                   *log;
 } ngx_palette_cert_zone_t;
@@ -288,6 +301,8 @@ ngx_int_t ngx_palette_cert_record_copy(ngx_palette_cert_record_t *rec,
     ngx_palette_cert_pem_t *pem);
 ngx_int_t ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone);
 void ngx_palette_cert_update_unlock(ngx_palette_cert_zone_t *zone);
+void ngx_palette_cert_zone_retire(ngx_palette_cert_zone_t *zone,
+    ngx_uint_t retire);
 
 
 /* ngx_palette_cert_store.c */
@@ -299,6 +314,13 @@ ngx_int_t ngx_palette_cert_store_save_default(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_log_t *log);
 ngx_uint_t ngx_palette_cert_store_last(ngx_palette_cert_zone_t *zone);
 void ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log);
+ngx_int_t ngx_palette_cert_store_lock_init(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log);
+ngx_int_t ngx_palette_cert_store_lock(ngx_palette_cert_zone_t *zone,
+    ngx_msec_t wait, ngx_log_t *log);
+void ngx_palette_cert_store_unlock(ngx_palette_cert_zone_t *zone);
+ngx_int_t ngx_palette_cert_store_alone(ngx_palette_cert_zone_t *zone,
     ngx_log_t *log);
 
 

@@ -92,6 +92,10 @@ static ngx_int_t ngx_palette_cert_api_delete(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_commit(ngx_http_request_t *r);
 static void ngx_palette_cert_api_retry(ngx_http_request_t *r);
 static void ngx_palette_cert_api_wait(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_api_store(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem,
+    ngx_palette_cert_error_t *err);
+static void ngx_palette_cert_api_reloading(ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_apply(ngx_http_request_t *r,
     ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err);
 static ngx_palette_cert_ctx_t *ngx_palette_cert_cleanup_ctx(
@@ -581,7 +585,9 @@ ngx_palette_cert_api_commit(ngx_http_request_t *r)
 /*
  * Makes pem the zone's current certificate: NGX_BUSY while another
  * change is applied, NGX_DECLINED on a stale If-Match, NGX_ERROR with err
- * set when nothing could be changed.
+ * set when nothing could be changed.  A 200 means live: while a reload
+ * or a binary upgrade has workers of another configuration or another
+ * nginx serve the store, a change is refused with 503, to be tried again.
  */
 
 static ngx_int_t
@@ -599,6 +605,14 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
 
     if (ngx_palette_cert_update_trylock(zone) != NGX_OK) {
         return NGX_BUSY;
+    }
+
+    /* the new configuration's workers serve a zone of their own */
+
+    if (zone->sh->retired) {
+        ngx_palette_cert_api_reloading(err);
+        rc = NGX_ERROR;
+        goto done;
     }
 
     if (ngx_palette_cert_if_match(r, zone->sh->generation) != NGX_OK) {
@@ -633,26 +647,24 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
         goto done;
     }
 
-    if (zone->store.len
-        && ngx_palette_cert_store_save(zone, pem, r->connection->log)
-           != NGX_OK)
-    {
-        ngx_shmtx_lock(&zone->shpool->mutex);
-        ngx_palette_cert_record_free(zone, rec);
-        ngx_shmtx_unlock(&zone->shpool->mutex);
+    if (zone->store.len) {
+        rc = ngx_palette_cert_api_store(r, zone, pem, err);
 
-        ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                               "store_failed", NULL,
-                               "the certificate could not be saved in the "
-                               "store, so nothing was changed; see the "
-                               "error log");
-        rc = NGX_ERROR;
-        goto done;
+        if (rc != NGX_OK) {
+            ngx_shmtx_lock(&zone->shpool->mutex);
+            ngx_palette_cert_record_free(zone, rec);
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+            goto done;
+        }
     }
 
     ngx_shmtx_lock(&zone->shpool->mutex);
     ngx_palette_cert_publish(zone, rec);
     ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (zone->store.len) {
+        ngx_palette_cert_store_unlock(zone);
+    }
 
     rc = NGX_OK;
 
@@ -661,6 +673,64 @@ done:
     ngx_palette_cert_update_unlock(zone);
 
     return rc;
+}
+
+
+/*
+ * Writes pem to the store under the store's lock, held on NGX_OK until
+ * the record is published; NGX_BUSY while another process writes the
+ * store, NGX_ERROR with err set when nothing was changed.
+ */
+
+static ngx_int_t
+ngx_palette_cert_api_store(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem,
+    ngx_palette_cert_error_t *err)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_palette_cert_store_lock(zone, 0, r->connection->log);
+
+    if (rc == NGX_BUSY) {
+        return NGX_BUSY;
+    }
+
+    if (rc == NGX_OK
+        && ngx_palette_cert_store_alone(zone, r->connection->log) != NGX_OK)
+    {
+        ngx_palette_cert_store_unlock(zone);
+        ngx_palette_cert_api_reloading(err);
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_OK
+        && ngx_palette_cert_store_save(zone, pem, r->connection->log)
+           != NGX_OK)
+    {
+        ngx_palette_cert_store_unlock(zone);
+        rc = NGX_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               "store_failed", NULL,
+                               "the certificate could not be saved in the "
+                               "store, so nothing was changed; see the "
+                               "error log");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_palette_cert_api_reloading(ngx_palette_cert_error_t *err)
+{
+    ngx_palette_cert_error(err, NGX_HTTP_SERVICE_UNAVAILABLE, "reloading",
+                           NULL,
+                           "nginx is being reloaded or upgraded; nothing "
+                           "was changed, try again in a moment");
 }
 
 

@@ -28,6 +28,8 @@ static ngx_int_t ngx_palette_cert_zone_names(ngx_conf_t *cf,
     ngx_palette_cert_zone_t *zone, ngx_str_t *value);
 static ngx_int_t ngx_palette_cert_zone_trust(ngx_conf_t *cf,
     ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_zone_store(ngx_conf_t *cf,
+    ngx_palette_cert_main_conf_t *pmcf, ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_add_path(ngx_conf_t *cf, ngx_str_t *name);
 static char *ngx_palette_cert(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -419,6 +421,7 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->name = name;
     zone->cycle = cf->cycle;
     zone->log = &cf->cycle->new_log;
+    zone->lock = NGX_INVALID_FILE;
 
     if (ngx_array_init(&zone->names, cf->pool, 2, sizeof(ngx_str_t))
         != NGX_OK
@@ -473,6 +476,16 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if (ngx_conf_full_name(cf->cycle, &zone->store, 0) != NGX_OK) {
                 return NGX_CONF_ERROR;
             }
+
+            /* "dir/" and "dir" are one folder */
+
+            while (zone->store.len > 1
+                   && zone->store.data[zone->store.len - 1] == '/')
+            {
+                zone->store.len--;
+            }
+
+            zone->store.data[zone->store.len] = '\0';
 
             if (ngx_palette_cert_add_path(cf, &zone->store) != NGX_OK) {
                 return NGX_CONF_ERROR;
@@ -531,6 +544,10 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_palette_cert_add_path(cf, &zone->store) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
+    }
+
+    if (ngx_palette_cert_zone_store(cf, pmcf, zone) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     shm_zone = ngx_shared_memory_add(cf, &name, size,
@@ -691,6 +708,70 @@ ngx_palette_cert_zone_trust(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone)
 }
 
 
+/*
+ * Each zone owns its store folder: two zones writing one folder would
+ * prune each other's generations, and after a restart one would serve
+ * the other's key.  A folder inside another's would be taken for damage.
+ */
+
+static ngx_int_t
+ngx_palette_cert_zone_store(ngx_conf_t *cf,
+    ngx_palette_cert_main_conf_t *pmcf, ngx_palette_cert_zone_t *zone)
+{
+    ngx_str_t                 *s, *l;
+    ngx_uint_t                 i;
+    ngx_palette_cert_zone_t  **zones;
+
+    if (zone->store.len == 0) {
+        return NGX_OK;
+    }
+
+    zones = pmcf->zones.elts;
+
+    for (i = 0; i < pmcf->zones.nelts; i++) {
+
+        if (zones[i]->store.len == 0) {
+            continue;
+        }
+
+        if (zones[i]->store.len == zone->store.len
+            && ngx_strncmp(zones[i]->store.data, zone->store.data,
+                           zone->store.len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "zone \"%V\" of \"palette_cert_zone\" uses "
+                               "the store \"%V\" of zone \"%V\"",
+                               &zone->name, &zone->store, &zones[i]->name);
+            return NGX_ERROR;
+        }
+
+        if (zones[i]->store.len < zone->store.len) {
+            s = &zones[i]->store;
+            l = &zone->store;
+
+        } else {
+            s = &zone->store;
+            l = &zones[i]->store;
+        }
+
+        if (ngx_strncmp(s->data, l->data, s->len) == 0
+            && (s->len == 1 || l->data[s->len] == '/'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "the store \"%V\" of zone \"%V\" of "
+                               "\"palette_cert_zone\" and the store \"%V\" "
+                               "of zone \"%V\" are nested",
+                               &zone->store, &zone->name, &zones[i]->store,
+                               &zones[i]->name);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_palette_cert_add_path(ngx_conf_t *cf, ngx_str_t *name)
 {
@@ -787,6 +868,10 @@ ngx_palette_cert_zone_cleanup(void *data)
 {
     ngx_palette_cert_zone_t  *zone = data;
 
+    /* a reload that failed: the running zone goes on taking changes */
+
+    ngx_palette_cert_zone_retire(zone, 0);
+
     ngx_palette_cert_parsed_free(&zone->current);
 }
 
@@ -817,11 +902,21 @@ ngx_palette_cert_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    zones = pmcf->zones.elts;
+
+    /*
+     * The configuration is used from now on: zones it carried over from
+     * the running one (a reload that changed their size) stop taking
+     * changes there.
+     */
+
+    for (i = 0; i < pmcf->zones.nelts; i++) {
+        ngx_palette_cert_zone_retire(zones[i], 1);
+    }
+
     ngx_palette_cert_placeholders(cycle->log);
 
     /* a failure to read a zone is logged and left to the handshakes */
-
-    zones = pmcf->zones.elts;
 
     for (i = 0; i < pmcf->zones.nelts; i++) {
         (void) ngx_palette_cert_refresh(zones[i], cycle->log);

@@ -10,6 +10,12 @@
  * under the pool's lock.  The generation is published last, so a reader
  * that sees it can take the record it names.  Memory that held a private
  * key is cleansed before it is given back.
+ *
+ * A reload that changes the zone's size copies the record into the new
+ * zone while the old workers still run: the master takes the old zone's
+ * update lock for the copy and keeps it until the new configuration is
+ * used, then marks the old zone retired, so that no change is applied
+ * where the new workers would not see it.
  */
 
 
@@ -22,6 +28,12 @@ static ngx_int_t ngx_palette_cert_zone_default(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_uint_t *renewed);
 static ngx_int_t ngx_palette_cert_pem_usable(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, const char *which);
+static void ngx_palette_cert_zone_hold(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_zone_t *ozone);
+
+
+/* a change being written to the store ends in milliseconds */
+#define NGX_PALETTE_CERT_LOCK_WAIT  5000
 
 
 ngx_int_t
@@ -30,10 +42,15 @@ ngx_palette_cert_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_palette_cert_zone_t  *ozone = data;
 
     size_t                    len;
+    ngx_int_t                 rc;
     ngx_palette_cert_sh_t    *sh;
     ngx_palette_cert_zone_t  *zone;
 
     zone = shm_zone->data;
+
+    if (zone->store.len && !ngx_test_config) {
+        (void) ngx_palette_cert_store_lock_init(zone, zone->log);
+    }
 
     if (ozone) {
         zone->sh = ozone->sh;
@@ -73,7 +90,29 @@ ngx_palette_cert_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->shpool->log_nomem = 0;
 
-    return ngx_palette_cert_zone_load(zone);
+    /*
+     * No change of another nginx (the old one of a binary upgrade) is
+     * half-written while the store is read.
+     */
+
+    if (zone->store.len && !ngx_test_config
+        && ngx_palette_cert_store_lock(zone, NGX_PALETTE_CERT_LOCK_WAIT,
+                                      zone->log)
+           == NGX_BUSY)
+    {
+        ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                      "palette_cert zone \"%V\": the store \"%V\" stayed "
+                      "locked, it is read all the same", &zone->name,
+                      &zone->store);
+    }
+
+    rc = ngx_palette_cert_zone_load(zone);
+
+    if (zone->store.len && !ngx_test_config) {
+        ngx_palette_cert_store_unlock(zone);
+    }
+
+    return rc;
 }
 
 
@@ -247,6 +286,8 @@ ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone)
         return NGX_DECLINED;
     }
 
+    ngx_palette_cert_zone_hold(zone, ozone);
+
     ngx_shmtx_lock(&ozone->shpool->mutex);
 
     rc = ngx_palette_cert_record_copy(ozone->sh->self_signed, &def);
@@ -286,6 +327,66 @@ ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone)
     ngx_palette_cert_pem_free(&cur);
 
     return rc;
+}
+
+
+/*
+ * Takes the running zone's update lock, so that no change is applied there
+ * from the copy on; a worker holds it only while it applies one.
+ */
+
+static void
+ngx_palette_cert_zone_hold(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_zone_t *ozone)
+{
+    ngx_msec_t  waited;
+
+    for (waited = 0; waited < NGX_PALETTE_CERT_LOCK_WAIT; waited += 10) {
+
+        if (ngx_palette_cert_update_trylock(ozone) == NGX_OK) {
+            zone->retire = ozone->sh;
+            return;
+        }
+
+        ngx_msleep(10);
+    }
+
+    ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                  "palette_cert zone \"%V\": a change still being applied "
+                  "is not waited for", &zone->name);
+
+    /* retired all the same once the configuration is used */
+
+    zone->retire = ozone->sh;
+}
+
+
+/*
+ * Once the new configuration is used (retire), or given up (not), the
+ * zone held for the copy is let go.
+ */
+
+void
+ngx_palette_cert_zone_retire(ngx_palette_cert_zone_t *zone, ngx_uint_t retire)
+{
+    ngx_palette_cert_sh_t  *osh;
+
+    osh = zone->retire;
+
+    if (osh == NULL) {
+        return;
+    }
+
+    zone->retire = NULL;
+
+    if (retire) {
+        osh->retired = 1;
+        ngx_memory_barrier();
+    }
+
+    /* the lock is left as it is when another process holds it */
+
+    (void) ngx_atomic_cmp_set(&osh->update, ngx_pid, 0);
 }
 
 

@@ -21,44 +21,89 @@
  * old or the new generation.  Once "current" is switched, the change is
  * made.  Files are never read or written on the handshake path.
  *
- * The master writes as root into a folder the worker user owns: files are
- * created exclusively, never through a symbolic link, in a folder only
- * root can write to until it is complete, and handed to the worker user
- * last.
+ * The master reads and writes as root in a folder the worker user owns, so
+ * whatever the worker user can put there is not trusted: the store folder
+ * is opened once per operation, never through a link, and everything else
+ * is reached relative to it (openat() and friends) by a name of the
+ * store's own pattern ("gen-N", ".tmp-N", "self-signed", "current" and
+ * the four file names), never following a link: "current" is read as text
+ * and must name a generation folder, folders and files are opened with
+ * O_NOFOLLOW, and only regular files are read.  Files are created
+ * exclusively in a folder only root can write to until it is complete,
+ * and handed to the worker user last.
+ *
+ * Two nginx instances may run over one store: the old and the new one of
+ * a binary upgrade, each with its own shared memory.  STORE/.lock tells
+ * them apart.  Each instance opens it once, in the master, and holds a
+ * shared lock on byte 1 through that open file (an open file description
+ * lock: the workers share it, it survives the master's daemonisation and
+ * ends with the last process of the instance).  A process changing the
+ * store holds a write lock on byte 0 (a process's lock, gone when it
+ * dies); a worker that finds another instance's lock on byte 1 changes
+ * nothing, as that instance would not serve the change, and a master
+ * reads the store only once no change is half-written.
  */
 
 
 #include "ngx_palette_cert.h"
 
+#include <dirent.h>
+
 
 #define NGX_PALETTE_CERT_FILE_MAX  (1024 * 1024)
 
 
+/* the lock file of each store this process opened, kept across reloads */
+
+typedef struct ngx_palette_cert_lock_s  ngx_palette_cert_lock_t;
+
+struct ngx_palette_cert_lock_s {
+    ngx_palette_cert_lock_t     *next;
+    ngx_fd_t                     fd;
+    size_t                       len;
+    u_char                       path[1];
+};
+
+
+static ngx_palette_cert_lock_t  *ngx_palette_cert_locks;
+
+
+/* a path for messages only: files are never opened by it */
+
 typedef struct {
-    u_char     *end;
     u_char      buf[NGX_MAX_PATH];
 } ngx_palette_cert_path_t;
 
 
-static ngx_int_t ngx_palette_cert_path(ngx_palette_cert_path_t *path,
+static u_char *ngx_palette_cert_path(ngx_palette_cert_path_t *path,
     ngx_palette_cert_zone_t *zone, const char *dir, const char *file);
+static ngx_fd_t ngx_palette_cert_store_open(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_name_number(u_char *name, size_t len,
+    const char *prefix);
+static ngx_int_t ngx_palette_cert_current(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t dfd, u_char *name, size_t size, ngx_log_t *log);
+static ngx_uint_t ngx_palette_cert_last(ngx_fd_t dfd);
+static DIR *ngx_palette_cert_scan(ngx_fd_t dfd);
 static ngx_int_t ngx_palette_cert_read(ngx_palette_cert_zone_t *zone,
-    const char *dir, const char *file, ngx_str_t *out, ngx_uint_t optional,
-    ngx_log_t *log);
+    ngx_fd_t gfd, const char *dir, const char *file, ngx_str_t *out,
+    ngx_uint_t optional, ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone,
-    const char *dir, ngx_palette_cert_pem_t *pem, ngx_log_t *log);
-static ngx_int_t ngx_palette_cert_write(ngx_palette_cert_zone_t *zone,
-    const char *dir, const char *file, ngx_str_t *data, ngx_uint_t access,
+    ngx_fd_t dfd, const char *dir, ngx_palette_cert_pem_t *pem,
     ngx_log_t *log);
-static ngx_int_t ngx_palette_cert_sync_dir(u_char *name, ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_write(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t gfd, const char *dir, const char *file, ngx_str_t *data,
+    ngx_uint_t access, ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_sync_dir(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t fd, const char *dir, ngx_log_t *log);
 static void ngx_palette_cert_store_prune(ngx_palette_cert_zone_t *zone,
-    u_char *keep, ngx_log_t *log);
+    ngx_fd_t dfd, u_char *keep, ngx_log_t *log);
 static void ngx_palette_cert_remove_dir(ngx_palette_cert_zone_t *zone,
-    const char *dir, ngx_log_t *log);
-static void ngx_palette_cert_chown(ngx_palette_cert_zone_t *zone,
-    u_char *name, ngx_log_t *log);
-static void ngx_palette_cert_fchown(ngx_palette_cert_zone_t *zone,
-    ngx_fd_t fd, u_char *name, ngx_log_t *log);
+    ngx_fd_t dfd, const char *dir, ngx_log_t *log);
+static void ngx_palette_cert_close(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t fd, const char *dir, ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_owner(ngx_palette_cert_zone_t *zone,
+    ngx_uid_t *uid, ngx_gid_t *gid);
 
 
 static const char  *ngx_palette_cert_files[] = {
@@ -71,79 +116,102 @@ ngx_palette_cert_store_load(ngx_palette_cert_zone_t *zone, const char *which,
     ngx_palette_cert_pem_t *pem, ngx_log_t *log)
 {
     u_char                   dir[32];
-    ssize_t                  n;
+    ngx_fd_t                 dfd, gfd;
     ngx_int_t                rc, gen;
+    ngx_err_t                err;
     ngx_str_t                source;
     ngx_palette_cert_path_t  path;
 
     ngx_memzero(pem, sizeof(ngx_palette_cert_pem_t));
 
+    dfd = ngx_palette_cert_store_open(zone, log);
+
+    if (dfd == NGX_INVALID_FILE) {
+
+        /* not made yet ("nginx -t" before the first start): empty */
+
+        return (ngx_errno == NGX_ENOENT) ? NGX_DECLINED : NGX_ERROR;
+    }
+
+    gfd = NGX_INVALID_FILE;
+
     if (ngx_strcmp(which, "current") == 0) {
 
-        if (ngx_palette_cert_path(&path, zone, "current", NULL) != NGX_OK) {
-            return NGX_ERROR;
-        }
+        gen = ngx_palette_cert_current(zone, dfd, dir, sizeof(dir), log);
 
-        n = readlink((char *) path.buf, (char *) dir, sizeof(dir) - 1);
+        if (gen == NGX_DECLINED) {
 
-        if (n == -1) {
-            if (ngx_errno == NGX_ENOENT) {
+            /* a lost link: generations never go back all the same */
 
-                /* a lost link: generations never go back all the same */
+            pem->generation = ngx_palette_cert_last(dfd);
 
-                pem->generation = ngx_palette_cert_store_last(zone);
-
-                if (pem->generation == 0) {
-                    return NGX_DECLINED;
-                }
-
-                ngx_log_error(NGX_LOG_ALERT, log, 0,
-                              "palette_cert zone \"%V\": \"%s\" is "
-                              "missing, though generation %ui is in the "
-                              "store", &zone->name, path.buf,
-                              pem->generation);
-                return NGX_ERROR;
+            if (pem->generation == 0) {
+                rc = NGX_DECLINED;
+                goto done;
             }
 
-            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                          "palette_cert zone \"%V\": readlink() \"%s\" "
-                          "failed", &zone->name, path.buf);
-            return NGX_ERROR;
+            ngx_log_error(NGX_LOG_ALERT, log, 0,
+                          "palette_cert zone \"%V\": \"%s\" is "
+                          "missing, though generation %ui is in the "
+                          "store", &zone->name,
+                          ngx_palette_cert_path(&path, zone, "current",
+                                                NULL),
+                          pem->generation);
+            rc = NGX_ERROR;
+            goto done;
         }
 
-        dir[n] = '\0';
+        if (gen == NGX_ERROR) {
 
-        gen = (n > 4 && ngx_strncmp(dir, "gen-", 4) == 0)
-              ? ngx_atoi(dir + 4, n - 4) : NGX_ERROR;
+            /* a link damaged or not ours: no generation is reused */
 
-        if (gen <= 0) {
-            ngx_log_error(NGX_LOG_ALERT, log, 0,
-                          "palette_cert zone \"%V\": \"%s\" points to "
-                          "\"%s\", not to a generation", &zone->name,
-                          path.buf, dir);
-            return NGX_ERROR;
+            pem->generation = ngx_palette_cert_last(dfd);
+            rc = NGX_ERROR;
+            goto done;
         }
 
         pem->generation = gen;
         which = (const char *) dir;
     }
 
-    rc = ngx_palette_cert_read(zone, which, "certificate.pem", &pem->cert, 0,
-                               log);
+    gfd = openat(dfd, which, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+
+    if (gfd == NGX_INVALID_FILE) {
+        err = ngx_errno;
+
+        if (err == NGX_ENOENT && ngx_strcmp(which, "self-signed") == 0) {
+            rc = NGX_DECLINED;
+            goto done;
+        }
+
+        ngx_log_error(NGX_LOG_ALERT, log, err,
+                      "palette_cert zone \"%V\": \"%s\" is not a folder "
+                      "that can be opened (links are not followed)",
+                      &zone->name,
+                      ngx_palette_cert_path(&path, zone, which, NULL));
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    rc = ngx_palette_cert_read(zone, gfd, which, "certificate.pem",
+                               &pem->cert, 0, log);
 
     if (rc == NGX_OK) {
-        rc = ngx_palette_cert_read(zone, which, "key.pem", &pem->key, 0, log);
+        rc = ngx_palette_cert_read(zone, gfd, which, "key.pem", &pem->key, 0,
+                                   log);
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_palette_cert_read(zone, which, "ca.pem", &pem->ca, 1, log);
+        rc = ngx_palette_cert_read(zone, gfd, which, "ca.pem", &pem->ca, 1,
+                                   log);
         pem->has_ca = (rc == NGX_OK && pem->ca.data != NULL);
     }
 
     if (rc == NGX_OK) {
         ngx_str_null(&source);
 
-        rc = ngx_palette_cert_read(zone, which, "source", &source, 1, log);
+        rc = ngx_palette_cert_read(zone, gfd, which, "source", &source, 1,
+                                   log);
 
         pem->source = (source.len >= 11
                        && ngx_strncmp(source.data, "self-signed", 11) == 0)
@@ -162,18 +230,30 @@ ngx_palette_cert_store_load(ngx_palette_cert_zone_t *zone, const char *which,
 
         /* a file missing from a generation is damage, not absence */
 
-        return (rc == NGX_DECLINED) ? NGX_DECLINED : NGX_ERROR;
+        rc = (rc == NGX_DECLINED) ? NGX_DECLINED : NGX_ERROR;
+        goto done;
     }
 
     if (pem->ca.data == NULL) {
         pem->ca.data = ngx_alloc(1, log);
         if (pem->ca.data == NULL) {
             ngx_palette_cert_pem_free(pem);
-            return NGX_ERROR;
+            rc = NGX_ERROR;
+            goto done;
         }
     }
 
-    return NGX_OK;
+    rc = NGX_OK;
+
+done:
+
+    if (gfd != NGX_INVALID_FILE) {
+        ngx_palette_cert_close(zone, gfd, which, log);
+    }
+
+    ngx_palette_cert_close(zone, dfd, NULL, log);
+
+    return rc;
 }
 
 
@@ -182,79 +262,83 @@ ngx_palette_cert_store_save(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_log_t *log)
 {
     u_char                   tmp[64], gen[32], old[32];
-    ssize_t                  n;
+    ngx_fd_t                 dfd;
+    ngx_int_t                rc;
+    ngx_uid_t                uid;
+    ngx_gid_t                gid;
     ngx_palette_cert_path_t  path, to;
 
     ngx_sprintf(tmp, ".tmp-%P%Z", ngx_pid);
     ngx_sprintf(gen, "gen-%ui%Z", pem->generation);
 
+    dfd = ngx_palette_cert_store_open(zone, log);
+
+    if (dfd == NGX_INVALID_FILE) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
 
     /* the generation now current, removed once it is replaced */
 
-    if (ngx_palette_cert_path(&path, zone, "current", NULL) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    n = readlink((char *) path.buf, (char *) old, sizeof(old) - 1);
-    old[n > 0 ? n : 0] = '\0';
-
-    if (ngx_strcmp(old, gen) == 0) {
+    if (ngx_palette_cert_current(zone, dfd, old, sizeof(old), NULL) > 0
+        && ngx_strcmp(old, gen) == 0)
+    {
         ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "palette_cert zone \"%V\": the store already holds "
                       "generation %ui", &zone->name, pem->generation);
-        return NGX_ERROR;
+        goto done;
     }
 
-    ngx_palette_cert_remove_dir(zone, (char *) tmp, log);
-    ngx_palette_cert_remove_dir(zone, (char *) gen, log);
+    ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
+    ngx_palette_cert_remove_dir(zone, dfd, (char *) gen, log);
 
-    if (ngx_palette_cert_write_dir(zone, (char *) tmp, pem, log) != NGX_OK) {
-        ngx_palette_cert_remove_dir(zone, (char *) tmp, log);
-        return NGX_ERROR;
-    }
-
-    if (ngx_palette_cert_path(&path, zone, (char *) tmp, NULL) != NGX_OK
-        || ngx_palette_cert_path(&to, zone, (char *) gen, NULL) != NGX_OK)
+    if (ngx_palette_cert_write_dir(zone, dfd, (char *) tmp, pem, log)
+        != NGX_OK)
     {
-        ngx_palette_cert_remove_dir(zone, (char *) tmp, log);
-        return NGX_ERROR;
+        ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
+        goto done;
     }
 
-    if (ngx_rename_file(path.buf, to.buf) == NGX_FILE_ERROR) {
+    if (renameat(dfd, (char *) tmp, dfd, (char *) gen) == -1) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      ngx_rename_file_n " \"%s\" to \"%s\" failed",
-                      path.buf, to.buf);
-        ngx_palette_cert_remove_dir(zone, (char *) tmp, log);
-        return NGX_ERROR;
+                      "renameat() \"%s\" to \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, (char *) tmp, NULL),
+                      ngx_palette_cert_path(&to, zone, (char *) gen, NULL));
+        ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
+        goto done;
     }
 
-    if (ngx_palette_cert_sync_dir(zone->store.data, log) != NGX_OK) {
+    if (ngx_palette_cert_sync_dir(zone, dfd, NULL, log) != NGX_OK) {
         goto failed;
     }
 
     /* a new link, then renamed over "current" */
 
-    if (ngx_palette_cert_path(&path, zone, ".current", NULL) != NGX_OK
-        || ngx_palette_cert_path(&to, zone, "current", NULL) != NGX_OK)
+    (void) unlinkat(dfd, ".current", 0);
+
+    if (symlinkat((char *) gen, dfd, ".current") == -1) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "symlinkat() \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, ".current", NULL));
+        goto failed;
+    }
+
+    if (ngx_palette_cert_owner(zone, &uid, &gid) == NGX_OK
+        && fchownat(dfd, ".current", uid, gid, AT_SYMLINK_NOFOLLOW) == -1)
     {
-        goto failed;
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "fchownat(\"%s\", %uL) failed",
+                      ngx_palette_cert_path(&path, zone, ".current", NULL),
+                      (uint64_t) uid);
     }
 
-    (void) ngx_delete_file(path.buf);
-
-    if (symlink((char *) gen, (char *) path.buf) == -1) {
+    if (renameat(dfd, ".current", dfd, "current") == -1) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "symlink() \"%s\" failed", path.buf);
-        goto failed;
-    }
-
-    ngx_palette_cert_chown(zone, path.buf, log);
-
-    if (ngx_rename_file(path.buf, to.buf) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      ngx_rename_file_n " \"%s\" to \"%s\" failed",
-                      path.buf, to.buf);
-        (void) ngx_delete_file(path.buf);
+                      "renameat() \"%s\" to \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, ".current", NULL),
+                      ngx_palette_cert_path(&to, zone, "current", NULL));
+        (void) unlinkat(dfd, ".current", 0);
         goto failed;
     }
 
@@ -263,51 +347,69 @@ ngx_palette_cert_store_save(ngx_palette_cert_zone_t *zone,
      * and the next start still finds the new generation or the old one.
      */
 
-    (void) ngx_palette_cert_sync_dir(zone->store.data, log);
+    (void) ngx_palette_cert_sync_dir(zone, dfd, NULL, log);
 
     /* the generation replaced, and any a damaged start left behind */
 
-    ngx_palette_cert_store_prune(zone, gen, log);
+    ngx_palette_cert_store_prune(zone, dfd, gen, log);
 
-    return NGX_OK;
+    rc = NGX_OK;
+
+    goto done;
 
 failed:
 
-    ngx_palette_cert_remove_dir(zone, (char *) gen, log);
+    ngx_palette_cert_remove_dir(zone, dfd, (char *) gen, log);
 
-    return NGX_ERROR;
+done:
+
+    ngx_palette_cert_close(zone, dfd, NULL, log);
+
+    return rc;
 }
 
 
-/* removes every generation folder but the one named */
+/*
+ * Removes every generation folder but the one named and the one "current"
+ * names now.
+ */
 
 static void
-ngx_palette_cert_store_prune(ngx_palette_cert_zone_t *zone, u_char *keep,
-    ngx_log_t *log)
+ngx_palette_cert_store_prune(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
+    u_char *keep, ngx_log_t *log)
 {
-    u_char     name[64];
-    ngx_dir_t  dir;
+    u_char          cur[32];
+    size_t          len;
+    DIR            *dir;
+    struct dirent  *de;
 
-    if (ngx_open_dir(&zone->store, &dir) == NGX_ERROR) {
+    dir = ngx_palette_cert_scan(dfd);
+    if (dir == NULL) {
         return;
     }
 
-    while (ngx_read_dir(&dir) == NGX_OK) {
+    if (ngx_palette_cert_current(zone, dfd, cur, sizeof(cur), NULL) <= 0) {
+        cur[0] = '\0';
+    }
 
-        if (ngx_de_namelen(&dir) <= 4 || ngx_de_namelen(&dir) >= sizeof(name)
-            || ngx_strncmp(ngx_de_name(&dir), "gen-", 4) != 0)
+    while ((de = readdir(dir)) != NULL) {
+
+        len = ngx_strlen(de->d_name);
+
+        if (ngx_palette_cert_name_number((u_char *) de->d_name, len, "gen-")
+            == NGX_ERROR)
         {
             continue;
         }
 
-        ngx_cpystrn(name, ngx_de_name(&dir), ngx_de_namelen(&dir) + 1);
-
-        if (ngx_strcmp(name, keep) != 0) {
-            ngx_palette_cert_remove_dir(zone, (char *) name, log);
+        if (ngx_strcmp(de->d_name, keep) != 0
+            && ngx_strcmp(de->d_name, cur) != 0)
+        {
+            ngx_palette_cert_remove_dir(zone, dfd, de->d_name, log);
         }
     }
 
-    (void) ngx_close_dir(&dir);
+    (void) closedir(dir);
 }
 
 
@@ -316,29 +418,48 @@ ngx_palette_cert_store_prune(ngx_palette_cert_zone_t *zone, u_char *keep,
 ngx_uint_t
 ngx_palette_cert_store_last(ngx_palette_cert_zone_t *zone)
 {
-    ngx_int_t    n;
-    ngx_dir_t    dir;
-    ngx_uint_t   last;
+    ngx_fd_t    dfd;
+    ngx_uint_t  last;
 
-    if (ngx_open_dir(&zone->store, &dir) == NGX_ERROR) {
+    dfd = ngx_palette_cert_store_open(zone, NULL);
+
+    if (dfd == NGX_INVALID_FILE) {
+        return 0;
+    }
+
+    last = ngx_palette_cert_last(dfd);
+
+    (void) close(dfd);
+
+    return last;
+}
+
+
+static ngx_uint_t
+ngx_palette_cert_last(ngx_fd_t dfd)
+{
+    DIR            *dir;
+    ngx_int_t       n;
+    ngx_uint_t      last;
+    struct dirent  *de;
+
+    dir = ngx_palette_cert_scan(dfd);
+    if (dir == NULL) {
         return 0;
     }
 
     last = 0;
 
-    while (ngx_read_dir(&dir) == NGX_OK) {
-        if (ngx_de_namelen(&dir) > 4
-            && ngx_strncmp(ngx_de_name(&dir), "gen-", 4) == 0)
-        {
-            n = ngx_atoi(ngx_de_name(&dir) + 4, ngx_de_namelen(&dir) - 4);
+    while ((de = readdir(dir)) != NULL) {
+        n = ngx_palette_cert_name_number((u_char *) de->d_name,
+                                         ngx_strlen(de->d_name), "gen-");
 
-            if (n != NGX_ERROR && (ngx_uint_t) n > last) {
-                last = n;
-            }
+        if (n != NGX_ERROR && (ngx_uint_t) n > last) {
+            last = n;
         }
     }
 
-    (void) ngx_close_dir(&dir);
+    (void) closedir(dir);
 
     return last;
 }
@@ -352,23 +473,28 @@ ngx_palette_cert_store_last(ngx_palette_cert_zone_t *zone)
 void
 ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
 {
-    u_char     name[64];
-    ngx_int_t  pid;
-    ngx_dir_t  dir;
+    DIR            *dir;
+    ngx_fd_t        dfd;
+    ngx_int_t       pid;
+    struct dirent  *de;
 
-    if (ngx_open_dir(&zone->store, &dir) == NGX_ERROR) {
+    dfd = ngx_palette_cert_store_open(zone, log);
+
+    if (dfd == NGX_INVALID_FILE) {
         return;
     }
 
-    while (ngx_read_dir(&dir) == NGX_OK) {
+    dir = ngx_palette_cert_scan(dfd);
 
-        if (ngx_de_namelen(&dir) <= 5 || ngx_de_namelen(&dir) >= sizeof(name)
-            || ngx_strncmp(ngx_de_name(&dir), ".tmp-", 5) != 0)
-        {
-            continue;
-        }
+    if (dir == NULL) {
+        (void) close(dfd);
+        return;
+    }
 
-        pid = ngx_atoi(ngx_de_name(&dir) + 5, ngx_de_namelen(&dir) - 5);
+    while ((de = readdir(dir)) != NULL) {
+
+        pid = ngx_palette_cert_name_number((u_char *) de->d_name,
+                                           ngx_strlen(de->d_name), ".tmp-");
 
         if (pid == NGX_ERROR || kill((ngx_pid_t) pid, 0) == 0
             || ngx_errno != NGX_ESRCH)
@@ -376,11 +502,11 @@ ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
             continue;
         }
 
-        ngx_cpystrn(name, ngx_de_name(&dir), ngx_de_namelen(&dir) + 1);
-        ngx_palette_cert_remove_dir(zone, (char *) name, log);
+        ngx_palette_cert_remove_dir(zone, dfd, de->d_name, log);
     }
 
-    (void) ngx_close_dir(&dir);
+    (void) closedir(dir);
+    (void) close(dfd);
 }
 
 
@@ -389,70 +515,426 @@ ngx_palette_cert_store_save_default(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_log_t *log)
 {
     u_char                   tmp[64];
+    ngx_fd_t                 dfd;
+    ngx_int_t                rc;
     ngx_palette_cert_path_t  path, to;
 
     ngx_sprintf(tmp, ".tmp-%P%Z", ngx_pid);
 
-    ngx_palette_cert_remove_dir(zone, (char *) tmp, log);
+    dfd = ngx_palette_cert_store_open(zone, log);
 
-    if (ngx_palette_cert_write_dir(zone, (char *) tmp, pem, log) != NGX_OK) {
-        ngx_palette_cert_remove_dir(zone, (char *) tmp, log);
+    if (dfd == NGX_INVALID_FILE) {
         return NGX_ERROR;
     }
 
-    /* a damaged default is replaced */
+    rc = NGX_ERROR;
 
-    ngx_palette_cert_remove_dir(zone, "self-signed", log);
+    ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
 
-    if (ngx_palette_cert_path(&path, zone, (char *) tmp, NULL) != NGX_OK
-        || ngx_palette_cert_path(&to, zone, "self-signed", NULL) != NGX_OK)
+    if (ngx_palette_cert_write_dir(zone, dfd, (char *) tmp, pem, log)
+        != NGX_OK)
     {
-        return NGX_ERROR;
+        ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
+        goto done;
     }
 
-    if (ngx_rename_file(path.buf, to.buf) == NGX_FILE_ERROR) {
+    /* a damaged default is replaced, a link in its place too */
+
+    ngx_palette_cert_remove_dir(zone, dfd, "self-signed", log);
+
+    if (renameat(dfd, (char *) tmp, dfd, "self-signed") == -1) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      ngx_rename_file_n " \"%s\" to \"%s\" failed",
-                      path.buf, to.buf);
-        ngx_palette_cert_remove_dir(zone, (char *) tmp, log);
-        return NGX_ERROR;
+                      "renameat() \"%s\" to \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, (char *) tmp, NULL),
+                      ngx_palette_cert_path(&to, zone, "self-signed", NULL));
+        ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
+        goto done;
     }
 
-    return ngx_palette_cert_sync_dir(zone->store.data, log);
+    rc = ngx_palette_cert_sync_dir(zone, dfd, NULL, log);
+
+done:
+
+    ngx_palette_cert_close(zone, dfd, NULL, log);
+
+    return rc;
 }
 
 
-static ngx_int_t
-ngx_palette_cert_path(ngx_palette_cert_path_t *path,
-    ngx_palette_cert_zone_t *zone, const char *dir, const char *file)
+/*
+ * Opens the store's lock file, once per store in the life of the
+ * process: closing any descriptor of it would release the process's
+ * locks on it.  A failure is logged and leaves the store without the
+ * lock.
+ */
+
+ngx_int_t
+ngx_palette_cert_store_lock_init(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log)
 {
-    size_t  len;
+    ngx_fd_t                  dfd, fd;
+    struct flock              fl;
+    ngx_file_info_t           fi;
+    ngx_palette_cert_lock_t  *lk;
+    ngx_palette_cert_path_t   path;
 
-    len = zone->store.len + 1 + ngx_strlen(dir) + 1
-          + (file ? ngx_strlen(file) : 0) + 1;
+    for (lk = ngx_palette_cert_locks; lk; lk = lk->next) {
+        if (lk->len == zone->store.len
+            && ngx_strncmp(lk->path, zone->store.data, lk->len) == 0)
+        {
+            zone->lock = lk->fd;
+            return NGX_OK;
+        }
+    }
 
-    if (len > sizeof(path->buf)) {
-        ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
-                      "palette_cert zone \"%V\": store path too long",
-                      &zone->name);
+    dfd = ngx_palette_cert_store_open(zone, log);
+
+    if (dfd == NGX_INVALID_FILE) {
         return NGX_ERROR;
     }
 
-    path->end = ngx_sprintf(path->buf, "%V/%s", &zone->store, dir);
+    fd = openat(dfd, ".lock", O_RDWR|O_CREAT|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC,
+                0600);
 
-    if (file) {
-        path->end = ngx_sprintf(path->end, "/%s", file);
+    ngx_palette_cert_close(zone, dfd, NULL, log);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "palette_cert zone \"%V\": openat() \"%s\" failed",
+                      &zone->name,
+                      ngx_palette_cert_path(&path, zone, ".lock", NULL));
+        return NGX_ERROR;
     }
 
-    *path->end = '\0';
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || !ngx_is_file(&fi)) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "palette_cert zone \"%V\": \"%s\" is not a regular "
+                      "file", &zone->name,
+                      ngx_palette_cert_path(&path, zone, ".lock", NULL));
+        (void) close(fd);
+        return NGX_ERROR;
+    }
+
+#ifdef F_OFD_SETLK
+
+    ngx_memzero(&fl, sizeof(struct flock));
+
+    fl.l_type = F_RDLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 1;
+    fl.l_len = 1;
+
+    if (fcntl(fd, F_OFD_SETLK, &fl) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "palette_cert zone \"%V\": fcntl(F_OFD_SETLK) \"%s\" "
+                      "failed", &zone->name,
+                      ngx_palette_cert_path(&path, zone, ".lock", NULL));
+    }
+
+#else
+
+    (void) fl;
+
+#endif
+
+    lk = ngx_alloc(sizeof(ngx_palette_cert_lock_t) + zone->store.len, log);
+    if (lk == NULL) {
+        (void) close(fd);
+        return NGX_ERROR;
+    }
+
+    lk->fd = fd;
+    lk->len = zone->store.len;
+    ngx_memcpy(lk->path, zone->store.data, zone->store.len);
+
+    lk->next = ngx_palette_cert_locks;
+    ngx_palette_cert_locks = lk;
+
+    zone->lock = fd;
 
     return NGX_OK;
 }
 
 
+/*
+ * The write lock on byte 0 for a change of the store: NGX_BUSY while
+ * another process holds it, after waiting up to "wait" milliseconds.
+ * Without a lock file (logged at start) the store is changed unlocked.
+ */
+
+ngx_int_t
+ngx_palette_cert_store_lock(ngx_palette_cert_zone_t *zone, ngx_msec_t wait,
+    ngx_log_t *log)
+{
+    ngx_err_t     err;
+    ngx_msec_t    waited;
+    struct flock  fl;
+
+    if (zone->lock == NGX_INVALID_FILE) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&fl, sizeof(struct flock));
+
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+
+    for (waited = 0; /* void */ ; waited += 10) {
+
+        if (fcntl(zone->lock, F_SETLK, &fl) != -1) {
+            return NGX_OK;
+        }
+
+        err = ngx_errno;
+
+        if (err != NGX_EAGAIN && err != NGX_EACCES) {
+            ngx_log_error(NGX_LOG_ALERT, log, err,
+                          "palette_cert zone \"%V\": fcntl(F_SETLK) on the "
+                          "lock of \"%V\" failed", &zone->name,
+                          &zone->store);
+            return NGX_ERROR;
+        }
+
+        if (waited >= wait) {
+            return NGX_BUSY;
+        }
+
+        ngx_msleep(10);
+    }
+}
+
+
+void
+ngx_palette_cert_store_unlock(ngx_palette_cert_zone_t *zone)
+{
+    struct flock  fl;
+
+    if (zone->lock == NGX_INVALID_FILE) {
+        return;
+    }
+
+    ngx_memzero(&fl, sizeof(struct flock));
+
+    fl.l_type = F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+
+    (void) fcntl(zone->lock, F_SETLK, &fl);
+}
+
+
+/*
+ * NGX_DECLINED when another nginx instance runs over the store: a change
+ * made here would not be served there, nor here after the other one
+ * takes over.
+ */
+
+ngx_int_t
+ngx_palette_cert_store_alone(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
+{
+#ifdef F_OFD_GETLK
+
+    struct flock  fl;
+
+    if (zone->lock == NGX_INVALID_FILE) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&fl, sizeof(struct flock));
+
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 1;
+    fl.l_len = 1;
+
+    if (fcntl(zone->lock, F_OFD_GETLK, &fl) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "palette_cert zone \"%V\": fcntl(F_OFD_GETLK) on the "
+                      "lock of \"%V\" failed", &zone->name, &zone->store);
+        return NGX_OK;
+    }
+
+    if (fl.l_type != F_UNLCK) {
+        return NGX_DECLINED;
+    }
+
+#endif
+
+    return NGX_OK;
+}
+
+
+/*
+ * The store folder itself, where every operation starts: its path is the
+ * operator's, but its last component must not be a link the worker user
+ * could have put there.
+ */
+
+static ngx_fd_t
+ngx_palette_cert_store_open(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
+{
+    ngx_fd_t   fd;
+    ngx_err_t  err;
+
+    fd = open((char *) zone->store.data,
+              O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+
+    if (fd == NGX_INVALID_FILE) {
+        err = ngx_errno;
+
+        if (log && err != NGX_ENOENT) {
+            ngx_log_error(NGX_LOG_ALERT, log, err,
+                          "palette_cert zone \"%V\": the store \"%V\" is "
+                          "not a folder that can be opened (links are not "
+                          "followed)", &zone->name, &zone->store);
+        }
+
+        ngx_set_errno(err);
+    }
+
+    return fd;
+}
+
+
+/*
+ * The number in a name of the store's own pattern, PREFIX and digits as
+ * the store writes them ("gen-12", ".tmp-4321"), or NGX_ERROR for any
+ * other name.
+ */
+
 static ngx_int_t
-ngx_palette_cert_read(ngx_palette_cert_zone_t *zone, const char *dir,
-    const char *file, ngx_str_t *out, ngx_uint_t optional, ngx_log_t *log)
+ngx_palette_cert_name_number(u_char *name, size_t len, const char *prefix)
+{
+    size_t     n;
+    ngx_int_t  number;
+
+    n = ngx_strlen(prefix);
+
+    if (len <= n || ngx_strncmp(name, prefix, n) != 0 || name[n] == '0') {
+        return NGX_ERROR;
+    }
+
+    number = ngx_atoi(name + n, len - n);
+
+    return (number > 0) ? number : NGX_ERROR;
+}
+
+
+/*
+ * Reads "current" as text into name: the generation it names, NGX_DECLINED
+ * when there is no such link, NGX_ERROR (logged with a log) when it is no
+ * link or names anything but a generation folder.
+ */
+
+static ngx_int_t
+ngx_palette_cert_current(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
+    u_char *name, size_t size, ngx_log_t *log)
+{
+    ssize_t                  n;
+    ngx_int_t                gen;
+    ngx_err_t                err;
+    ngx_palette_cert_path_t  path;
+
+    name[0] = '\0';
+
+    n = readlinkat(dfd, "current", (char *) name, size - 1);
+
+    if (n == -1) {
+        err = ngx_errno;
+
+        if (err == NGX_ENOENT) {
+            return NGX_DECLINED;
+        }
+
+        if (log) {
+            ngx_log_error(NGX_LOG_ALERT, log, err,
+                          "palette_cert zone \"%V\": readlinkat() \"%s\" "
+                          "failed", &zone->name,
+                          ngx_palette_cert_path(&path, zone, "current",
+                                                NULL));
+        }
+
+        return NGX_ERROR;
+    }
+
+    name[n] = '\0';
+
+    gen = ngx_palette_cert_name_number(name, n, "gen-");
+
+    if (gen == NGX_ERROR || (size_t) n == size - 1) {
+        if (log) {
+            ngx_log_error(NGX_LOG_ALERT, log, 0,
+                          "palette_cert zone \"%V\": \"%s\" points to "
+                          "\"%s\", not to a generation", &zone->name,
+                          ngx_palette_cert_path(&path, zone, "current",
+                                                NULL),
+                          name);
+        }
+
+        name[0] = '\0';
+
+        return NGX_ERROR;
+    }
+
+    return gen;
+}
+
+
+/* a listing of the store folder; fdopendir() takes a descriptor of its own */
+
+static DIR *
+ngx_palette_cert_scan(ngx_fd_t dfd)
+{
+    DIR       *dir;
+    ngx_fd_t   fd;
+
+    fd = openat(dfd, ".", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+
+    if (fd == NGX_INVALID_FILE) {
+        return NULL;
+    }
+
+    dir = fdopendir(fd);
+
+    if (dir == NULL) {
+        (void) close(fd);
+    }
+
+    return dir;
+}
+
+
+static u_char *
+ngx_palette_cert_path(ngx_palette_cert_path_t *path,
+    ngx_palette_cert_zone_t *zone, const char *dir, const char *file)
+{
+    u_char  *p, *last;
+
+    last = path->buf + sizeof(path->buf) - 1;
+
+    p = ngx_slprintf(path->buf, last, "%V", &zone->store);
+
+    if (dir) {
+        p = ngx_slprintf(p, last, "/%s", dir);
+    }
+
+    if (file) {
+        p = ngx_slprintf(p, last, "/%s", file);
+    }
+
+    *p = '\0';
+
+    return path->buf;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_read(ngx_palette_cert_zone_t *zone, ngx_fd_t gfd,
+    const char *dir, const char *file, ngx_str_t *out, ngx_uint_t optional,
+    ngx_log_t *log)
 {
     ssize_t                  n;
     ngx_fd_t                 fd;
@@ -460,11 +942,9 @@ ngx_palette_cert_read(ngx_palette_cert_zone_t *zone, const char *dir,
     ngx_file_info_t          fi;
     ngx_palette_cert_path_t  path;
 
-    if (ngx_palette_cert_path(&path, zone, dir, file) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    /* no link, and no FIFO or device left to block or feed the master */
 
-    fd = ngx_open_file(path.buf, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    fd = openat(gfd, file, O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC);
 
     if (fd == NGX_INVALID_FILE) {
         if (optional && ngx_errno == NGX_ENOENT) {
@@ -478,9 +958,9 @@ ngx_palette_cert_read(ngx_palette_cert_zone_t *zone, const char *dir,
         }
 
         ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      "palette_cert zone \"%V\": "
-                      ngx_open_file_n " \"%s\" failed", &zone->name,
-                      path.buf);
+                      "palette_cert zone \"%V\": openat() \"%s\" failed "
+                      "(links are not followed)", &zone->name,
+                      ngx_palette_cert_path(&path, zone, dir, file));
         return NGX_ERROR;
     }
 
@@ -488,14 +968,24 @@ ngx_palette_cert_read(ngx_palette_cert_zone_t *zone, const char *dir,
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      ngx_fd_info_n " \"%s\" failed", path.buf);
+                      ngx_fd_info_n " \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, file));
+        goto done;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "palette_cert zone \"%V\": \"%s\" is not a regular "
+                      "file", &zone->name,
+                      ngx_palette_cert_path(&path, zone, dir, file));
         goto done;
     }
 
     if (ngx_file_size(&fi) > NGX_PALETTE_CERT_FILE_MAX) {
         ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "palette_cert zone \"%V\": \"%s\" is too large",
-                      &zone->name, path.buf);
+                      &zone->name,
+                      ngx_palette_cert_path(&path, zone, dir, file));
         goto done;
     }
 
@@ -510,7 +1000,8 @@ ngx_palette_cert_read(ngx_palette_cert_zone_t *zone, const char *dir,
     if (n != (ssize_t) out->len) {
         ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
                       "palette_cert zone \"%V\": cannot read \"%s\"",
-                      &zone->name, path.buf);
+                      &zone->name,
+                      ngx_palette_cert_path(&path, zone, dir, file));
         ngx_explicit_memzero(out->data, out->len);
         ngx_free(out->data);
         ngx_str_null(out);
@@ -521,30 +1012,60 @@ ngx_palette_cert_read(ngx_palette_cert_zone_t *zone, const char *dir,
 
 done:
 
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      ngx_close_file_n " \"%s\" failed", path.buf);
-    }
+    ngx_palette_cert_close(zone, fd, dir, log);
 
     return rc;
 }
 
 
 static ngx_int_t
-ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone, const char *dir,
-    ngx_palette_cert_pem_t *pem, ngx_log_t *log)
+ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
+    const char *dir, ngx_palette_cert_pem_t *pem, ngx_log_t *log)
 {
+    ngx_fd_t                 gfd;
+    ngx_int_t                rc;
+    ngx_uid_t                uid;
+    ngx_gid_t                gid;
     ngx_str_t                source;
+    ngx_file_info_t          fi;
     ngx_palette_cert_path_t  path;
 
-    if (ngx_palette_cert_path(&path, zone, dir, NULL) != NGX_OK) {
+    if (mkdirat(dfd, dir, 0700) == -1) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "mkdirat() \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, NULL));
         return NGX_ERROR;
     }
 
-    if (ngx_create_dir(path.buf, 0700) == NGX_FILE_ERROR) {
+    /*
+     * The folder just made, and no other: a link put in its place is not
+     * followed, and a folder of the worker user's is not written into.
+     */
+
+    gfd = openat(dfd, dir, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+
+    if (gfd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      ngx_create_dir_n " \"%s\" failed", path.buf);
+                      "openat() \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, NULL));
         return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    if (ngx_fd_info(gfd, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      ngx_fd_info_n " \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, NULL));
+        goto done;
+    }
+
+    if (fi.st_uid != geteuid() || (fi.st_mode & 0077)) {
+        ngx_log_error(NGX_LOG_CRIT, log, 0,
+                      "palette_cert zone \"%V\": \"%s\" was replaced "
+                      "while being written", &zone->name,
+                      ngx_palette_cert_path(&path, zone, dir, NULL));
+        goto done;
     }
 
     if (pem->source == NGX_PALETTE_CERT_SELF_SIGNED) {
@@ -554,51 +1075,67 @@ ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone, const char *dir,
         ngx_str_set(&source, "uploaded\n");
     }
 
-    if (ngx_palette_cert_write(zone, dir, "certificate.pem", &pem->cert, 0644,
-                               log)
+    if (ngx_palette_cert_write(zone, gfd, dir, "certificate.pem", &pem->cert,
+                               0644, log)
         != NGX_OK
-        || ngx_palette_cert_write(zone, dir, "key.pem", &pem->key, 0600, log)
+        || ngx_palette_cert_write(zone, gfd, dir, "key.pem", &pem->key, 0600,
+                                  log)
            != NGX_OK
         || (pem->has_ca
-            && ngx_palette_cert_write(zone, dir, "ca.pem", &pem->ca, 0644,
-                                      log)
+            && ngx_palette_cert_write(zone, gfd, dir, "ca.pem", &pem->ca,
+                                      0644, log)
                != NGX_OK)
-        || ngx_palette_cert_write(zone, dir, "source", &source, 0644, log)
+        || ngx_palette_cert_write(zone, gfd, dir, "source", &source, 0644,
+                                  log)
            != NGX_OK)
     {
-        return NGX_ERROR;
+        goto done;
     }
 
-    if (ngx_palette_cert_sync_dir(path.buf, log) != NGX_OK) {
-        return NGX_ERROR;
+    if (ngx_palette_cert_sync_dir(zone, gfd, dir, log) != NGX_OK) {
+        goto done;
     }
 
     /* complete: now the worker user's, as the rest of the store */
 
-    ngx_palette_cert_chown(zone, path.buf, log);
+    if (ngx_palette_cert_owner(zone, &uid, &gid) == NGX_OK
+        && fchown(gfd, uid, gid) == -1)
+    {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "fchown(\"%s\", %uL) failed",
+                      ngx_palette_cert_path(&path, zone, dir, NULL),
+                      (uint64_t) uid);
+    }
 
-    return NGX_OK;
+    rc = NGX_OK;
+
+done:
+
+    ngx_palette_cert_close(zone, gfd, dir, log);
+
+    return rc;
 }
 
 
 static ngx_int_t
-ngx_palette_cert_write(ngx_palette_cert_zone_t *zone, const char *dir,
-    const char *file, ngx_str_t *data, ngx_uint_t access, ngx_log_t *log)
+ngx_palette_cert_write(ngx_palette_cert_zone_t *zone, ngx_fd_t gfd,
+    const char *dir, const char *file, ngx_str_t *data, ngx_uint_t access,
+    ngx_log_t *log)
 {
     ssize_t                  n;
     ngx_fd_t                 fd;
     ngx_int_t                rc;
+    ngx_uid_t                uid;
+    ngx_gid_t                gid;
     ngx_palette_cert_path_t  path;
 
-    if (ngx_palette_cert_path(&path, zone, dir, file) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    fd = open((char *) path.buf, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, access);
+    fd = openat(gfd, file, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC,
+                access);
 
     if (fd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "open() \"%s\" failed", path.buf);
+                      "openat() \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, file));
         return NGX_ERROR;
     }
 
@@ -608,7 +1145,8 @@ ngx_palette_cert_write(ngx_palette_cert_zone_t *zone, const char *dir,
 
     if (fchmod(fd, access) == -1) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "fchmod() \"%s\" failed", path.buf);
+                      "fchmod() \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, file));
         goto done;
     }
 
@@ -616,17 +1154,24 @@ ngx_palette_cert_write(ngx_palette_cert_zone_t *zone, const char *dir,
 
     if (n != (ssize_t) data->len) {
         ngx_log_error(NGX_LOG_CRIT, log, n == -1 ? ngx_errno : 0,
-                      ngx_write_fd_n " \"%s\" failed", path.buf);
+                      ngx_write_fd_n " \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, file));
         goto done;
     }
 
-    if (geteuid() == 0) {
-        ngx_palette_cert_fchown(zone, fd, path.buf, log);
+    if (ngx_palette_cert_owner(zone, &uid, &gid) == NGX_OK
+        && fchown(fd, uid, gid) == -1)
+    {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "fchown(\"%s\", %uL) failed",
+                      ngx_palette_cert_path(&path, zone, dir, file),
+                      (uint64_t) uid);
     }
 
     if (fsync(fd) == -1) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "fsync() \"%s\" failed", path.buf);
+                      "fsync() \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, file));
         goto done;
     }
 
@@ -634,9 +1179,10 @@ ngx_palette_cert_write(ngx_palette_cert_zone_t *zone, const char *dir,
 
 done:
 
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+    if (close(fd) == -1) {
         ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      ngx_close_file_n " \"%s\" failed", path.buf);
+                      ngx_close_file_n " \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, file));
         rc = NGX_ERROR;
     }
 
@@ -645,124 +1191,101 @@ done:
 
 
 static ngx_int_t
-ngx_palette_cert_sync_dir(u_char *name, ngx_log_t *log)
+ngx_palette_cert_sync_dir(ngx_palette_cert_zone_t *zone, ngx_fd_t fd,
+    const char *dir, ngx_log_t *log)
 {
-    ngx_fd_t   fd;
-    ngx_int_t  rc;
-
-    fd = ngx_open_file(name, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      ngx_open_file_n " \"%s\" failed", name);
-        return NGX_ERROR;
-    }
-
-    rc = NGX_OK;
+    ngx_palette_cert_path_t  path;
 
     if (fsync(fd) == -1) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "fsync() \"%s\" failed", name);
-        rc = NGX_ERROR;
+                      "fsync() \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, NULL));
+        return NGX_ERROR;
     }
 
-    (void) ngx_close_file(fd);
-
-    return rc;
+    return NGX_OK;
 }
 
 
-/* removes a folder the store wrote: only the file names it uses */
+/*
+ * Removes a folder the store wrote: only the file names it uses, inside
+ * the folder opened, so that a link put in its place is removed itself
+ * and never followed.
+ */
 
 static void
-ngx_palette_cert_remove_dir(ngx_palette_cert_zone_t *zone, const char *dir,
-    ngx_log_t *log)
+ngx_palette_cert_remove_dir(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
+    const char *dir, ngx_log_t *log)
 {
+    ngx_fd_t                 gfd;
     ngx_uint_t               i;
-    ngx_file_info_t          fi;
     ngx_palette_cert_path_t  path;
 
-    if (ngx_palette_cert_path(&path, zone, dir, NULL) != NGX_OK) {
-        return;
-    }
+    gfd = openat(dfd, dir, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
 
-    /* a link in place of a folder is removed, never followed */
+    if (gfd == NGX_INVALID_FILE) {
 
-    if (ngx_link_info(path.buf, &fi) == NGX_FILE_ERROR) {
-        return;
-    }
+        /* ENOENT: nothing there; ELOOP or ENOTDIR: no folder, removed */
 
-    if (!ngx_is_dir(&fi)) {
-        (void) ngx_delete_file(path.buf);
+        if (ngx_errno != NGX_ENOENT) {
+            (void) unlinkat(dfd, dir, 0);
+        }
+
         return;
     }
 
     for (i = 0; ngx_palette_cert_files[i]; i++) {
-        if (ngx_palette_cert_path(&path, zone, dir, ngx_palette_cert_files[i])
-            != NGX_OK)
-        {
-            return;
-        }
-
-        (void) ngx_delete_file(path.buf);
+        (void) unlinkat(gfd, ngx_palette_cert_files[i], 0);
     }
 
-    if (ngx_palette_cert_path(&path, zone, dir, NULL) != NGX_OK) {
-        return;
-    }
+    (void) close(gfd);
 
-    if (ngx_delete_dir(path.buf) == NGX_FILE_ERROR
-        && ngx_errno != NGX_ENOENT)
-    {
+    if (unlinkat(dfd, dir, AT_REMOVEDIR) == -1 && ngx_errno != NGX_ENOENT) {
         ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
-                      ngx_delete_dir_n " \"%s\" failed", path.buf);
+                      "unlinkat() \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, NULL));
     }
 }
 
 
-/* files the master writes belong to the worker user, like temp paths */
-
 static void
-ngx_palette_cert_chown(ngx_palette_cert_zone_t *zone, u_char *name,
-    ngx_log_t *log)
+ngx_palette_cert_close(ngx_palette_cert_zone_t *zone, ngx_fd_t fd,
+    const char *dir, ngx_log_t *log)
+{
+    ngx_palette_cert_path_t  path;
+
+    if (close(fd) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      ngx_close_file_n " \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, NULL));
+    }
+}
+
+
+/*
+ * What the master writes belongs to the worker user, like temp paths:
+ * NGX_DECLINED when nothing is to be changed (not root, or no user).
+ */
+
+static ngx_int_t
+ngx_palette_cert_owner(ngx_palette_cert_zone_t *zone, ngx_uid_t *uid,
+    ngx_gid_t *gid)
 {
     ngx_core_conf_t  *ccf;
 
     if (geteuid() != 0) {
-        return;
+        return NGX_DECLINED;
     }
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(zone->cycle->conf_ctx,
                                            ngx_core_module);
 
     if (ccf == NULL || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
-        return;
+        return NGX_DECLINED;
     }
 
-    if (lchown((char *) name, ccf->user, ccf->group) == -1) {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "lchown(\"%s\", %uL) failed", name,
-                      (uint64_t) ccf->user);
-    }
-}
+    *uid = ccf->user;
+    *gid = ccf->group;
 
-
-static void
-ngx_palette_cert_fchown(ngx_palette_cert_zone_t *zone, ngx_fd_t fd,
-    u_char *name, ngx_log_t *log)
-{
-    ngx_core_conf_t  *ccf;
-
-    ccf = (ngx_core_conf_t *) ngx_get_conf(zone->cycle->conf_ctx,
-                                           ngx_core_module);
-
-    if (ccf == NULL || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
-        return;
-    }
-
-    if (fchown(fd, ccf->user, ccf->group) == -1) {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "fchown(\"%s\", %uL) failed", name,
-                      (uint64_t) ccf->user);
-    }
+    return NGX_OK;
 }
