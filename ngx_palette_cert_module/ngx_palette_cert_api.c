@@ -1593,7 +1593,14 @@ ngx_palette_cert_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     if (ctx->sent) {
-        return NGX_OK;
+
+        /*
+         * A later call, such as the flush once the socket is writable
+         * again, still has to reach the filters below, which may hold
+         * what could not be written at once.
+         */
+
+        return ngx_http_next_body_filter(r, NULL);
     }
 
     ctx->sent = 1;

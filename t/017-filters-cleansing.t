@@ -1,0 +1,363 @@
+# nginx's own answers in the API location (400, 413, 500), replaced by the
+# API's JSON, reach a client that reads slowly; and the private key a
+# refused upload carries is not left in the worker's memory once the
+# request is over, over plain HTTP and over TLS.  Uploads over HTTP/2 work.
+#
+# Two sections of this file's own, checked after the block's request:
+#
+#   --- client eval       [PORTVAR, TLS, REQUEST, RCVBUF, PAUSE]: one more
+#                         request, sent whole to 127.0.0.1:$PORTVAR by a
+#                         client whose receive buffer is RCVBUF bytes and
+#                         that reads nothing for PAUSE seconds; the answer
+#                         must be complete within 10 s of that
+#   --- client_answer     STATUS ERROR expected of that answer
+#   --- memory_lacks eval the strings that no readable mapping of the
+#                         nginx processes may hold (read from /proc/PID/mem)
+#   --- h2 eval           [URL, STATUS, CURL ARGS...]: a request over HTTP/2
+#                         with curl, expecting STATUS
+
+use Test::Nginx::Socket 'no_plan';
+use lib 't/lib';
+use PaletteCert;
+
+use IO::Select;
+use IO::Socket::INET;
+use IO::Socket::SSL;
+use Socket qw(SOL_SOCKET SO_RCVBUF);
+use Time::HiRes ();
+
+no_shuffle();
+
+my $IO_TIMEOUT = 10;
+
+# 64 KiB of response headers: more than the send buffer and the slow
+# client's window hold together, so the answer cannot be written at once
+
+my $padding = join '', map {
+    "        add_header X-Padding-$_ \"" . ('x' x 2000) . "\" always;\n"
+} 1 .. 32;
+
+my %defaults;
+
+$defaults{http_config} = <<"_EOC_";
+    palette_cert_zone console:1m names=console.example.com,127.0.0.1;
+    server {
+        listen 127.0.0.1:\$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\\n"; }
+        location = /cert { palette_cert_api console; }
+    }
+    server {
+        listen 127.0.0.1:\$TEST_NGINX_TLS_PORT2 sndbuf=4k;
+        location = /cert {
+            palette_cert_api console;
+            client_max_body_size 1k;
+            send_timeout 60s;
+$padding        }
+    }
+_EOC_
+
+$defaults{config} = <<'_EOC_';
+    location = /cert { palette_cert_api console; }
+_EOC_
+
+PaletteCert::defaults(%defaults);
+
+Test::Nginx::Socket::add_response_body_check(\&check_sections);
+
+
+# The request "METHOD /cert" with the JSON upload of FIXTURE, its key
+# included, and the extra HEADERS.
+
+sub upload {
+    my ($method, $fixture, $headers) = @_;
+
+    require JSON::PP;
+
+    my $body = JSON::PP->new->canonical->encode({
+        certificate => PaletteCert::fixture("$fixture.chain.pem"),
+        key => PaletteCert::fixture("$fixture.key"),
+        ca => PaletteCert::fixture('ca.pem'),
+    });
+
+    return "$method /cert HTTP/1.1\r\nHost: localhost\r\n"
+           . join('', map { "$_\r\n" } @$headers)
+           . "Content-Length: " . length($body) . "\r\n"
+           . "Connection: close\r\n\r\n$body";
+}
+
+
+# The base64 lines of FIXTURE's private key: what must not stay in memory.
+
+sub key_lines {
+    my ($fixture) = @_;
+
+    return [grep { /^[A-Za-z0-9+\/=]{40,}$/ }
+            split /\r?\n/, PaletteCert::fixture("$fixture.key")];
+}
+
+
+sub check_sections {
+    my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
+
+    return if $dry_run || ($repeated_req_idx || 0) != 0;
+
+    my $name = $block->name;
+
+    if (my $client = eval { $block->client }) {
+        check_client($name, $client, $block->client_answer);
+    }
+
+    if (my $h2 = eval { $block->h2 }) {
+        check_h2($name, $h2);
+    }
+
+    if (my $strings = eval { $block->memory_lacks }) {
+        check_memory($name, $strings);
+    }
+}
+
+
+sub check_client {
+    my ($name, $client, $expect) = @_;
+
+    my ($portvar, $tls, $request, $rcvbuf, $pause) = @$client;
+    my ($status, $error) = split ' ', $expect;
+
+    my $sock = IO::Socket::INET->new(Proto => 'tcp');
+
+    if ($rcvbuf) {
+        setsockopt($sock, SOL_SOCKET, SO_RCVBUF, $rcvbuf)
+            or die "SO_RCVBUF: $!";
+    }
+
+    my $addr = Socket::pack_sockaddr_in($ENV{$portvar},
+                                        Socket::inet_aton('127.0.0.1'));
+
+    if (!connect($sock, $addr)) {
+        Test::More::fail("$name - client connects to \$$portvar: $!");
+        return;
+    }
+
+    if ($tls) {
+        IO::Socket::SSL->start_SSL($sock, SSL_verify_mode => SSL_VERIFY_NONE,
+                                   SSL_hostname => 'console.example.com')
+            or die "TLS: $IO::Socket::SSL::SSL_ERROR";
+    }
+
+    print {$sock} $request;
+
+    Time::HiRes::sleep($pause) if $pause;
+
+    my $start = Time::HiRes::time();
+    my $answer = read_answer($sock, $start + $IO_TIMEOUT);
+
+    close $sock;
+
+    my $took = sprintf '%.1f', Time::HiRes::time() - $start;
+
+    if (!Test::More::ok(defined $answer->{body},
+                        "$name - client: the whole answer within "
+                        . "$IO_TIMEOUT s"))
+    {
+        Test::More::diag("got $answer->{got} bytes in $took s, then "
+                         . ($answer->{eof} ? "the connection closed"
+                                           : "nothing more"));
+        return;
+    }
+
+    Test::More::is($answer->{status}, $status, "$name - client: status");
+    Test::More::like($answer->{body}, qr/^\{"error":"\Q$error\E",/,
+                     "$name - client: error $error");
+}
+
+
+# Reads an answer with Content-Length until DEADLINE: {status, body} when
+# whole, {got, eof} otherwise.
+
+sub read_answer {
+    my ($sock, $deadline) = @_;
+
+    my $data = '';
+    my $eof = 0;
+    my $sel = IO::Select->new($sock);
+
+    for (;;) {
+        if ($data =~ /^HTTP\/1\.[01] (\d+)[^\r\n]*\r\n(.*?)\r\n\r\n/s) {
+            my ($status, $head) = ($1, $2);
+            my $start = $+[0];
+
+            if ($head =~ /^Content-Length:\s*(\d+)/mi
+                && length($data) - $start >= $1)
+            {
+                return { status => $status,
+                         body => substr($data, $start, $1) };
+            }
+        }
+
+        last if $eof;
+
+        my $left = $deadline - Time::HiRes::time();
+
+        last if $left <= 0;
+
+        if ($sock->can('pending') && $sock->pending
+            || $sel->can_read($left))
+        {
+            my $n = sysread($sock, my $buf, 65536);
+
+            if (!$n) {
+                last if !defined $n && $!{EAGAIN};
+                $eof = 1;
+                next;
+            }
+
+            $data .= $buf;
+        }
+    }
+
+    return { got => length $data, eof => $eof };
+}
+
+
+sub check_h2 {
+    my ($name, $h2) = @_;
+
+    my ($url, $status, @args) = @$h2;
+
+    $url =~ s/\$(\w+)/$ENV{$1}/g;
+
+    open my $out, '-|', 'curl', '-sS', '-k', '-o', '/dev/null',
+        '-w', '%{http_code} %{http_version}', '--max-time', $IO_TIMEOUT,
+        @args, $url
+        or die "curl: $!";
+    my $got = join '', <$out>;
+    close $out;
+
+    Test::More::is($got, "$status 2", "$name - HTTP/2 $url answers $status");
+}
+
+
+# Every readable private or shared mapping of the nginx processes: the
+# master, and the workers when there are any.
+
+sub check_memory {
+    my ($name, $strings) = @_;
+
+    my @pids = nginx_pids();
+
+    if (!Test::More::ok(@pids, "$name - nginx processes found")) {
+        return;
+    }
+
+    for my $pid (@pids) {
+        my $found = search_memory($pid, $strings);
+
+        if (!defined $found) {
+            Test::More::fail("$name - memory of $pid readable: $!");
+            next;
+        }
+
+        Test::More::ok(!@$found, "$name - no key line in the memory of "
+                                 . "nginx process $pid")
+            or Test::More::diag("found in: " . join(', ', @$found));
+    }
+}
+
+
+sub nginx_pids {
+    my $root = server_root();
+
+    open my $in, '<', "$root/logs/nginx.pid" or return ();
+    my ($master) = <$in> =~ /(\d+)/;
+    close $in;
+
+    my @pids = ($master);
+
+    opendir my $dh, '/proc' or return @pids;
+
+    for my $pid (grep { /^\d+$/ } readdir $dh) {
+        open my $stat, '<', "/proc/$pid/stat" or next;
+        my $line = <$stat> // '';
+        close $stat;
+
+        push @pids, $pid if $line =~ /\)\s+\S+\s+(\d+)/ && $1 == $master;
+    }
+
+    closedir $dh;
+
+    return @pids;
+}
+
+
+# The mappings of PID that hold one of STRINGS (names or addresses);
+# undef when its memory cannot be read.
+
+sub search_memory {
+    my ($pid, $strings) = @_;
+
+    open my $maps, '<', "/proc/$pid/maps" or return undef;
+    open my $mem, '<:raw', "/proc/$pid/mem" or return undef;
+
+    my @found;
+
+    while (my $line = <$maps>) {
+        my ($from, $to, $perms, $path) = $line
+            =~ /^([0-9a-f]+)-([0-9a-f]+)\s+(\S+)(?:\s+\S+){3}\s*(.*)$/;
+
+        next if !defined $perms || $perms !~ /^rw/;
+        next if $path =~ /^\[v/;
+
+        my $data = '';
+
+        next if !sysseek($mem, hex $from, 0);
+        next if !defined sysread($mem, $data, hex($to) - hex($from));
+
+        for my $s (@$strings) {
+            if (index($data, $s) >= 0) {
+                push @found, ($path || "anonymous") . " at $from";
+                last;
+            }
+        }
+    }
+
+    close $mem;
+    close $maps;
+
+    return \@found;
+}
+
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a 413 too_large from client_max_body_size reaches a client that reads slowly
+--- request
+GET /cert
+--- client eval
+["TEST_NGINX_TLS_PORT2", 0,
+ "PUT /cert HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+ 4096, 1]
+--- client_answer
+413 too_large
+--- no_error_log
+[alert]
+client timed out
+
+
+
+=== TEST 2: a 400 malformed_request from a broken chunked body reaches a client that reads slowly
+--- request
+GET /cert
+--- client eval
+["TEST_NGINX_TLS_PORT2", 0,
+ "PUT /cert HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+ 4096, 1]
+--- client_answer
+400 malformed_request
+--- no_error_log
+[alert]
+client timed out
