@@ -39,6 +39,12 @@ typedef struct {
     /* an answer nginx itself makes here, replaced by the API's JSON */
     ngx_chain_t                 *replace;
 
+    /* a refused request's answer, sent once its body is read */
+    ngx_palette_cert_error_t    *refusal;
+
+    /* the body's bytes read with the header, in the client header buffer */
+    ngx_str_t                    preread;
+
     unsigned                     own:1;
     unsigned                     sent:1;
     unsigned                     cleanup:1;
@@ -85,6 +91,11 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 static ngx_int_t ngx_palette_cert_api_read(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_refuse(ngx_http_request_t *r,
+    ngx_palette_cert_error_t *err);
+static void ngx_palette_cert_refused(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_discard(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_preread(ngx_http_request_t *r);
 static void ngx_palette_cert_api_body(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_upload(ngx_http_request_t *r,
     ngx_palette_cert_ctx_t *ctx);
@@ -151,28 +162,43 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
 
     r->disable_not_modified = 1;
 
+    if (ngx_palette_cert_preread(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if ((r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))
         && ngx_palette_cert_cross_origin(r))
     {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
         ngx_palette_cert_error(&err, NGX_HTTP_FORBIDDEN, "cross_origin",
                                NULL, "a browser sent this change from "
                                "another site; changes are accepted only "
                                "from this endpoint's own pages or from "
                                "clients outside a browser");
 
-        return ngx_palette_cert_send_error(r, &err);
+        return ngx_palette_cert_refuse(r, &err);
     }
 
     if (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST)) {
         return ngx_palette_cert_api_read(r);
     }
 
-    rc = ngx_http_discard_request_body(r);
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE))) {
+        ngx_str_set(&allow, "GET, HEAD, PUT, POST, DELETE");
+
+        if (ngx_palette_cert_add_header(r, "Allow", &allow, NULL) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_palette_cert_error(&err, NGX_HTTP_NOT_ALLOWED,
+                               "method_not_allowed", NULL,
+                               "the method %V is not allowed here; use "
+                               "GET, PUT, POST or DELETE", &r->method_name);
+
+        return ngx_palette_cert_refuse(r, &err);
+    }
+
+    rc = ngx_palette_cert_discard(r);
 
     if (rc != NGX_OK) {
         return rc;
@@ -182,21 +208,7 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
         return ngx_palette_cert_api_get(r);
     }
 
-    if (r->method & NGX_HTTP_DELETE) {
-        return ngx_palette_cert_api_delete(r);
-    }
-
-    ngx_str_set(&allow, "GET, HEAD, PUT, POST, DELETE");
-
-    if (ngx_palette_cert_add_header(r, "Allow", &allow, NULL) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_palette_cert_error(&err, NGX_HTTP_NOT_ALLOWED, "method_not_allowed",
-                           NULL, "the method %V is not allowed here; use "
-                           "GET, PUT, POST or DELETE", &r->method_name);
-
-    return ngx_palette_cert_send_error(r, &err);
+    return ngx_palette_cert_api_delete(r);
 }
 
 
@@ -208,19 +220,13 @@ ngx_palette_cert_api_read(ngx_http_request_t *r)
     ngx_palette_cert_error_t  err;
 
     if (ngx_palette_cert_media_type(r, &boundary) == NGX_DECLINED) {
-
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
         ngx_palette_cert_error(&err, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                "unsupported_media_type", NULL,
                                "send the upload as application/json, "
                                "multipart/form-data or "
                                "application/x-www-form-urlencoded");
 
-        return ngx_palette_cert_send_error(r, &err);
+        return ngx_palette_cert_refuse(r, &err);
     }
 
     /* whatever happens to the request, the body it held is cleansed */
@@ -243,6 +249,124 @@ ngx_palette_cert_api_read(ngx_http_request_t *r)
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * A refused change may carry a key all the same.  Discarded, its body
+ * would pass through buffers of nginx's that no module reaches; read,
+ * it lands where the cleanup below cleanses it, as an upload's does.
+ * client_max_body_size bounds it as it bounds an upload.
+ */
+
+static ngx_int_t
+ngx_palette_cert_refuse(ngx_http_request_t *r, ngx_palette_cert_error_t *err)
+{
+    ngx_int_t                rc;
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_palette_cert_cleanup_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->refusal = ngx_palloc(r->pool, sizeof(ngx_palette_cert_error_t));
+    if (ctx->refusal == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *ctx->refusal = *err;
+    ctx->refusal->last = ctx->refusal->message + (err->last - err->message);
+
+    r->request_body_in_clean_file = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_palette_cert_refused);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_palette_cert_refused(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    rc = ngx_palette_cert_send_error(r, ctx->refusal);
+
+    ngx_palette_cert_cleanse(r);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* a body sent with GET, HEAD or DELETE is not read, but cleansed too */
+
+static ngx_int_t
+ngx_palette_cert_discard(ngx_http_request_t *r)
+{
+    if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
+        return ngx_http_discard_request_body(r);
+    }
+
+    if (ngx_palette_cert_cleanup_ctx(r) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_discard_request_body(r);
+}
+
+
+/*
+ * Notes where the body's first bytes are: read with the request header,
+ * they stay in the client header buffer, which nginx keeps for the next
+ * request of the connection or frees as it is.
+ */
+
+static ngx_int_t
+ngx_palette_cert_preread(ngx_http_request_t *r)
+{
+    off_t                    len;
+    ngx_buf_t               *b;
+    ngx_palette_cert_ctx_t  *ctx;
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return NGX_OK;
+    }
+#endif
+
+    b = r->header_in;
+
+    if (r != r->main || b == NULL || b->pos == b->last
+        || (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked))
+    {
+        return NGX_OK;
+    }
+
+    ctx = ngx_palette_cert_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = b->last - b->pos;
+
+    /* what follows a body of known length is the next request */
+
+    if (!r->headers_in.chunked && len > r->headers_in.content_length_n) {
+        len = r->headers_in.content_length_n;
+    }
+
+    ctx->preread.data = b->pos;
+    ctx->preread.len = (size_t) len;
+
+    return NGX_OK;
 }
 
 
@@ -884,6 +1008,7 @@ ngx_palette_cert_cleanse(void *data)
 {
     ngx_http_request_t  *r = data;
 
+    u_char                  *p;
     ngx_buf_t               *b;
     ngx_chain_t             *cl;
     ngx_palette_cert_ctx_t  *ctx;
@@ -898,6 +1023,25 @@ ngx_palette_cert_cleanse(void *data)
 
         ngx_palette_cert_bundle_free(&ctx->bundle);
         ngx_palette_cert_pem_free(&ctx->pem);
+
+        /*
+         * The header buffer belongs to the connection and outlives the
+         * request; a chunked body ends where reading it stopped, before
+         * a pipelined request.
+         */
+
+        b = r->header_in;
+        p = ctx->preread.data;
+
+        if (p && r->headers_in.chunked && p >= b->start && p <= b->pos) {
+            ctx->preread.len = ngx_min(ctx->preread.len,
+                                       (size_t) (b->pos - p));
+        }
+
+        if (p) {
+            ngx_explicit_memzero(p, ctx->preread.len);
+            ngx_str_null(&ctx->preread);
+        }
     }
 
     if (r->request_body == NULL) {

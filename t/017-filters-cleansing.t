@@ -6,20 +6,25 @@
 # Two sections of this file's own, checked after the block's request:
 #
 #   --- client eval       [PORTVAR, TLS, REQUEST, RCVBUF, PAUSE]: one more
-#                         request, sent whole to 127.0.0.1:$PORTVAR by a
-#                         client whose receive buffer is RCVBUF bytes and
-#                         that reads nothing for PAUSE seconds; the answer
-#                         must be complete within 10 s of that
+#                         request to 127.0.0.1:$PORTVAR (over TLS when TLS
+#                         is true) by a client whose receive buffer is
+#                         RCVBUF bytes (0: the system's) and that reads
+#                         nothing for PAUSE seconds; the answer must be
+#                         complete within 10 s of that.  REQUEST is sent
+#                         whole, or, as a list, in parts 0.3 s apart
 #   --- client_answer     STATUS ERROR expected of that answer
-#   --- memory_lacks eval the strings that no readable mapping of the
-#                         nginx processes may hold (read from /proc/PID/mem)
-#   --- h2 eval           [URL, STATUS, CURL ARGS...]: a request over HTTP/2
-#                         with curl, expecting STATUS
+#   --- h2 eval           [[URL, STATUS, CURL ARGS...], ...]: requests over
+#                         HTTP/2 with curl, each expecting STATUS
+#   --- memory_lacks eval the strings that no writable mapping of the nginx
+#                         processes may hold (read from /proc/PID/mem, as
+#                         root) after the block's last request and the
+#                         client's
 
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
 use PaletteCert;
 
+use File::Temp ();
 use IO::Select;
 use IO::Socket::INET;
 use IO::Socket::SSL;
@@ -29,6 +34,9 @@ use Time::HiRes ();
 no_shuffle();
 
 my $IO_TIMEOUT = 10;
+
+# the upload files curl sends, removed when the test ends
+our @keep;
 
 # 64 KiB of response headers: more than the send buffer and the slow
 # client's window hold together, so the answer cannot be written at once
@@ -42,7 +50,7 @@ my %defaults;
 $defaults{http_config} = <<"_EOC_";
     palette_cert_zone console:1m names=console.example.com,127.0.0.1;
     server {
-        listen 127.0.0.1:\$TEST_NGINX_TLS_PORT ssl;
+        listen 127.0.0.1:\$TEST_NGINX_TLS_PORT ssl http2;
         server_name console.example.com;
         ssl_protocols TLSv1.2 TLSv1.3;
         palette_cert console;
@@ -68,24 +76,48 @@ PaletteCert::defaults(%defaults);
 Test::Nginx::Socket::add_response_body_check(\&check_sections);
 
 
-# The request "METHOD /cert" with the JSON upload of FIXTURE, its key
-# included, and the extra HEADERS.
+# The JSON upload of FIXTURE: its chain, its key and the test CA.
 
-sub upload {
-    my ($method, $fixture, $headers) = @_;
+sub upload_body {
+    my ($fixture) = @_;
 
     require JSON::PP;
 
-    my $body = JSON::PP->new->canonical->encode({
+    return JSON::PP->new->canonical->encode({
         certificate => PaletteCert::fixture("$fixture.chain.pem"),
         key => PaletteCert::fixture("$fixture.key"),
         ca => PaletteCert::fixture('ca.pem'),
     });
+}
 
-    return "$method /cert HTTP/1.1\r\nHost: localhost\r\n"
-           . join('', map { "$_\r\n" } @$headers)
-           . "Content-Length: " . length($body) . "\r\n"
-           . "Connection: close\r\n\r\n$body";
+
+# The request "PUT /cert" of that upload with the extra HEADERS, as its
+# header and its body.
+
+sub upload_parts {
+    my ($fixture, @headers) = @_;
+
+    my $body = upload_body($fixture);
+
+    return ["PUT /cert HTTP/1.1\r\nHost: localhost\r\n"
+            . join('', map { "$_\r\n" } @headers)
+            . "Content-Length: " . length($body) . "\r\n"
+            . "Connection: close\r\n\r\n", $body];
+}
+
+
+# The upload in a file, for curl.
+
+sub upload_file {
+    my ($fixture) = @_;
+
+    my $tmp = File::Temp->new(SUFFIX => '.json');
+    print {$tmp} upload_body($fixture);
+    $tmp->flush;
+
+    push @main::keep, $tmp;
+
+    return $tmp->filename;
 }
 
 
@@ -103,6 +135,11 @@ sub check_sections {
     my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
 
     return if $dry_run || ($repeated_req_idx || 0) != 0;
+
+    my $request = $block->request;
+    my $last = ref $request eq 'ARRAY' ? $#$request : 0;
+
+    return if ($req_idx || 0) != $last;
 
     my $name = $block->name;
 
@@ -126,6 +163,7 @@ sub check_client {
     my ($portvar, $tls, $request, $rcvbuf, $pause) = @$client;
     my ($status, $error) = split ' ', $expect;
 
+    my $port = $portvar eq 'server_port' ? server_port() : $ENV{$portvar};
     my $sock = IO::Socket::INET->new(Proto => 'tcp');
 
     if ($rcvbuf) {
@@ -133,7 +171,7 @@ sub check_client {
             or die "SO_RCVBUF: $!";
     }
 
-    my $addr = Socket::pack_sockaddr_in($ENV{$portvar},
+    my $addr = Socket::pack_sockaddr_in($port,
                                         Socket::inet_aton('127.0.0.1'));
 
     if (!connect($sock, $addr)) {
@@ -147,7 +185,13 @@ sub check_client {
             or die "TLS: $IO::Socket::SSL::SSL_ERROR";
     }
 
-    print {$sock} $request;
+    my @parts = ref $request ? @$request : ($request);
+
+    while (defined(my $part = shift @parts)) {
+        print {$sock} $part;
+        $sock->flush;
+        Time::HiRes::sleep(0.3) if @parts;
+    }
 
     Time::HiRes::sleep($pause) if $pause;
 
@@ -223,20 +267,23 @@ sub read_answer {
 
 
 sub check_h2 {
-    my ($name, $h2) = @_;
+    my ($name, $requests) = @_;
 
-    my ($url, $status, @args) = @$h2;
+    for my $h2 (@$requests) {
+        my ($url, $status, @args) = @$h2;
 
-    $url =~ s/\$(\w+)/$ENV{$1}/g;
+        $url =~ s/\$(\w+)/$ENV{$1}/g;
 
-    open my $out, '-|', 'curl', '-sS', '-k', '-o', '/dev/null',
-        '-w', '%{http_code} %{http_version}', '--max-time', $IO_TIMEOUT,
-        @args, $url
-        or die "curl: $!";
-    my $got = join '', <$out>;
-    close $out;
+        open my $out, '-|', 'curl', '-sS', '-k', '-o', '/dev/null',
+            '-w', '%{http_code} %{http_version}', '--max-time', $IO_TIMEOUT,
+            @args, $url
+            or die "curl: $!";
+        my $got = join '', <$out>;
+        close $out;
 
-    Test::More::is($got, "$status 2", "$name - HTTP/2 $url answers $status");
+        Test::More::is($got, "$status 2",
+                       "$name - HTTP/2 $url answers $status");
+    }
 }
 
 
@@ -312,8 +359,12 @@ sub search_memory {
 
         my $data = '';
 
-        next if !sysseek($mem, hex $from, 0);
-        next if !defined sysread($mem, $data, hex($to) - hex($from));
+        {
+            no warnings 'portable';
+
+            next if !sysseek($mem, hex $from, 0);
+            next if !defined sysread($mem, $data, hex($to) - hex($from));
+        }
 
         for my $s (@$strings) {
             if (index($data, $s) >= 0) {
@@ -361,3 +412,48 @@ GET /cert
 --- no_error_log
 [alert]
 client timed out
+
+
+
+=== TEST 3: the key of an upload refused 415, sent with the header, is not left in memory
+--- request eval
+"PUT /cert\n" . main::upload_body('leaf-b')
+--- more_headers
+Content-Type: text/plain
+--- error_code: 415
+--- response_body_like chomp
+"error":"unsupported_media_type"
+--- memory_lacks eval
+main::key_lines('leaf-b')
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: the key of a change refused 403 cross_origin is not left in memory
+--- request eval
+"PUT /cert\n" . main::upload_body('leaf-b')
+--- more_headers
+Content-Type: application/json
+Origin: https://evil.example
+--- error_code: 403
+--- response_body_like chomp
+"error":"cross_origin"
+--- memory_lacks eval
+main::key_lines('leaf-b')
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: the key of an upload refused 415, sent after the header, is not left in memory
+--- request
+GET /cert
+--- client eval
+["server_port", 0, main::upload_parts('leaf-b', 'Content-Type: text/plain'), 0, 0]
+--- client_answer
+415 unsupported_media_type
+--- memory_lacks eval
+main::key_lines('leaf-b')
+--- no_error_log
+[error]
