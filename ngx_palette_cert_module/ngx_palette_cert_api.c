@@ -162,6 +162,20 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
 
     r->disable_not_modified = 1;
 
+#if (NGX_HTTP_SSL)
+
+    /*
+     * OpenSSL cleanses what it decrypted for the rest of the connection;
+     * for a server with this location it does from the handshake on.
+     */
+
+    if (r->connection->ssl) {
+        SSL_set_options(r->connection->ssl->connection,
+                        SSL_OP_CLEANSE_PLAINTEXT);
+    }
+
+#endif
+
     if (ngx_palette_cert_preread(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

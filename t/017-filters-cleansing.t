@@ -457,3 +457,34 @@ GET /cert
 main::key_lines('leaf-b')
 --- no_error_log
 [error]
+
+
+
+=== TEST 6: the key of an upload refused 415 over TLS is left neither in nginx's buffers nor in OpenSSL's
+--- request
+GET /cert
+--- client eval
+["TEST_NGINX_TLS_PORT", 1,
+ CORE::join('', @{ main::upload_parts('leaf-b', 'Content-Type: text/plain') }), 0, 0]
+--- client_answer
+415 unsupported_media_type
+--- memory_lacks eval
+main::key_lines('leaf-b')
+--- no_error_log
+[error]
+
+
+
+=== TEST 7: the key of a change refused 403 over TLS, its body sent after the header, is not left in memory
+--- request
+GET /cert
+--- client eval
+["TEST_NGINX_TLS_PORT", 1,
+ main::upload_parts('leaf-b', 'Content-Type: application/json',
+              'Origin: https://evil.example'), 0, 0]
+--- client_answer
+403 cross_origin
+--- memory_lacks eval
+main::key_lines('leaf-b')
+--- no_error_log
+[error]
