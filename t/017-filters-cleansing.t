@@ -488,3 +488,17 @@ GET /cert
 main::key_lines('leaf-b')
 --- no_error_log
 [error]
+
+
+
+=== TEST 8: a key replaced by another upload is not left in memory
+--- request eval
+["PUT /cert\n" . main::upload_body('leaf-a'), "PUT /cert\n" . main::upload_body('leaf-b')]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200]
+--- memory_lacks eval
+main::key_lines('leaf-a')
+--- no_error_log
+[error]
