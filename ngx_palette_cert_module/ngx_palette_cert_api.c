@@ -22,6 +22,10 @@
 #include "ngx_palette_cert.h"
 #include "ngx_palette_cert_page.h"
 
+#if (NGX_HTTP_V2)
+#include <ngx_http_v2_module.h>
+#endif
+
 
 #define NGX_PALETTE_CERT_JSON   1
 #define NGX_PALETTE_CERT_FORM   2
@@ -89,6 +93,10 @@ static ngx_palette_cert_header_t  ngx_palette_cert_page_headers[] = {
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
+#if (NGX_HTTP_V2)
+static ngx_event_t                       ngx_palette_cert_h2_event;
+#endif
+
 
 static ngx_int_t ngx_palette_cert_api_read(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_refuse(ngx_http_request_t *r,
@@ -116,6 +124,10 @@ static ngx_int_t ngx_palette_cert_media_type(ngx_http_request_t *r,
 static ngx_int_t ngx_palette_cert_collect_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static void ngx_palette_cert_cleanse(void *data);
+#if (NGX_HTTP_V2)
+static void ngx_palette_cert_cleanse_h2(ngx_http_request_t *r);
+static void ngx_palette_cert_cleanse_h2_handler(ngx_event_t *ev);
+#endif
 static ngx_int_t ngx_palette_cert_if_match(ngx_http_request_t *r,
     ngx_uint_t generation);
 static ngx_uint_t ngx_palette_cert_dry_run(ngx_http_request_t *r);
@@ -1058,6 +1070,12 @@ ngx_palette_cert_cleanse(void *data)
         }
     }
 
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        ngx_palette_cert_cleanse_h2(r);
+    }
+#endif
+
     if (r->request_body == NULL) {
         return;
     }
@@ -1076,6 +1094,58 @@ ngx_palette_cert_cleanse(void *data)
         ngx_explicit_memzero(b->start, b->end - b->start);
     }
 }
+
+
+#if (NGX_HTTP_V2)
+
+static void
+ngx_palette_cert_cleanse_h2(ngx_http_request_t *r)
+{
+    ngx_buf_t                *b;
+    ngx_event_t              *ev;
+    ngx_http_v2_main_conf_t  *h2mcf;
+
+    /*
+     * The body the stream received before the handler ran, unless nginx
+     * has read it out, and freed the buffer, for r->request_body->buf.
+     */
+
+    b = r->stream->preread;
+
+    if (b && (r->request_body == NULL || r->request_body->buf == NULL)) {
+        ngx_explicit_memzero(b->start, b->end - b->start);
+    }
+
+    /*
+     * Every HTTP/2 connection of the worker reads into one buffer, which
+     * holds nothing once a read has been handled.  It may be being
+     * handled now, so it is cleansed after this event, by a posted one.
+     */
+
+    h2mcf = ngx_http_get_module_main_conf(r, ngx_http_v2_module);
+    ev = &ngx_palette_cert_h2_event;
+
+    if (h2mcf == NULL || h2mcf->recv_buffer == NULL || ev->posted) {
+        return;
+    }
+
+    ev->handler = ngx_palette_cert_cleanse_h2_handler;
+    ev->data = h2mcf;
+    ev->log = ngx_cycle->log;
+
+    ngx_post_event(ev, &ngx_posted_events);
+}
+
+
+static void
+ngx_palette_cert_cleanse_h2_handler(ngx_event_t *ev)
+{
+    ngx_http_v2_main_conf_t  *h2mcf = ev->data;
+
+    ngx_explicit_memzero(h2mcf->recv_buffer, h2mcf->recv_buffer_size);
+}
+
+#endif
 
 
 /*

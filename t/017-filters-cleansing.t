@@ -502,3 +502,36 @@ Content-Type: application/json
 main::key_lines('leaf-a')
 --- no_error_log
 [error]
+
+
+
+=== TEST 9: uploads over HTTP/2 are answered as over HTTP/1.1: 200, 415 and 403
+--- request
+GET /cert
+--- h2 eval
+[["https://127.0.0.1:\$TEST_NGINX_TLS_PORT/cert", 200, '--http2',
+  '-X', 'PUT', '-H', 'Content-Type: application/json',
+  '--data-binary', '@' . main::upload_file('leaf-a')],
+ ["https://127.0.0.1:\$TEST_NGINX_TLS_PORT/cert", 415, '--http2',
+  '-X', 'PUT', '-H', 'Content-Type: text/plain',
+  '--data-binary', '@' . main::upload_file('leaf-b')],
+ ["https://127.0.0.1:\$TEST_NGINX_TLS_PORT/cert", 403, '--http2',
+  '-X', 'PUT', '-H', 'Content-Type: application/json',
+  '-H', 'Origin: https://evil.example',
+  '--data-binary', '@' . main::upload_file('leaf-b')]]
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: the key of an upload refused 415 over HTTP/2 is not left in memory
+--- request
+GET /cert
+--- h2 eval
+[["https://127.0.0.1:\$TEST_NGINX_TLS_PORT/cert", 415, '--http2',
+  '-X', 'PUT', '-H', 'Content-Type: text/plain',
+  '--data-binary', '@' . main::upload_file('leaf-b')]]
+--- memory_lacks eval
+main::key_lines('leaf-b')
+--- no_error_log
+[error]
