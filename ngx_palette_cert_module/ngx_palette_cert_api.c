@@ -1820,14 +1820,13 @@ ngx_palette_cert_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         cl->buf->file_pos = cl->buf->file_last;
     }
 
-    if (ctx->sent) {
+    /*
+     * A later call, such as the flush once the socket is writable again,
+     * still has to reach the filters below, which may hold what could not
+     * be written at once; so has one for an answer without a body (HEAD).
+     */
 
-        /*
-         * A later call, such as the flush once the socket is writable
-         * again, still has to reach the filters below, which may hold
-         * what could not be written at once.
-         */
-
+    if (ctx->sent || r->header_only) {
         return ngx_http_next_body_filter(r, NULL);
     }
 

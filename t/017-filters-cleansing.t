@@ -196,7 +196,8 @@ sub check_client {
     Time::HiRes::sleep($pause) if $pause;
 
     my $start = Time::HiRes::time();
-    my $answer = read_answer($sock, $start + $IO_TIMEOUT);
+    my $head_only = !ref $request && $request =~ /^HEAD /;
+    my $answer = read_answer($sock, $start + $IO_TIMEOUT, $head_only);
 
     close $sock;
 
@@ -213,19 +214,27 @@ sub check_client {
     }
 
     Test::More::is($answer->{status}, $status, "$name - client: status");
+
+    if ($head_only) {
+        Test::More::is($answer->{body}, '', "$name - client: no body");
+        return;
+    }
+
     Test::More::like($answer->{body}, qr/^\{"error":"\Q$error\E",/,
                      "$name - client: error $error");
 }
 
 
 # Reads an answer with Content-Length until DEADLINE: {status, body} when
-# whole, {got, eof} otherwise.
+# whole, {got, eof} otherwise.  The answer to HEAD has no body: whatever
+# comes in the second after its header is its body.
 
 sub read_answer {
-    my ($sock, $deadline) = @_;
+    my ($sock, $deadline, $head_only) = @_;
 
     my $data = '';
     my $eof = 0;
+    my $head_end;
     my $sel = IO::Select->new($sock);
 
     for (;;) {
@@ -233,7 +242,16 @@ sub read_answer {
             my ($status, $head) = ($1, $2);
             my $start = $+[0];
 
-            if ($head =~ /^Content-Length:\s*(\d+)/mi
+            if ($head_only && !defined $head_end) {
+                $head_end = $start;
+                $deadline = Time::HiRes::time() + 1;
+            }
+
+            if ($head_only && ($eof || $deadline <= Time::HiRes::time())) {
+                return { status => $status, body => substr($data, $start) };
+            }
+
+            if (!$head_only && $head =~ /^Content-Length:\s*(\d+)/mi
                 && length($data) - $start >= $1)
             {
                 return { status => $status,
@@ -245,7 +263,10 @@ sub read_answer {
 
         my $left = $deadline - Time::HiRes::time();
 
-        last if $left <= 0;
+        if ($left <= 0) {
+            next if defined $head_end;
+            last;
+        }
 
         if ($sock->can('pending') && $sock->pending
             || $sel->can_read($left))
@@ -535,3 +556,18 @@ GET /cert
 main::key_lines('leaf-b')
 --- no_error_log
 [error]
+
+
+
+=== TEST 11: a 413 too_large answering HEAD gets no body, also when the header is written in parts
+--- request
+GET /cert
+--- client eval
+["TEST_NGINX_TLS_PORT2", 0,
+ "HEAD /cert HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+ 4096, 1]
+--- client_answer
+413 -
+--- no_error_log
+[alert]
+client timed out
