@@ -183,6 +183,9 @@ typedef struct {
      */
     unsigned                     exclusive:1;
 
+    /* a location of the server is the admin endpoint */
+    unsigned                     api:1;
+
     u_char                      *file;
     ngx_uint_t                   line;
 } ngx_palette_cert_srv_conf_t;

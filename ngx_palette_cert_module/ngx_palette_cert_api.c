@@ -22,6 +22,10 @@
 #include "ngx_palette_cert.h"
 #include "ngx_palette_cert_page.h"
 
+#if (NGX_HTTP_V2)
+#include <ngx_http_v2_module.h>
+#endif
+
 
 #define NGX_PALETTE_CERT_JSON   1
 #define NGX_PALETTE_CERT_FORM   2
@@ -38,6 +42,12 @@ typedef struct {
 
     /* an answer nginx itself makes here, replaced by the API's JSON */
     ngx_chain_t                 *replace;
+
+    /* a refused request's answer, sent once its body is read */
+    ngx_palette_cert_error_t    *refusal;
+
+    /* the body's bytes read with the header, in the client header buffer */
+    ngx_str_t                    preread;
 
     unsigned                     own:1;
     unsigned                     sent:1;
@@ -83,8 +93,17 @@ static ngx_palette_cert_header_t  ngx_palette_cert_page_headers[] = {
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
+#if (NGX_HTTP_V2)
+static ngx_event_t                       ngx_palette_cert_h2_event;
+#endif
+
 
 static ngx_int_t ngx_palette_cert_api_read(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_refuse(ngx_http_request_t *r,
+    ngx_palette_cert_error_t *err);
+static void ngx_palette_cert_refused(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_discard(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_preread(ngx_http_request_t *r);
 static void ngx_palette_cert_api_body(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_upload(ngx_http_request_t *r,
     ngx_palette_cert_ctx_t *ctx);
@@ -109,6 +128,10 @@ static ngx_int_t ngx_palette_cert_media_type(ngx_http_request_t *r,
 static ngx_int_t ngx_palette_cert_collect_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static void ngx_palette_cert_cleanse(void *data);
+#if (NGX_HTTP_V2)
+static void ngx_palette_cert_cleanse_h2(ngx_http_request_t *r);
+static void ngx_palette_cert_cleanse_h2_handler(ngx_event_t *ev);
+#endif
 static ngx_int_t ngx_palette_cert_if_match(ngx_http_request_t *r,
     ngx_uint_t generation);
 static ngx_uint_t ngx_palette_cert_dry_run(ngx_http_request_t *r);
@@ -155,28 +178,57 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
 
     r->disable_not_modified = 1;
 
+#if (NGX_HTTP_SSL)
+
+    /*
+     * OpenSSL cleanses what it decrypted for the rest of the connection;
+     * for a server with this location it does from the handshake on.
+     */
+
+    if (r->connection->ssl) {
+        SSL_set_options(r->connection->ssl->connection,
+                        SSL_OP_CLEANSE_PLAINTEXT);
+    }
+
+#endif
+
+    if (ngx_palette_cert_preread(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if ((r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))
         && ngx_palette_cert_cross_origin(r))
     {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
         ngx_palette_cert_error(&err, NGX_HTTP_FORBIDDEN, "cross_origin",
                                NULL, "a browser sent this change from "
                                "another site; changes are accepted only "
                                "from this endpoint's own pages or from "
                                "clients outside a browser");
 
-        return ngx_palette_cert_send_error(r, &err);
+        return ngx_palette_cert_refuse(r, &err);
     }
 
     if (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST)) {
         return ngx_palette_cert_api_read(r);
     }
 
-    rc = ngx_http_discard_request_body(r);
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE))) {
+        ngx_str_set(&allow, "GET, HEAD, PUT, POST, DELETE");
+
+        if (ngx_palette_cert_add_header(r, "Allow", &allow, NULL) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_palette_cert_error(&err, NGX_HTTP_NOT_ALLOWED,
+                               "method_not_allowed", NULL,
+                               "the method %V is not allowed here; use "
+                               "GET, PUT, POST or DELETE", &r->method_name);
+
+        return ngx_palette_cert_refuse(r, &err);
+    }
+
+    rc = ngx_palette_cert_discard(r);
 
     if (rc != NGX_OK) {
         return rc;
@@ -186,21 +238,7 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
         return ngx_palette_cert_api_get(r);
     }
 
-    if (r->method & NGX_HTTP_DELETE) {
-        return ngx_palette_cert_api_delete(r);
-    }
-
-    ngx_str_set(&allow, "GET, HEAD, PUT, POST, DELETE");
-
-    if (ngx_palette_cert_add_header(r, "Allow", &allow, NULL) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_palette_cert_error(&err, NGX_HTTP_NOT_ALLOWED, "method_not_allowed",
-                           NULL, "the method %V is not allowed here; use "
-                           "GET, PUT, POST or DELETE", &r->method_name);
-
-    return ngx_palette_cert_send_error(r, &err);
+    return ngx_palette_cert_api_delete(r);
 }
 
 
@@ -212,19 +250,13 @@ ngx_palette_cert_api_read(ngx_http_request_t *r)
     ngx_palette_cert_error_t  err;
 
     if (ngx_palette_cert_media_type(r, &boundary) == NGX_DECLINED) {
-
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
         ngx_palette_cert_error(&err, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                "unsupported_media_type", NULL,
                                "send the upload as application/json, "
                                "multipart/form-data or "
                                "application/x-www-form-urlencoded");
 
-        return ngx_palette_cert_send_error(r, &err);
+        return ngx_palette_cert_refuse(r, &err);
     }
 
     /* whatever happens to the request, the body it held is cleansed */
@@ -247,6 +279,124 @@ ngx_palette_cert_api_read(ngx_http_request_t *r)
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * A refused change may carry a key all the same.  Discarded, its body
+ * would pass through buffers of nginx's that no module reaches; read,
+ * it lands where the cleanup below cleanses it, as an upload's does.
+ * client_max_body_size bounds it as it bounds an upload.
+ */
+
+static ngx_int_t
+ngx_palette_cert_refuse(ngx_http_request_t *r, ngx_palette_cert_error_t *err)
+{
+    ngx_int_t                rc;
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_palette_cert_cleanup_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->refusal = ngx_palloc(r->pool, sizeof(ngx_palette_cert_error_t));
+    if (ctx->refusal == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *ctx->refusal = *err;
+    ctx->refusal->last = ctx->refusal->message + (err->last - err->message);
+
+    r->request_body_in_clean_file = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_palette_cert_refused);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_palette_cert_refused(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    rc = ngx_palette_cert_send_error(r, ctx->refusal);
+
+    ngx_palette_cert_cleanse(r);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* a body sent with GET, HEAD or DELETE is not read, but cleansed too */
+
+static ngx_int_t
+ngx_palette_cert_discard(ngx_http_request_t *r)
+{
+    if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
+        return ngx_http_discard_request_body(r);
+    }
+
+    if (ngx_palette_cert_cleanup_ctx(r) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_discard_request_body(r);
+}
+
+
+/*
+ * Notes where the body's first bytes are: read with the request header,
+ * they stay in the client header buffer, which nginx keeps for the next
+ * request of the connection or frees as it is.
+ */
+
+static ngx_int_t
+ngx_palette_cert_preread(ngx_http_request_t *r)
+{
+    off_t                    len;
+    ngx_buf_t               *b;
+    ngx_palette_cert_ctx_t  *ctx;
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return NGX_OK;
+    }
+#endif
+
+    b = r->header_in;
+
+    if (r != r->main || b == NULL || b->pos == b->last
+        || (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked))
+    {
+        return NGX_OK;
+    }
+
+    ctx = ngx_palette_cert_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = b->last - b->pos;
+
+    /* what follows a body of known length is the next request */
+
+    if (!r->headers_in.chunked && len > r->headers_in.content_length_n) {
+        len = r->headers_in.content_length_n;
+    }
+
+    ctx->preread.data = b->pos;
+    ctx->preread.len = (size_t) len;
+
+    return NGX_OK;
 }
 
 
@@ -954,6 +1104,7 @@ ngx_palette_cert_cleanse(void *data)
 {
     ngx_http_request_t  *r = data;
 
+    u_char                  *p;
     ngx_buf_t               *b;
     ngx_chain_t             *cl;
     ngx_palette_cert_ctx_t  *ctx;
@@ -968,7 +1119,32 @@ ngx_palette_cert_cleanse(void *data)
 
         ngx_palette_cert_bundle_free(&ctx->bundle);
         ngx_palette_cert_pem_free(&ctx->pem);
+
+        /*
+         * The header buffer belongs to the connection and outlives the
+         * request; a chunked body ends where reading it stopped, before
+         * a pipelined request.
+         */
+
+        b = r->header_in;
+        p = ctx->preread.data;
+
+        if (p && r->headers_in.chunked && p >= b->start && p <= b->pos) {
+            ctx->preread.len = ngx_min(ctx->preread.len,
+                                       (size_t) (b->pos - p));
+        }
+
+        if (p) {
+            ngx_explicit_memzero(p, ctx->preread.len);
+            ngx_str_null(&ctx->preread);
+        }
     }
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        ngx_palette_cert_cleanse_h2(r);
+    }
+#endif
 
     if (r->request_body == NULL) {
         return;
@@ -988,6 +1164,58 @@ ngx_palette_cert_cleanse(void *data)
         ngx_explicit_memzero(b->start, b->end - b->start);
     }
 }
+
+
+#if (NGX_HTTP_V2)
+
+static void
+ngx_palette_cert_cleanse_h2(ngx_http_request_t *r)
+{
+    ngx_buf_t                *b;
+    ngx_event_t              *ev;
+    ngx_http_v2_main_conf_t  *h2mcf;
+
+    /*
+     * The body the stream received before the handler ran, unless nginx
+     * has read it out, and freed the buffer, for r->request_body->buf.
+     */
+
+    b = r->stream->preread;
+
+    if (b && (r->request_body == NULL || r->request_body->buf == NULL)) {
+        ngx_explicit_memzero(b->start, b->end - b->start);
+    }
+
+    /*
+     * Every HTTP/2 connection of the worker reads into one buffer, which
+     * holds nothing once a read has been handled.  It may be being
+     * handled now, so it is cleansed after this event, by a posted one.
+     */
+
+    h2mcf = ngx_http_get_module_main_conf(r, ngx_http_v2_module);
+    ev = &ngx_palette_cert_h2_event;
+
+    if (h2mcf == NULL || h2mcf->recv_buffer == NULL || ev->posted) {
+        return;
+    }
+
+    ev->handler = ngx_palette_cert_cleanse_h2_handler;
+    ev->data = h2mcf;
+    ev->log = ngx_cycle->log;
+
+    ngx_post_event(ev, &ngx_posted_events);
+}
+
+
+static void
+ngx_palette_cert_cleanse_h2_handler(ngx_event_t *ev)
+{
+    ngx_http_v2_main_conf_t  *h2mcf = ev->data;
+
+    ngx_explicit_memzero(h2mcf->recv_buffer, h2mcf->recv_buffer_size);
+}
+
+#endif
 
 
 /*
@@ -1662,8 +1890,14 @@ ngx_palette_cert_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         cl->buf->file_pos = cl->buf->file_last;
     }
 
-    if (ctx->sent) {
-        return NGX_OK;
+    /*
+     * A later call, such as the flush once the socket is writable again,
+     * still has to reach the filters below, which may hold what could not
+     * be written at once; so has one for an answer without a body (HEAD).
+     */
+
+    if (ctx->sent || r->header_only) {
+        return ngx_http_next_body_filter(r, NULL);
     }
 
     ctx->sent = 1;

@@ -7,7 +7,8 @@
 /*
  * The module itself: its directives, their configuration, and the hand-over
  * to nginx's SSL contexts.  It owns no request or handshake path; it only
- * decides, at configuration time, which SSL contexts the zones feed.
+ * decides, at configuration time, which SSL contexts the zones feed, and
+ * makes OpenSSL cleanse what it decrypts for servers of the admin endpoint.
  */
 
 
@@ -145,6 +146,7 @@ ngx_palette_cert_create_srv_conf(ngx_conf_t *cf)
      *     pscf->ssl_ctx = NULL;
      *     pscf->installed = 0;
      *     pscf->exclusive = 0;
+     *     pscf->api = 0;
      */
 
     return pscf;
@@ -162,15 +164,27 @@ ngx_palette_cert_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_palette_cert_srv_conf_t   **pscfp;
     ngx_palette_cert_main_conf_t   *pmcf;
 
+    /* the SSL module has merged this server already: it comes first */
+
+    sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_ssl_module);
+
+    /*
+     * The admin endpoint receives private keys: OpenSSL cleanses each
+     * record it decrypted once nginx has read it, on every connection to
+     * the server, from the request line on.  A connection that reached
+     * the endpoint through another server's context gets it from the
+     * handler, for what it still reads.
+     */
+
+    if (conf->api && sscf->ssl.ctx) {
+        SSL_CTX_set_options(sscf->ssl.ctx, SSL_OP_CLEANSE_PLAINTEXT);
+    }
+
     if (conf->zone_name.data == NULL) {
         conf->zone_name = prev->zone_name;
         conf->file = prev->file;
         conf->line = prev->line;
     }
-
-    /* the SSL module has merged this server already: it comes first */
-
-    sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_ssl_module);
 
     if (conf->zone_name.data) {
         conf->zone = ngx_palette_cert_find_zone(cf, &conf->zone_name);
@@ -843,8 +857,9 @@ ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_palette_cert_loc_conf_t *plcf = conf;
 
-    ngx_str_t                 *value;
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_str_t                    *value;
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_palette_cert_srv_conf_t  *pscf;
 
     if (plcf->zone_name.data) {
         return "is duplicate";
@@ -858,6 +873,11 @@ ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_palette_cert_api_handler;
+
+    /* its connections carry keys: see ngx_palette_cert_merge_srv_conf() */
+
+    pscf = ngx_http_conf_get_module_srv_conf(cf, ngx_palette_cert_module);
+    pscf->api = 1;
 
     return NGX_CONF_OK;
 }

@@ -524,7 +524,10 @@ void
 ngx_palette_cert_record_free(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_record_t *rec)
 {
-    ngx_explicit_memzero(rec->data + rec->cert_len, rec->key_len);
+    /* the key, and its neighbours with it: nothing is left to be found */
+
+    ngx_explicit_memzero(rec, offsetof(ngx_palette_cert_record_t, data)
+                              + rec->cert_len + rec->key_len + rec->ca_len);
     ngx_slab_free_locked(zone->shpool, rec);
 }
 
