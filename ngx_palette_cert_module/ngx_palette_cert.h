@@ -43,6 +43,16 @@
 
 #define NGX_PALETTE_CERT_MSG_LEN        1024
 
+/*
+ * A change allocates a record, writes a few kilobytes to the store with a
+ * handful of fsync() calls and switches a pointer: well under a second,
+ * seconds on a disk that stalls.  A request waits for another change this
+ * long before it is refused (503 busy); a change lock held this long is
+ * taken to be left by a process that is gone, its pid now another's.
+ */
+#define NGX_PALETTE_CERT_UPDATE_WAIT    5000        /* milliseconds */
+#define NGX_PALETTE_CERT_UPDATE_STALE   60          /* seconds */
+
 /* an upload holds a chain, a key and a CA: a few kilobytes */
 #define NGX_PALETTE_CERT_BODY_MAX       (1024 * 1024)
 
@@ -83,9 +93,11 @@ typedef struct {
     /*
      * The pid of the process applying a change, held while it writes the
      * store; the pool's lock is taken only for the record itself, so that
-     * handshakes never wait for the disk.
+     * handshakes never wait for the disk.  It is taken and given back
+     * under the pool's lock, with the time the change began.
      */
     ngx_atomic_t                 update;
+    time_t                       update_start;
 
     /*
      * Set by the master when a reload carried the record over to a new
@@ -93,6 +105,12 @@ typedef struct {
      * longer change anything, as the new workers would not serve it.
      */
     ngx_atomic_t                 retired;
+
+    /*
+     * The record that change allocated and has not yet made current: if
+     * its process dies, whoever takes the change over frees it.
+     */
+    ngx_palette_cert_record_t   *pending;
 } ngx_palette_cert_sh_t;
 
 
@@ -306,6 +324,13 @@ ngx_int_t ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone);
 void ngx_palette_cert_update_unlock(ngx_palette_cert_zone_t *zone);
 void ngx_palette_cert_zone_retire(ngx_palette_cert_zone_t *zone,
     ngx_uint_t retire);
+ngx_palette_cert_record_t *ngx_palette_cert_change_alloc(
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem);
+ngx_int_t ngx_palette_cert_change_publish(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_record_t *rec);
+void ngx_palette_cert_change_discard(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_record_t *rec);
+ngx_uint_t ngx_palette_cert_change_owned(ngx_palette_cert_zone_t *zone);
 
 
 /* ngx_palette_cert_store.c */

@@ -49,6 +49,9 @@ typedef struct {
     /* the body's bytes read with the header, in the client header buffer */
     ngx_str_t                    preread;
 
+    /* when the change first found another one being applied */
+    ngx_msec_t                   wait_start;
+
     unsigned                     own:1;
     unsigned                     sent:1;
     unsigned                     cleanup:1;
@@ -115,6 +118,7 @@ static ngx_int_t ngx_palette_cert_api_store(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem,
     ngx_palette_cert_error_t *err);
 static void ngx_palette_cert_api_reloading(ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_api_busy(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_apply(ngx_http_request_t *r,
     ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err);
 static ngx_palette_cert_ctx_t *ngx_palette_cert_cleanup_ctx(
@@ -421,11 +425,19 @@ ngx_palette_cert_api_body(ngx_http_request_t *r)
 }
 
 
-/* another change is being applied: this one is tried again shortly */
+/*
+ * Another change is being applied: this one is tried again shortly, for a
+ * few seconds at most, then refused.
+ */
 
 static void
 ngx_palette_cert_api_wait(ngx_http_request_t *r)
 {
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+    ctx->wait_start = ngx_current_msec;
+
     r->write_event_handler = ngx_palette_cert_api_retry;
 
     ngx_add_timer(r->connection->write, 5);
@@ -435,10 +447,12 @@ ngx_palette_cert_api_wait(ngx_http_request_t *r)
 static void
 ngx_palette_cert_api_retry(ngx_http_request_t *r)
 {
-    ngx_int_t         rc;
-    ngx_event_t      *wev;
+    ngx_int_t                rc;
+    ngx_event_t             *wev;
+    ngx_palette_cert_ctx_t  *ctx;
 
     wev = r->connection->write;
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
     if (!wev->timedout) {
 
@@ -456,8 +470,15 @@ ngx_palette_cert_api_retry(ngx_http_request_t *r)
     rc = ngx_palette_cert_api_commit(r);
 
     if (rc == NGX_BUSY) {
-        ngx_add_timer(wev, 5);
-        return;
+
+        if (ngx_current_msec - ctx->wait_start
+            < NGX_PALETTE_CERT_UPDATE_WAIT)
+        {
+            ngx_add_timer(wev, 5);
+            return;
+        }
+
+        rc = ngx_palette_cert_api_busy(r);
     }
 
     r->write_event_handler = ngx_http_request_empty_handler;
@@ -465,6 +486,43 @@ ngx_palette_cert_api_retry(ngx_http_request_t *r)
     ngx_palette_cert_cleanse(r);
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/* the holder is read without the lock: it only goes into the message */
+
+static ngx_int_t
+ngx_palette_cert_api_busy(ngx_http_request_t *r)
+{
+    time_t                        start;
+    ngx_pid_t                     pid;
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_error_t      err;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    pid = (ngx_pid_t) zone->sh->update;
+    start = zone->sh->update_start;
+
+    if (pid == 0) {
+
+        /* the zone's lock is free: another process writes the store */
+
+        ngx_palette_cert_error(&err, NGX_HTTP_SERVICE_UNAVAILABLE, "busy",
+                               NULL, "another change is being written to "
+                               "the store; nothing was changed, try again");
+
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    ngx_palette_cert_error(&err, NGX_HTTP_SERVICE_UNAVAILABLE, "busy", NULL,
+                           "another change has been in progress for %T "
+                           "seconds (process %P); nothing was changed, try "
+                           "again", start ? ngx_time() - start : 0, pid);
+
+    return ngx_palette_cert_send_error(r, &err);
 }
 
 
@@ -779,9 +837,7 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
         pem->generation = ngx_max(pem->generation, last + 1);
     }
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
-    rec = ngx_palette_cert_record_alloc(zone, pem);
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    rec = ngx_palette_cert_change_alloc(zone, pem);
 
     if (rec == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -797,26 +853,25 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
         goto done;
     }
 
+    /* a change held so long that it was taken over stores nothing */
+
     if (zone->store.len) {
-        rc = ngx_palette_cert_api_store(r, zone, pem, err);
+        rc = ngx_palette_cert_change_owned(zone)
+             ? ngx_palette_cert_api_store(r, zone, pem, err) : NGX_BUSY;
 
         if (rc != NGX_OK) {
-            ngx_shmtx_lock(&zone->shpool->mutex);
-            ngx_palette_cert_record_free(zone, rec);
-            ngx_shmtx_unlock(&zone->shpool->mutex);
+            ngx_palette_cert_change_discard(zone, rec);
             goto done;
         }
     }
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
-    ngx_palette_cert_publish(zone, rec);
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    /* NGX_BUSY when it was taken over meanwhile: nothing is made current */
+
+    rc = ngx_palette_cert_change_publish(zone, rec);
 
     if (zone->store.len) {
         ngx_palette_cert_store_unlock(zone);
     }
-
-    rc = NGX_OK;
 
 done:
 

@@ -9,7 +9,8 @@
  * default, each one allocation from the slab pool, replaced as a whole
  * under the pool's lock.  The generation is published last, so a reader
  * that sees it can take the record it names.  Memory that held a private
- * key is cleansed before it is given back.
+ * key is cleansed before it is given back, also when the process that
+ * allocated it died before it was made current.
  *
  * A reload that changes the zone's size copies the record into the new
  * zone while the old workers still run: the master takes the old zone's
@@ -611,54 +612,90 @@ ngx_palette_cert_record_copy(ngx_palette_cert_record_t *rec,
 
 /*
  * Changes are applied one at a time.  The lock holds the pid of the
- * process applying one; a process that died holding it (killed while
- * writing the store) does not keep it.  Nobody waits for it: a request
- * that finds it taken tries again a moment later, so that a worker goes
- * on serving its connections meanwhile.
+ * process applying one and the time it began; both are read and written
+ * under the pool's lock.  Nobody waits for it: a request that finds it
+ * taken tries again a moment later, so that a worker goes on serving its
+ * connections meanwhile.
+ *
+ * A process that died holding it (killed while writing the store) does
+ * not keep it, nor the record its change allocated: whoever takes the lock
+ * over frees that record, and cleanses the key it holds.  A holder whose
+ * pid answers but that has held the lock far longer than any change takes
+ * is gone too: its pid was given to another process.  The master, which
+ * holds the lock of the running zone across a reload that copies it, is
+ * never taken to be gone.
  */
 
 ngx_int_t
 ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone)
 {
-    ngx_err_t           err;
-    ngx_atomic_t       *lock;
-    ngx_atomic_uint_t   pid;
+    time_t                  now;
+    ngx_err_t               err;
+    ngx_pid_t               pid;
+    ngx_palette_cert_sh_t  *sh;
 
-    lock = &zone->sh->update;
+    sh = zone->sh;
+    now = ngx_time();
+    err = 0;
 
-    if (*lock == 0 && ngx_atomic_cmp_set(lock, 0, ngx_pid)) {
-        return NGX_OK;
-    }
+    ngx_shmtx_lock(&zone->shpool->mutex);
 
-    pid = *lock;
+    pid = (ngx_pid_t) sh->update;
 
     if (pid == 0) {
-        return NGX_BUSY;
+        goto take;
     }
 
     /*
      * Gone: no such process, or one that is not a worker of this nginx
      * (workers share a user), or this very process, which took the pid of
-     * a dead holder and holds nothing.
+     * a dead holder and holds nothing, since it gives the lock back before
+     * it serves anything else.
      */
 
-    if ((ngx_pid_t) pid != ngx_pid && kill((ngx_pid_t) pid, 0) == 0) {
+    if (pid == ngx_pid) {
+        err = NGX_ESRCH;
+
+    } else if (kill(pid, 0) == -1) {
+        err = ngx_errno;
+    }
+
+    if (err == NGX_ESRCH || err == NGX_EPERM) {
+        ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                      "palette_cert zone \"%V\" was being changed by %P, "
+                      "which is gone", &zone->name, pid);
+
+    } else if (err == 0
+               && sh->update_start != 0
+               && now - sh->update_start > NGX_PALETTE_CERT_UPDATE_STALE
+               && pid != ngx_getppid())
+    {
+        ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                      "palette_cert zone \"%V\" was being changed by %P "
+                      "for %T seconds, longer than any change takes: the "
+                      "process is taken to be gone, its pid reused",
+                      &zone->name, pid, now - sh->update_start);
+
+    } else {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
         return NGX_BUSY;
     }
 
-    err = ((ngx_pid_t) pid == ngx_pid) ? NGX_ESRCH : ngx_errno;
+    if (sh->pending) {
+        ngx_log_error(NGX_LOG_NOTICE, zone->log, 0,
+                      "palette_cert zone \"%V\": the change %P left "
+                      "unfinished is discarded", &zone->name, pid);
 
-    if (err != NGX_ESRCH && err != NGX_EPERM) {
-        return NGX_BUSY;
+        ngx_palette_cert_record_free(zone, sh->pending);
+        sh->pending = NULL;
     }
 
-    if (!ngx_atomic_cmp_set(lock, pid, ngx_pid)) {
-        return NGX_BUSY;
-    }
+take:
 
-    ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
-                  "palette_cert zone \"%V\" was being changed by %P, "
-                  "which is gone", &zone->name, (ngx_pid_t) pid);
+    sh->update_start = now;
+    sh->update = ngx_pid;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return NGX_OK;
 }
@@ -667,5 +704,95 @@ ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone)
 void
 ngx_palette_cert_update_unlock(ngx_palette_cert_zone_t *zone)
 {
-    (void) ngx_atomic_cmp_set(&zone->sh->update, ngx_pid, 0);
+    ngx_palette_cert_sh_t  *sh;
+
+    sh = zone->sh;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (sh->update == (ngx_atomic_uint_t) ngx_pid) {
+        sh->update = 0;
+        sh->update_start = 0;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+/*
+ * The record of a change, from its allocation until it is made current
+ * or given back, is the lock holder's: it is known to the zone as pending
+ * from the moment it is allocated, under the same lock.
+ */
+
+ngx_palette_cert_record_t *
+ngx_palette_cert_change_alloc(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem)
+{
+    ngx_palette_cert_record_t  *rec;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    rec = ngx_palette_cert_record_alloc(zone, pem);
+    zone->sh->pending = rec;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rec;
+}
+
+
+/*
+ * NGX_BUSY when the change was taken over meanwhile: its record is then
+ * already freed, and nothing is published.
+ */
+
+ngx_int_t
+ngx_palette_cert_change_publish(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_record_t *rec)
+{
+    ngx_int_t  rc;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (zone->sh->update == (ngx_atomic_uint_t) ngx_pid
+        && zone->sh->pending == rec)
+    {
+        ngx_palette_cert_publish(zone, rec);
+        zone->sh->pending = NULL;
+        rc = NGX_OK;
+
+    } else {
+        rc = NGX_BUSY;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+void
+ngx_palette_cert_change_discard(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_record_t *rec)
+{
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (zone->sh->update == (ngx_atomic_uint_t) ngx_pid
+        && zone->sh->pending == rec)
+    {
+        ngx_palette_cert_record_free(zone, rec);
+        zone->sh->pending = NULL;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+/* whether this process still holds the change lock it took */
+
+ngx_uint_t
+ngx_palette_cert_change_owned(ngx_palette_cert_zone_t *zone)
+{
+    return zone->sh->update == (ngx_atomic_uint_t) ngx_pid;
 }

@@ -2,8 +2,9 @@
 #
 # Install what building and testing the module needs, from Debian's
 # packages: Debian's nginx and its development tree, the compiler and the
-# libraries nginx's configure looks for, curl and openssl, and the Perl
-# modules the Test::Nginx suite uses. Idempotent; quick when all is there.
+# libraries nginx's configure looks for, curl and openssl, the Perl
+# modules the Test::Nginx suite uses, and gdb, with which a test stops a
+# worker at a chosen point. Idempotent; quick when all is there.
 #
 # The stock nginx service is stopped and disabled: the other scripts start
 # their own nginx instances, with their own prefixes and ports.
@@ -46,6 +47,7 @@ TEST_PACKAGES=(
     liblist-moreutils-perl
     libjson-pp-perl
     libhttp-message-perl
+    gdb
 )
 
 need_debian_nginx

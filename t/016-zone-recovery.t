@@ -1,0 +1,617 @@
+# What a zone recovers from, and the numbers it never reuses.  A worker
+# killed while it applies a change (its record allocated in the zone, not
+# yet current) leaves nothing behind: a small zone takes uploads after any
+# number of such deaths.  A change lock held by a live process that is no
+# worker of this nginx (a dead holder's pid, reused) makes uploads wait a
+# bounded time and answer 503 busy, and is taken over once it is older
+# than any change can take.  A dry run reports the generation the upload
+# then gets, also when the store is ahead of the zone.  Without a store,
+# a restart never answers with an ETag of the run before.  A first name
+# over 64 characters keeps its self-signed default across restarts.
+#
+# A worker is stopped at a function of the module by gdb, attached to the
+# worker that serves a keep-alive connection, and killed there; the change
+# lock is set by gdb in the master, which maps the zone too.
+
+use Test::Nginx::Socket 'no_plan';
+
+# before PaletteCert's, so that a block's steps run after what is here
+
+BEGIN {
+    Test::Nginx::Socket::add_response_body_check(
+        sub { main::zone_check(@_) });
+}
+
+use lib 't/lib';
+use PaletteCert;
+
+use File::Spec;
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX ();
+use Time::HiRes ();
+
+master_on();
+workers(4);
+no_shuffle();
+
+my %defaults;
+
+$defaults{http_config} = <<'_EOC_';
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/recovery;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl reuseport;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "$pid\n"; }
+    }
+_EOC_
+
+$defaults{config} = <<'_EOC_';
+    location = /cert { palette_cert_api console; }
+    location = /pid { return 200 "$pid\n"; }
+_EOC_
+
+PaletteCert::defaults(%defaults);
+
+# how long an upload may wait for a change lock before it is refused
+my $WAIT_BOUND = 5;
+
+# the highest generation a block answered, by the name the block gives
+my %Seen;
+
+# a live process that is no worker, made to hold a zone's change lock
+my $Holder;
+
+END {
+    end_holder();
+}
+
+run_tests();
+
+
+sub zone_check {
+    my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
+
+    return if $dry_run || ($repeated_req_idx || 0) != 0;
+
+    $req_idx ||= 0;
+
+    # the lock holder of the block before, kept alive for its steps
+
+    end_holder() if $req_idx == 0;
+
+    my $name = $block->name;
+    my $request = eval { $block->request };
+    my $last = ref $request eq 'ARRAY' ? $#$request : 0;
+
+    if ($req_idx == 0) {
+        my $kill = eval { $block->kill_workers };
+        kill_workers($name, $kill) if defined $kill;
+
+        my $dry = eval { $block->dry_run_generation };
+        dry_run_generation($name, $dry) if defined $dry;
+
+        my $lock = eval { $block->change_lock };
+        change_lock($name, $lock) if defined $lock;
+    }
+
+    return if $req_idx != $last;
+
+    my $gen = generation_of($body);
+
+    my $remember = eval { $block->remember_generation };
+
+    if (defined $remember) {
+        chomp $remember;
+        Test::More::ok(defined $gen, "$name - generation answered")
+            and $Seen{$remember} = $gen;
+    }
+
+    my $above = eval { $block->generation_above };
+
+    if (defined $above) {
+        chomp $above;
+
+        my $before = $Seen{$above};
+
+        Test::More::ok(defined $before && defined $gen && $gen > $before,
+                       "$name - generation after the restart is above "
+                       . "every one of the run before")
+            or Test::More::diag("  before the restart up to "
+                                . ($before // 'none') . ", now "
+                                . ($gen // 'none'));
+    }
+}
+
+
+sub generation_of {
+    my ($body) = @_;
+
+    my $j = eval { JSON::PP::decode_json($body // '') };
+
+    return ref $j eq 'HASH' ? $j->{generation} : undef;
+}
+
+
+sub api_port {
+    if (defined &Test::Nginx::Socket::server_port_for_client) {
+        return Test::Nginx::Socket::server_port_for_client();
+    }
+
+    if (defined &Test::Nginx::Socket::server_port) {
+        return Test::Nginx::Socket::server_port();
+    }
+
+    return $ENV{TEST_NGINX_SERVER_PORT} || 1984;
+}
+
+
+sub master_pid {
+    my $root = defined &Test::Nginx::Socket::server_root
+               ? Test::Nginx::Socket::server_root()
+               : ($Test::Nginx::Util::ServRoot || $ENV{TEST_NGINX_SERVROOT}
+                  || 't/servroot');
+
+    open my $in, '<', "$root/logs/nginx.pid" or return undef;
+    my $pid = <$in> // '';
+    close $in;
+
+    return $pid =~ /^(\d+)/ ? $1 : undef;
+}
+
+
+# The workers of the master (not those of an earlier configuration).
+sub workers_of {
+    my ($master) = @_;
+
+    my @pids;
+
+    opendir my $dh, '/proc' or return ();
+
+    for my $pid (grep { /^\d+$/ } readdir $dh) {
+        open my $in, '<', "/proc/$pid/stat" or next;
+        my $stat = <$in> // '';
+        close $in;
+
+        next if $stat !~ /\)\s+(\S)\s+(\d+)/ || $2 != $master || $1 eq 'Z';
+
+        open my $c, '<', "/proc/$pid/cmdline" or next;
+        my $cmd = do { local $/; <$c> } // '';
+        close $c;
+
+        push @pids, $pid if $cmd =~ /worker process/
+                            && $cmd !~ /shutting down/;
+    }
+
+    closedir $dh;
+
+    @pids = sort { $a <=> $b } @pids;
+
+    return @pids;
+}
+
+
+sub wait_for {
+    my ($seconds, $cond) = @_;
+
+    my $end = Time::HiRes::time() + $seconds;
+
+    while (Time::HiRes::time() < $end) {
+        return 1 if $cond->();
+        Time::HiRes::sleep(0.05);
+    }
+
+    return $cond->();
+}
+
+
+sub upload_json {
+    my ($fixture) = @_;
+
+    return JSON::PP->new->canonical->encode({
+        certificate => PaletteCert::fixture("$fixture.chain.pem"),
+        key         => PaletteCert::fixture("$fixture.key"),
+        ca          => PaletteCert::fixture('ca.pem'),
+    });
+}
+
+
+sub api {
+    my ($method, $path, $body, $timeout) = @_;
+
+    my $http = HTTP::Tiny->new(timeout => $timeout || 30,
+                               keep_alive => 0);
+    my $url = 'http://127.0.0.1:' . api_port() . $path;
+
+    my $t = Time::HiRes::time();
+    my $res = $http->request($method, $url, {
+        headers => { 'Content-Type' => 'application/json',
+                     'Accept' => 'application/json' },
+        defined $body ? (content => $body) : (),
+    });
+
+    $res->{elapsed} = Time::HiRes::time() - $t;
+    $res->{json} = eval { JSON::PP::decode_json($res->{content}) };
+
+    return $res;
+}
+
+
+# gdb, batch mode, no terminal: its output, stderr included, on a pipe.
+sub start_gdb {
+    my (@args) = @_;
+
+    my $pid = open my $out, '-|';
+
+    die "fork: $!\n" if !defined $pid;
+
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        open STDIN, '<', '/dev/null';
+        exec('gdb', '-q', '-batch', '-nx', '-ex', 'set pagination off',
+             '-ex', 'set confirm off', @args)
+            or POSIX::_exit(127);
+    }
+
+    return ($pid, $out);
+}
+
+
+# Lines of gdb's output until one matches $re (or it ends, or $seconds
+# pass); returns what was read and whether $re was seen.
+sub read_gdb {
+    my ($out, $re, $seconds) = @_;
+
+    my ($text, $seen) = ('', 0);
+
+    eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm $seconds;
+
+        while (my $line = <$out>) {
+            $text .= $line;
+
+            if (defined $re && $line =~ $re) {
+                $seen = 1;
+                last;
+            }
+        }
+
+        alarm 0;
+        1;
+    };
+
+    alarm 0;
+
+    return ($text, $seen);
+}
+
+
+# --- kill_workers
+# COUNT FUNCTION FIXTURE: COUNT times, an upload of FIXTURE whose worker is
+# stopped by gdb when it enters FUNCTION, and killed there (SIGKILL).
+sub kill_workers {
+    my ($name, $text) = @_;
+
+    for my $line (grep { /\S/ } split /\n/, $text) {
+        my ($count, $func, $fixture) = split ' ', $line;
+
+        for my $i (1 .. $count) {
+            kill_one($name, "$func, $i of $count", $func, $fixture)
+                or return;
+        }
+    }
+}
+
+
+sub kill_one {
+    my ($name, $what, $func, $fixture) = @_;
+
+    my $master = master_pid();
+
+    return Test::More::ok(0, "$name - $what: nginx runs") if !$master;
+
+    wait_for(10, sub { workers_of($master) >= 4 })
+        or return Test::More::ok(0, "$name - $what: 4 workers run");
+
+    # a keep-alive connection: the worker that says its pid on it is
+    # the one that gets the upload sent next on it
+
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => api_port(),
+                                     Timeout => 10)
+        or return Test::More::ok(0, "$name - $what: connect: $@");
+
+    print {$sock} "GET /pid HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+    my $head = '';
+
+    eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm 10;
+        while ($head !~ /\r\n\r\n\d+\n/) {
+            sysread($sock, $head, 4096, length $head) or last;
+        }
+        alarm 0;
+        1;
+    };
+
+    alarm 0;
+
+    my ($worker) = $head =~ /\r\n\r\n(\d+)\n/;
+
+    return Test::More::ok(0, "$name - $what: the worker tells its pid")
+        if !$worker;
+
+    my ($gdb, $out) = start_gdb('-p', $worker, '-ex', "break $func",
+                                '-ex', 'echo READY\n', '-ex', 'continue',
+                                '-ex', 'kill');
+
+    my ($log, $ready) = read_gdb($out, qr/^READY/, 30);
+
+    if (!$ready) {
+        kill 'KILL', $gdb;
+        waitpid $gdb, 0;
+        Test::More::diag($log);
+        return Test::More::ok(0, "$name - $what: gdb attached to $worker");
+    }
+
+    my $body = upload_json($fixture);
+
+    print {$sock} "PUT /cert HTTP/1.1\r\nHost: localhost\r\n"
+                  . "Content-Type: application/json\r\n"
+                  . "Content-Length: " . length($body) . "\r\n\r\n$body";
+
+    my ($rest) = read_gdb($out, undef, 30);
+    $log .= $rest;
+
+    kill 'KILL', $gdb;
+    waitpid $gdb, 0;
+    close $out;
+
+    my $answer = '';
+    $sock->blocking(0);
+    sysread($sock, $answer, 4096);
+    close $sock;
+
+    Test::More::ok($log =~ /Breakpoint 1, .*\b\Q$func\E\b/,
+                   "$name - $what: worker $worker stopped in $func")
+        or Test::More::diag($log);
+
+    Test::More::ok($answer !~ /^HTTP/,
+                   "$name - $what: the upload was not answered")
+        or Test::More::diag(substr $answer, 0, 200);
+
+    # gone, reaped by the master, and a new worker in its place
+
+    Test::More::ok(wait_for(10, sub { !-e "/proc/$worker" }),
+                   "$name - $what: worker $worker is gone");
+
+    return Test::More::ok(wait_for(10, sub { workers_of($master) >= 4 }),
+                          "$name - $what: the master runs 4 workers again");
+}
+
+
+# --- dry_run_generation
+# STORE FIXTURE: the store STORE holds a generation above the zone's; a
+# dry run of FIXTURE, then its upload, report the same generation, the one
+# after the store's.
+sub dry_run_generation {
+    my ($name, $text) = @_;
+
+    my ($store, $fixture) = split ' ', $text;
+    my $dir = File::Spec->catdir($ENV{TEST_NGINX_STORE_DIR}, $store);
+
+    my $last = 0;
+
+    if (opendir my $dh, $dir) {
+        for (readdir $dh) {
+            $last = $1 if /^gen-(\d+)$/ && $1 > $last;
+        }
+        closedir $dh;
+    }
+
+    my $cur = api('GET', '/cert');
+    my $zone = $cur->{json} ? $cur->{json}{generation} : undef;
+
+    Test::More::ok(defined $zone && $last > $zone,
+                   "$name - the store ($last) is ahead of the zone ("
+                   . ($zone // 'none') . ")");
+
+    my $dry = api('PUT', '/cert?dry_run=1', upload_json($fixture));
+    my $real = api('PUT', '/cert', upload_json($fixture));
+
+    Test::More::is($dry->{status}, 200, "$name - dry run answered 200");
+    Test::More::is($real->{status}, 200, "$name - upload answered 200");
+
+    my $d = $dry->{json} ? $dry->{json}{generation} : undef;
+    my $r = $real->{json} ? $real->{json}{generation} : undef;
+
+    Test::More::ok(defined $d && defined $r && $d == $r,
+                   "$name - the dry run told the generation the upload got")
+        or Test::More::diag("  dry run " . ($d // 'none') . ", upload "
+                            . ($r // 'none'));
+
+    Test::More::is($r, $last + 1,
+                   "$name - the upload's generation follows the store's");
+}
+
+
+# --- change_lock
+# "held": the zone's change lock is set to a live process that is no
+# worker, as if its change had just begun; an upload and a DELETE must be
+# refused with 503 busy within the bound.  "aged SECONDS": that change is
+# made to have begun SECONDS ago.  The process ends with the block.
+sub change_lock {
+    my ($name, $text) = @_;
+
+    for my $line (grep { /\S/ } split /\n/, $text) {
+        my ($action, $arg) = split ' ', $line;
+
+        if ($action eq 'held') {
+            hold_lock($name) or last;
+            refused_busy($name, 'PUT', '/cert', upload_json('leaf-a'));
+            refused_busy($name, 'DELETE', '/cert');
+
+        } elsif ($action eq 'aged') {
+            set_zone($name, "the change began $arg s ago",
+                     'update_start = ' . (time() - $arg)) or last;
+
+        } else {
+            Test::More::ok(0, "$name - change_lock: unknown \"$line\"");
+        }
+    }
+}
+
+
+sub end_holder {
+    return if !$Holder;
+
+    # in END too, where waitpid() would set the script's exit status
+
+    local $?;
+
+    kill 'KILL', $Holder;
+    waitpid $Holder, 0;
+    undef $Holder;
+}
+
+
+sub hold_lock {
+    my ($name) = @_;
+
+    my $master = master_pid();
+    my ($worker) = $master ? workers_of($master) : ();
+
+    return Test::More::ok(0, "$name - a worker runs") if !$worker;
+
+    # of the workers' user, so that it can be signalled as one of them
+
+    open my $in, '<', "/proc/$worker/status"
+        or return Test::More::ok(0, "$name - /proc/$worker/status: $!");
+    my ($uid, $gid);
+    while (<$in>) {
+        $uid = $1 if /^Uid:\s+(\d+)/;
+        $gid = $1 if /^Gid:\s+(\d+)/;
+    }
+    close $in;
+
+    $Holder = fork;
+
+    die "fork: $!\n" if !defined $Holder;
+
+    if (!$Holder) {
+        POSIX::setgid($gid);
+        POSIX::setuid($uid);
+        exec('sleep', '300') or POSIX::_exit(127);
+    }
+
+    return set_zone($name, "the lock is held by $Holder",
+                    "update = $Holder", 'update_start = ' . time());
+}
+
+
+# Sets fields of the first zone's shared struct, through the master.
+sub set_zone {
+    my ($name, $what, @assign) = @_;
+
+    my $master = master_pid();
+
+    my @expr = (
+        'set var $c = *(ngx_cycle_t **) &ngx_cycle',
+        'set var $h = (ngx_http_conf_ctx_t *) $c->conf_ctx['
+            . '((ngx_module_t *) &ngx_http_module)->index]',
+        'set var $m = (ngx_palette_cert_main_conf_t *) $h->main_conf['
+            . 'ngx_palette_cert_module.ctx_index]',
+        'set var $z = ((ngx_palette_cert_zone_t **) $m->zones.elts)[0]',
+        (map { "set var \$z->sh->$_" } @assign),
+        'printf "LOCK %lu\n", (unsigned long) $z->sh->update',
+        'detach',
+    );
+
+    my ($gdb, $out) = start_gdb('-p', $master, map { ('-ex', $_) } @expr);
+    my ($log) = read_gdb($out, undef, 30);
+
+    kill 'KILL', $gdb;
+    waitpid $gdb, 0;
+    close $out;
+
+    return Test::More::ok($log =~ /^LOCK \d+/m && $log !~ /No symbol|error/i,
+                          "$name - $what")
+        || Test::More::diag($log);
+}
+
+
+sub refused_busy {
+    my ($name, $method, $path, $body) = @_;
+
+    my $res = api($method, $path, $body, $WAIT_BOUND + 20);
+    my $j = $res->{json} || {};
+    my $what = "$name - $method while another change holds the lock";
+
+    Test::More::is($res->{status}, 503, "$what: 503")
+        or Test::More::diag("  " . substr($res->{content} // '', 0, 300));
+    Test::More::is($j->{error}, 'busy', "$what: error busy");
+    Test::More::like($j->{message} // '', qr/\(process $Holder\)/,
+                     "$what: the message names the process");
+    Test::More::is($res->{headers}{'retry-after'}, '1',
+                   "$what: Retry-After: 1");
+    Test::More::ok($res->{elapsed} < $WAIT_BOUND + 3,
+                   "$what: answered within the bound")
+        or Test::More::diag(sprintf "  after %.1f s", $res->{elapsed});
+}
+
+
+__DATA__
+
+=== TEST 1: a worker killed between allocating a change's record and making it current, 4 times in a 32k zone: later uploads still get 200, not 507, and are served
+--- fresh_store
+--- http_config
+    palette_cert_zone small:32k names=console.example.com store=$TEST_NGINX_STORE_DIR/small;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl reuseport;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert small;
+        location / { return 200 "$pid\n"; }
+    }
+--- config
+    location = /cert { palette_cert_api small; }
+    location = /pid { return 200 "$pid\n"; }
+--- request
+GET /cert
+--- kill_workers
+4 ngx_palette_cert_store_save leaf-b
+--- steps
+upload leaf-b
+upload leaf-a
+upload leaf-b
+handshake expect=leaf-b chain=2 workers=all
+store small sha256=leaf-b
+--- error_log
+which is gone
+left unfinished is discarded
+--- no_error_log eval
+["[emerg]", "[crit]", "too small"]
+
+
+
+=== TEST 2: a change lock held by a live process that is no worker: uploads and DELETE answer 503 busy within the bound; once older than any change takes, the lock is taken over
+--- fresh_store
+--- request
+GET /cert
+--- change_lock
+held
+aged 120
+--- steps
+upload leaf-a
+handshake expect=leaf-a chain=2 workers=all
+delete
+--- error_log
+longer than any change takes
+--- no_error_log
+[emerg]
+[crit]
