@@ -119,6 +119,8 @@ static ngx_int_t ngx_palette_cert_api_store(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err);
 static void ngx_palette_cert_api_reloading(ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_busy(ngx_http_request_t *r);
+static ngx_uint_t ngx_palette_cert_next_generation(
+    ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_api_apply(ngx_http_request_t *r,
     ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err);
 static ngx_palette_cert_ctx_t *ngx_palette_cert_cleanup_ctx(
@@ -661,7 +663,7 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
     parsed->has_ca = ctx->pem.has_ca;
 
     if (dry_run) {
-        parsed->generation = zone->sh->generation + 1;
+        parsed->generation = ngx_palette_cert_next_generation(zone);
         return ngx_palette_cert_send_cert(r, zone, parsed, 1);
     }
 
@@ -803,7 +805,6 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
     ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err)
 {
     ngx_int_t                     rc;
-    ngx_uint_t                    last;
     ngx_palette_cert_zone_t      *zone;
     ngx_palette_cert_record_t    *rec;
     ngx_palette_cert_loc_conf_t  *plcf;
@@ -828,14 +829,7 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
         goto done;
     }
 
-    /* the next generation, also after one that only the store holds */
-
-    pem->generation = zone->sh->generation + 1;
-
-    if (zone->store.len) {
-        last = ngx_palette_cert_store_last(zone);
-        pem->generation = ngx_max(pem->generation, last + 1);
-    }
+    pem->generation = ngx_palette_cert_next_generation(zone);
 
     rec = ngx_palette_cert_change_alloc(zone, pem);
 
@@ -936,6 +930,26 @@ ngx_palette_cert_api_reloading(ngx_palette_cert_error_t *err)
                            NULL,
                            "nginx is being reloaded or upgraded; nothing "
                            "was changed, try again in a moment");
+}
+
+
+/*
+ * The generation the next change gets, also after one that only the store
+ * holds (its process died before the zone did): what a dry run tells, too.
+ */
+
+static ngx_uint_t
+ngx_palette_cert_next_generation(ngx_palette_cert_zone_t *zone)
+{
+    ngx_uint_t  next;
+
+    next = zone->sh->generation + 1;
+
+    if (zone->store.len) {
+        next = ngx_max(next, ngx_palette_cert_store_last(zone) + 1);
+    }
+
+    return next;
 }
 
 

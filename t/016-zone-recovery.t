@@ -599,7 +599,25 @@ left unfinished is discarded
 
 
 
-=== TEST 2: a change lock held by a live process that is no worker: uploads and DELETE answer 503 busy within the bound; once older than any change takes, the lock is taken over
+=== TEST 2: a worker killed once the store held its change, before the zone did: a dry run tells the generation the upload then gets
+--- fresh_store
+--- request
+GET /cert
+--- kill_workers
+1 ngx_palette_cert_publish leaf-b
+--- dry_run_generation
+recovery leaf-a
+--- steps
+handshake expect=leaf-a chain=2 workers=all
+store recovery sha256=leaf-a
+--- error_log
+which is gone
+--- no_error_log eval
+["[emerg]", "[crit]"]
+
+
+
+=== TEST 3: a change lock held by a live process that is no worker: uploads and DELETE answer 503 busy within the bound; once older than any change takes, the lock is taken over
 --- fresh_store
 --- request
 GET /cert
