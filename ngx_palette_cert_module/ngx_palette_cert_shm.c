@@ -31,6 +31,7 @@ static ngx_int_t ngx_palette_cert_pem_usable(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, const char *which);
 static void ngx_palette_cert_zone_hold(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_zone_t *ozone);
+static ngx_uint_t ngx_palette_cert_first_generation(void);
 
 
 /* a change being written to the store ends in milliseconds */
@@ -203,7 +204,8 @@ ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone)
         ngx_memzero(&def, sizeof(ngx_palette_cert_pem_t));
 
         cur.source = NGX_PALETTE_CERT_SELF_SIGNED;
-        cur.generation = last + 1;
+        cur.generation = zone->store.len
+                         ? last + 1 : ngx_palette_cert_first_generation();
 
         if (zone->store.len && !ngx_test_config
             && ngx_palette_cert_store_save(zone, &cur, zone->log) != NGX_OK)
@@ -487,6 +489,28 @@ ngx_palette_cert_pem_usable(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_parsed_free(&parsed);
 
     return NGX_OK;
+}
+
+
+/*
+ * Without a store nothing tells a new zone which generations an earlier
+ * run of nginx answered with.  Starting from the time, in milliseconds,
+ * puts every generation of this run above them: a run makes far fewer
+ * changes than milliseconds pass.  Where ngx_uint_t has 32 bits, seconds.
+ */
+
+static ngx_uint_t
+ngx_palette_cert_first_generation(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+#if (NGX_PTR_SIZE == 4)
+    return (ngx_uint_t) tp->sec;
+#else
+    return (ngx_uint_t) tp->sec * 1000 + tp->msec;
+#endif
 }
 
 

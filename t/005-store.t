@@ -137,11 +137,13 @@ handshake count=5 expect=leaf-c
 --- request
 GET /cert
 --- steps
-get source=self-signed generation=1
+get source=self-signed
 upload leaf-a
 reload
-get sha256=leaf-a generation=2
 handshake count=5 expect=leaf-a
+# the generation goes on from the upload's, past the reload
+upload leaf-b
+get sha256=leaf-b
 --- no_error_log
 [error]
 
@@ -175,7 +177,8 @@ upload leaf-b
 upload leaf-a api=/cert2
 reload from=volatile:1m to=volatile:256k
 handshake count=10 expect=leaf-b
-get sha256=leaf-b generation=2
+# the generation goes on from the upload's, past the reload
+upload leaf-c
 reload from=console:1m to=console:3m
 handshake count=10 port=TEST_NGINX_TLS_PORT2 expect=leaf-a
 get sha256=leaf-a generation=6 api=/cert2

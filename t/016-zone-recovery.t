@@ -633,3 +633,57 @@ longer than any change takes
 --- no_error_log
 [emerg]
 [crit]
+
+
+
+=== TEST 4: without a store, the generations of a run (before the restart)
+--- http_config
+    palette_cert_zone volatile:1m store=off;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl reuseport;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert volatile;
+        location / { return 200 "$pid\n"; }
+    }
+--- config
+    location = /cert { palette_cert_api volatile; }
+--- request eval
+["GET /cert", "GET /cert"]
+--- steps
+get source=self-signed
+upload leaf-a
+upload leaf-b
+handshake expect=leaf-b chain=2
+--- remember_generation
+volatile
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 5: without a store, a restart never answers with an ETag of the run before: its generations start above them, and grow by one
+--- http_config
+    palette_cert_zone volatile:1m store=off;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl reuseport;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert volatile;
+        location / { return 200 "$pid\n"; }
+    }
+--- config
+    location = /cert { palette_cert_api volatile; }
+--- request
+GET /cert
+--- generation_above
+volatile
+--- steps
+get source=self-signed
+upload leaf-c
+upload leaf-a if_match=current
+handshake expect=leaf-a chain=2
+--- no_error_log
+[error]
+[alert]
