@@ -20,7 +20,7 @@
 
 static EVP_PKEY *ngx_palette_cert_ec_key(void);
 static ngx_int_t ngx_palette_cert_self_signed_names(X509 *x,
-    ngx_palette_cert_zone_t *zone, ngx_str_t *cn);
+    ngx_palette_cert_zone_t *zone, ngx_str_t *host);
 
 
 ngx_int_t
@@ -32,7 +32,7 @@ ngx_palette_cert_self_signed(ngx_palette_cert_zone_t *zone,
     BIGNUM                     *bn;
     EVP_PKEY                   *key;
     ngx_int_t                   rc;
-    ngx_str_t                  *names, cn;
+    ngx_str_t                  *names, cn, host;
     X509_NAME                  *name;
     ngx_palette_cert_bundle_t   b;
 
@@ -70,15 +70,20 @@ ngx_palette_cert_self_signed(ngx_palette_cert_zone_t *zone,
         goto failed;
     }
 
+    host = zone->cycle->hostname;
+
     if (zone->names.nelts) {
         names = zone->names.elts;
         cn = names[0];
 
     } else {
-        cn = zone->cycle->hostname;
+        cn = host;
     }
 
-    /* a common name is at most 64 characters; the names are in the SAN */
+    /*
+     * A common name is at most 64 characters; the names are in the SAN,
+     * whole, and only they are compared when the default is loaded again.
+     */
 
     if (cn.len > 64) {
         cn = zone->name;
@@ -95,7 +100,7 @@ ngx_palette_cert_self_signed(ngx_palette_cert_zone_t *zone,
         goto failed;
     }
 
-    if (ngx_palette_cert_self_signed_names(x, zone, &cn) != NGX_OK) {
+    if (ngx_palette_cert_self_signed_names(x, zone, &host) != NGX_OK) {
         goto failed;
     }
 
@@ -310,9 +315,11 @@ ngx_palette_cert_ec_key(void)
 }
 
 
+/* the SAN: the zone's names, or else the host's, as self_signed_matches() */
+
 static ngx_int_t
 ngx_palette_cert_self_signed_names(X509 *x, ngx_palette_cert_zone_t *zone,
-    ngx_str_t *cn)
+    ngx_str_t *host)
 {
     u_char           addr[16];
     ngx_int_t        rc;
@@ -334,7 +341,7 @@ ngx_palette_cert_self_signed_names(X509 *x, ngx_palette_cert_zone_t *zone,
     n = zone->names.nelts ? zone->names.nelts : 1;
 
     for (i = 0; i < n; i++) {
-        name = zone->names.nelts ? &names[i] : cn;
+        name = zone->names.nelts ? &names[i] : host;
 
         gn = GENERAL_NAME_new();
         if (gn == NULL) {

@@ -687,3 +687,51 @@ handshake expect=leaf-a chain=2
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 6: a first name over 64 characters: the self-signed default made at the first start
+--- fresh_store
+--- http_config
+    palette_cert_zone long:1m names=a123456789b123456789c123456789d123456789e123456789f123456789g123456789.example.com store=$TEST_NGINX_STORE_DIR/long;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl reuseport;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert long;
+        location / { return 200 "$pid\n"; }
+    }
+--- config
+    location = /cert { palette_cert_api long; }
+--- request
+GET /cert
+--- steps
+get source=self-signed generation=1 remember=long-default
+handshake expect=self-signed
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 7: a first name over 64 characters: after a restart the same self-signed default, not a new one
+--- http_config
+    palette_cert_zone long:1m names=a123456789b123456789c123456789d123456789e123456789f123456789g123456789.example.com store=$TEST_NGINX_STORE_DIR/long;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl reuseport;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert long;
+        location / { return 200 "$pid\n"; }
+    }
+--- config
+    location = /cert { palette_cert_api long; }
+--- request
+GET /cert
+--- steps
+get source=self-signed generation=1 same_as=long-default
+handshake expect=self-signed
+--- no_error_log
+[error]
+[alert]
+a new self-signed certificate is made
