@@ -847,11 +847,18 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
         goto done;
     }
 
-    /* a change held so long that it was taken over stores nothing */
+    /*
+     * A change held so long that it was taken over meanwhile neither
+     * stores nor publishes anything: it is tried again, after the other.
+     */
 
     if (zone->store.len) {
         rc = ngx_palette_cert_change_owned(zone)
              ? ngx_palette_cert_api_store(r, zone, pem, err) : NGX_BUSY;
+
+        if (rc == NGX_ERROR && !ngx_palette_cert_change_owned(zone)) {
+            rc = NGX_BUSY;
+        }
 
         if (rc != NGX_OK) {
             ngx_palette_cert_change_discard(zone, rec);

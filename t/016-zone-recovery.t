@@ -26,6 +26,7 @@ use lib 't/lib';
 use PaletteCert;
 
 use File::Spec;
+use File::Temp ();
 use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
@@ -90,6 +91,9 @@ sub zone_check {
     if ($req_idx == 0) {
         my $kill = eval { $block->kill_workers };
         kill_workers($name, $kill) if defined $kill;
+
+        my $stall = eval { $block->stall_worker };
+        stall_worker($name, $stall) if defined $stall;
 
         my $dry = eval { $block->dry_run_generation };
         dry_run_generation($name, $dry) if defined $dry;
@@ -307,6 +311,66 @@ sub kill_workers {
 }
 
 
+# A keep-alive connection to the API and the pid of the worker that
+# serves it: the one that gets what is sent next on it.
+sub pin_worker {
+    my ($name, $what) = @_;
+
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => api_port(),
+                                     Timeout => 10);
+
+    if (!$sock) {
+        Test::More::ok(0, "$name - $what: connect: $@");
+        return;
+    }
+
+    print {$sock} "GET /pid HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+    my $head = read_until($sock, qr/\r\n\r\n\d+\n/, 10);
+    my ($worker) = $head =~ /\r\n\r\n(\d+)\n/;
+
+    if (!$worker) {
+        Test::More::ok(0, "$name - $what: the worker tells its pid");
+        return;
+    }
+
+    return ($sock, $worker);
+}
+
+
+sub read_until {
+    my ($sock, $re, $seconds) = @_;
+
+    my $buf = '';
+
+    eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm $seconds;
+        while ($buf !~ $re) {
+            sysread($sock, $buf, 4096, length $buf) or last;
+        }
+        alarm 0;
+        1;
+    };
+
+    alarm 0;
+
+    return $buf;
+}
+
+
+sub send_upload {
+    my ($sock, $fixture) = @_;
+
+    my $body = upload_json($fixture);
+
+    print {$sock} "PUT /cert HTTP/1.1\r\nHost: localhost\r\n"
+                  . "Content-Type: application/json\r\n"
+                  . "Content-Length: " . length($body) . "\r\n\r\n$body";
+}
+
+
 sub kill_one {
     my ($name, $what, $func, $fixture) = @_;
 
@@ -317,34 +381,7 @@ sub kill_one {
     wait_for(10, sub { workers_of($master) >= 4 })
         or return Test::More::ok(0, "$name - $what: 4 workers run");
 
-    # a keep-alive connection: the worker that says its pid on it is
-    # the one that gets the upload sent next on it
-
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                     PeerPort => api_port(),
-                                     Timeout => 10)
-        or return Test::More::ok(0, "$name - $what: connect: $@");
-
-    print {$sock} "GET /pid HTTP/1.1\r\nHost: localhost\r\n\r\n";
-
-    my $head = '';
-
-    eval {
-        local $SIG{ALRM} = sub { die "timeout\n" };
-        alarm 10;
-        while ($head !~ /\r\n\r\n\d+\n/) {
-            sysread($sock, $head, 4096, length $head) or last;
-        }
-        alarm 0;
-        1;
-    };
-
-    alarm 0;
-
-    my ($worker) = $head =~ /\r\n\r\n(\d+)\n/;
-
-    return Test::More::ok(0, "$name - $what: the worker tells its pid")
-        if !$worker;
+    my ($sock, $worker) = pin_worker($name, $what) or return;
 
     my ($gdb, $out) = start_gdb('-p', $worker, '-ex', "break $func",
                                 '-ex', 'echo READY\n', '-ex', 'continue',
@@ -359,11 +396,7 @@ sub kill_one {
         return Test::More::ok(0, "$name - $what: gdb attached to $worker");
     }
 
-    my $body = upload_json($fixture);
-
-    print {$sock} "PUT /cert HTTP/1.1\r\nHost: localhost\r\n"
-                  . "Content-Type: application/json\r\n"
-                  . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    send_upload($sock, $fixture);
 
     my ($rest) = read_gdb($out, undef, 30);
     $log .= $rest;
@@ -392,6 +425,101 @@ sub kill_one {
 
     return Test::More::ok(wait_for(10, sub { workers_of($master) >= 4 }),
                           "$name - $what: the master runs 4 workers again");
+}
+
+
+# --- stall_worker
+# FUNCTION FIXTURE: an upload of FIXTURE whose worker gdb stops when it
+# enters FUNCTION (the store's lock taken), and keeps stopped while its
+# change is made to have begun 120 s ago and an upload of leaf-a takes the
+# change lock over, freeing the record of the stalled change: leaf-a is
+# refused 503 busy, the store being held.  Then the worker goes on: it
+# must not make current the record it no longer owns; its upload is
+# applied anew, as a change of its own.
+sub stall_worker {
+    my ($name, $text) = @_;
+
+    my ($func, $fixture) = split ' ', $text;
+    my $what = "stalled in $func";
+    my $dir = File::Temp::tempdir('palette-stall-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => 1);
+    my $go = "$dir/go";
+
+    my ($sock, $worker) = pin_worker($name, $what) or return;
+
+    my ($gdb, $out) = start_gdb('-p', $worker, '-ex', "break $func",
+                                '-ex', 'echo READY\n', '-ex', 'continue',
+                                '-ex', 'echo STOPPED\n',
+                                '-ex', "shell while [ ! -e '$go' ]; do "
+                                       . "sleep 0.1; done",
+                                '-ex', 'delete', '-ex', 'detach');
+
+    my ($log, $ready) = read_gdb($out, qr/^READY/, 30);
+    my $stopped;
+
+    if ($ready) {
+        send_upload($sock, $fixture);
+        (my $more, $stopped) = read_gdb($out, qr/^STOPPED/, 30);
+        $log .= $more;
+    }
+
+    if (!$stopped) {
+        kill 'KILL', $gdb;
+        waitpid $gdb, 0;
+        Test::More::diag($log);
+        return Test::More::ok(0, "$name - $what: worker $worker stopped");
+    }
+
+    my $before = api('GET', '/cert')->{json};
+
+    if (set_zone($name, "$what: its change began 120 s ago",
+                 'update_start = ' . (time() - 120)))
+    {
+        my $other = api('PUT', '/cert', upload_json('leaf-a'),
+                        $WAIT_BOUND + 20);
+
+        Test::More::is($other->{status}, 503,
+                       "$name - $what: another upload, the store held, "
+                       . "gets 503");
+        Test::More::is($other->{json} ? $other->{json}{error} : undef,
+                       'busy', "$name - $what: error busy");
+        Test::More::ok($other->{elapsed} < $WAIT_BOUND + 3,
+                       "$name - $what: answered within the bound");
+    }
+
+    open my $fh, '>', $go or die "$go: $!";
+    close $fh;
+
+    my ($rest) = read_gdb($out, undef, 30);
+    $log .= $rest;
+
+    kill 'KILL', $gdb;
+    waitpid $gdb, 0;
+    close $out;
+
+    Test::More::ok($log =~ /Breakpoint 1, .*\b\Q$func\E\b/
+                   && $log =~ /detached/i,
+                   "$name - $what: worker $worker went on")
+        or Test::More::diag($log);
+
+    my $res = read_until($sock, qr/\r\n\r\n.*\}\n/s, 30);
+    close $sock;
+
+    my ($status) = $res =~ m{^HTTP/1\.1 (\d+)};
+    my ($json) = $res =~ /\r\n\r\n(.*)/s;
+    my $j = eval { JSON::PP::decode_json($json // '') } || {};
+    my $g = $before ? $before->{generation} : undef;
+
+    Test::More::is($status, 200, "$name - $what: its upload answered 200")
+        or Test::More::diag(substr $res, 0, 300);
+    Test::More::is($j->{sha256},
+                   PaletteCert::fixture("$fixture.sha256") =~ s/\s+//gr,
+                   "$name - $what: with $fixture");
+    Test::More::ok(defined $g && defined $j->{generation}
+                   && $j->{generation} > $g,
+                   "$name - $what: under a new generation")
+        or Test::More::diag("  before " . ($g // 'none') . ", now "
+                            . ($j->{generation} // 'none'));
 }
 
 
@@ -636,7 +764,25 @@ longer than any change takes
 
 
 
-=== TEST 4: without a store, the generations of a run (before the restart)
+=== TEST 4: a worker stalled in its change longer than the bound: the lock is taken over and its record freed; the other upload, the store held, gets 503 busy; the stalled worker makes nothing current that it no longer owns and applies its upload anew
+--- fresh_store
+--- request
+GET /cert
+--- stall_worker
+ngx_palette_cert_store_save leaf-b
+--- steps
+get source=uploaded sha256=leaf-b
+handshake expect=leaf-b chain=2 workers=all
+store recovery sha256=leaf-b
+--- error_log
+longer than any change takes
+--- no_error_log
+[emerg]
+[crit]
+
+
+
+=== TEST 5: without a store, the generations of a run (before the restart)
 --- http_config
     palette_cert_zone volatile:1m store=off;
     server {
@@ -663,7 +809,7 @@ volatile
 
 
 
-=== TEST 5: without a store, a restart never answers with an ETag of the run before: its generations start above them, and grow by one
+=== TEST 6: without a store, a restart never answers with an ETag of the run before: its generations start above them, and grow by one
 --- http_config
     palette_cert_zone volatile:1m store=off;
     server {
@@ -690,7 +836,7 @@ handshake expect=leaf-a chain=2
 
 
 
-=== TEST 6: a first name over 64 characters: the self-signed default made at the first start
+=== TEST 7: a first name over 64 characters: the self-signed default made at the first start
 --- fresh_store
 --- http_config
     palette_cert_zone long:1m names=a123456789b123456789c123456789d123456789e123456789f123456789g123456789.example.com store=$TEST_NGINX_STORE_DIR/long;
@@ -714,7 +860,7 @@ handshake expect=self-signed
 
 
 
-=== TEST 7: a first name over 64 characters: after a restart the same self-signed default, not a new one
+=== TEST 8: a first name over 64 characters: after a restart the same self-signed default, not a new one
 --- http_config
     palette_cert_zone long:1m names=a123456789b123456789c123456789d123456789e123456789f123456789g123456789.example.com store=$TEST_NGINX_STORE_DIR/long;
     server {
