@@ -4,14 +4,17 @@
 # number of such deaths.  A change lock held by a live process that is no
 # worker of this nginx (a dead holder's pid, reused) makes uploads wait a
 # bounded time and answer 503 busy, and is taken over once it is older
-# than any change can take.  A dry run reports the generation the upload
-# then gets, also when the store is ahead of the zone.  Without a store,
-# a restart never answers with an ETag of the run before.  A first name
-# over 64 characters keeps its self-signed default across restarts.
+# than any change can take; a worker only stalled that long then makes
+# nothing current that was freed under it.  A dry run reports the
+# generation the upload then gets, also when the store is ahead of the
+# zone.  Without a store, a restart never answers with an ETag of the run
+# before.  A first name over 64 characters keeps its self-signed default
+# across restarts.
 #
 # A worker is stopped at a function of the module by gdb, attached to the
-# worker that serves a keep-alive connection, and killed there; the change
-# lock is set by gdb in the master, which maps the zone too.
+# worker that serves a keep-alive connection, and killed there (or let go
+# on later); the change lock is set by gdb in the master, which maps the
+# zone too.
 
 use Test::Nginx::Socket 'no_plan';
 
