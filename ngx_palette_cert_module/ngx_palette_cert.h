@@ -66,6 +66,11 @@
 #endif
 
 
+/* what an upload holds that is not served, and why */
+
+typedef struct ngx_palette_cert_left_out_s  ngx_palette_cert_left_out_t;
+
+
 /* a certificate as kept in shared memory, replaced as a whole */
 
 typedef struct {
@@ -126,8 +131,8 @@ typedef struct {
     ngx_str_t                    ca_pem;
     unsigned                     has_ca:1;
 
-    /* the session id context: the leaf's SHA-256 */
-    u_char                       sid[32];
+    /* in the answer to an upload: what it left out, owned by the bundle */
+    ngx_palette_cert_left_out_t *left_out;
 } ngx_palette_cert_parsed_t;
 
 
@@ -235,6 +240,7 @@ typedef struct {
     STACK_OF(X509)              *chain;
     EVP_PKEY                    *key;
     STACK_OF(X509)              *ca;
+    ngx_palette_cert_left_out_t *left_out;
 } ngx_palette_cert_bundle_t;
 
 
@@ -300,6 +306,8 @@ ngx_int_t ngx_palette_cert_parse_pem(ngx_palette_cert_pem_t *pem,
 void ngx_palette_cert_parsed_free(ngx_palette_cert_parsed_t *parsed);
 ngx_int_t ngx_palette_cert_info(ngx_palette_cert_json_t *j, X509 *leaf,
     STACK_OF(X509) *chain, EVP_PKEY *key);
+void ngx_palette_cert_left_out_json(ngx_palette_cert_json_t *j,
+    ngx_palette_cert_left_out_t *lo);
 u_char *ngx_palette_cert_subject(u_char *p, u_char *last, X509_NAME *name);
 u_char *ngx_palette_cert_sha256(u_char *p, X509 *x);
 u_char *ngx_palette_cert_time(u_char *p, const ASN1_TIME *t);

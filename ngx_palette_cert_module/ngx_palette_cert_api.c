@@ -658,6 +658,7 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
     parsed->leaf = ctx->bundle.leaf;
     parsed->chain = ctx->bundle.chain;
     parsed->key = ctx->bundle.key;
+    parsed->left_out = ctx->bundle.left_out;
     parsed->cert_pem = ctx->pem.cert;
     parsed->ca_pem = ctx->pem.ca;
     parsed->has_ca = ctx->pem.has_ca;
@@ -1566,6 +1567,8 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
                                    ? "uploaded" : "self-signed");
 
     (void) ngx_palette_cert_info(&j, cur->leaf, cur->chain, cur->key);
+
+    ngx_palette_cert_left_out_json(&j, cur->left_out);
 
     ngx_palette_cert_json_key(&j, "certificate");
     ngx_palette_cert_json_str(&j, cur->cert_pem.data, cur->cert_pem.len);

@@ -37,10 +37,10 @@ typedef struct {
 } ngx_palette_cert_left_t;
 
 
-typedef struct {
+struct ngx_palette_cert_left_out_s {
     ngx_uint_t                    n;
     ngx_palette_cert_left_t       items[1];
-} ngx_palette_cert_left_out_t;
+};
 
 
 static ngx_int_t ngx_palette_cert_parse_certs(ngx_str_t *field,
@@ -88,21 +88,15 @@ static int ngx_palette_cert_find(STACK_OF(X509) *sk, X509 *x);
 static ngx_int_t ngx_palette_cert_push_once(STACK_OF(X509) *sk, X509 *x);
 static u_char *ngx_palette_cert_unfit(X509 *x, u_char *p, u_char *last);
 static ngx_int_t ngx_palette_cert_left_out(STACK_OF(X509) *certs,
-    STACK_OF(X509) *path, STACK_OF(X509) *served);
+    STACK_OF(X509) *path, STACK_OF(X509) *served,
+    ngx_palette_cert_bundle_t *b);
 static u_char *ngx_palette_cert_left_reason(STACK_OF(X509) *certs, int j,
     STACK_OF(X509) *path, STACK_OF(X509) *served, u_char *p, u_char *last);
-static void ngx_palette_cert_left_out_free(void *parent, void *ptr,
-    CRYPTO_EX_DATA *ad, int idx, long argl, void *argp);
-static void ngx_palette_cert_left_out_json(ngx_palette_cert_json_t *j,
-    X509 *leaf);
 static u_char *ngx_palette_cert_key_type(u_char *p, u_char *last,
     EVP_PKEY *key);
 static ngx_int_t ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out);
 static ngx_int_t ngx_palette_cert_is_self_signed(X509 *x);
 
-
-/* the ex_data index of the leaf for what an upload left out */
-static int  ngx_palette_cert_left_out_index = -1;
 
 
 void
@@ -212,6 +206,10 @@ ngx_palette_cert_bundle_free(ngx_palette_cert_bundle_t *b)
     sk_X509_pop_free(b->chain, X509_free);
     EVP_PKEY_free(b->key);
     sk_X509_pop_free(b->ca, X509_free);
+
+    if (b->left_out) {
+        ngx_free(b->left_out);
+    }
 
     ngx_memzero(b, sizeof(ngx_palette_cert_bundle_t));
 }
@@ -1329,7 +1327,7 @@ ngx_palette_cert_serve(STACK_OF(X509) *certs, ngx_palette_cert_bundle_t *b,
         }
     }
 
-    if (ngx_palette_cert_left_out(certs, path, served) != NGX_OK) {
+    if (ngx_palette_cert_left_out(certs, path, served, b) != NGX_OK) {
         goto nomem;
     }
 
@@ -1435,15 +1433,14 @@ ngx_palette_cert_unfit(X509 *x, u_char *p, u_char *last)
 
 
 /*
- * What was left out of the served chain is kept with the leaf, as its
- * ex_data: the answer to the upload is written by api.c from the leaf,
- * the chain and the key.  A record parsed again from its PEM has none,
- * so GET describes what is served, no more.
+ * What was left out of the served chain goes with the bundle, for the
+ * answer to the upload.  A record parsed again from its PEM has none, so
+ * GET describes what is served, no more.
  */
 
 static ngx_int_t
 ngx_palette_cert_left_out(STACK_OF(X509) *certs, STACK_OF(X509) *path,
-    STACK_OF(X509) *served)
+    STACK_OF(X509) *served, ngx_palette_cert_bundle_t *b)
 {
     int                           j;
     X509                         *c;
@@ -1465,15 +1462,6 @@ ngx_palette_cert_left_out(STACK_OF(X509) *certs, STACK_OF(X509) *path,
 
     if (n == 0) {
         return NGX_OK;
-    }
-
-    if (ngx_palette_cert_left_out_index == -1) {
-        ngx_palette_cert_left_out_index = X509_get_ex_new_index(0, NULL,
-                                              NULL, NULL,
-                                              ngx_palette_cert_left_out_free);
-        if (ngx_palette_cert_left_out_index == -1) {
-            return NGX_ERROR;
-        }
     }
 
     lo = ngx_alloc(offsetof(ngx_palette_cert_left_out_t, items)
@@ -1508,13 +1496,7 @@ ngx_palette_cert_left_out(STACK_OF(X509) *certs, STACK_OF(X509) *path,
         lo->n++;
     }
 
-    if (X509_set_ex_data(sk_X509_value(path, 0),
-                         ngx_palette_cert_left_out_index, lo)
-        != 1)
-    {
-        ngx_free(lo);
-        return NGX_ERROR;
-    }
+    b->left_out = lo;
 
     return NGX_OK;
 }
@@ -1571,30 +1553,14 @@ ngx_palette_cert_left_reason(STACK_OF(X509) *certs, int j,
 }
 
 
-static void
-ngx_palette_cert_left_out_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
-    int idx, long argl, void *argp)
-{
-    if (ptr) {
-        ngx_free(ptr);
-    }
-}
-
-
 /* the "left_out" member of the answer to an upload, when there is one */
 
-static void
-ngx_palette_cert_left_out_json(ngx_palette_cert_json_t *j, X509 *leaf)
+void
+ngx_palette_cert_left_out_json(ngx_palette_cert_json_t *j,
+    ngx_palette_cert_left_out_t *lo)
 {
-    ngx_uint_t                    i;
-    ngx_palette_cert_left_t      *item;
-    ngx_palette_cert_left_out_t  *lo;
-
-    if (ngx_palette_cert_left_out_index == -1) {
-        return;
-    }
-
-    lo = X509_get_ex_data(leaf, ngx_palette_cert_left_out_index);
+    ngx_uint_t                i;
+    ngx_palette_cert_left_t  *item;
 
     if (lo == NULL || lo->n == 0) {
         return;
@@ -1885,10 +1851,6 @@ ngx_palette_cert_parse_pem(ngx_palette_cert_pem_t *pem,
     ngx_memcpy(parsed->ca_pem.data, pem->ca.data, pem->ca.len);
     parsed->ca_pem.len = pem->ca.len;
 
-    if (X509_digest(parsed->leaf, EVP_sha256(), parsed->sid, NULL) != 1) {
-        goto failed;
-    }
-
     return NGX_OK;
 
 failed:
@@ -2022,7 +1984,6 @@ ngx_palette_cert_info(ngx_palette_cert_json_t *j, X509 *leaf,
     ngx_palette_cert_json_key(j, "chain_length");
     ngx_palette_cert_json_uint(j, 1 + sk_X509_num(chain));
 
-    ngx_palette_cert_left_out_json(j, leaf);
 
     return j->failed ? NGX_ERROR : NGX_OK;
 }
