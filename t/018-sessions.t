@@ -30,7 +30,7 @@ $ENV{TEST_NGINX_TICKET_KEY} = "$TMP/ticket.key";
 system('openssl', 'rand', '-out', "$TMP/ticket.key", '80') == 0
     or die "openssl rand failed\n";
 
-add_response_body_check(sub {
+Test::Nginx::Socket::add_response_body_check(sub {
     my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
 
     my $check = eval { $block->sessions };
