@@ -372,7 +372,12 @@ sub nginx_pids {
 
 
 # The mappings of PID that hold one of STRINGS (names or addresses);
-# undef when its memory cannot be read.
+# undef when its memory cannot be read.  A mapping is read a few MiB at a
+# time; mappings of over 1 GiB are reserved address space, not memory
+# nginx wrote (AddressSanitizer's shadow of the whole address space).
+
+my $CHUNK = 4 * 1024 * 1024;
+my $RESERVED = 1024 * 1024 * 1024;
 
 sub search_memory {
     my ($pid, $strings) = @_;
@@ -381,6 +386,11 @@ sub search_memory {
     open my $mem, '<:raw', "/proc/$pid/mem" or return undef;
 
     my @found;
+    my $overlap = 0;
+
+    for my $s (@$strings) {
+        $overlap = length($s) - 1 if length($s) - 1 > $overlap;
+    }
 
     while (my $line = <$maps>) {
         my ($from, $to, $perms, $path) = $line
@@ -389,27 +399,50 @@ sub search_memory {
         next if !defined $perms || $perms !~ /^rw/;
         next if $path =~ /^\[v/;
 
-        my $data = '';
+        my ($start, $end);
 
         {
             no warnings 'portable';
 
-            next if !sysseek($mem, hex $from, 0);
-            next if !defined sysread($mem, $data, hex($to) - hex($from));
+            ($start, $end) = (hex $from, hex $to);
         }
 
-        for my $s (@$strings) {
-            if (index($data, $s) >= 0) {
-                push @found, ($path || "anonymous") . " at $from";
-                last;
-            }
-        }
+        next if $end - $start > $RESERVED;
+
+        push @found, ($path || "anonymous") . " at $from"
+            if mapping_holds($mem, $start, $end, $strings, $overlap);
     }
 
     close $mem;
     close $maps;
 
     return \@found;
+}
+
+
+sub mapping_holds {
+    my ($mem, $start, $end, $strings, $overlap) = @_;
+
+    my $tail = '';
+
+    for (my $at = $start; $at < $end; $at += $CHUNK) {
+        my $want = $end - $at < $CHUNK ? $end - $at : $CHUNK;
+        my $data = '';
+
+        return 0 if !sysseek($mem, $at, 0)
+                    || !defined sysread($mem, $data, $want);
+
+        $data = $tail . $data;
+
+        for my $s (@$strings) {
+            return 1 if index($data, $s) >= 0;
+        }
+
+        $tail = length($data) > $overlap ? substr($data, -$overlap)
+                                         : $data;
+    }
+
+    return 0;
 }
 
 
