@@ -21,6 +21,8 @@
 
 #include "ngx_palette_cert.h"
 
+#include <openssl/decoder.h>
+
 
 #define NGX_PALETTE_CERT_REASON_LEN  160
 
@@ -48,6 +50,7 @@ static ngx_int_t ngx_palette_cert_parse_certs(ngx_str_t *field,
     const char *code);
 static ngx_int_t ngx_palette_cert_parse_key(ngx_str_t *field,
     EVP_PKEY **out, ngx_palette_cert_error_t *err);
+static EVP_PKEY *ngx_palette_cert_read_key(BIO *bio, ngx_uint_t *asked);
 static int ngx_palette_cert_no_password(char *buf, int size, int rwflag,
     void *data);
 static ngx_int_t ngx_palette_cert_check_key(STACK_OF(X509) *certs,
@@ -408,8 +411,7 @@ ngx_palette_cert_parse_key(ngx_str_t *field, EVP_PKEY **out,
 
     asked = 0;
 
-    *out = PEM_read_bio_PrivateKey(bio, NULL, ngx_palette_cert_no_password,
-                                   &asked);
+    *out = ngx_palette_cert_read_key(bio, &asked);
     BIO_free(bio);
     ERR_clear_error();
 
@@ -437,6 +439,66 @@ encrypted:
                            "remove it first, for example with "
                            "\"openssl pkey -in key.pem -out plain.pem\"");
     return NGX_ERROR;
+}
+
+
+/*
+ * PEM_read_bio_PrivateKey() leaves lines of the key's base64 in a buffer
+ * that OpenSSL frees without cleansing it.  Here the PEM block is decoded
+ * in memory that is cleansed when freed, and the key is made from its
+ * DER.  An encrypted key sets *asked.
+ */
+
+static EVP_PKEY *
+ngx_palette_cert_read_key(BIO *bio, ngx_uint_t *asked)
+{
+    long                  len;
+    char                 *name;
+    size_t                left;
+    EVP_PKEY             *pkey;
+    unsigned char        *der;
+    OSSL_DECODER_CTX     *dctx;
+    const unsigned char  *p;
+
+    der = NULL;
+    name = NULL;
+
+    if (PEM_bytes_read_bio_secmem(&der, &len, &name, PEM_STRING_EVP_PKEY,
+                                  bio, ngx_palette_cert_no_password, asked)
+        != 1)
+    {
+        return NULL;
+    }
+
+    pkey = NULL;
+
+    if (ngx_strcmp(name, PEM_STRING_PKCS8) == 0) {
+        /* an encrypted PKCS#8 key: it takes a passphrase */
+        *asked = 1;
+        goto done;
+    }
+
+    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", NULL, NULL,
+                                         EVP_PKEY_KEYPAIR, NULL, NULL);
+
+    if (dctx != NULL) {
+        p = der;
+        left = len;
+
+        if (OSSL_DECODER_from_data(dctx, &p, &left) != 1) {
+            EVP_PKEY_free(pkey);
+            pkey = NULL;
+        }
+
+        OSSL_DECODER_CTX_free(dctx);
+    }
+
+done:
+
+    OPENSSL_secure_clear_free(der, len);
+    OPENSSL_secure_free(name);
+
+    return pkey;
 }
 
 
@@ -1825,9 +1887,7 @@ ngx_palette_cert_parse_pem(ngx_palette_cert_pem_t *pem,
     }
 
     asked = 0;
-    parsed->key = PEM_read_bio_PrivateKey(bio, NULL,
-                                          ngx_palette_cert_no_password,
-                                          &asked);
+    parsed->key = ngx_palette_cert_read_key(bio, &asked);
     BIO_free(bio);
 
     if (parsed->key == NULL
