@@ -680,6 +680,17 @@ ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone)
     if (pid == ngx_pid) {
         err = NGX_ESRCH;
 
+    } else if (pid == ngx_getppid()) {
+
+        /*
+         * The master, holding the zone while a reload copies it: workers
+         * that run as another user cannot signal it (EPERM), and must not
+         * take it for gone.
+         */
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_BUSY;
+
     } else if (kill(pid, 0) == -1) {
         err = ngx_errno;
     }
@@ -691,8 +702,7 @@ ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone)
 
     } else if (err == 0
                && sh->update_start != 0
-               && now - sh->update_start > NGX_PALETTE_CERT_UPDATE_STALE
-               && pid != ngx_getppid())
+               && now - sh->update_start > NGX_PALETTE_CERT_UPDATE_STALE)
     {
         ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
                       "palette_cert zone \"%V\" was being changed by %P "

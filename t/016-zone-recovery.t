@@ -9,12 +9,22 @@
 # generation the upload then gets, also when the store is ahead of the
 # zone.  Without a store, a restart never answers with an ETag of the run
 # before.  A first name over 64 characters keeps its self-signed default
-# across restarts.
+# across restarts.  While a reload that resizes the zone copies it, the
+# master holds the running zone: workers, which cannot signal it, do not
+# take it for gone, and refuse the upload rather than answer 200 where
+# the new workers would not serve it.
 #
 # A worker is stopped at a function of the module by gdb, attached to the
 # worker that serves a keep-alive connection, and killed there (or let go
 # on later); the change lock is set by gdb in the master, which maps the
 # zone too.
+
+# Workers run as another user than the master, as in production: they
+# cannot signal it.
+
+BEGIN {
+    $ENV{TEST_NGINX_WORKER_USER} ||= 'nobody nogroup';
+}
 
 use Test::Nginx::Socket 'no_plan';
 
@@ -103,6 +113,9 @@ sub zone_check {
 
         my $lock = eval { $block->change_lock };
         change_lock($name, $lock) if defined $lock;
+
+        my $hold = eval { $block->reload_hold };
+        reload_hold($name, $hold) if defined $hold;
     }
 
     return if $req_idx != $last;
@@ -428,6 +441,124 @@ sub kill_one {
 
     return Test::More::ok(wait_for(10, sub { workers_of($master) >= 4 }),
                           "$name - $what: the master runs 4 workers again");
+}
+
+
+# --- reload_hold
+# FIXTURE: a reload that doubles the zone's size, the master stopped by
+# gdb where the new configuration is about to be used: it then holds the
+# running zone's change lock, taken for the copy.  An upload of FIXTURE to
+# a worker of the running configuration meanwhile must not take the
+# master for gone (workers cannot signal it): it waits, and is answered
+# 503 once the master goes on; the new workers serve what they served.
+sub reload_hold {
+    my ($name, $fixture) = @_;
+
+    chomp $fixture;
+
+    my $what = "a resizing reload held in the master";
+    my $master = master_pid();
+
+    return Test::More::ok(0, "$name - $what: nginx runs") if !$master;
+
+    my $dir = File::Temp::tempdir('palette-hold-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => 1);
+    my $go = "$dir/go";
+
+    my $before = api('GET', '/cert')->{json};
+    my ($sock, $worker) = pin_worker($name, $what) or return;
+
+    # the master takes the reload signal itself; gdb stops it only at
+    # the breakpoint
+
+    my ($gdb, $out) = start_gdb('-p', $master,
+                                '-ex', 'handle SIGHUP SIGCHLD SIGIO SIGALRM '
+                                       . 'nostop noprint pass',
+                                '-ex', 'break ngx_palette_cert_init_module',
+                                '-ex', 'echo READY\n', '-ex', 'continue',
+                                '-ex', 'echo STOPPED\n',
+                                '-ex', "shell while [ ! -e '$go' ]; do "
+                                       . "sleep 0.1; done",
+                                '-ex', 'delete', '-ex', 'detach');
+
+    my ($log, $ready) = read_gdb($out, qr/^READY/, 30);
+    my $stopped;
+
+    if ($ready) {
+        resize_zone('1m', '2m');
+        kill 'HUP', $master;
+        (my $more, $stopped) = read_gdb($out, qr/^STOPPED/, 30);
+        $log .= $more;
+    }
+
+    if (!$stopped) {
+        kill 'KILL', $gdb;
+        waitpid $gdb, 0;
+        Test::More::diag($log);
+        return Test::More::ok(0, "$name - $what: the master stopped");
+    }
+
+    send_upload($sock, $fixture);
+
+    my $early = read_until($sock, qr/\r\n\r\n.*\}\n/s, 2);
+
+    Test::More::unlike($early, qr{^HTTP/1\.1 200},
+                       "$name - $what: no 200 while the master holds "
+                       . "the zone");
+
+    open my $fh, '>', $go or die "$go: $!";
+    close $fh;
+
+    my ($rest) = read_gdb($out, undef, 30);
+    $log .= $rest;
+
+    kill 'KILL', $gdb;
+    waitpid $gdb, 0;
+    close $out;
+
+    my $res = $early =~ /\}\n/ ? $early
+              : $early . read_until($sock, qr/\r\n\r\n.*\}\n/s, 15);
+    close $sock;
+
+    my ($status) = $res =~ m{^HTTP/1\.1 (\d+)};
+    my ($json) = $res =~ /\r\n\r\n(.*)/s;
+    my $j = eval { JSON::PP::decode_json($json // '') } || {};
+
+    Test::More::is($status, 503, "$name - $what: the upload is refused")
+        or Test::More::diag(substr $res, 0, 300);
+    Test::More::like($j->{error} // '', qr/^(?:reloading|busy)$/,
+                     "$name - $what: as reloading or busy");
+
+    wait_for(30, sub { !kill(0, $worker) });
+
+    my $after = api('GET', '/cert')->{json};
+
+    Test::More::is($after ? $after->{generation} : undef,
+                   $before ? $before->{generation} : -1,
+                   "$name - $what: the new workers serve the generation "
+                   . "served before");
+}
+
+
+sub resize_zone {
+    my ($from, $to) = @_;
+
+    my $root = defined &Test::Nginx::Socket::server_root
+               ? Test::Nginx::Socket::server_root()
+               : ($Test::Nginx::Util::ServRoot || $ENV{TEST_NGINX_SERVROOT}
+                  || 't/servroot');
+    my $conf = "$root/conf/nginx.conf";
+
+    open my $in, '<', $conf or die "$conf: $!";
+    my $text = do { local $/; <$in> };
+    close $in;
+
+    $text =~ s/(palette_cert_zone \S+?):\Q$from\E\b/$1:$to/
+        or die "no zone of $from in $conf\n";
+
+    open my $out, '>', $conf or die "$conf: $!";
+    print {$out} $text;
+    close $out;
 }
 
 
@@ -885,3 +1016,14 @@ handshake expect=self-signed
 [error]
 [alert]
 a new self-signed certificate is made
+
+
+
+=== TEST 9: a reload that resizes the zone, held in the master while it copies the zone: an upload to an old worker is refused 503, never answered 200 where the new workers would not serve it
+--- request
+GET /cert
+--- reload_hold
+leaf-b
+--- no_error_log
+which is gone
+[crit]
