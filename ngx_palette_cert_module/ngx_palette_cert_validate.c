@@ -50,9 +50,8 @@ static ngx_int_t ngx_palette_cert_parse_certs(ngx_str_t *field,
     const char *code);
 static ngx_int_t ngx_palette_cert_parse_key(ngx_str_t *field,
     EVP_PKEY **out, ngx_palette_cert_error_t *err);
-static EVP_PKEY *ngx_palette_cert_read_key(BIO *bio, ngx_uint_t *asked);
-static int ngx_palette_cert_no_password(char *buf, int size, int rwflag,
-    void *data);
+static EVP_PKEY *ngx_palette_cert_read_key(ngx_str_t *text,
+    ngx_uint_t *asked);
 static ngx_int_t ngx_palette_cert_check_key(STACK_OF(X509) *certs,
     EVP_PKEY *key, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
@@ -329,7 +328,6 @@ static ngx_int_t
 ngx_palette_cert_parse_key(ngx_str_t *field, EVP_PKEY **out,
     ngx_palette_cert_error_t *err)
 {
-    BIO                            *bio;
     ngx_str_t                      *label;
     ngx_uint_t                      i, n, asked;
     ngx_palette_cert_pem_bundle_t   pb;
@@ -402,17 +400,9 @@ ngx_palette_cert_parse_key(ngx_str_t *field, EVP_PKEY **out,
         return NGX_ERROR;
     }
 
-    bio = BIO_new_mem_buf(key->text.data, (int) key->text.len);
-    if (bio == NULL) {
-        ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                               "internal_error", NULL, "out of memory");
-        return NGX_ERROR;
-    }
-
     asked = 0;
 
-    *out = ngx_palette_cert_read_key(bio, &asked);
-    BIO_free(bio);
+    *out = ngx_palette_cert_read_key(&key->text, &asked);
     ERR_clear_error();
 
     if (asked) {
@@ -443,38 +433,60 @@ encrypted:
 
 
 /*
- * PEM_read_bio_PrivateKey() leaves lines of the key's base64 in a buffer
- * that OpenSSL frees without cleansing it.  Here the PEM block is decoded
- * in memory that is cleansed when freed, and the key is made from its
- * DER.  An encrypted key sets *asked.
+ * The private key of a PEM block (BEGIN to END lines).  Its base64 is
+ * decoded here, into memory cleansed afterwards: OpenSSL's PEM reading
+ * leaves lines of it in buffers it frees as they are (its base64
+ * decoder's context, a line buffer).  The key is made from the DER.  An
+ * encrypted key (a PKCS#8 one, or a traditional one with its Proc-Type
+ * header) sets *asked.
  */
 
 static EVP_PKEY *
-ngx_palette_cert_read_key(BIO *bio, ngx_uint_t *asked)
+ngx_palette_cert_read_key(ngx_str_t *text, ngx_uint_t *asked)
 {
-    long                  len;
-    char                 *name;
+    u_char               *p, *last, *begin, *end;
     size_t                left;
     EVP_PKEY             *pkey;
-    unsigned char        *der;
+    ngx_str_t             b64, der;
     OSSL_DECODER_CTX     *dctx;
-    const unsigned char  *p;
+    const unsigned char  *q;
 
-    der = NULL;
-    name = NULL;
+    last = text->data + text->len;
 
-    if (PEM_bytes_read_bio_secmem(&der, &len, &name, PEM_STRING_EVP_PKEY,
-                                  bio, ngx_palette_cert_no_password, asked)
-        != 1)
+    p = ngx_strnstr(text->data, "-----BEGIN ", text->len);
+    begin = p ? ngx_strlchr(p, last, '\n') : NULL;
+    end = begin ? ngx_strnstr(begin, "-----END", last - begin) : NULL;
+
+    if (end == NULL) {
+        return NULL;
+    }
+
+    if (ngx_strnstr(p, "ENCRYPTED", begin - p) != NULL
+        || ngx_strlchr(begin, end, ':') != NULL)
     {
+        *asked = 1;
         return NULL;
     }
 
     pkey = NULL;
 
-    if (ngx_strcmp(name, PEM_STRING_PKCS8) == 0) {
-        /* an encrypted PKCS#8 key: it takes a passphrase */
-        *asked = 1;
+    b64.data = ngx_alloc(end - begin, ngx_cycle->log);
+    der.data = ngx_alloc(ngx_base64_decoded_length(end - begin),
+                         ngx_cycle->log);
+
+    if (b64.data == NULL || der.data == NULL) {
+        goto done;
+    }
+
+    b64.len = 0;
+
+    for (p = begin; p < end; p++) {
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            b64.data[b64.len++] = *p;
+        }
+    }
+
+    if (ngx_decode_base64(&der, &b64) != NGX_OK) {
         goto done;
     }
 
@@ -482,10 +494,10 @@ ngx_palette_cert_read_key(BIO *bio, ngx_uint_t *asked)
                                          EVP_PKEY_KEYPAIR, NULL, NULL);
 
     if (dctx != NULL) {
-        p = der;
-        left = len;
+        q = der.data;
+        left = der.len;
 
-        if (OSSL_DECODER_from_data(dctx, &p, &left) != 1) {
+        if (OSSL_DECODER_from_data(dctx, &q, &left) != 1) {
             EVP_PKEY_free(pkey);
             pkey = NULL;
         }
@@ -495,21 +507,18 @@ ngx_palette_cert_read_key(BIO *bio, ngx_uint_t *asked)
 
 done:
 
-    OPENSSL_secure_clear_free(der, len);
-    OPENSSL_secure_free(name);
+    if (b64.data) {
+        ngx_explicit_memzero(b64.data, end - begin);
+        ngx_free(b64.data);
+    }
+
+    if (der.data) {
+        ngx_explicit_memzero(der.data,
+                             ngx_base64_decoded_length(end - begin));
+        ngx_free(der.data);
+    }
 
     return pkey;
-}
-
-
-static int
-ngx_palette_cert_no_password(char *buf, int size, int rwflag, void *data)
-{
-    ngx_uint_t  *asked = data;
-
-    *asked = 1;
-
-    return -1;
 }
 
 
@@ -1881,14 +1890,8 @@ ngx_palette_cert_parse_pem(ngx_palette_cert_pem_t *pem,
 
     BIO_free(bio);
 
-    bio = BIO_new_mem_buf(pem->key.data, (int) pem->key.len);
-    if (bio == NULL) {
-        goto failed;
-    }
-
     asked = 0;
-    parsed->key = ngx_palette_cert_read_key(bio, &asked);
-    BIO_free(bio);
+    parsed->key = ngx_palette_cert_read_key(&pem->key, &asked);
 
     if (parsed->key == NULL
         || X509_check_private_key(parsed->leaf, parsed->key) != 1)
