@@ -157,6 +157,9 @@ typedef struct {
     /* the zone of the running configuration, held until this one is used */
     ngx_palette_cert_sh_t       *retire;
 
+    /* a thread of this process writes a change to the store */
+    ngx_uint_t                   storing;
+
     ngx_log_t                   *log;
 } ngx_palette_cert_zone_t;
 
@@ -219,6 +222,9 @@ typedef struct {
     ngx_palette_cert_zone_t     *zone;
     u_char                      *file;
     ngx_uint_t                   line;
+#if (NGX_THREADS)
+    ngx_thread_pool_t           *thread_pool;
+#endif
 } ngx_palette_cert_loc_conf_t;
 
 

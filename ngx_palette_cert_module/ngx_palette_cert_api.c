@@ -16,6 +16,11 @@
  * that concurrent admins are serialised and a failure changes nothing.
  * The request body holds a private key: every copy this file makes or
  * reads is cleansed before the request ends.  Keys are never logged.
+ *
+ * With threads, the steps that block (the validation, OpenSSL's work on
+ * untrusted input, and the store's writes and fsync() calls) run in a
+ * thread of nginx's default pool while the event loop serves the worker's
+ * other connections; everything in shared memory stays in the event loop.
  */
 
 
@@ -52,6 +57,11 @@ typedef struct {
     /* when the change first found another one being applied */
     ngx_msec_t                   wait_start;
 
+#if (NGX_THREADS)
+    /* the step of a change that a thread runs */
+    ngx_thread_task_t           *task;
+#endif
+
     unsigned                     own:1;
     unsigned                     sent:1;
     unsigned                     cleanup:1;
@@ -63,6 +73,47 @@ typedef struct {
     char                        *key;
     ngx_str_t                    value;
 } ngx_palette_cert_header_t;
+
+
+#if (NGX_THREADS)
+
+/*
+ * A step of a change run by a thread: the request is blocked meanwhile,
+ * as for nginx's own thread tasks, and goes on in the event loop.  The
+ * thread reads what it is given and writes the result here: never the
+ * zone's shared memory, the request's pool or the request's log.
+ */
+
+typedef struct {
+    ngx_http_request_t          *request;
+    ngx_palette_cert_zone_t     *zone;
+    ngx_palette_cert_ctx_t      *ctx;
+
+    /* the validation: the upload's fields, in the request body */
+    ngx_palette_cert_fields_t    fields;
+
+    /* the store: what is written, and the record made current after */
+    ngx_palette_cert_pem_t      *pem;
+    ngx_palette_cert_record_t   *rec;
+
+    /* the store's log: the request's, its context written beforehand */
+    ngx_log_t                    log;
+    size_t                       log_len;
+    u_char                       log_text[512];
+
+    /* nginx shutting down waits for timers, not for threads */
+    ngx_event_t                  guard;
+
+    /* what the event loop does once the step is done */
+    ngx_int_t                  (*resume)(ngx_http_request_t *r,
+                                         ngx_int_t rc,
+                                         ngx_palette_cert_error_t *err);
+
+    ngx_int_t                    rc;
+    ngx_palette_cert_error_t     err;
+} ngx_palette_cert_task_t;
+
+#endif
 
 
 static ngx_str_t  ngx_palette_cert_json_type = ngx_string("application/json");
@@ -108,21 +159,48 @@ static void ngx_palette_cert_refused(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_discard(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_preread(ngx_http_request_t *r);
 static void ngx_palette_cert_api_body(ngx_http_request_t *r);
+static void ngx_palette_cert_api_end(ngx_http_request_t *r, ngx_int_t rc);
 static ngx_int_t ngx_palette_cert_api_upload(ngx_http_request_t *r,
     ngx_palette_cert_ctx_t *ctx);
+static ngx_int_t ngx_palette_cert_api_check(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_fields_t *f, ngx_palette_cert_ctx_t *ctx,
+    ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_api_checked(ngx_http_request_t *r,
+    ngx_int_t rc, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_delete(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_commit(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_api_answer(ngx_http_request_t *r,
+    ngx_int_t rc, ngx_palette_cert_error_t *err);
 static void ngx_palette_cert_api_retry(ngx_http_request_t *r);
 static void ngx_palette_cert_api_wait(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_store(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem,
-    ngx_palette_cert_error_t *err);
+    ngx_palette_cert_record_t *rec, ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_record_t *rec, ngx_int_t rc);
+static void ngx_palette_cert_api_store_failed(ngx_palette_cert_error_t *err);
 static void ngx_palette_cert_api_reloading(ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_busy(ngx_http_request_t *r);
 static ngx_uint_t ngx_palette_cert_next_generation(
     ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_api_apply(ngx_http_request_t *r,
     ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err);
+#if (NGX_THREADS)
+static ngx_int_t ngx_palette_cert_task_check(ngx_http_request_t *r,
+    ngx_palette_cert_fields_t *f);
+static void ngx_palette_cert_task_check_handler(void *data, ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_task_store(ngx_http_request_t *r,
+    ngx_palette_cert_pem_t *pem, ngx_palette_cert_record_t *rec);
+static void ngx_palette_cert_task_store_handler(void *data, ngx_log_t *log);
+static u_char *ngx_palette_cert_task_log(ngx_log_t *log, u_char *buf,
+    size_t len);
+static ngx_thread_task_t *ngx_palette_cert_task(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_task_post(ngx_http_request_t *r,
+    ngx_thread_task_t *task);
+static void ngx_palette_cert_task_done(ngx_event_t *ev);
+static void ngx_palette_cert_task_resume(ngx_http_request_t *r);
+static void ngx_palette_cert_task_guard(ngx_event_t *ev);
+#endif
 static ngx_palette_cert_ctx_t *ngx_palette_cert_cleanup_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_get(ngx_http_request_t *r);
@@ -409,15 +487,28 @@ ngx_palette_cert_preread(ngx_http_request_t *r)
 static void
 ngx_palette_cert_api_body(ngx_http_request_t *r)
 {
-    ngx_int_t                rc;
     ngx_palette_cert_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
-    rc = ngx_palette_cert_api_upload(r, ctx);
+    ngx_palette_cert_api_end(r, ngx_palette_cert_api_upload(r, ctx));
+}
 
+
+/*
+ * A change is answered now, or later: once another change is applied
+ * (NGX_BUSY), or once a thread has done a step of it (NGX_AGAIN).
+ */
+
+static void
+ngx_palette_cert_api_end(ngx_http_request_t *r, ngx_int_t rc)
+{
     if (rc == NGX_BUSY) {
         ngx_palette_cert_api_wait(r);
+        return;
+    }
+
+    if (rc == NGX_AGAIN) {
         return;
     }
 
@@ -470,6 +561,10 @@ ngx_palette_cert_api_retry(ngx_http_request_t *r)
     wev->timedout = 0;
 
     rc = ngx_palette_cert_api_commit(r);
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
 
     if (rc == NGX_BUSY) {
 
@@ -534,11 +629,9 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
 {
     ngx_int_t                     type, rc;
     ngx_str_t                     boundary, ctype;
-    ngx_uint_t                    dry_run;
     ngx_palette_cert_zone_t      *zone;
     ngx_palette_cert_error_t      err;
     ngx_palette_cert_fields_t     f;
-    ngx_palette_cert_parsed_t    *parsed;
     ngx_palette_cert_loc_conf_t  *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
@@ -632,8 +725,69 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
         f.has_ca = 0;
     }
 
-    if (ngx_palette_cert_validate(zone, &f, &ctx->bundle, &err) != NGX_OK) {
-        return ngx_palette_cert_send_error(r, &err);
+#if (NGX_THREADS)
+
+    rc = ngx_palette_cert_task_check(r, &f);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+#endif
+
+    rc = ngx_palette_cert_api_check(zone, &f, ctx, &err);
+
+    return ngx_palette_cert_api_checked(r, rc, &err);
+}
+
+
+/*
+ * The upload's validation, and the PEM it is stored and kept as;
+ * NGX_DECLINED with err set when it is refused.  It may run in a thread:
+ * it reads the fields and the zone's configuration, and writes the bundle
+ * and the PEM, both cleansed with the request.
+ */
+
+static ngx_int_t
+ngx_palette_cert_api_check(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_fields_t *f, ngx_palette_cert_ctx_t *ctx,
+    ngx_palette_cert_error_t *err)
+{
+    if (ngx_palette_cert_validate(zone, f, &ctx->bundle, err) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_palette_cert_bundle_pem(&ctx->bundle, &ctx->pem) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* after the validation (rc): a dry run's answer, or the change */
+
+static ngx_int_t
+ngx_palette_cert_api_checked(ngx_http_request_t *r, ngx_int_t rc,
+    ngx_palette_cert_error_t *err)
+{
+    ngx_uint_t                    dry_run;
+    ngx_palette_cert_ctx_t       *ctx;
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_parsed_t    *parsed;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_palette_cert_send_error(r, err);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* a dry run checks If-Match where an upload does: after validation */
@@ -644,10 +798,6 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
                    != NGX_OK)
     {
         goto mismatch;
-    }
-
-    if (ngx_palette_cert_bundle_pem(&ctx->bundle, &ctx->pem) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* the answer describes this upload, whatever others do meanwhile */
@@ -672,13 +822,13 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
 
 mismatch:
 
-    ngx_palette_cert_error(&err, NGX_HTTP_PRECONDITION_FAILED,
+    ngx_palette_cert_error(err, NGX_HTTP_PRECONDITION_FAILED,
                            "generation_mismatch", NULL,
                            "the certificate was changed meanwhile (now "
                            "generation %ui); reload it and try again",
                            (ngx_uint_t) zone->sh->generation);
 
-    return ngx_palette_cert_send_error(r, &err);
+    return ngx_palette_cert_send_error(r, err);
 }
 
 
@@ -723,23 +873,49 @@ ngx_palette_cert_api_delete(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
+    if (rc == NGX_AGAIN) {
+        r->main->count++;
+        return NGX_DONE;
+    }
+
     return rc;
 }
 
 
 /*
  * Applies the change the request carries (ctx->pem) and answers it;
- * NGX_BUSY when another change is being applied.
+ * NGX_BUSY when another change is being applied, NGX_AGAIN when a thread
+ * writes the store (the answer follows once it is done).
  */
 
 static ngx_int_t
 ngx_palette_cert_api_commit(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
+    ngx_int_t                 rc;
+    ngx_palette_cert_ctx_t   *ctx;
+    ngx_palette_cert_error_t  err;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    rc = ngx_palette_cert_api_apply(r, &ctx->pem, &err);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    return ngx_palette_cert_api_answer(r, rc, &err);
+}
+
+
+/* the answer to a change once applied (rc as api_apply() returns it) */
+
+static ngx_int_t
+ngx_palette_cert_api_answer(ngx_http_request_t *r, ngx_int_t rc,
+    ngx_palette_cert_error_t *err)
+{
     const char                   *what;
     ngx_palette_cert_ctx_t       *ctx;
     ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_error_t      err;
     ngx_palette_cert_parsed_t     parsed;
     ngx_palette_cert_loc_conf_t  *plcf;
 
@@ -748,23 +924,21 @@ ngx_palette_cert_api_commit(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
-    rc = ngx_palette_cert_api_apply(r, &ctx->pem, &err);
-
     if (rc == NGX_BUSY) {
         return NGX_BUSY;
     }
 
     if (rc == NGX_DECLINED) {
-        ngx_palette_cert_error(&err, NGX_HTTP_PRECONDITION_FAILED,
+        ngx_palette_cert_error(err, NGX_HTTP_PRECONDITION_FAILED,
                                "generation_mismatch", NULL,
                                "the certificate was changed meanwhile (now "
                                "generation %ui); reload it and try again",
                                (ngx_uint_t) zone->sh->generation);
-        return ngx_palette_cert_send_error(r, &err);
+        return ngx_palette_cert_send_error(r, err);
     }
 
     if (rc != NGX_OK) {
-        return ngx_palette_cert_send_error(r, &err);
+        return ngx_palette_cert_send_error(r, err);
     }
 
     if (!ctx->reset) {
@@ -796,9 +970,11 @@ ngx_palette_cert_api_commit(ngx_http_request_t *r)
 /*
  * Makes pem the zone's current certificate: NGX_BUSY while another
  * change is applied, NGX_DECLINED on a stale If-Match, NGX_ERROR with err
- * set when nothing could be changed.  A 200 means live: while a reload
- * or a binary upgrade has workers of another configuration or another
- * nginx serve the store, a change is refused with 503, to be tried again.
+ * set when nothing could be changed, NGX_AGAIN when a thread writes the
+ * store (the change is finished once it is done).  A 200 means live:
+ * while a reload or a binary upgrade has workers of another configuration
+ * or another nginx serve the store, a change is refused with 503, to be
+ * tried again.
  */
 
 static ngx_int_t
@@ -848,23 +1024,48 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
         goto done;
     }
 
-    /*
-     * A change held so long that it was taken over meanwhile neither
-     * stores nor publishes anything: it is tried again, after the other.
-     */
+    rc = NGX_OK;
 
     if (zone->store.len) {
         rc = ngx_palette_cert_change_owned(zone)
-             ? ngx_palette_cert_api_store(r, zone, pem, err) : NGX_BUSY;
+             ? ngx_palette_cert_api_store(r, zone, pem, rec, err)
+             : NGX_BUSY;
 
-        if (rc == NGX_ERROR && !ngx_palette_cert_change_owned(zone)) {
-            rc = NGX_BUSY;
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
         }
+    }
 
-        if (rc != NGX_OK) {
-            ngx_palette_cert_change_discard(zone, rec);
-            goto done;
-        }
+    return ngx_palette_cert_api_finish(zone, rec, rc);
+
+done:
+
+    ngx_palette_cert_update_unlock(zone);
+
+    return rc;
+}
+
+
+/*
+ * The end of a change, once the store is written (rc): the record is
+ * made current, or given back, and the zone's lock is let go.  A change
+ * held so long that it was taken over meanwhile neither stores nor
+ * publishes anything: it is tried again, after the other (NGX_BUSY).
+ */
+
+static ngx_int_t
+ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_record_t *rec, ngx_int_t rc)
+{
+    if (rc == NGX_ERROR && zone->store.len
+        && !ngx_palette_cert_change_owned(zone))
+    {
+        rc = NGX_BUSY;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_palette_cert_change_discard(zone, rec);
+        goto done;
     }
 
     /* NGX_BUSY when it was taken over meanwhile: nothing is made current */
@@ -886,13 +1087,14 @@ done:
 /*
  * Writes pem to the store under the store's lock, held on NGX_OK until
  * the record is published; NGX_BUSY while another process writes the
- * store, NGX_ERROR with err set when nothing was changed.
+ * store, NGX_ERROR with err set when nothing was changed, NGX_AGAIN when
+ * a thread writes it.
  */
 
 static ngx_int_t
 ngx_palette_cert_api_store(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem,
-    ngx_palette_cert_error_t *err)
+    ngx_palette_cert_record_t *rec, ngx_palette_cert_error_t *err)
 {
     ngx_int_t  rc;
 
@@ -910,6 +1112,15 @@ ngx_palette_cert_api_store(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+#if (NGX_THREADS)
+
+    if (rc == NGX_OK && ngx_palette_cert_task_store(r, pem, rec) == NGX_AGAIN)
+    {
+        return NGX_AGAIN;
+    }
+
+#endif
+
     if (rc == NGX_OK
         && ngx_palette_cert_store_save(zone, pem, r->connection->log)
            != NGX_OK)
@@ -919,15 +1130,22 @@ ngx_palette_cert_api_store(ngx_http_request_t *r,
     }
 
     if (rc != NGX_OK) {
-        ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                               "store_failed", NULL,
-                               "the certificate could not be saved in the "
-                               "store, so nothing was changed; see the "
-                               "error log");
+        ngx_palette_cert_api_store_failed(err);
         return NGX_ERROR;
     }
 
     return NGX_OK;
+}
+
+
+static void
+ngx_palette_cert_api_store_failed(ngx_palette_cert_error_t *err)
+{
+    ngx_palette_cert_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "store_failed", NULL,
+                           "the certificate could not be saved in the "
+                           "store, so nothing was changed; see the error "
+                           "log");
 }
 
 
@@ -959,6 +1177,271 @@ ngx_palette_cert_next_generation(ngx_palette_cert_zone_t *zone)
 
     return next;
 }
+
+
+#if (NGX_THREADS)
+
+/* a thread validates the upload; NGX_DECLINED: it is done here instead */
+
+static ngx_int_t
+ngx_palette_cert_task_check(ngx_http_request_t *r,
+    ngx_palette_cert_fields_t *f)
+{
+    ngx_thread_task_t        *task;
+    ngx_palette_cert_task_t  *t;
+
+    task = ngx_palette_cert_task(r);
+    if (task == NULL) {
+        return NGX_DECLINED;
+    }
+
+    t = task->ctx;
+
+    t->fields = *f;
+    t->resume = ngx_palette_cert_api_checked;
+
+    task->handler = ngx_palette_cert_task_check_handler;
+
+    return ngx_palette_cert_task_post(r, task);
+}
+
+
+static void
+ngx_palette_cert_task_check_handler(void *data, ngx_log_t *log)
+{
+    ngx_palette_cert_task_t  *t = data;
+
+    t->rc = ngx_palette_cert_api_check(t->zone, &t->fields, t->ctx, &t->err);
+}
+
+
+/*
+ * A thread writes the store, while this process holds the zone's lock
+ * and the store's; NGX_DECLINED: it is written here instead.  The zone
+ * notes that the lock is held for a thread, so that another request of
+ * this worker waits for the change rather than take the lock over.
+ */
+
+static ngx_int_t
+ngx_palette_cert_task_store(ngx_http_request_t *r,
+    ngx_palette_cert_pem_t *pem, ngx_palette_cert_record_t *rec)
+{
+    ngx_int_t                 rc;
+    ngx_log_t                *log;
+    ngx_thread_task_t        *task;
+    ngx_palette_cert_task_t  *t;
+
+    task = ngx_palette_cert_task(r);
+    if (task == NULL) {
+        return NGX_DECLINED;
+    }
+
+    t = task->ctx;
+
+    t->pem = pem;
+    t->rec = rec;
+    t->resume = ngx_palette_cert_api_answer;
+
+    /*
+     * The request's log handler reads the request, which is the event
+     * loop's: what it adds to a message is written out now.
+     */
+
+    log = r->connection->log;
+
+    t->log = *log;
+    t->log.handler = ngx_palette_cert_task_log;
+    t->log.data = t;
+    t->log_len = 0;
+
+    if (log->handler) {
+        t->log_len = log->handler(log, t->log_text, sizeof(t->log_text))
+                     - t->log_text;
+    }
+
+    task->handler = ngx_palette_cert_task_store_handler;
+
+    rc = ngx_palette_cert_task_post(r, task);
+
+    if (rc == NGX_AGAIN) {
+        t->zone->storing = 1;
+
+    } else {
+        t->rec = NULL;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_palette_cert_task_store_handler(void *data, ngx_log_t *log)
+{
+    ngx_palette_cert_task_t  *t = data;
+
+    t->rc = ngx_palette_cert_store_save(t->zone, t->pem, &t->log);
+}
+
+
+static u_char *
+ngx_palette_cert_task_log(ngx_log_t *log, u_char *buf, size_t len)
+{
+    ngx_palette_cert_task_t  *t = log->data;
+
+    return ngx_cpymem(buf, t->log_text, ngx_min(len, t->log_len));
+}
+
+
+/* the request's task, made once and used for each step */
+
+static ngx_thread_task_t *
+ngx_palette_cert_task(ngx_http_request_t *r)
+{
+    ngx_thread_task_t            *task;
+    ngx_palette_cert_ctx_t       *ctx;
+    ngx_palette_cert_task_t      *t;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (plcf->thread_pool == NULL || ctx == NULL) {
+        return NULL;
+    }
+
+    if (ctx->task) {
+        return ctx->task;
+    }
+
+    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_palette_cert_task_t));
+    if (task == NULL) {
+        return NULL;
+    }
+
+    t = task->ctx;
+
+    t->request = r;
+    t->zone = plcf->zone;
+    t->ctx = ctx;
+
+    t->guard.handler = ngx_palette_cert_task_guard;
+    t->guard.data = t;
+    t->guard.log = r->connection->log;
+
+    task->event.handler = ngx_palette_cert_task_done;
+    task->event.data = t;
+    task->event.log = r->connection->log;
+
+    ctx->task = task;
+
+    return task;
+}
+
+
+/*
+ * The request is blocked until the task is done, as for nginx's own
+ * thread tasks: neither finalized nor freed meanwhile, whatever happens
+ * to its connection.  A full queue leaves the step to the event loop
+ * (NGX_DECLINED), as without threads.
+ */
+
+static ngx_int_t
+ngx_palette_cert_task_post(ngx_http_request_t *r, ngx_thread_task_t *task)
+{
+    ngx_palette_cert_task_t      *t;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    t = task->ctx;
+
+    if (ngx_thread_task_post(plcf->thread_pool, task) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    r->main->blocked++;
+    r->aio = 1;
+
+    r->write_event_handler = ngx_palette_cert_task_resume;
+
+    ngx_add_timer(&t->guard, NGX_PALETTE_CERT_UPDATE_WAIT);
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * In the event loop, once the thread is done: a store's change is
+ * finished here, whatever became of the request meanwhile, so that the
+ * zone's lock is never left held; then the request goes on.
+ */
+
+static void
+ngx_palette_cert_task_done(ngx_event_t *ev)
+{
+    ngx_connection_t         *c;
+    ngx_http_request_t       *r;
+    ngx_palette_cert_task_t  *t;
+
+    t = ev->data;
+    r = t->request;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    if (t->rec) {
+        t->zone->storing = 0;
+
+        if (t->rc != NGX_OK) {
+            ngx_palette_cert_store_unlock(t->zone);
+            ngx_palette_cert_api_store_failed(&t->err);
+            t->rc = NGX_ERROR;
+        }
+
+        t->rc = ngx_palette_cert_api_finish(t->zone, t->rec, t->rc);
+        t->rec = NULL;
+    }
+
+    if (t->guard.timer_set) {
+        ngx_del_timer(&t->guard);
+    }
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    r->write_event_handler(r);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_palette_cert_task_resume(ngx_http_request_t *r)
+{
+    ngx_palette_cert_ctx_t   *ctx;
+    ngx_palette_cert_task_t  *t;
+
+    /* the socket became writable while the thread runs */
+
+    if (r->aio) {
+        return;
+    }
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+    t = ctx->task->ctx;
+
+    ngx_palette_cert_api_end(r, t->resume(r, t->rc, &t->err));
+}
+
+
+static void
+ngx_palette_cert_task_guard(ngx_event_t *ev)
+{
+    ngx_add_timer(ev, NGX_PALETTE_CERT_UPDATE_WAIT);
+}
+
+#endif
 
 
 static ngx_int_t

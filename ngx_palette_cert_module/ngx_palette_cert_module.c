@@ -874,6 +874,17 @@ ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_palette_cert_api_handler;
 
+#if (NGX_THREADS)
+
+    /* a change's validation and store writes run in nginx's default pool */
+
+    plcf->thread_pool = ngx_thread_pool_add(cf, NULL);
+    if (plcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+#endif
+
     /* its connections carry keys: see ngx_palette_cert_merge_srv_conf() */
 
     pscf = ngx_http_conf_get_module_srv_conf(cf, ngx_palette_cert_module);

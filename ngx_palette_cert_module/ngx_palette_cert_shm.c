@@ -670,11 +670,18 @@ ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone)
         goto take;
     }
 
+    /* this very process, while one of its threads writes the store */
+
+    if (pid == ngx_pid && zone->storing) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_BUSY;
+    }
+
     /*
      * Gone: no such process, or one that is not a worker of this nginx
-     * (workers share a user), or this very process, which took the pid of
-     * a dead holder and holds nothing, since it gives the lock back before
-     * it serves anything else.
+     * (workers share a user), or else this very process, which took the
+     * pid of a dead holder and holds nothing, since it gives the lock back
+     * before it serves anything else.
      */
 
     if (pid == ngx_pid) {
