@@ -5,7 +5,9 @@
 # build/nginx-FLAVOR/: the binary is build/nginx-FLAVOR/sbin/nginx, the
 # source tree and its objs/ are in build/nginx-FLAVOR/src/.
 #
-# Flavors (all with --with-debug and -Wall -Wextra -Werror):
+# Flavors (all with --with-debug, --with-threads as Debian's nginx, so that
+# a change's validation and store writes run in threads, and -Wall -Wextra
+# -Werror):
 #   release   -O2 -g
 #   debug     -O0 -g
 #   sanitize  -O1 -g, AddressSanitizer and UndefinedBehaviorSanitizer (gcc),
@@ -77,6 +79,7 @@ configure_if_changed "$SRC" \
     --with-http_ssl_module \
     --with-http_v2_module \
     --with-http_auth_request_module \
+    --with-threads \
     --with-debug \
     --with-cc=gcc \
     --with-cc-opt="$CC_OPT" \
