@@ -1088,3 +1088,238 @@ ngx_palette_cert_pem_split(u_char *p, size_t len,
         bundle->nblocks++;
     }
 }
+
+
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,63} */
+
+ngx_uint_t
+ngx_palette_cert_id_valid(u_char *id, size_t len)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (len == 0 || len > NGX_PALETTE_CERT_ID_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = id[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9'))
+        {
+            continue;
+        }
+
+        if (i > 0 && (c == '.' || c == '_' || c == '-')) {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/*
+ * What the URI after the API's location names: nothing is the default
+ * certificate, "/" the list, "/ID" a named certificate; id points into p.
+ */
+
+ngx_uint_t
+ngx_palette_cert_resource(u_char *p, size_t len, ngx_str_t *id)
+{
+    ngx_str_null(id);
+
+    if (len == 0) {
+        return NGX_PALETTE_CERT_RES_DEFAULT;
+    }
+
+    if (p[0] != '/') {
+        return NGX_PALETTE_CERT_RES_NONE;
+    }
+
+    if (len == 1) {
+        return NGX_PALETTE_CERT_RES_LIST;
+    }
+
+    if (!ngx_palette_cert_id_valid(p + 1, len - 1)) {
+        return NGX_PALETTE_CERT_RES_NONE;
+    }
+
+    id->data = p + 1;
+    id->len = len - 1;
+
+    return NGX_PALETTE_CERT_RES_NAMED;
+}
+
+
+/*
+ * The list's query string: "limit=N" (1 to 1000) and "after=ID"; other
+ * arguments are left to others.  The first of each counts, as with
+ * nginx's $arg_ variables.  q->after points into p.
+ */
+
+ngx_int_t
+ngx_palette_cert_parse_list_query(u_char *p, size_t len,
+    ngx_palette_cert_list_query_t *q)
+{
+    u_char      *last, *name, *value, *end;
+    size_t       nlen, vlen;
+    ngx_uint_t   i, limit, seen_limit, seen_after;
+
+    q->limit = NGX_PALETTE_CERT_LIST_LIMIT;
+    ngx_str_null(&q->after);
+    q->error = NULL;
+
+    last = p + len;
+    seen_limit = 0;
+    seen_after = 0;
+
+    while (p < last) {
+        name = p;
+
+        end = ngx_strlchr(p, last, '&');
+        if (end == NULL) {
+            end = last;
+        }
+
+        value = ngx_strlchr(name, end, '=');
+
+        if (value == NULL) {
+            nlen = end - name;
+            value = end;
+            vlen = 0;
+
+        } else {
+            nlen = value - name;
+            value++;
+            vlen = end - value;
+        }
+
+        p = (end < last) ? end + 1 : last;
+
+        if (nlen == 5 && ngx_strncmp(name, "limit", 5) == 0) {
+            if (seen_limit++) {
+                continue;
+            }
+
+            limit = 0;
+
+            for (i = 0; i < vlen; i++) {
+                if (value[i] < '0' || value[i] > '9'
+                    || limit > NGX_PALETTE_CERT_LIST_MAX)
+                {
+                    break;
+                }
+
+                limit = limit * 10 + (value[i] - '0');
+            }
+
+            if (vlen == 0 || i < vlen || limit < 1
+                || limit > NGX_PALETTE_CERT_LIST_MAX)
+            {
+                q->error = "limit must be a whole number from 1 to 1000";
+                return NGX_ERROR;
+            }
+
+            q->limit = limit;
+            continue;
+        }
+
+        if (nlen == 5 && ngx_strncmp(name, "after", 5) == 0) {
+            if (seen_after++) {
+                continue;
+            }
+
+            if (vlen && !ngx_palette_cert_id_valid(value, vlen)) {
+                q->error = "after must be a certificate id, as \"next\" in "
+                           "the list gives it";
+                return NGX_ERROR;
+            }
+
+            q->after.data = value;
+            q->after.len = vlen;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The host name of a server_name extension (RFC 6066, section 3) as a
+ * client hello carries it, lowercase and without a trailing dot, into
+ * host (NGX_PALETTE_CERT_HOST_LEN bytes).  NGX_DECLINED: it names no
+ * host, or one no certificate can be for; NGX_ERROR: it is malformed.
+ */
+
+ngx_int_t
+ngx_palette_cert_parse_sni(const u_char *p, size_t len, u_char *host,
+    size_t *host_len)
+{
+    size_t         list, n;
+    u_char         c;
+    ngx_uint_t     i, type;
+    const u_char  *last;
+
+    if (len < 2) {
+        return NGX_ERROR;
+    }
+
+    list = ((size_t) p[0] << 8) | p[1];
+    p += 2;
+
+    if (list != len - 2) {
+        return NGX_ERROR;
+    }
+
+    last = p + list;
+
+    while (p < last) {
+        if (last - p < 3) {
+            return NGX_ERROR;
+        }
+
+        type = p[0];
+        n = ((size_t) p[1] << 8) | p[2];
+        p += 3;
+
+        if ((size_t) (last - p) < n) {
+            return NGX_ERROR;
+        }
+
+        if (type != 0) {
+            p += n;
+            continue;
+        }
+
+        if (n && p[n - 1] == '.') {
+            n--;
+        }
+
+        if (n == 0 || n > NGX_PALETTE_CERT_HOST_LEN) {
+            return NGX_DECLINED;
+        }
+
+        for (i = 0; i < n; i++) {
+            c = p[i];
+
+            if (c >= 'A' && c <= 'Z') {
+                c |= 0x20;
+
+            } else if (c <= ' ' || c >= 0x7f || c == '/') {
+                return NGX_DECLINED;
+            }
+
+            host[i] = c;
+        }
+
+        *host_len = n;
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}

@@ -23,6 +23,21 @@
 
 #define NGX_PALETTE_CERT_PEM_MAX  64
 
+/* a named certificate's id: [A-Za-z0-9][A-Za-z0-9._-]{0,63} */
+#define NGX_PALETTE_CERT_ID_LEN   64
+
+/* what the URI after the API's location names */
+#define NGX_PALETTE_CERT_RES_DEFAULT    0
+#define NGX_PALETTE_CERT_RES_LIST       1
+#define NGX_PALETTE_CERT_RES_NAMED      2
+#define NGX_PALETTE_CERT_RES_NONE       3
+
+#define NGX_PALETTE_CERT_LIST_LIMIT     100
+#define NGX_PALETTE_CERT_LIST_MAX       1000
+
+/* a host name in the server_name extension, at most */
+#define NGX_PALETTE_CERT_HOST_LEN       253
+
 
 typedef struct {
     ngx_str_t   label;       /* "CERTIFICATE", "PRIVATE KEY", ... */
@@ -51,8 +66,20 @@ typedef struct {
     unsigned    has_ca:1;
     unsigned    ca_null:1;
 
+    /* set by the caller: for a named certificate, not the default */
+    unsigned    named:1;
+
     const char *error;       /* why the body is malformed */
 } ngx_palette_cert_fields_t;
+
+
+/* the list's query: "limit" and "after" */
+
+typedef struct {
+    ngx_uint_t  limit;
+    ngx_str_t   after;       /* points into the query; empty: from the start */
+    const char *error;
+} ngx_palette_cert_list_query_t;
 
 
 ngx_int_t ngx_palette_cert_parse_json(u_char *p, size_t len,
@@ -65,6 +92,12 @@ ngx_int_t ngx_palette_cert_parse_multipart(u_char *p, size_t len,
     ngx_str_t *boundary, ngx_palette_cert_fields_t *f);
 ngx_int_t ngx_palette_cert_pem_split(u_char *p, size_t len,
     ngx_palette_cert_pem_bundle_t *bundle);
+ngx_uint_t ngx_palette_cert_id_valid(u_char *id, size_t len);
+ngx_uint_t ngx_palette_cert_resource(u_char *p, size_t len, ngx_str_t *id);
+ngx_int_t ngx_palette_cert_parse_list_query(u_char *p, size_t len,
+    ngx_palette_cert_list_query_t *q);
+ngx_int_t ngx_palette_cert_parse_sni(const u_char *p, size_t len,
+    u_char *host, size_t *host_len);
 
 
 #endif /* _NGX_PALETTE_CERT_BODY_H_INCLUDED_ */
