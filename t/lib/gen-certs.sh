@@ -84,6 +84,7 @@
 #   named-b2       DNS:b.test, another key
 #   named-wild     DNS:*.w.test
 #   named-xw       DNS:x.w.test
+#   named-xw-rsa   RSA 2048, DNS:x.w.test
 #   named-ip       IP:127.0.0.1 only, CN=ip.test
 #   named-ip2      DNS:ip2.test and IP:127.0.0.1
 #   named-ip-other IP:127.0.0.2 only, CN=ip-other.test
@@ -519,6 +520,7 @@ leaf named-b --cn b.test --san DNS:b.test
 leaf named-b2 --cn b.test --san DNS:b.test
 leaf named-wild --cn '*.w.test' --san 'DNS:*.w.test'
 leaf named-xw --cn x.w.test --san DNS:x.w.test
+leaf named-xw-rsa --key rsa-2048 --cn x.w.test --san DNS:x.w.test
 leaf named-ip --cn ip.test --san IP:127.0.0.1
 leaf named-ip2 --cn ip2.test --san DNS:ip2.test,IP:127.0.0.1
 leaf named-ip-other --cn ip-other.test --san IP:127.0.0.2
