@@ -519,7 +519,30 @@ list ids=a generation=2
 
 
 
-=== TEST 26: the audit line of a change names the ID, with the zone, generation and sha256
+=== TEST 26: a change of /ID sent by a browser from another site gets 403 cross_origin and changes nothing
+--- request eval
+["PUT /cert/a\n" . main::json_body('named-a'),
+ "PUT /cert/b\n" . main::json_body('named-b'),
+ "DELETE /cert/a",
+ "POST /cert/b\n" . main::json_body('named-b')]
+--- more_headers eval
+["Content-Type: application/json",
+ "Content-Type: application/json\nOrigin: https://evil.example",
+ "Sec-Fetch-Site: cross-site",
+ "Content-Type: application/json\nOrigin: https://evil.example\nSec-Fetch-Site: cross-site"]
+--- error_code eval
+[200, 403, 403, 403]
+--- response_body_like eval
+['"id":"a"', '^\{"error":"cross_origin",', '^\{"error":"cross_origin",',
+ '^\{"error":"cross_origin",']
+--- steps
+request 4
+list ids=a generation=2
+get id=a sha256=named-a generation=2
+
+
+
+=== TEST 27: the audit line of a change names the ID, with the zone, generation and sha256
 --- request
 GET /cert/
 --- steps

@@ -578,6 +578,12 @@ handshake count=10 tls=1.2 sni=both.test ciphers=ECDHE-ECDSA-AES128-GCM-SHA256 e
 handshake count=10 sni=x.w.test expect=leaf-a
 store named id=a sha256=named-a2
 store named id=wild absent
+# a refused change leaves the store as it was, to the byte
+snapshot record store=named id=a sni=a.test list
+upload named-a id=other error=name_conflict
+upload named-a id=a key=named-b error=key_mismatch
+upload leaf-expired id=new error=expired
+snapshot same
 upload named-b id=b
 delete id=both-ec
 store named id=b sha256=named-b
@@ -605,7 +611,40 @@ handshake count=10 tls=1.3 sni=both.test expect=both-rsa
 
 
 
-=== TEST 20: a TLS 1.2 session id made under a named certificate is not resumed once that certificate changed, on any worker; one made after is
+=== TEST 20: with cache=2, each of five named certificates is served right in turn, and a change of one is served at once
+--- http_config
+    palette_cert_zone sel:4m cache=2;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl reuseport;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert sel;
+        location / { return 200 "$pid\n"; }
+    }
+--- request
+GET /cert/
+--- steps
+upload named-a id=a
+upload named-b id=b
+upload named-xw id=xw
+upload both-ec id=both-ec
+upload both-rsa id=both-rsa
+handshake count=20 sni=a.test expect=named-a
+handshake count=20 sni=b.test expect=named-b
+handshake count=20 sni=x.w.test expect=named-xw
+handshake count=20 tls=1.3 sni=both.test expect=both-ec
+handshake count=20 tls=1.3 sni=both.test sigalgs=rsa_pss_rsae_sha256 expect=both-rsa
+handshake count=20 sni=a.test expect=named-a
+upload named-a2 id=a
+handshake count=40 sni=a.test expect=named-a2 workers=all
+handshake count=20 sni=b.test expect=named-b
+upload named-b2 id=b
+handshake count=40 sni=b.test expect=named-b2 workers=all
+handshake count=20 sni=a.test expect=named-a2
+
+
+
+=== TEST 21: a TLS 1.2 session id made under a named certificate is not resumed once that certificate changed, on any worker; one made after is
 --- http_config
     palette_cert_zone sel:1m;
     ssl_session_cache shared:SSL:1m;
@@ -624,7 +663,7 @@ named12
 
 
 
-=== TEST 21: a TLS 1.3 ticket made under a named certificate is not resumed once that certificate changed, on any worker; one made after is
+=== TEST 22: a TLS 1.3 ticket made under a named certificate is not resumed once that certificate changed, on any worker; one made after is
 --- http_config
     palette_cert_zone sel:1m;
     ssl_session_tickets on;
@@ -642,7 +681,7 @@ named13
 
 
 
-=== TEST 22: a TLS 1.2 session made under a named certificate still resumes after changes of another ID and of the default
+=== TEST 23: a TLS 1.2 session made under a named certificate still resumes after changes of another ID and of the default
 --- http_config
     palette_cert_zone sel:1m;
     ssl_session_cache shared:SSL:1m;
@@ -661,7 +700,7 @@ others12
 
 
 
-=== TEST 23: a TLS 1.3 ticket made under a named certificate still resumes after changes of another ID and of the default
+=== TEST 24: a TLS 1.3 ticket made under a named certificate still resumes after changes of another ID and of the default
 --- http_config
     palette_cert_zone sel:1m;
     ssl_session_tickets on;
