@@ -3708,6 +3708,8 @@ sub step_stall {
 
     $self->{generation}{ $self->_api_key } = $j->{generation}
         if defined $j->{generation};
+
+    $self->_saw_zone_generation({}, $j->{generation});
 }
 
 
