@@ -2,7 +2,9 @@
 #
 # Writes the seed corpus of the fuzz harnesses: t/fuzz/corpus/NAME/, one
 # small file per case worth starting from, valid or not, for the parsers of
-# upload bodies (json, urlencoded, multipart) and of PEM fields (pem).
+# upload bodies (json, urlencoded, multipart), of PEM fields (pem), of the
+# URI after the API's location (resource) and of the list's query string
+# (query).
 #
 # The PEM text comes from the test certificates (t/lib/gen-certs.sh CERTDIR);
 # of a private key only the start of its DER header is kept, the rest of its
@@ -11,7 +13,8 @@
 # is the body (see fuzz_multipart.c).
 #
 # The corpus is committed; this is its recipe.  Run it again only to change
-# the seeds: it replaces every file of OUTDIR/{json,urlencoded,multipart,pem}.
+# the seeds: it replaces every file of
+# OUTDIR/{json,urlencoded,multipart,pem,resource,query}.
 
 set -euo pipefail
 
@@ -95,6 +98,15 @@ seed() {
     cat > "$OUT/$1"
 }
 
+# N CHAR: CHAR N times
+repeat() {
+    local i
+
+    for ((i = 0; i < $1; i++)); do
+        printf '%s' "$2"
+    done
+}
+
 
 CHAIN="$(cat "$CERTS/leaf-a.chain.pem")"
 REVERSED="$(cat "$CERTS/leaf-a.fullchain-reversed.pem")"
@@ -105,7 +117,7 @@ SEC1="$(cut_pem "$CERTS/leaf-a.sec1.key")"
 ENC="$(cut_pem "$CERTS/leaf-a.enc.key")"
 PKCS1_ENC="$(cut_pem "$CERTS/leaf-b.pkcs1-enc.key")"
 
-for d in json urlencoded multipart pem; do
+for d in json urlencoded multipart pem resource query; do
     rm -rf "${OUT:?}/$d"
     mkdir -p "$OUT/$d"
 done
@@ -404,6 +416,59 @@ printf '' | seed pem/empty
 # BEGIN and END labels that differ only after a NUL byte: must not pair
 printf -- '-----BEGIN A\0B-----\nAAAA\n-----END A\0C-----\n' \
     | seed pem/label-nul-mismatch.pem
+
+# the URI after the API's location
+
+ID64="$(repeat 63 a)z"
+
+printf '' | seed resource/default
+printf '/' | seed resource/list
+printf '/leaf-a' | seed resource/named
+printf '/0' | seed resource/named-one-byte
+printf '/Www.Example.com_2025-01' | seed resource/named-all-classes
+printf '/%s' "$ID64" | seed resource/named-64
+printf '/%sz' "$ID64" | seed resource/named-65
+printf '/.hidden' | seed resource/dot-first
+printf '/-leaf' | seed resource/dash-first
+printf '//' | seed resource/two-slashes
+printf '/leaf-a/' | seed resource/trailing-slash
+printf '/leaf-a/key' | seed resource/sub-resource
+printf '/../store' | seed resource/dot-dot
+printf 'leaf-a' | seed resource/no-slash
+printf '/leaf%%2Da' | seed resource/escaped
+printf '/leaf a' | seed resource/space
+printf '/leaf\0a' | seed resource/nul
+printf '/caf\xc3\xa9' | seed resource/utf8
+
+
+# the list's query string
+
+printf '' | seed query/empty
+printf 'limit=10' | seed query/limit
+printf 'limit=10&after=leaf-a' | seed query/limit-after
+printf 'after=leaf-a&limit=1000' | seed query/after-limit-max
+printf 'limit=1' | seed query/limit-1
+printf 'limit=1001' | seed query/limit-1001
+printf 'limit=0' | seed query/limit-0
+printf 'limit=007' | seed query/limit-leading-zeros
+printf 'limit=%s' "$(repeat 25 9)" | seed query/limit-huge
+printf 'limit=+5' | seed query/limit-plus
+printf 'limit=-1' | seed query/limit-negative
+printf 'limit=10x' | seed query/limit-trailing-text
+printf 'limit=' | seed query/limit-empty
+printf 'limit' | seed query/limit-no-equals
+printf 'limit=5&limit=x' | seed query/limit-twice-first-valid
+printf 'limit=x&limit=5' | seed query/limit-twice-first-invalid
+printf 'after=' | seed query/after-empty
+printf 'after' | seed query/after-no-equals
+printf 'after=%s' "$ID64" | seed query/after-64
+printf 'after=%sz' "$ID64" | seed query/after-65
+printf 'after=../x' | seed query/after-dot-dot
+printf 'after=leaf%%2Da' | seed query/after-escaped
+printf 'after=a&after=bad!' | seed query/after-twice
+printf '&&x=1&limit=3&&after=leaf-b&y' | seed query/other-arguments
+printf 'LIMIT=5&After=x' | seed query/uppercase-names
+printf 'limit=5=5' | seed query/equals-in-value
 
 printf '%s: wrote %s files in %s\n' "$(basename "$0")" \
     "$(find "$OUT" -type f | wc -l)" "$OUT"
