@@ -235,6 +235,9 @@ typedef struct {
     X509                        *leaf;
     STACK_OF(X509)              *chain;
     EVP_PKEY                    *key;
+
+    /* a server's TLS settings refused it: the default is served, quietly */
+    ngx_uint_t                   refused;
 } ngx_palette_cert_cached_t;
 
 

@@ -261,16 +261,26 @@ ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_zone_t *zone)
                                         gen[type], log);
     }
 
-    if (cc == NULL) {
+    if (cc == NULL || cc->refused) {
         return NGX_DECLINED;
     }
 
     SSL_certs_clear(ssl);
 
     if (SSL_use_cert_and_key(ssl, cc->leaf, cc->key, cc->chain, 1) != 1) {
+
+        /*
+         * Uploads are checked against the servers' TLS settings; a reload
+         * that tightened them since is told once per worker, and the
+         * default is served for the name until the certificate changes.
+         */
+
         ngx_ssl_error(NGX_LOG_ALERT, log, 0,
-                      "palette_cert zone \"%V\": SSL_use_cert_and_key() "
-                      "failed for a named certificate", &zone->name);
+                      "palette_cert zone \"%V\": a named certificate of "
+                      "generation %ui cannot be used by this server, the "
+                      "default is served instead: SSL_use_cert_and_key() "
+                      "failed", &zone->name, gen[type]);
+        cc->refused = 1;
         return NGX_ERROR;
     }
 
