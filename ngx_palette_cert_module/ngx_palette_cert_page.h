@@ -16,8 +16,8 @@
 
 #define NGX_PALETTE_CERT_PAGE_CSP \
     "default-src 'none'; " \
-    "script-src 'sha256-Wl/PTIJ8edeqc74y5hY0aIIr3xGfw/cziGEH1u9FoZQ='; " \
-    "style-src 'sha256-KDSeTNp+2HQWMEdNv6DBlbM0Otx413hPaLR81GZsMbU='; " \
+    "script-src 'sha256-3z+tr5pYyUormGQ9POJknf8vyqjupxbtQYjIKGZ6fhk='; " \
+    "style-src 'sha256-FWL5nqiV+o49KmS784Rk+3DQq5tygNmQbIuV+0hWZDs='; " \
     "connect-src 'self'; " \
     "img-src data:; " \
     "form-action 'none'; " \
@@ -217,9 +217,13 @@ static u_char  ngx_palette_cert_page[] =
     "table.certs td { padding: .55rem .5rem; border-bottom: 1px solid var(--l"
     "ine); vertical-align: top; overflow-wrap: break-word; }\n"
     "table.certs td.key, table.certs .date { white-space: nowrap; }\n"
-    "table.certs td.id { font-family: var(--mono); font-weight: 600; }\n"
-    "table.certs td.acts { white-space: nowrap; text-align: right; }\n"
+    "table.certs td.id { font-family: var(--mono); font-weight: 600; width: 1"
+    "1rem; overflow-wrap: anywhere; }\n"
+    "table.certs .names li { overflow-wrap: anywhere; }\n"
+    "table.certs td.acts { text-align: right; white-space: nowrap; }\n"
     "table.certs td.acts button + button { margin-left: .4rem; }\n"
+    "table.certs .gen { display: block; font-family: inherit; font-weight: 40"
+    "0; font-size: .85rem; color: var(--muted); }\n"
     "table.certs tr.warn td.exp { background: var(--warn-bg); }\n"
     "table.certs tr.bad td.exp { background: var(--bad-bg); }\n"
     ".more { font-size: .85rem; color: var(--muted); }\n"
@@ -239,12 +243,17 @@ static u_char  ngx_palette_cert_page[] =
     "  dl.facts dt { padding-top: .6rem; font-size: .85rem; }\n"
     "  .actions button { flex: 1 1 auto; }\n"
     "  .actions .spacer { display: none; }\n"
+    "}\n"
+    "/* a narrow screen gets each named certificate as a block of its own */"
+    "\n"
+    "@media (max-width: 50rem) {\n"
     "  table.certs, table.certs tbody, table.certs tr, table.certs td { displ"
     "ay: block; }\n"
     "  table.certs thead { display: none; }\n"
     "  table.certs tr { border-bottom: 1px solid var(--line); padding: .4rem "
     "0; }\n"
-    "  table.certs td { border: 0; padding: .15rem 0; }\n"
+    "  table.certs td, table.certs td.id { border: 0; padding: .15rem 0; widt"
+    "h: auto; }\n"
     "  table.certs td[data-label]::before { content: attr(data-label) \": \";"
     " color: var(--muted); font-family: inherit; font-weight: 400; font-size:"
     " .85rem; }\n"
@@ -962,7 +971,8 @@ static u_char  ngx_palette_cert_page[] =
     "    if (life.cls === \"warn\" || life.cls === \"bad\") { tr.className = "
     "life.cls; }\n"
     "    tr.setAttribute(\"data-id\", c.id);\n"
-    "    cell(tr, \"id\", \"ID\", c.id);\n"
+    "    cell(tr, \"id\", \"ID\", c.id).appendChild(el(\"span\", \"gen\", \"g"
+    "eneration \" + c.generation));\n"
     "    cell(tr, null, \"Names\", list);\n"
     "    if (names.length > 5) { list.parentNode.appendChild(el(\"span\", \"m"
     "ore\", \"and \" + (names.length - 4) + \" more\")); }\n"
@@ -971,7 +981,6 @@ static u_char  ngx_palette_cert_page[] =
     "    if (life.text) { exp.appendChild(el(\"span\", \"days \" + life.cls, "
     "life.text)); }\n"
     "    cell(tr, \"exp\", \"Expires\", exp);\n"
-    "    cell(tr, null, \"Generation\", c.generation);\n"
     "    acts = cell(tr, \"acts\", null, \"\");\n"
     "    b = el(\"button\", \"small\", \"Replace\");\n"
     "    b.type = \"button\";\n"
@@ -1018,8 +1027,8 @@ static u_char  ngx_palette_cert_page[] =
     "    table.appendChild(el(\"caption\", \"sr-only\", \"Named certificates"
     "\"));\n"
     "    head = el(\"tr\");\n"
-    "    [\"ID\", \"Names\", \"Key\", \"Expires\", \"Generation\"].forEach(fu"
-    "nction (h) { head.appendChild(el(\"th\", null, h)); });\n"
+    "    [\"ID\", \"Names\", \"Key\", \"Expires\"].forEach(function (h) { hea"
+    "d.appendChild(el(\"th\", null, h)); });\n"
     "    head.appendChild(el(\"th\")).appendChild(el(\"span\", \"sr-only\", "
     "\"Actions\"));\n"
     "    table.appendChild(el(\"thead\")).appendChild(head);\n"
