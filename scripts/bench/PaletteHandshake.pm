@@ -97,13 +97,13 @@ sub connect_error {
 }
 
 sub handshake {
-    my ($port, $version, $ciphers) = @_;
+    my ($port, $version, $ciphers, $host) = @_;
 
     my $sock = IO::Socket::SSL->new(
         PeerAddr       => '127.0.0.1',
         PeerPort       => $port,
         Timeout        => $TIMEOUT,
-        SSL_hostname   => 'localhost',
+        SSL_hostname   => $host // 'localhost',
         SSL_reuse_ctx  => context($version, $ciphers),
     );
 
