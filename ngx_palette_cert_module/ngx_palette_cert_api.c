@@ -1860,6 +1860,12 @@ ngx_palette_cert_api_list(ngx_http_request_t *r)
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
     zone = plcf->zone;
 
+    /* a browser opening the list gets the console page, as at the default */
+
+    if (ngx_palette_cert_wants_page(r)) {
+        return ngx_palette_cert_send_page(r, zone->sh->zone_generation);
+    }
+
     if (ngx_palette_cert_parse_list_query(r->args.data, r->args.len, &q)
         != NGX_OK)
     {
