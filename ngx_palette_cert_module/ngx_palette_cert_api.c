@@ -1544,6 +1544,14 @@ ngx_palette_cert_task_check_handler(void *data, ngx_log_t *log)
     ngx_palette_cert_task_t  *t = data;
 
     t->rc = ngx_palette_cert_api_check(t->zone, &t->fields, t->ctx, &t->err);
+
+    /*
+     * What OpenSSL keeps for this thread goes now: left until the thread
+     * exits with its worker, it would be freed then, racing the
+     * worker's own OpenSSL cleanup at exit.
+     */
+
+    OPENSSL_thread_stop();
 }
 
 
