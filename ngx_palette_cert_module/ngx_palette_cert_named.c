@@ -1358,7 +1358,6 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
     cc->chain = parsed.chain;
     cc->key = parsed.key;
     cc->refused = 0;
-    cc->checked = NULL;
     parsed.leaf = NULL;
     parsed.chain = NULL;
     parsed.key = NULL;
