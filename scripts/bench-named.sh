@@ -664,6 +664,7 @@ callgrind_variant() {
 
     stop_master "$vpid"
     wait "$vpid" 2>/dev/null || true
+    SCRATCH_BG=()
 
     callgrind_batches "$prefix" "$CALLGRIND_BATCH" > "$res"
     [[ "$(wc -l < "$res")" -ge 3 ]] \
