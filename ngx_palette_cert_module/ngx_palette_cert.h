@@ -9,10 +9,14 @@
  *
  *   ngx_palette_cert_module.c      directives, configuration, zone set-up
  *   ngx_palette_cert_api.c         the admin endpoint (content handler)
- *   ngx_palette_cert_body.c        request body parsers (untrusted bytes)
+ *   ngx_palette_cert_body.c        request body parsers, PEM splitting
+ *                                  (untrusted bytes)
  *   ngx_palette_cert_json.c        JSON output
- *   ngx_palette_cert_validate.c    PEM splitting, upload validation, info
- *   ngx_palette_cert_shm.c         the record in shared memory
+ *   ngx_palette_cert_validate.c    upload validation, certificate info
+ *   ngx_palette_cert_shm.c         the default's record in shared memory
+ *   ngx_palette_cert_named.c       named certificates: their records, the
+ *                                  index handshakes search, the per-process
+ *                                  cache of parsed ones
  *   ngx_palette_cert_store.c       persistence in the store folder
  *   ngx_palette_cert_handshake.c   certificate callback, per-worker cache
  *   ngx_palette_cert_selfsigned.c  the self-signed default
@@ -56,6 +60,18 @@
 /* an upload holds a chain, a key and a CA: a few kilobytes */
 #define NGX_PALETTE_CERT_BODY_MAX       (1024 * 1024)
 
+/* the key types a name may have one certificate of each */
+#define NGX_PALETTE_CERT_EC             0
+#define NGX_PALETTE_CERT_RSA            1
+
+#define NGX_PALETTE_CERT_NAME_DNS       0
+#define NGX_PALETTE_CERT_NAME_IP        1
+
+/* named certificates are kept in chunks of this size: a slab size */
+#define NGX_PALETTE_CERT_CHUNK          256
+
+#define NGX_PALETTE_CERT_CACHE          1000
+
 
 #ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
 #define NGX_HTTP_UNPROCESSABLE_ENTITY   422
@@ -85,9 +101,77 @@ typedef struct {
 } ngx_palette_cert_record_t;
 
 
+/* a piece of a named certificate's data */
+
+typedef struct ngx_palette_cert_chunk_s  ngx_palette_cert_chunk_t;
+
+struct ngx_palette_cert_chunk_s {
+    ngx_palette_cert_chunk_t    *next;
+    u_char                       data[NGX_PALETTE_CERT_CHUNK
+                                      - sizeof(void *)];
+};
+
+
+/*
+ * A named certificate in shared memory, replaced as a whole.  The names
+ * it is served for are one allocation (a kind byte, a length byte and
+ * the name, lowercase, for each), which the index points into; the
+ * chain, the key and the CA as PEM are kept in chunks.  What the list
+ * shows is kept here, so that it parses nothing.
+ */
+
 typedef struct {
-    /* generation of the current record, read without the lock */
+    ngx_rbtree_node_t            node;        /* by id, bytewise */
+    u_char                      *names;
+    ngx_palette_cert_chunk_t    *data;
+    ngx_uint_t                   generation;
+    uint32_t                     names_len;
+    uint32_t                     cert_len;
+    uint32_t                     key_len;
+    uint32_t                     ca_len;
+    u_char                       type;        /* EC or RSA */
+    u_char                       has_ca;
+    u_char                       id_len;
+    u_char                       key_type_len;
+    u_char                       id[NGX_PALETTE_CERT_ID_LEN];
+    u_char                       key_type[12];
+    u_char                       not_after[20];
+    u_char                       sha256[32];
+} ngx_palette_cert_named_t;
+
+
+/*
+ * The index handshakes search: an open-addressing hash table of names,
+ * each with its certificate of either key type.  It is read without a
+ * lock: changes, made under the pool's lock, keep the zone's sequence
+ * odd while they last, and a reader that saw it change looks again.
+ */
+
+typedef struct {
+    uint32_t                     hash;
+    uint16_t                     len;         /* 0: a free slot */
+    uint16_t                     kind;        /* DNS or IP */
+    u_char                      *name;
+    ngx_palette_cert_named_t    *cert[2];     /* by key type */
+} ngx_palette_cert_slot_t;
+
+
+typedef struct {
+    ngx_uint_t                   size;        /* a power of two */
+    ngx_uint_t                   used;
+    ngx_palette_cert_slot_t      slots[1];
+} ngx_palette_cert_index_t;
+
+
+typedef struct {
+    /* generation of the default's record, read without the lock */
     ngx_atomic_t                 generation;
+
+    /* the zone's: it grows with every change of any certificate */
+    ngx_atomic_t                 zone_generation;
+
+    /* the last generation given to a change, made or not */
+    ngx_uint_t                   reserved;
 
     /* the current record; a queue so that a zone can later hold several */
     ngx_queue_t                  records;
@@ -116,7 +200,42 @@ typedef struct {
      * its process dies, whoever takes the change over frees it.
      */
     ngx_palette_cert_record_t   *pending;
+    ngx_palette_cert_named_t    *pending_named;
+
+    /* named certificates, by id */
+    ngx_rbtree_t                 named;
+    ngx_rbtree_node_t            named_sentinel;
+    ngx_uint_t                   named_n;
+
+    /* by name: odd while it changes */
+    ngx_atomic_t                 seq;
+    ngx_palette_cert_index_t    *index;
+    ngx_atomic_t                 ip_names;
 } ngx_palette_cert_sh_t;
+
+
+/* what a named certificate is served for, as the list shows it */
+
+typedef struct {
+    ngx_uint_t                   type;
+    ngx_str_t                    key_type;
+    ngx_str_t                    not_after;
+    u_char                       sha256[32];
+    u_char                      *names;       /* packed, as in the zone */
+    size_t                       names_len;
+    ngx_uint_t                   nnames;
+} ngx_palette_cert_meta_t;
+
+
+/* a named certificate parsed by this process, by generation */
+
+typedef struct {
+    ngx_rbtree_node_t            node;        /* by generation */
+    ngx_queue_t                  queue;       /* most recently used first */
+    X509                        *leaf;
+    STACK_OF(X509)              *chain;
+    EVP_PKEY                    *key;
+} ngx_palette_cert_cached_t;
 
 
 /* the same record, parsed: what a worker installs and GET describes */
@@ -141,6 +260,10 @@ typedef struct {
     ngx_array_t                  names;       /* of ngx_str_t */
     ngx_str_t                    store;       /* empty when store=off */
     ngx_str_t                    trust;
+
+    /* set in a copy of the zone that stands for a named certificate's folder */
+    ngx_str_t                    id;
+
     ngx_cycle_t                 *cycle;
     ngx_array_t                  servers;     /* of srv_conf_t* */
 
@@ -159,6 +282,13 @@ typedef struct {
 
     /* a thread of this process writes a change to the store */
     ngx_uint_t                   storing;
+
+    /* this process's parsed named certificates, by generation */
+    ngx_uint_t                   cache_max;
+    ngx_uint_t                   cache_n;
+    ngx_rbtree_t                 cache;
+    ngx_rbtree_node_t            cache_sentinel;
+    ngx_queue_t                  cache_lru;
 
     ngx_log_t                   *log;
 } ngx_palette_cert_zone_t;
@@ -256,6 +386,10 @@ typedef struct {
     ngx_str_t                    cert;
     ngx_str_t                    key;
     ngx_str_t                    ca;
+
+    /* a named certificate's: what it is served for, as text */
+    ngx_str_t                    meta;
+
     unsigned                     has_ca:1;
     ngx_uint_t                   source;
     ngx_uint_t                   generation;
@@ -317,6 +451,7 @@ void ngx_palette_cert_left_out_json(ngx_palette_cert_json_t *j,
 u_char *ngx_palette_cert_subject(u_char *p, u_char *last, X509_NAME *name);
 u_char *ngx_palette_cert_sha256(u_char *p, X509 *x);
 u_char *ngx_palette_cert_time(u_char *p, const ASN1_TIME *t);
+u_char *ngx_palette_cert_key_type(u_char *p, u_char *last, EVP_PKEY *key);
 ngx_int_t ngx_palette_cert_is_ip(ngx_str_t *name);
 ngx_int_t ngx_palette_cert_check_install(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_bundle_t *b, ngx_palette_cert_error_t *err);
@@ -344,7 +479,55 @@ ngx_int_t ngx_palette_cert_change_publish(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_record_t *rec);
 void ngx_palette_cert_change_discard(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_record_t *rec);
+ngx_palette_cert_named_t *ngx_palette_cert_named_change_alloc(
+    ngx_palette_cert_zone_t *zone, ngx_str_t *id, ngx_palette_cert_meta_t *m,
+    ngx_palette_cert_pem_t *pem);
+ngx_int_t ngx_palette_cert_named_change_publish(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, ngx_palette_cert_named_t *e, ngx_uint_t generation);
+void ngx_palette_cert_named_change_discard(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e);
 ngx_uint_t ngx_palette_cert_change_owned(ngx_palette_cert_zone_t *zone);
+
+
+/* ngx_palette_cert_named.c */
+void ngx_palette_cert_named_init(ngx_palette_cert_sh_t *sh);
+ngx_palette_cert_named_t *ngx_palette_cert_named_find(
+    ngx_palette_cert_zone_t *zone, u_char *id, size_t len);
+ngx_palette_cert_named_t *ngx_palette_cert_named_after(
+    ngx_palette_cert_zone_t *zone, ngx_str_t *after);
+ngx_palette_cert_named_t *ngx_palette_cert_named_next(
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_named_t *e);
+ngx_int_t ngx_palette_cert_meta(X509 *leaf, EVP_PKEY *key,
+    ngx_palette_cert_meta_t *m, u_char *buf, size_t size);
+ngx_palette_cert_named_t *ngx_palette_cert_named_alloc(
+    ngx_palette_cert_zone_t *zone, ngx_str_t *id, ngx_palette_cert_meta_t *m,
+    ngx_palette_cert_pem_t *pem);
+ngx_palette_cert_named_t *ngx_palette_cert_named_dup(
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_named_t *o);
+void ngx_palette_cert_named_free(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e);
+ngx_int_t ngx_palette_cert_named_copy(ngx_palette_cert_named_t *e,
+    ngx_palette_cert_pem_t *pem);
+ngx_int_t ngx_palette_cert_named_meta(ngx_palette_cert_named_t *e,
+    ngx_palette_cert_meta_t *m, ngx_pool_t *pool);
+ngx_palette_cert_named_t *ngx_palette_cert_named_conflict(
+    ngx_palette_cert_zone_t *zone, ngx_str_t *id, ngx_palette_cert_meta_t *m,
+    ngx_str_t *name);
+ngx_int_t ngx_palette_cert_named_reserve(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e);
+ngx_int_t ngx_palette_cert_named_publish(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, ngx_palette_cert_named_t *e, ngx_uint_t generation);
+ngx_int_t ngx_palette_cert_named_select(ngx_palette_cert_zone_t *zone,
+    ngx_uint_t kind, u_char *name, size_t len, ngx_uint_t gen[2]);
+ngx_palette_cert_cached_t *ngx_palette_cert_named_get(
+    ngx_palette_cert_zone_t *zone, ngx_uint_t kind, u_char *name, size_t len,
+    ngx_uint_t type, ngx_uint_t generation, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_meta_text(ngx_palette_cert_meta_t *m,
+    ngx_str_t *text);
+ngx_int_t ngx_palette_cert_meta_parse(ngx_str_t *text,
+    ngx_palette_cert_meta_t *m, u_char *buf, size_t size);
+void ngx_palette_cert_cache_init(ngx_palette_cert_zone_t *zone);
+void ngx_palette_cert_cache_free(ngx_palette_cert_zone_t *zone);
 
 
 /* ngx_palette_cert_store.c */
@@ -354,6 +537,15 @@ ngx_int_t ngx_palette_cert_store_save(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_log_t *log);
 ngx_int_t ngx_palette_cert_store_save_default(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_store_save_named(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, ngx_palette_cert_pem_t *pem, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_store_delete_named(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, ngx_uint_t generation, ngx_log_t *log);
+ngx_uint_t ngx_palette_cert_store_named_last(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log);
+ngx_int_t ngx_palette_cert_store_load_named(ngx_palette_cert_zone_t *zone,
+    ngx_int_t (*handler)(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
+    ngx_palette_cert_pem_t *pem), ngx_log_t *log);
 ngx_uint_t ngx_palette_cert_store_last(ngx_palette_cert_zone_t *zone);
 void ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone,
     ngx_log_t *log);

@@ -57,6 +57,22 @@ typedef struct {
     /* when the change first found another one being applied */
     ngx_msec_t                   wait_start;
 
+    /* the default's record a change makes current */
+    ngx_palette_cert_record_t   *rec;
+
+    /* the zone's last generation given before this change took one */
+    ngx_uint_t                   reserved;
+
+    /* a named certificate: its id, what it is served for, its entry */
+    ngx_str_t                    id;
+    ngx_palette_cert_meta_t      meta;
+    u_char                       meta_buf[64];
+    ngx_palette_cert_named_t    *entry;
+
+    /* what a deletion removed, for the audit line */
+    ngx_uint_t                   old_generation;
+    u_char                       old_sha256[32];
+
 #if (NGX_THREADS)
     /* the step of a change that a thread runs */
     ngx_thread_task_t           *task;
@@ -66,6 +82,9 @@ typedef struct {
     unsigned                     sent:1;
     unsigned                     cleanup:1;
     unsigned                     reset:1;
+    unsigned                     named:1;
+    unsigned                     list:1;
+    unsigned                     remove:1;
 } ngx_palette_cert_ctx_t;
 
 
@@ -92,9 +111,9 @@ typedef struct {
     /* the validation: the upload's fields, in the request body */
     ngx_palette_cert_fields_t    fields;
 
-    /* the store: what is written, and the record made current after */
+    /* the store: what is written; the change is finished after it */
     ngx_palette_cert_pem_t      *pem;
-    ngx_palette_cert_record_t   *rec;
+    ngx_uint_t                   storing;
 
     /* the store's log: the request's, its context written beforehand */
     ngx_log_t                    log;
@@ -152,6 +171,10 @@ static ngx_event_t                       ngx_palette_cert_h2_event;
 #endif
 
 
+static ngx_uint_t ngx_palette_cert_route(ngx_http_request_t *r,
+    ngx_str_t *id);
+static ngx_int_t ngx_palette_cert_api_list(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_api_get_named(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_read(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_refuse(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err);
@@ -175,14 +198,19 @@ static void ngx_palette_cert_api_retry(ngx_http_request_t *r);
 static void ngx_palette_cert_api_wait(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_store(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem,
-    ngx_palette_cert_record_t *rec, ngx_palette_cert_error_t *err);
+    ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_store_change(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_ctx_t *ctx, ngx_palette_cert_pem_t *pem, ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_record_t *rec, ngx_int_t rc);
+    ngx_palette_cert_ctx_t *ctx, ngx_int_t rc);
 static void ngx_palette_cert_api_store_failed(ngx_palette_cert_error_t *err);
 static void ngx_palette_cert_api_reloading(ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_busy(ngx_http_request_t *r);
 static ngx_uint_t ngx_palette_cert_next_generation(
     ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_named_check(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_ctx_t *ctx,
+    ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_apply(ngx_http_request_t *r,
     ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err);
 #if (NGX_THREADS)
@@ -190,7 +218,7 @@ static ngx_int_t ngx_palette_cert_task_check(ngx_http_request_t *r,
     ngx_palette_cert_fields_t *f);
 static void ngx_palette_cert_task_check_handler(void *data, ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_task_store(ngx_http_request_t *r,
-    ngx_palette_cert_pem_t *pem, ngx_palette_cert_record_t *rec);
+    ngx_palette_cert_pem_t *pem);
 static void ngx_palette_cert_task_store_handler(void *data, ngx_log_t *log);
 static u_char *ngx_palette_cert_task_log(ngx_log_t *log, u_char *buf,
     size_t len);
@@ -223,6 +251,13 @@ static ngx_int_t ngx_palette_cert_field_empty(ngx_str_t *s);
 static void ngx_palette_cert_audit(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, const char *what,
     ngx_palette_cert_parsed_t *cur);
+static void ngx_palette_cert_audit_line(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, const char *what, ngx_uint_t generation,
+    u_char *sha256, ngx_str_t *subject, ngx_str_t *not_after);
+static ngx_uint_t ngx_palette_cert_etag(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_send_deleted(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_send_cert(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_parsed_t *cur,
     ngx_uint_t dry_run);
@@ -255,7 +290,9 @@ ngx_int_t
 ngx_palette_cert_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
-    ngx_str_t                  allow;
+    ngx_str_t                  allow, id;
+    ngx_uint_t                 res;
+    ngx_palette_cert_ctx_t    *ctx;
     ngx_palette_cert_error_t   err;
 
     /* If-Match is the API's own, checked against the live generation */
@@ -278,6 +315,51 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
 
     if (ngx_palette_cert_preread(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    res = ngx_palette_cert_route(r, &id);
+
+    if (res == NGX_PALETTE_CERT_RES_NONE) {
+        ngx_palette_cert_error(&err, NGX_HTTP_NOT_FOUND, "not_found", NULL,
+                               "there is nothing at this URI; the list of "
+                               "certificates is at the location followed by "
+                               "a slash, a certificate at the location, a "
+                               "slash and its id: up to 64 letters, digits, "
+                               "dots, underscores and hyphens, starting with "
+                               "a letter or digit");
+
+        return ngx_palette_cert_refuse(r, &err);
+    }
+
+    if (res == NGX_PALETTE_CERT_RES_LIST
+        && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
+    {
+        ngx_str_set(&allow, "GET, HEAD");
+
+        if (ngx_palette_cert_add_header(r, "Allow", &allow, NULL) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_palette_cert_error(&err, NGX_HTTP_NOT_ALLOWED,
+                               "method_not_allowed", NULL,
+                               "the method %V is not allowed on the list; "
+                               "change a certificate at its own URI, the "
+                               "list followed by its id", &r->method_name);
+
+        return ngx_palette_cert_refuse(r, &err);
+    }
+
+    if (res != NGX_PALETTE_CERT_RES_DEFAULT) {
+        ctx = ngx_palette_cert_get_ctx(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->named = (res == NGX_PALETTE_CERT_RES_NAMED);
+        ctx->list = (res == NGX_PALETTE_CERT_RES_LIST);
+        ctx->remove = (ctx->named && r->method == NGX_HTTP_DELETE);
+        ctx->id = id;
     }
 
     if ((r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))
@@ -318,11 +400,58 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    if (res == NGX_PALETTE_CERT_RES_LIST) {
+        return ngx_palette_cert_api_list(r);
+    }
+
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
-        return ngx_palette_cert_api_get(r);
+        return (res == NGX_PALETTE_CERT_RES_NAMED)
+               ? ngx_palette_cert_api_get_named(r)
+               : ngx_palette_cert_api_get(r);
     }
 
     return ngx_palette_cert_api_delete(r);
+}
+
+
+/*
+ * What the URI names, after the location's name: only a prefix location
+ * has more than the default certificate.
+ */
+
+static ngx_uint_t
+ngx_palette_cert_route(ngx_http_request_t *r, ngx_str_t *id)
+{
+    size_t                     skip;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    ngx_str_null(id);
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+#if (NGX_PCRE)
+    if (clcf->regex) {
+        return NGX_PALETTE_CERT_RES_DEFAULT;
+    }
+#endif
+
+    if (clcf->exact_match || clcf->named || clcf->name.len == 0
+        || r->uri.len < clcf->name.len
+        || ngx_strncmp(r->uri.data, clcf->name.data, clcf->name.len) != 0)
+    {
+        return NGX_PALETTE_CERT_RES_DEFAULT;
+    }
+
+    /* "location /palette/cert/" holds the list and the named ones only */
+
+    skip = clcf->name.len;
+
+    if (clcf->name.data[skip - 1] == '/') {
+        skip--;
+    }
+
+    return ngx_palette_cert_resource(r->uri.data + skip, r->uri.len - skip,
+                                     id);
 }
 
 
@@ -661,6 +790,8 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
 
     ngx_memzero(&f, sizeof(ngx_palette_cert_fields_t));
 
+    f.named = ctx->named;
+
     type = ngx_palette_cert_media_type(r, &boundary);
 
     switch (type) {
@@ -761,6 +892,20 @@ ngx_palette_cert_api_check(ngx_palette_cert_zone_t *zone,
         return NGX_ERROR;
     }
 
+    if (!ctx->named) {
+        return NGX_OK;
+    }
+
+    /* what it is served for: the validation saw that it names something */
+
+    if (ngx_palette_cert_meta(ctx->bundle.leaf, ctx->bundle.key, &ctx->meta,
+                              ctx->meta_buf, sizeof(ctx->meta_buf))
+        != NGX_OK
+        || ngx_palette_cert_meta_text(&ctx->meta, &ctx->pem.meta) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -794,8 +939,14 @@ ngx_palette_cert_api_checked(ngx_http_request_t *r, ngx_int_t rc,
 
     dry_run = ngx_palette_cert_dry_run(r);
 
-    if (dry_run && ngx_palette_cert_if_match(r, zone->sh->generation)
-                   != NGX_OK)
+    if (dry_run && ctx->named) {
+        if (ngx_palette_cert_named_check(r, zone, ctx, err) != NGX_OK) {
+            return ngx_palette_cert_send_error(r, err);
+        }
+
+    } else if (dry_run
+               && ngx_palette_cert_if_match(r, zone->sh->generation)
+                  != NGX_OK)
     {
         goto mismatch;
     }
@@ -854,6 +1005,10 @@ ngx_palette_cert_api_delete(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ctx->remove) {
+        goto commit;
+    }
+
     ngx_shmtx_lock(&zone->shpool->mutex);
     rc = ngx_palette_cert_record_copy(zone->sh->self_signed, &ctx->pem);
     ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -864,6 +1019,8 @@ ngx_palette_cert_api_delete(ngx_http_request_t *r)
 
     ctx->pem.source = NGX_PALETTE_CERT_SELF_SIGNED;
     ctx->reset = 1;
+
+commit:
 
     rc = ngx_palette_cert_api_commit(r);
 
@@ -941,6 +1098,13 @@ ngx_palette_cert_api_answer(ngx_http_request_t *r, ngx_int_t rc,
         return ngx_palette_cert_send_error(r, err);
     }
 
+    if (ctx->remove) {
+        ngx_palette_cert_audit_line(r, zone, "deleted", ctx->pem.generation,
+                                    ctx->old_sha256, NULL, NULL);
+
+        return ngx_palette_cert_send_deleted(r, zone);
+    }
+
     if (!ctx->reset) {
         ctx->parsed.generation = ctx->pem.generation;
 
@@ -982,12 +1146,14 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
     ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err)
 {
     ngx_int_t                     rc;
+    ngx_palette_cert_ctx_t       *ctx;
     ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_record_t    *rec;
     ngx_palette_cert_loc_conf_t  *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
     zone = plcf->zone;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
     if (ngx_palette_cert_update_trylock(zone) != NGX_OK) {
         return NGX_BUSY;
@@ -1001,34 +1167,52 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
         goto done;
     }
 
-    if (ngx_palette_cert_if_match(r, zone->sh->generation) != NGX_OK) {
+    if (ctx->named) {
+        if (ngx_palette_cert_named_check(r, zone, ctx, err) != NGX_OK) {
+            rc = NGX_ERROR;
+            goto done;
+        }
+
+    } else if (ngx_palette_cert_if_match(r, zone->sh->generation) != NGX_OK) {
         rc = NGX_DECLINED;
         goto done;
     }
 
     pem->generation = ngx_palette_cert_next_generation(zone);
 
-    rec = ngx_palette_cert_change_alloc(zone, pem);
+    if (ctx->named) {
+        ctx->entry = NULL;
 
-    if (rec == NULL) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "palette_cert zone \"%V\" is too small for the "
-                      "new certificate", &zone->name);
+        if (!ctx->remove) {
+            ctx->entry = ngx_palette_cert_named_change_alloc(zone, &ctx->id,
+                                                             &ctx->meta, pem);
+            if (ctx->entry == NULL) {
+                goto full;
+            }
+        }
 
-        ngx_palette_cert_error(err, NGX_HTTP_INSUFFICIENT_STORAGE,
-                               "zone_full", NULL,
-                               "the zone \"%V\" is too small to hold this "
-                               "certificate; raise its size in "
-                               "\"palette_cert_zone\"", &zone->name);
-        rc = NGX_ERROR;
-        goto done;
+    } else {
+        ctx->rec = ngx_palette_cert_change_alloc(zone, pem);
+
+        if (ctx->rec == NULL) {
+            goto full;
+        }
     }
+
+    /*
+     * Should this process die once the store holds the change, no other
+     * change gets its generation; should the store refuse it, the next
+     * one does.
+     */
+
+    ctx->reserved = zone->sh->reserved;
+    zone->sh->reserved = pem->generation;
 
     rc = NGX_OK;
 
     if (zone->store.len) {
         rc = ngx_palette_cert_change_owned(zone)
-             ? ngx_palette_cert_api_store(r, zone, pem, rec, err)
+             ? ngx_palette_cert_api_store(r, zone, pem, err)
              : NGX_BUSY;
 
         if (rc == NGX_AGAIN) {
@@ -1036,7 +1220,20 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
         }
     }
 
-    return ngx_palette_cert_api_finish(zone, rec, rc);
+    return ngx_palette_cert_api_finish(zone, ctx, rc);
+
+full:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "palette_cert zone \"%V\" is too small for the "
+                  "new certificate", &zone->name);
+
+    ngx_palette_cert_error(err, NGX_HTTP_INSUFFICIENT_STORAGE,
+                           "zone_full", NULL,
+                           "the zone \"%V\" is too small to hold this "
+                           "certificate; raise its size in "
+                           "\"palette_cert_zone\"", &zone->name);
+    rc = NGX_ERROR;
 
 done:
 
@@ -1047,15 +1244,109 @@ done:
 
 
 /*
- * The end of a change, once the store is written (rc): the record is
- * made current, or given back, and the zone's lock is let go.  A change
- * held so long that it was taken over meanwhile neither stores nor
+ * The preconditions of a change of a named certificate, checked under the
+ * pool's lock against the certificate as it is: If-Match, If-None-Match,
+ * a certificate to delete, and no other of the same key type for one of
+ * its names.  NGX_DECLINED with err set when one fails.
+ */
+
+static ngx_int_t
+ngx_palette_cert_named_check(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_ctx_t *ctx,
+    ngx_palette_cert_error_t *err)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  name;
+    ngx_uint_t                 generation;
+    ngx_table_elt_t           *inm;
+    ngx_palette_cert_named_t  *e, *other;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    e = ngx_palette_cert_named_find(zone, ctx->id.data, ctx->id.len);
+    generation = e ? e->generation : 0;
+
+    if (e) {
+        ctx->old_generation = e->generation;
+        ngx_memcpy(ctx->old_sha256, e->sha256, sizeof(ctx->old_sha256));
+    }
+
+    other = NULL;
+
+    if (!ctx->remove && ctx->meta.names) {
+        other = ngx_palette_cert_named_conflict(zone, &ctx->id, &ctx->meta,
+                                                &name);
+    }
+
+    rc = NGX_OK;
+
+    if (other) {
+        ngx_palette_cert_error(err, NGX_HTTP_CONFLICT, "name_conflict",
+                               "certificate",
+                               "the name %V is served already by the "
+                               "certificate \"%*s\" of the same key type; "
+                               "delete or replace that one first, or upload "
+                               "this one as \"%*s\"",
+                               &name, (size_t) other->id_len, other->id,
+                               (size_t) other->id_len, other->id);
+        rc = NGX_DECLINED;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    inm = r->headers_in.if_none_match;
+
+    if (rc == NGX_OK && e == NULL && r->headers_in.if_match) {
+        ngx_palette_cert_error(err, NGX_HTTP_PRECONDITION_FAILED,
+                               "generation_mismatch", NULL,
+                               "the certificate \"%V\" does not exist (If-Match "
+                               "names a generation of it); reload the list "
+                               "and try again", &ctx->id);
+        rc = NGX_DECLINED;
+
+    } else if (rc == NGX_OK && e
+               && ngx_palette_cert_if_match(r, generation) != NGX_OK)
+    {
+        ngx_palette_cert_error(err, NGX_HTTP_PRECONDITION_FAILED,
+                               "generation_mismatch", NULL,
+                               "the certificate \"%V\" was changed meanwhile "
+                               "(now generation %ui); reload it and try again",
+                               &ctx->id, generation);
+        rc = NGX_DECLINED;
+
+    } else if (rc == NGX_OK && e && inm
+               && inm->value.len == 1 && inm->value.data[0] == '*')
+    {
+        ngx_palette_cert_error(err, NGX_HTTP_PRECONDITION_FAILED,
+                               "generation_mismatch", NULL,
+                               "the certificate \"%V\" exists already "
+                               "(generation %ui) and If-None-Match: * asks "
+                               "to create it only; choose another id or drop "
+                               "the header to replace it", &ctx->id,
+                               generation);
+        rc = NGX_DECLINED;
+
+    } else if (rc == NGX_OK && e == NULL && ctx->remove) {
+        ngx_palette_cert_error(err, NGX_HTTP_NOT_FOUND, "not_found", NULL,
+                               "there is no certificate with the id %V in "
+                               "the zone %V", &ctx->id, &zone->name);
+        rc = NGX_DECLINED;
+    }
+
+    return rc;
+}
+
+
+/*
+ * The end of a change, once the store is written (rc): the record or
+ * entry is made current, or given back, and the zone's lock is let go.  A
+ * change held so long that it was taken over meanwhile neither stores nor
  * publishes anything: it is tried again, after the other (NGX_BUSY).
  */
 
 static ngx_int_t
 ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_record_t *rec, ngx_int_t rc)
+    ngx_palette_cert_ctx_t *ctx, ngx_int_t rc)
 {
     if (rc == NGX_ERROR && zone->store.len
         && !ngx_palette_cert_change_owned(zone))
@@ -1064,19 +1355,38 @@ ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
     }
 
     if (rc != NGX_OK) {
-        ngx_palette_cert_change_discard(zone, rec);
+        if (rc == NGX_ERROR && ngx_palette_cert_change_owned(zone)) {
+            zone->sh->reserved = ctx->reserved;
+        }
+
+        if (ctx->named) {
+            ngx_palette_cert_named_change_discard(zone, ctx->entry);
+
+        } else {
+            ngx_palette_cert_change_discard(zone, ctx->rec);
+        }
+
         goto done;
     }
 
     /* NGX_BUSY when it was taken over meanwhile: nothing is made current */
 
-    rc = ngx_palette_cert_change_publish(zone, rec);
+    if (ctx->named) {
+        rc = ngx_palette_cert_named_change_publish(zone, &ctx->id,
+                                                   ctx->entry,
+                                                   ctx->pem.generation);
+    } else {
+        rc = ngx_palette_cert_change_publish(zone, ctx->rec);
+    }
 
     if (zone->store.len) {
         ngx_palette_cert_store_unlock(zone);
     }
 
 done:
+
+    ctx->rec = NULL;
+    ctx->entry = NULL;
 
     ngx_palette_cert_update_unlock(zone);
 
@@ -1094,9 +1404,12 @@ done:
 static ngx_int_t
 ngx_palette_cert_api_store(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem,
-    ngx_palette_cert_record_t *rec, ngx_palette_cert_error_t *err)
+    ngx_palette_cert_error_t *err)
 {
-    ngx_int_t  rc;
+    ngx_int_t                rc;
+    ngx_palette_cert_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
     rc = ngx_palette_cert_store_lock(zone, 0, r->connection->log);
 
@@ -1114,15 +1427,14 @@ ngx_palette_cert_api_store(ngx_http_request_t *r,
 
 #if (NGX_THREADS)
 
-    if (rc == NGX_OK && ngx_palette_cert_task_store(r, pem, rec) == NGX_AGAIN)
-    {
+    if (rc == NGX_OK && ngx_palette_cert_task_store(r, pem) == NGX_AGAIN) {
         return NGX_AGAIN;
     }
 
 #endif
 
     if (rc == NGX_OK
-        && ngx_palette_cert_store_save(zone, pem, r->connection->log)
+        && ngx_palette_cert_store_change(zone, ctx, pem, r->connection->log)
            != NGX_OK)
     {
         ngx_palette_cert_store_unlock(zone);
@@ -1135,6 +1447,25 @@ ngx_palette_cert_api_store(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/* the store's part of a change; it may run in a thread */
+
+static ngx_int_t
+ngx_palette_cert_store_change(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_ctx_t *ctx, ngx_palette_cert_pem_t *pem, ngx_log_t *log)
+{
+    if (!ctx->named) {
+        return ngx_palette_cert_store_save(zone, pem, log);
+    }
+
+    if (ctx->remove) {
+        return ngx_palette_cert_store_delete_named(zone, &ctx->id,
+                                                   pem->generation, log);
+    }
+
+    return ngx_palette_cert_store_save_named(zone, &ctx->id, pem, log);
 }
 
 
@@ -1169,7 +1500,8 @@ ngx_palette_cert_next_generation(ngx_palette_cert_zone_t *zone)
 {
     ngx_uint_t  next;
 
-    next = zone->sh->generation + 1;
+    next = ngx_max(zone->sh->zone_generation, zone->sh->reserved);
+    next = ngx_max(next, zone->sh->generation) + 1;
 
     if (zone->store.len) {
         next = ngx_max(next, ngx_palette_cert_store_last(zone) + 1);
@@ -1224,7 +1556,7 @@ ngx_palette_cert_task_check_handler(void *data, ngx_log_t *log)
 
 static ngx_int_t
 ngx_palette_cert_task_store(ngx_http_request_t *r,
-    ngx_palette_cert_pem_t *pem, ngx_palette_cert_record_t *rec)
+    ngx_palette_cert_pem_t *pem)
 {
     ngx_int_t                 rc;
     ngx_log_t                *log;
@@ -1239,7 +1571,7 @@ ngx_palette_cert_task_store(ngx_http_request_t *r,
     t = task->ctx;
 
     t->pem = pem;
-    t->rec = rec;
+    t->storing = 1;
     t->resume = ngx_palette_cert_api_answer;
 
     /*
@@ -1267,7 +1599,7 @@ ngx_palette_cert_task_store(ngx_http_request_t *r,
         t->zone->storing = 1;
 
     } else {
-        t->rec = NULL;
+        t->storing = 0;
     }
 
     return rc;
@@ -1279,7 +1611,7 @@ ngx_palette_cert_task_store_handler(void *data, ngx_log_t *log)
 {
     ngx_palette_cert_task_t  *t = data;
 
-    t->rc = ngx_palette_cert_store_save(t->zone, t->pem, &t->log);
+    t->rc = ngx_palette_cert_store_change(t->zone, t->ctx, t->pem, &t->log);
 }
 
 
@@ -1388,7 +1720,7 @@ ngx_palette_cert_task_done(ngx_event_t *ev)
 
     ngx_http_set_log_request(c->log, r);
 
-    if (t->rec) {
+    if (t->storing) {
         t->zone->storing = 0;
 
         if (t->rc != NGX_OK) {
@@ -1397,8 +1729,8 @@ ngx_palette_cert_task_done(ngx_event_t *ev)
             t->rc = NGX_ERROR;
         }
 
-        t->rc = ngx_palette_cert_api_finish(t->zone, t->rec, t->rc);
-        t->rec = NULL;
+        t->rc = ngx_palette_cert_api_finish(t->zone, t->ctx, t->rc);
+        t->storing = 0;
     }
 
     if (t->guard.timer_set) {
@@ -1442,6 +1774,220 @@ ngx_palette_cert_task_guard(ngx_event_t *ev)
 }
 
 #endif
+
+
+static ngx_int_t
+ngx_palette_cert_api_get_named(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_palette_cert_ctx_t       *ctx;
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_named_t     *e;
+    ngx_palette_cert_error_t      err;
+    ngx_palette_cert_parsed_t     parsed;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    /* the copy holds the key: cleansed with the request */
+
+    ctx = ngx_palette_cert_cleanup_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    e = ngx_palette_cert_named_find(zone, ctx->id.data, ctx->id.len);
+
+    if (e) {
+        rc = ngx_palette_cert_named_copy(e, &ctx->pem);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (rc == NGX_DECLINED) {
+        ngx_palette_cert_error(&err, NGX_HTTP_NOT_FOUND, "not_found", NULL,
+                               "there is no certificate with the id %V in "
+                               "the zone %V", &ctx->id, &zone->name);
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    if (rc != NGX_OK
+        || ngx_palette_cert_parse_pem(&ctx->pem, &parsed, r->connection->log)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_palette_cert_send_cert(r, zone, &parsed, 0);
+
+    ngx_palette_cert_parsed_free(&parsed);
+
+    return rc;
+}
+
+
+/*
+ * The list: what each certificate is served for, sorted by id, a page at
+ * a time.  It is copied under the lock and written out after it.
+ */
+
+static ngx_int_t
+ngx_palette_cert_api_list(ngx_http_request_t *r)
+{
+    u_char                         *p, *last, buf[64];
+    ngx_uint_t                      i, n, failed, generation;
+    ngx_array_t                     page;
+    ngx_palette_cert_zone_t        *zone;
+    ngx_palette_cert_json_t         j;
+    ngx_palette_cert_named_t       *e;
+    ngx_palette_cert_error_t        err;
+    ngx_palette_cert_loc_conf_t    *plcf;
+    ngx_palette_cert_list_query_t   q;
+
+    typedef struct {
+        ngx_str_t                   id;
+        ngx_uint_t                  generation;
+        ngx_palette_cert_meta_t     meta;
+    } item_t;
+
+    item_t                         *item;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    if (ngx_palette_cert_parse_list_query(r->args.data, r->args.len, &q)
+        != NGX_OK)
+    {
+        ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST,
+                               "malformed_request", NULL,
+                               "the query cannot be used: %s", q.error);
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    if (ngx_array_init(&page, r->pool, ngx_min(q.limit, 100), sizeof(item_t))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    failed = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    generation = zone->sh->zone_generation;
+
+    for (e = ngx_palette_cert_named_after(zone, &q.after), n = 0;
+         e;
+         e = ngx_palette_cert_named_next(zone, e), n++)
+    {
+        if (n == q.limit) {
+            break;
+        }
+
+        item = ngx_array_push(&page);
+        if (item == NULL) {
+            failed = 1;
+            break;
+        }
+
+        item->id.data = ngx_pnalloc(r->pool, e->id_len);
+        if (item->id.data == NULL
+            || ngx_palette_cert_named_meta(e, &item->meta, r->pool) != NGX_OK)
+        {
+            failed = 1;
+            break;
+        }
+
+        ngx_memcpy(item->id.data, e->id, e->id_len);
+        item->id.len = e->id_len;
+        item->generation = e->generation;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_palette_cert_json_init(&j, r->pool, 256 + page.nelts * 256)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_palette_cert_json_raw(&j, "{");
+
+    ngx_palette_cert_json_key(&j, "zone");
+    ngx_palette_cert_json_str(&j, zone->name.data, zone->name.len);
+
+    ngx_palette_cert_json_key(&j, "generation");
+    ngx_palette_cert_json_uint(&j, generation);
+
+    ngx_palette_cert_json_key(&j, "certificates");
+    ngx_palette_cert_json_raw(&j, "[");
+
+    item = page.elts;
+
+    for (i = 0; i < page.nelts; i++) {
+        ngx_palette_cert_json_raw(&j, i ? ",{" : "{");
+
+        ngx_palette_cert_json_key(&j, "id");
+        ngx_palette_cert_json_str(&j, item[i].id.data, item[i].id.len);
+
+        ngx_palette_cert_json_key(&j, "names");
+        ngx_palette_cert_json_raw(&j, "[");
+
+        last = item[i].meta.names + item[i].meta.names_len;
+
+        for (p = item[i].meta.names; p < last; p += 2 + p[1]) {
+            if (p != item[i].meta.names) {
+                ngx_palette_cert_json_raw(&j, ",");
+            }
+
+            ngx_palette_cert_json_str(&j, p + 2, p[1]);
+        }
+
+        ngx_palette_cert_json_raw(&j, "]");
+
+        ngx_palette_cert_json_key(&j, "key_type");
+        ngx_palette_cert_json_str(&j, item[i].meta.key_type.data,
+                                  item[i].meta.key_type.len);
+
+        ngx_palette_cert_json_key(&j, "not_after");
+        ngx_palette_cert_json_str(&j, item[i].meta.not_after.data,
+                                  item[i].meta.not_after.len);
+
+        p = ngx_hex_dump(buf, item[i].meta.sha256, 32);
+        ngx_palette_cert_json_key(&j, "sha256");
+        ngx_palette_cert_json_str(&j, buf, p - buf);
+
+        ngx_palette_cert_json_key(&j, "generation");
+        ngx_palette_cert_json_uint(&j, item[i].generation);
+
+        ngx_palette_cert_json_raw(&j, "}");
+    }
+
+    ngx_palette_cert_json_raw(&j, "]");
+
+    ngx_palette_cert_json_key(&j, "next");
+
+    if (e && page.nelts) {
+        ngx_palette_cert_json_str(&j, item[page.nelts - 1].id.data,
+                                  item[page.nelts - 1].id.len);
+
+    } else {
+        ngx_palette_cert_json_raw(&j, "null");
+    }
+
+    ngx_palette_cert_json_raw(&j, "}\n");
+
+    return ngx_palette_cert_send_json(r, NGX_HTTP_OK, &j, generation);
+}
 
 
 static ngx_int_t
@@ -1679,6 +2225,11 @@ ngx_palette_cert_cleanse(void *data)
 
         ngx_palette_cert_bundle_free(&ctx->bundle);
         ngx_palette_cert_pem_free(&ctx->pem);
+
+        if (ctx->meta.names) {
+            ngx_free(ctx->meta.names);
+            ctx->meta.names = NULL;
+        }
 
         /*
          * The header buffer belongs to the connection and outlives the
@@ -1975,14 +2526,49 @@ static void
 ngx_palette_cert_audit(ngx_http_request_t *r, ngx_palette_cert_zone_t *zone,
     const char *what, ngx_palette_cert_parsed_t *cur)
 {
-    X509    *peer;
-    u_char  *p, *d, *s, *u, *q, *last, *c;
-    u_char   sha[64], subject[256], date[32], user[64], client[256];
+    u_char        *s, *d, md[EVP_MAX_MD_SIZE];
+    u_char         subject[256], date[32];
+    ngx_str_t      subj, na;
+    unsigned int   n;
 
-    p = ngx_palette_cert_sha256(sha, cur->leaf);
+    if (X509_digest(cur->leaf, EVP_sha256(), md, &n) != 1 || n != 32) {
+        ngx_memzero(md, 32);
+    }
+
     s = ngx_palette_cert_subject(subject, subject + sizeof(subject),
                                  X509_get_subject_name(cur->leaf));
     d = ngx_palette_cert_time(date, X509_get0_notAfter(cur->leaf));
+
+    subj.data = subject;
+    subj.len = s - subject;
+    na.data = date;
+    na.len = d - date;
+
+    ngx_palette_cert_audit_line(r, zone, what, cur->generation, md, &subj,
+                                &na);
+}
+
+
+static void
+ngx_palette_cert_audit_line(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, const char *what, ngx_uint_t generation,
+    u_char *sha256, ngx_str_t *subject, ngx_str_t *not_after)
+{
+    X509                    *peer;
+    u_char                  *p, *u, *q, *last, *c, *i;
+    u_char                   sha[64], user[64], client[256], id[128];
+    ngx_palette_cert_ctx_t  *ctx;
+
+    p = ngx_hex_dump(sha, sha256, 32);
+
+    /* a named certificate's id */
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+    i = id;
+
+    if (ctx && ctx->named) {
+        i = ngx_snprintf(id, sizeof(id), " certificate \"%V\"", &ctx->id);
+    }
 
     /* the user name as the client sent it: printable characters only */
 
@@ -2013,12 +2599,24 @@ ngx_palette_cert_audit(ngx_http_request_t *r, ngx_palette_cert_zone_t *zone,
 
     /* the client address follows, added by the request's log handler */
 
+    if (subject == NULL) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "palette_cert zone \"%V\"%*s %s: generation %ui, "
+                      "sha256 %*s%s%*s%s%s%*s%s",
+                      &zone->name, i - id, id, what, generation, p - sha, sha,
+                      u > user ? ", user \"" : "", u - user, user,
+                      u > user ? "\"" : "",
+                      c > client ? ", client certificate \"" : "",
+                      c - client, client, c > client ? "\"" : "");
+        return;
+    }
+
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                  "palette_cert zone \"%V\" %s: generation %ui, "
-                  "sha256 %*s, subject \"%*s\", not_after %*s%s%*s%s"
+                  "palette_cert zone \"%V\"%*s %s: generation %ui, "
+                  "sha256 %*s, subject \"%V\", not_after %V%s%*s%s"
                   "%s%*s%s",
-                  &zone->name, what, cur->generation, p - sha, sha,
-                  s - subject, subject, d - date, date,
+                  &zone->name, i - id, id, what, generation, p - sha, sha,
+                  subject, not_after,
                   u > user ? ", user \"" : "", u - user, user,
                   u > user ? "\"" : "",
                   c > client ? ", client certificate \"" : "",
@@ -2031,7 +2629,8 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_parsed_t *cur,
     ngx_uint_t dry_run)
 {
-    ngx_palette_cert_json_t  j;
+    ngx_palette_cert_ctx_t   *ctx;
+    ngx_palette_cert_json_t   j;
 
     if (ngx_palette_cert_json_init(&j, r->pool, 4096) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -2041,6 +2640,13 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
 
     ngx_palette_cert_json_key(&j, "zone");
     ngx_palette_cert_json_str(&j, zone->name.data, zone->name.len);
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (ctx && ctx->named) {
+        ngx_palette_cert_json_key(&j, "id");
+        ngx_palette_cert_json_str(&j, ctx->id.data, ctx->id.len);
+    }
 
     ngx_palette_cert_json_key(&j, "generation");
     ngx_palette_cert_json_uint(&j, cur->generation);
@@ -2075,8 +2681,44 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
     /* the ETag is the live generation; a dry run's is not live */
 
     return ngx_palette_cert_send_json(r, NGX_HTTP_OK, &j,
-                                      dry_run ? zone->sh->generation
-                                              : cur->generation);
+                                      !dry_run ? cur->generation
+                                      : (ctx && ctx->named)
+                                        ? ctx->old_generation
+                                        : zone->sh->generation);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_send_deleted(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone)
+{
+    ngx_palette_cert_ctx_t   *ctx;
+    ngx_palette_cert_json_t   j;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (ngx_palette_cert_json_init(&j, r->pool, 256) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_palette_cert_json_raw(&j, "{");
+
+    ngx_palette_cert_json_key(&j, "zone");
+    ngx_palette_cert_json_str(&j, zone->name.data, zone->name.len);
+
+    ngx_palette_cert_json_key(&j, "id");
+    ngx_palette_cert_json_str(&j, ctx->id.data, ctx->id.len);
+
+    ngx_palette_cert_json_key(&j, "deleted");
+    ngx_palette_cert_json_raw(&j, "true");
+
+    ngx_palette_cert_json_key(&j, "generation");
+    ngx_palette_cert_json_uint(&j, ctx->pem.generation);
+
+    ngx_palette_cert_json_raw(&j, "}\n");
+
+    return ngx_palette_cert_send_json(r, NGX_HTTP_OK, &j,
+                                      ctx->pem.generation);
 }
 
 
@@ -2117,7 +2759,43 @@ ngx_palette_cert_send_error(ngx_http_request_t *r,
     }
 
     return ngx_palette_cert_send_json(r, err->status, &j,
-                                      zone->sh->generation);
+                                      ngx_palette_cert_etag(r, zone));
+}
+
+
+/*
+ * The ETag of an answer that changes nothing: the generation of what the
+ * URI names, the zone's for the list or a certificate that does not exist.
+ */
+
+static ngx_uint_t
+ngx_palette_cert_etag(ngx_http_request_t *r, ngx_palette_cert_zone_t *zone)
+{
+    ngx_uint_t                 generation;
+    ngx_palette_cert_ctx_t    *ctx;
+    ngx_palette_cert_named_t  *e;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (ctx == NULL || (!ctx->named && !ctx->list)) {
+        return zone->sh->generation;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    generation = zone->sh->zone_generation;
+
+    if (ctx->named) {
+        e = ngx_palette_cert_named_find(zone, ctx->id.data, ctx->id.len);
+
+        if (e) {
+            generation = e->generation;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return generation;
 }
 
 
@@ -2385,7 +3063,8 @@ ngx_palette_cert_header_filter(ngx_http_request_t *r)
 
         /* access control answers (401, 403) keep their page */
 
-        if (ngx_palette_cert_add_headers(r, plcf->zone->sh->generation)
+        if (ngx_palette_cert_add_headers(r,
+                                         ngx_palette_cert_etag(r, plcf->zone))
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -2423,7 +3102,8 @@ ngx_palette_cert_header_filter(ngx_http_request_t *r)
     ctx->replace = cl;
 
     if (ngx_palette_cert_headers(r, err.status, &ngx_palette_cert_json_type,
-                                 j.pos - j.start, plcf->zone->sh->generation)
+                                 j.pos - j.start,
+                                 ngx_palette_cert_etag(r, plcf->zone))
         != NGX_OK)
     {
         return NGX_ERROR;

@@ -1299,7 +1299,9 @@ ngx_palette_cert_parse_sni(const u_char *p, size_t len, u_char *host,
             n--;
         }
 
-        if (n == 0 || n > NGX_PALETTE_CERT_HOST_LEN) {
+        /* a name still ending in a dot, "a..", has an empty label */
+
+        if (n == 0 || n > NGX_PALETTE_CERT_HOST_LEN || p[n - 1] == '.') {
             return NGX_DECLINED;
         }
 

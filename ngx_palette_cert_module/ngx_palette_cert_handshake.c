@@ -32,7 +32,16 @@
 
 static ngx_int_t ngx_palette_cert_use(SSL *ssl,
     ngx_palette_cert_srv_conf_t *pscf);
+static ngx_int_t ngx_palette_cert_named_serve(SSL *ssl,
+    ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_named_lookup(SSL *ssl,
+    ngx_palette_cert_zone_t *zone, u_char *host, size_t len,
+    ngx_uint_t *kind, u_char *name, size_t *name_len, ngx_uint_t gen[2]);
+static ngx_uint_t ngx_palette_cert_wants_ec(SSL *ssl);
+static size_t ngx_palette_cert_local_addr(SSL *ssl, u_char *buf);
 static ngx_uint_t ngx_palette_cert_epoch(ngx_palette_cert_srv_conf_t *pscf);
+static ngx_uint_t ngx_palette_cert_zone_epoch(
+    ngx_palette_cert_srv_conf_t *pscf, ngx_palette_cert_zone_t *zone);
 static X509 *ngx_palette_cert_retire_cert(ngx_palette_cert_srv_conf_t *pscf,
     ngx_log_t *log);
 
@@ -53,6 +62,13 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
     ngx_palette_cert_zone_t  *zone;
 
     zone = pscf->zone;
+
+    /* a named certificate for the name the client asked for */
+
+    if (zone->sh->named_n && ngx_palette_cert_named_serve(ssl, zone) == NGX_OK)
+    {
+        return 1;
+    }
 
     if (zone->sh->generation != zone->current.generation
         || pscf->installed != zone->current.generation)
@@ -112,14 +128,58 @@ ngx_palette_cert_client_hello(SSL *ssl, int *alert, void *arg)
 {
     ngx_palette_cert_srv_conf_t *pscf = arg;
 
-    ngx_connection_t  *c;
+    u_char                   *sid, named[32], host[NGX_PALETTE_CERT_HOST_LEN];
+    u_char                    name[NGX_PALETTE_CERT_HOST_LEN + 1];
+    size_t                    len, hlen, nlen;
+    ngx_int_t                 rc;
+    ngx_uint_t                kind, gen[2];
+    const u_char             *ext;
+    ngx_connection_t         *c;
+    ngx_palette_cert_zone_t  *zone;
 
     if (ngx_palette_cert_epoch(pscf) != pscf->sid_epoch) {
         c = ngx_ssl_get_connection(ssl);
         ngx_palette_cert_session_update(pscf, c ? c->log : ngx_cycle->log);
     }
 
-    if (SSL_set_session_id_context(ssl, pscf->sid, sizeof(pscf->sid)) != 1) {
+    sid = pscf->sid;
+    zone = pscf->zone;
+
+    /*
+     * Sessions made under a named certificate are told apart by the
+     * generations of the name's certificates: a change of either ends
+     * them, and a change of any other certificate leaves them.
+     */
+
+    if (zone && zone->sh && zone->sh->named_n) {
+        rc = NGX_DECLINED;
+        hlen = 0;
+
+        if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext,
+                                      &len)
+            == 1)
+        {
+            rc = ngx_palette_cert_parse_sni(ext, len, host, &hlen);
+
+            if (rc == NGX_OK) {
+                rc = ngx_palette_cert_named_lookup(ssl, zone, host, hlen,
+                                                   &kind, name, &nlen, gen);
+            }
+
+        } else {
+            rc = ngx_palette_cert_named_lookup(ssl, zone, NULL, 0, &kind,
+                                               name, &nlen, gen);
+        }
+
+        if (rc == NGX_OK) {
+            ngx_memcpy(named, pscf->sid_base, 16);
+            ngx_memcpy(named + 16, &gen[0], 8);
+            ngx_memcpy(named + 24, &gen[1], 8);
+            sid = named;
+        }
+    }
+
+    if (SSL_set_session_id_context(ssl, sid, 32) != 1) {
         *alert = SSL_AD_INTERNAL_ERROR;
         return SSL_CLIENT_HELLO_ERROR;
     }
@@ -128,7 +188,265 @@ ngx_palette_cert_client_hello(SSL *ssl, int *alert, void *arg)
 }
 
 
-/* the sum of the zones' generations: it grows with every change */
+/*
+ * The named certificate the handshake asked for, installed in the
+ * connection: NGX_DECLINED when there is none (the default is served).
+ */
+
+static ngx_int_t
+ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_zone_t *zone)
+{
+    u_char                     *p, name[NGX_PALETTE_CERT_HOST_LEN + 1];
+    u_char                      host[NGX_PALETTE_CERT_HOST_LEN];
+    size_t                      len, hlen, nlen;
+    ngx_int_t                   rc;
+    ngx_uint_t                  i, kind, type, gen[2];
+    const char                 *sni;
+    ngx_log_t                  *log;
+    ngx_connection_t           *c;
+    ngx_palette_cert_cached_t  *cc;
+
+    sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+
+    if (sni) {
+        len = ngx_strlen(sni);
+        p = (u_char *) sni;
+
+        if (len && p[len - 1] == '.') {
+            len--;
+        }
+
+        if (len == 0 || len > NGX_PALETTE_CERT_HOST_LEN) {
+            return NGX_DECLINED;
+        }
+
+        for (i = 0; i < len; i++) {
+            host[i] = ngx_tolower(p[i]);
+        }
+
+        hlen = len;
+
+        rc = ngx_palette_cert_named_lookup(ssl, zone, host, hlen, &kind,
+                                           name, &nlen, gen);
+
+    } else {
+        rc = ngx_palette_cert_named_lookup(ssl, zone, NULL, 0, &kind, name,
+                                           &nlen, gen);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    /* the key type the client can use, else the other one */
+
+    if (gen[NGX_PALETTE_CERT_EC] && gen[NGX_PALETTE_CERT_RSA]) {
+        type = ngx_palette_cert_wants_ec(ssl) ? NGX_PALETTE_CERT_EC
+                                              : NGX_PALETTE_CERT_RSA;
+
+    } else {
+        type = gen[NGX_PALETTE_CERT_EC] ? NGX_PALETTE_CERT_EC
+                                        : NGX_PALETTE_CERT_RSA;
+    }
+
+    c = ngx_ssl_get_connection(ssl);
+    log = c ? c->log : ngx_cycle->log;
+
+    cc = ngx_palette_cert_named_get(zone, kind, name, nlen, type, gen[type],
+                                    log);
+
+    if (cc == NULL && gen[type ^ 1]) {
+        type ^= 1;
+        cc = ngx_palette_cert_named_get(zone, kind, name, nlen, type,
+                                        gen[type], log);
+    }
+
+    if (cc == NULL) {
+        return NGX_DECLINED;
+    }
+
+    SSL_certs_clear(ssl);
+
+    if (SSL_use_cert_and_key(ssl, cc->leaf, cc->key, cc->chain, 1) != 1) {
+        ngx_ssl_error(NGX_LOG_ALERT, log, 0,
+                      "palette_cert zone \"%V\": SSL_use_cert_and_key() "
+                      "failed for a named certificate", &zone->name);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The name whose certificates serve a handshake, and their generations:
+ * the host name exactly, else the wildcard of its parent; without a host
+ * name, the address the client connected to.  host is lowercase.
+ */
+
+static ngx_int_t
+ngx_palette_cert_named_lookup(SSL *ssl, ngx_palette_cert_zone_t *zone,
+    u_char *host, size_t len, ngx_uint_t *kind, u_char *name,
+    size_t *name_len, ngx_uint_t gen[2])
+{
+    u_char  *dot;
+
+    if (host == NULL) {
+        if (zone->sh->ip_names == 0) {
+            return NGX_DECLINED;
+        }
+
+        *kind = NGX_PALETTE_CERT_NAME_IP;
+        *name_len = ngx_palette_cert_local_addr(ssl, name);
+
+        if (*name_len == 0) {
+            return NGX_DECLINED;
+        }
+
+        return ngx_palette_cert_named_select(zone, *kind, name, *name_len,
+                                             gen);
+    }
+
+    *kind = NGX_PALETTE_CERT_NAME_DNS;
+
+    ngx_memcpy(name, host, len);
+    *name_len = len;
+
+    if (ngx_palette_cert_named_select(zone, *kind, name, len, gen) == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    /* "*.rest" covers one label more than "rest" */
+
+    dot = ngx_strlchr(host, host + len, '.');
+
+    if (dot == NULL || dot == host || dot + 1 == host + len) {
+        return NGX_DECLINED;
+    }
+
+    name[0] = '*';
+    ngx_memcpy(name + 1, dot, host + len - dot);
+    *name_len = 1 + (host + len - dot);
+
+    return ngx_palette_cert_named_select(zone, *kind, name, *name_len, gen);
+}
+
+
+/*
+ * Whether the client can be served an ECDSA certificate: it offers ECDSA
+ * signatures (or, in TLS 1.2, offers no list, which allows them), and in
+ * TLS 1.2 an ECDSA cipher suite that the server enables too.
+ */
+
+static ngx_uint_t
+ngx_palette_cert_wants_ec(SSL *ssl)
+{
+    int                  i, n, sign;
+    const SSL_CIPHER    *cipher;
+    STACK_OF(SSL_CIPHER) *client, *server;
+
+    n = SSL_get_sigalgs(ssl, -1, NULL, NULL, NULL, NULL, NULL);
+
+    if (n > 0) {
+        for (i = 0; i < n; i++) {
+            if (SSL_get_sigalgs(ssl, i, &sign, NULL, NULL, NULL, NULL) > 0
+                && sign == EVP_PKEY_EC)
+            {
+                break;
+            }
+        }
+
+        if (i == n) {
+            return 0;
+        }
+
+    } else if (SSL_version(ssl) >= TLS1_3_VERSION) {
+        return 0;
+    }
+
+    if (SSL_version(ssl) >= TLS1_3_VERSION) {
+        return 1;
+    }
+
+    client = SSL_get_client_ciphers(ssl);
+    server = SSL_get_ciphers(ssl);
+
+    if (client == NULL || server == NULL) {
+        return 0;
+    }
+
+    for (i = 0; i < sk_SSL_CIPHER_num(client); i++) {
+        cipher = sk_SSL_CIPHER_value(client, i);
+
+        if (SSL_CIPHER_get_auth_nid(cipher) == NID_auth_ecdsa
+            && sk_SSL_CIPHER_find(server, (SSL_CIPHER *) cipher) >= 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the address the client connected to, as text: an IPv4 one unmapped */
+
+static size_t
+ngx_palette_cert_local_addr(SSL *ssl, u_char *buf)
+{
+    u_char               *p;
+    ngx_connection_t     *c;
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+
+    c = ngx_ssl_get_connection(ssl);
+
+    if (c == NULL || ngx_connection_local_sockaddr(c, NULL, 0) != NGX_OK) {
+        return 0;
+    }
+
+    switch (c->local_sockaddr->sa_family) {
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) c->local_sockaddr;
+        p = (u_char *) &sin->sin_addr;
+        return ngx_inet_ntop(AF_INET, p, buf, NGX_INET_ADDRSTRLEN);
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) c->local_sockaddr;
+        p = sin6->sin6_addr.s6_addr;
+
+        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+            return ngx_inet_ntop(AF_INET, p + 12, buf, NGX_INET_ADDRSTRLEN);
+        }
+
+        /* as inet_ntop() writes it, which is how the names are kept */
+
+        if (inet_ntop(AF_INET6, p, (char *) buf, NGX_INET6_ADDRSTRLEN)
+            == NULL)
+        {
+            return 0;
+        }
+
+        return ngx_strlen(buf);
+#endif
+
+    default:
+        return 0;
+    }
+}
+
+
+/*
+ * The sum of the zones' generations: it grows with every change.  Of the
+ * server's own zone it is the default's, as named certificates have
+ * session id contexts of their own; of another zone, whose server a host
+ * name may lead to, it is the zone's, which any change makes grow.
+ */
 
 static ngx_uint_t
 ngx_palette_cert_epoch(ngx_palette_cert_srv_conf_t *pscf)
@@ -140,12 +458,23 @@ ngx_palette_cert_epoch(ngx_palette_cert_srv_conf_t *pscf)
     epoch = 0;
 
     for (i = 0; i < pscf->zones->nelts; i++) {
-        if (zones[i]->sh) {
-            epoch += zones[i]->sh->generation;
-        }
+        epoch += ngx_palette_cert_zone_epoch(pscf, zones[i]);
     }
 
     return epoch;
+}
+
+
+static ngx_uint_t
+ngx_palette_cert_zone_epoch(ngx_palette_cert_srv_conf_t *pscf,
+    ngx_palette_cert_zone_t *zone)
+{
+    if (zone->sh == NULL) {
+        return 0;
+    }
+
+    return (zone == pscf->zone) ? zone->sh->generation
+                                : zone->sh->zone_generation;
 }
 
 
@@ -289,7 +618,7 @@ ngx_palette_cert_session_update(ngx_palette_cert_srv_conf_t *pscf,
     epoch = 0;
 
     for (i = 0; i < pscf->zones->nelts; i++) {
-        generation = zones[i]->sh ? zones[i]->sh->generation : 0;
+        generation = ngx_palette_cert_zone_epoch(pscf, zones[i]);
         epoch += generation;
 
         ok = ok && EVP_DigestUpdate(md, &generation, sizeof(ngx_uint_t)) == 1;

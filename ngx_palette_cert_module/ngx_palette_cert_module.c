@@ -366,6 +366,7 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u_char                    *p;
     ssize_t                    size;
+    ngx_int_t                  n;
     ngx_str_t                 *value, name, s, store;
     ngx_uint_t                 i, store_set;
     ngx_shm_zone_t            *shm_zone;
@@ -436,6 +437,9 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->cycle = cf->cycle;
     zone->log = &cf->cycle->new_log;
     zone->lock = NGX_INVALID_FILE;
+    zone->cache_max = NGX_CONF_UNSET_UINT;
+
+    ngx_palette_cert_cache_init(zone);
 
     if (ngx_array_init(&zone->names, cf->pool, 2, sizeof(ngx_str_t))
         != NGX_OK
@@ -528,7 +532,28 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "cache=", 6) == 0) {
+
+            if (zone->cache_max != NGX_CONF_UNSET_UINT) {
+                goto duplicate;
+            }
+
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            zone->cache_max = n;
+
+            continue;
+        }
+
         goto invalid;
+    }
+
+    if (zone->cache_max == NGX_CONF_UNSET_UINT) {
+        zone->cache_max = NGX_PALETTE_CERT_CACHE;
     }
 
     if (!store_set) {
@@ -904,6 +929,7 @@ ngx_palette_cert_zone_cleanup(void *data)
     ngx_palette_cert_zone_retire(zone, 0);
 
     ngx_palette_cert_parsed_free(&zone->current);
+    ngx_palette_cert_cache_free(zone);
 }
 
 

@@ -32,6 +32,10 @@ static ngx_int_t ngx_palette_cert_pem_usable(ngx_palette_cert_zone_t *zone,
 static void ngx_palette_cert_zone_hold(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_zone_t *ozone);
 static ngx_uint_t ngx_palette_cert_first_generation(void);
+static ngx_int_t ngx_palette_cert_zone_named(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, ngx_palette_cert_pem_t *pem);
+static ngx_int_t ngx_palette_cert_inherit_named(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_zone_t *ozone);
 
 
 /* a change being written to the store ends in milliseconds */
@@ -74,6 +78,7 @@ ngx_palette_cert_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_memzero(sh, sizeof(ngx_palette_cert_sh_t));
     ngx_queue_init(&sh->records);
+    ngx_palette_cert_named_init(sh);
 
     zone->sh = sh;
     zone->shpool->data = sh;
@@ -227,6 +232,24 @@ ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone)
     ngx_palette_cert_pem_free(&cur);
     ngx_palette_cert_pem_free(&def);
 
+    if (zone->store.len) {
+        if (ngx_palette_cert_store_load_named(zone,
+                                              ngx_palette_cert_zone_named,
+                                              zone->log)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        /* a deletion, the last change, left no generation folder */
+
+        last = ngx_palette_cert_store_named_last(zone, zone->log);
+
+        if (last > zone->sh->zone_generation) {
+            zone->sh->zone_generation = last;
+        }
+    }
+
     return NGX_OK;
 
 nomem:
@@ -324,10 +347,139 @@ ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone)
 
     } else {
         ngx_palette_cert_publish(zone, rec);
+        rc = ngx_palette_cert_inherit_named(zone, ozone);
     }
 
     ngx_palette_cert_pem_free(&def);
     ngx_palette_cert_pem_free(&cur);
+
+    return rc;
+}
+
+
+/* the running zone's named certificates, copied as they are */
+
+static ngx_int_t
+ngx_palette_cert_inherit_named(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_zone_t *ozone)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  none, id;
+    ngx_palette_cert_named_t  *o, *e;
+
+    rc = NGX_OK;
+    ngx_str_null(&none);
+
+    ngx_shmtx_lock(&ozone->shpool->mutex);
+
+    for (o = ngx_palette_cert_named_after(ozone, &none);
+         o;
+         o = ngx_palette_cert_named_next(ozone, o))
+    {
+        e = ngx_palette_cert_named_dup(zone, o);
+
+        id.data = o->id;
+        id.len = o->id_len;
+
+        if (e == NULL
+            || ngx_palette_cert_named_publish(zone, &id, e, e->generation)
+               != NGX_OK)
+        {
+            if (e) {
+                ngx_palette_cert_named_free(zone, e);
+            }
+
+            ngx_log_error(NGX_LOG_EMERG, zone->log, 0,
+                          "palette_cert zone \"%V\" is too small for its "
+                          "%ui named certificates", &zone->name,
+                          ozone->sh->named_n);
+            rc = NGX_ERROR;
+            break;
+        }
+    }
+
+    zone->sh->zone_generation = ngx_max(zone->sh->zone_generation,
+                                        ozone->sh->zone_generation);
+    zone->sh->reserved = ngx_max(zone->sh->reserved, ozone->sh->reserved);
+
+    ngx_shmtx_unlock(&ozone->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * A named certificate of the store: what it is served for is read from
+ * its meta file, or else from the certificate itself.
+ */
+
+static ngx_int_t
+ngx_palette_cert_zone_named(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
+    ngx_palette_cert_pem_t *pem)
+{
+    u_char                     buf[64];
+    ngx_int_t                  rc;
+    ngx_palette_cert_meta_t    m;
+    ngx_palette_cert_named_t  *e;
+    ngx_palette_cert_parsed_t  parsed;
+
+    rc = NGX_DECLINED;
+
+    if (pem->meta.len) {
+        rc = ngx_palette_cert_meta_parse(&pem->meta, &m, buf, sizeof(buf));
+    }
+
+    if (rc == NGX_DECLINED) {
+        if (ngx_palette_cert_parse_pem(pem, &parsed, zone->log) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                          "palette_cert zone \"%V\": the certificate \"%V\" "
+                          "in the store cannot be parsed, it is not served",
+                          &zone->name, id);
+            return NGX_OK;
+        }
+
+        rc = ngx_palette_cert_meta(parsed.leaf, parsed.key, &m, buf,
+                                   sizeof(buf));
+
+        ngx_palette_cert_parsed_free(&parsed);
+
+        if (rc == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                          "palette_cert zone \"%V\": the certificate \"%V\" "
+                          "in the store names no host or address, it is not "
+                          "served", &zone->name, id);
+            return NGX_OK;
+        }
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    e = ngx_palette_cert_named_alloc(zone, id, &m, pem);
+
+    if (e == NULL
+        || ngx_palette_cert_named_publish(zone, id, e, e->generation)
+           != NGX_OK)
+    {
+        if (e) {
+            ngx_palette_cert_named_free(zone, e);
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, zone->log, 0,
+                      "palette_cert zone \"%V\" is too small for the named "
+                      "certificates of its store (%ui fit)", &zone->name,
+                      zone->sh->named_n);
+        rc = NGX_ERROR;
+    }
+
+    if (zone->sh->reserved < pem->generation) {
+        zone->sh->reserved = pem->generation;
+    }
+
+    ngx_free(m.names);
 
     return rc;
 }
@@ -589,6 +741,10 @@ ngx_palette_cert_publish(ngx_palette_cert_zone_t *zone,
     ngx_memory_barrier();
 
     zone->sh->generation = rec->generation;
+
+    if (rec->generation > zone->sh->zone_generation) {
+        zone->sh->zone_generation = rec->generation;
+    }
 }
 
 
@@ -731,6 +887,26 @@ ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone)
         sh->pending = NULL;
     }
 
+    if (sh->pending_named) {
+        ngx_log_error(NGX_LOG_NOTICE, zone->log, 0,
+                      "palette_cert zone \"%V\": the change %P left "
+                      "unfinished is discarded", &zone->name, pid);
+
+        ngx_palette_cert_named_free(zone, sh->pending_named);
+        sh->pending_named = NULL;
+
+    } else {
+
+        /*
+         * The generation it took is given again: a default that the store
+         * holds under it is found there (ngx_palette_cert_store_last());
+         * only a named certificate's, which may be in the store under its
+         * id, keeps its generation from being given to another.
+         */
+
+        sh->reserved = 0;
+    }
+
 take:
 
     sh->update_start = now;
@@ -831,6 +1007,81 @@ ngx_palette_cert_change_discard(ngx_palette_cert_zone_t *zone,
 
 
 /* whether this process still holds the change lock it took */
+
+/* the same for a named certificate: e is NULL for a deletion */
+
+ngx_palette_cert_named_t *
+ngx_palette_cert_named_change_alloc(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, ngx_palette_cert_meta_t *m, ngx_palette_cert_pem_t *pem)
+{
+    ngx_palette_cert_named_t  *e;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    e = ngx_palette_cert_named_alloc(zone, id, m, pem);
+
+    if (e && ngx_palette_cert_named_reserve(zone, e) != NGX_OK) {
+        ngx_palette_cert_named_free(zone, e);
+        e = NULL;
+    }
+
+    zone->sh->pending_named = e;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return e;
+}
+
+
+/*
+ * NGX_BUSY when the change was taken over meanwhile, NGX_ERROR when the
+ * index has no room left for its names (then nothing changed).
+ */
+
+ngx_int_t
+ngx_palette_cert_named_change_publish(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, ngx_palette_cert_named_t *e, ngx_uint_t generation)
+{
+    ngx_int_t  rc;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (zone->sh->update == (ngx_atomic_uint_t) ngx_pid
+        && zone->sh->pending_named == e)
+    {
+        rc = ngx_palette_cert_named_publish(zone, id, e, generation);
+
+        if (rc == NGX_OK || e == NULL) {
+            zone->sh->pending_named = NULL;
+        }
+
+    } else {
+        rc = NGX_BUSY;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+void
+ngx_palette_cert_named_change_discard(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e)
+{
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (e
+        && zone->sh->update == (ngx_atomic_uint_t) ngx_pid
+        && zone->sh->pending_named == e)
+    {
+        ngx_palette_cert_named_free(zone, e);
+        zone->sh->pending_named = NULL;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
 
 ngx_uint_t
 ngx_palette_cert_change_owned(ngx_palette_cert_zone_t *zone)

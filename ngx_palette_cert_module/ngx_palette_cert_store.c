@@ -14,6 +14,11 @@
  *     STORE/gen-N/ca.pem            the CA certificates, when given
  *     STORE/gen-N/source            "uploaded" or "self-signed"
  *     STORE/self-signed/...         the self-signed default, kept apart
+ *     STORE/named/ID/current, gen-N/ a named certificate, the same way,
+ *                                   with gen-N/meta: the names it is
+ *                                   served for, its key type, not_after
+ *                                   and sha256, so that a start reads
+ *                                   them without parsing it
  *
  * A new generation is written into a temporary folder, each file and the
  * folder are synced, the folder is renamed to gen-N, and a new link
@@ -25,8 +30,8 @@
  * whatever the worker user can put there is not trusted: the store folder
  * is opened once per operation, never through a link, and everything else
  * is reached relative to it (openat() and friends) by a name of the
- * store's own pattern ("gen-N", ".tmp-N", "self-signed", "current" and
- * the four file names), never following a link: "current" is read as text
+ * store's own pattern ("gen-N", ".tmp-N", "self-signed", "current",
+ * "named", an id, and the five file names), never following a link: "current" is read as text
  * and must name a generation folder, folders and files are opened with
  * O_NOFOLLOW, and only regular files are read.  Files are created
  * exclusively in a folder only root can write to until it is complete,
@@ -77,6 +82,12 @@ typedef struct {
 
 static u_char *ngx_palette_cert_path(ngx_palette_cert_path_t *path,
     ngx_palette_cert_zone_t *zone, const char *dir, const char *file);
+static void ngx_palette_cert_named_generation(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t nfd, ngx_uint_t generation, ngx_log_t *log);
+static ngx_fd_t ngx_palette_cert_named_open(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t sfd, ngx_log_t *log);
+static ngx_fd_t ngx_palette_cert_subdir(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t dfd, const char *name, ngx_uint_t create, ngx_log_t *log);
 static ngx_fd_t ngx_palette_cert_store_open(ngx_palette_cert_zone_t *zone,
     ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_name_number(u_char *name, size_t len,
@@ -107,7 +118,7 @@ static ngx_int_t ngx_palette_cert_owner(ngx_palette_cert_zone_t *zone,
 
 
 static const char  *ngx_palette_cert_files[] = {
-    "certificate.pem", "key.pem", "ca.pem", "source", NULL
+    "certificate.pem", "key.pem", "ca.pem", "source", "meta", NULL
 };
 
 
@@ -221,6 +232,11 @@ ngx_palette_cert_store_load(ngx_palette_cert_zone_t *zone, const char *which,
         if (source.data) {
             ngx_free(source.data);
         }
+    }
+
+    if (rc == NGX_OK && zone->id.len) {
+        rc = ngx_palette_cert_read(zone, gfd, which, "meta", &pem->meta, 1,
+                                   log);
     }
 
     if (rc != NGX_OK) {
@@ -364,6 +380,321 @@ failed:
 done:
 
     ngx_palette_cert_close(zone, dfd, NULL, log);
+
+    return rc;
+}
+
+
+/*
+ * A named certificate is stored the same way, in a folder of its own: a
+ * copy of the zone with its id stands for that folder.
+ */
+
+ngx_int_t
+ngx_palette_cert_store_save_named(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, ngx_palette_cert_pem_t *pem, ngx_log_t *log)
+{
+    u_char                   name[NGX_PALETTE_CERT_ID_LEN + 1];
+    ngx_fd_t                 sfd, nfd, fd;
+    ngx_palette_cert_zone_t  nz;
+
+    sfd = ngx_palette_cert_store_open(zone, log);
+
+    if (sfd == NGX_INVALID_FILE) {
+        return NGX_ERROR;
+    }
+
+    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 1, log);
+
+    (void) close(sfd);
+
+    if (nfd == NGX_INVALID_FILE) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(name, id->data, id->len + 1);
+
+    fd = ngx_palette_cert_subdir(zone, nfd, (char *) name, 1, log);
+
+    if (fd == NGX_INVALID_FILE) {
+        (void) close(nfd);
+        return NGX_ERROR;
+    }
+
+    (void) close(fd);
+
+    nz = *zone;
+    nz.id = *id;
+
+    if (ngx_palette_cert_store_save(&nz, pem, log) != NGX_OK) {
+        (void) close(nfd);
+        return NGX_ERROR;
+    }
+
+    ngx_palette_cert_named_generation(zone, nfd, pem->generation, log);
+
+    (void) close(nfd);
+
+    return NGX_OK;
+}
+
+
+/*
+ * STORE/named/.generation: the generation of the last change of a named
+ * certificate, so that a deletion, which leaves no folder, is not
+ * forgotten by the next start.  Written once the change is made; should
+ * that fail, only the zone's generation a start tells is lower.
+ */
+
+static void
+ngx_palette_cert_named_generation(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t nfd, ngx_uint_t generation, ngx_log_t *log)
+{
+    u_char     tmp[64], buf[NGX_INT_T_LEN + 1];
+    ngx_str_t  text;
+
+    ngx_sprintf(tmp, ".generation.%P%Z", ngx_pid);
+
+    (void) unlinkat(nfd, (char *) tmp, 0);
+
+    text.data = buf;
+    text.len = ngx_sprintf(buf, "%ui\n", generation) - buf;
+
+    if (ngx_palette_cert_write(zone, nfd, "named", (char *) tmp, &text, 0644,
+                               log)
+        != NGX_OK)
+    {
+        (void) unlinkat(nfd, (char *) tmp, 0);
+        return;
+    }
+
+    if (renameat(nfd, (char *) tmp, nfd, ".generation") == -1) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "renameat() \"%s\" failed", tmp);
+        (void) unlinkat(nfd, (char *) tmp, 0);
+        return;
+    }
+
+    (void) fsync(nfd);
+}
+
+
+/* the generation of the last change of a named certificate, or 0 */
+
+ngx_uint_t
+ngx_palette_cert_store_named_last(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log)
+{
+    u_char      buf[NGX_INT_T_LEN + 1];
+    ssize_t     n;
+    ngx_fd_t    sfd, nfd, fd;
+    ngx_int_t   gen;
+
+    sfd = ngx_palette_cert_store_open(zone, NULL);
+
+    if (sfd == NGX_INVALID_FILE) {
+        return 0;
+    }
+
+    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, NULL);
+
+    (void) close(sfd);
+
+    if (nfd == NGX_INVALID_FILE) {
+        return 0;
+    }
+
+    fd = openat(nfd, ".generation",
+                O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC);
+
+    (void) close(nfd);
+
+    if (fd == NGX_INVALID_FILE) {
+        return 0;
+    }
+
+    n = ngx_read_fd(fd, buf, sizeof(buf));
+
+    (void) close(fd);
+
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        n--;
+    }
+
+    gen = (n > 0) ? ngx_atoi(buf, n) : NGX_ERROR;
+
+    if (gen == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "palette_cert zone \"%V\": \"%V/named/.generation\" "
+                      "holds no generation, it is ignored", &zone->name,
+                      &zone->store);
+        return 0;
+    }
+
+    return gen;
+}
+
+
+/*
+ * Removing "current" is the change; the generations and the folder go
+ * after it, and a start that finds a folder without "current" removes it.
+ */
+
+ngx_int_t
+ngx_palette_cert_store_delete_named(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, ngx_uint_t generation, ngx_log_t *log)
+{
+    u_char                   name[NGX_PALETTE_CERT_ID_LEN + 1];
+    ngx_fd_t                 dfd, sfd, nfd;
+    ngx_palette_cert_zone_t  nz;
+    ngx_palette_cert_path_t  path;
+
+    nz = *zone;
+    nz.id = *id;
+
+    dfd = ngx_palette_cert_store_open(&nz, NULL);
+
+    if (dfd == NGX_INVALID_FILE) {
+        if (ngx_errno != NGX_ENOENT) {
+            (void) ngx_palette_cert_store_open(&nz, log);
+            return NGX_ERROR;
+        }
+
+        goto folder;
+    }
+
+    if (unlinkat(dfd, "current", 0) == -1 && ngx_errno != NGX_ENOENT) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "unlinkat() \"%s\" failed",
+                      ngx_palette_cert_path(&path, &nz, "current", NULL));
+        ngx_palette_cert_close(&nz, dfd, NULL, log);
+        return NGX_ERROR;
+    }
+
+    (void) ngx_palette_cert_sync_dir(&nz, dfd, NULL, log);
+
+    ngx_palette_cert_store_prune(&nz, dfd, (u_char *) "", log);
+
+    ngx_palette_cert_close(&nz, dfd, NULL, log);
+
+folder:
+
+    /* the folder itself, unless something else is left in it */
+
+    sfd = ngx_palette_cert_store_open(zone, NULL);
+
+    if (sfd != NGX_INVALID_FILE) {
+        nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, NULL);
+
+        if (nfd != NGX_INVALID_FILE) {
+            ngx_palette_cert_named_generation(zone, nfd, generation, log);
+
+            ngx_cpystrn(name, id->data, id->len + 1);
+            (void) unlinkat(nfd, (char *) name, AT_REMOVEDIR);
+            (void) close(nfd);
+        }
+
+        (void) close(sfd);
+    }
+
+    return NGX_OK;
+}
+
+
+/* each named certificate of the store, given to the handler */
+
+ngx_int_t
+ngx_palette_cert_store_load_named(ngx_palette_cert_zone_t *zone,
+    ngx_int_t (*handler)(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
+    ngx_palette_cert_pem_t *pem), ngx_log_t *log)
+{
+    u_char                   name[NGX_PALETTE_CERT_ID_LEN + 1];
+    DIR                     *dir;
+    size_t                   len;
+    ngx_fd_t                 sfd, nfd, dfd;
+    ngx_int_t                rc;
+    ngx_str_t                id;
+    struct dirent           *de;
+    ngx_palette_cert_pem_t   pem;
+    ngx_palette_cert_zone_t  nz;
+
+    sfd = ngx_palette_cert_store_open(zone, NULL);
+
+    if (sfd == NGX_INVALID_FILE) {
+        return NGX_OK;
+    }
+
+    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, log);
+
+    (void) close(sfd);
+
+    if (nfd == NGX_INVALID_FILE) {
+        return (ngx_errno == NGX_ENOENT) ? NGX_OK : NGX_ERROR;
+    }
+
+    dir = ngx_palette_cert_scan(nfd);
+
+    (void) close(nfd);
+
+    if (dir == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    while ((de = readdir(dir)) != NULL) {
+
+        len = ngx_strlen(de->d_name);
+
+        if (!ngx_palette_cert_id_valid((u_char *) de->d_name, len)) {
+            continue;
+        }
+
+        ngx_memcpy(name, de->d_name, len + 1);
+
+        id.data = name;
+        id.len = len;
+
+        nz = *zone;
+        nz.id = id;
+
+        switch (ngx_palette_cert_store_load(&nz, "current", &pem, log)) {
+
+        case NGX_OK:
+            rc = handler(zone, &id, &pem);
+            ngx_palette_cert_pem_free(&pem);
+
+            if (rc != NGX_OK) {
+                goto done;
+            }
+
+            break;
+
+        case NGX_DECLINED:
+
+            /* deleted: what the deletion left is removed */
+
+            dfd = ngx_palette_cert_store_open(&nz, NULL);
+
+            if (dfd != NGX_INVALID_FILE) {
+                ngx_palette_cert_store_prune(&nz, dfd, (u_char *) "", log);
+                (void) close(dfd);
+            }
+
+            break;
+
+        default:
+            ngx_log_error(NGX_LOG_ALERT, log, 0,
+                          "palette_cert zone \"%V\": the certificate \"%V\" "
+                          "in the store cannot be read, it is not served",
+                          &zone->name, &id);
+            break;
+        }
+    }
+
+done:
+
+    (void) closedir(dir);
 
     return rc;
 }
@@ -793,9 +1124,105 @@ ngx_palette_cert_store_open(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
         }
 
         ngx_set_errno(err);
+        return fd;
     }
 
+    if (zone->id.len == 0) {
+        return fd;
+    }
+
+    /* a named certificate's folder, made when it is written first */
+
+    return ngx_palette_cert_named_open(zone, fd, log);
+}
+
+
+static ngx_fd_t
+ngx_palette_cert_named_open(ngx_palette_cert_zone_t *zone, ngx_fd_t sfd,
+    ngx_log_t *log)
+{
+    u_char     id[NGX_PALETTE_CERT_ID_LEN + 1];
+    ngx_fd_t   nfd, fd;
+    ngx_err_t  err;
+
+    ngx_cpystrn(id, zone->id.data, zone->id.len + 1);
+
+    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, log);
+
+    (void) close(sfd);
+
+    if (nfd == NGX_INVALID_FILE) {
+        return NGX_INVALID_FILE;
+    }
+
+    fd = ngx_palette_cert_subdir(zone, nfd, (char *) id, 0, log);
+    err = ngx_errno;
+
+    (void) close(nfd);
+
+    ngx_set_errno(err);
+
     return fd;
+}
+
+
+/*
+ * A folder of the store, made (mode 0755) when asked to and missing;
+ * never through a link.
+ */
+
+static ngx_fd_t
+ngx_palette_cert_subdir(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
+    const char *name, ngx_uint_t create, ngx_log_t *log)
+{
+    ngx_fd_t   fd;
+    ngx_err_t  err;
+    ngx_uid_t  uid;
+    ngx_gid_t  gid;
+
+    fd = openat(dfd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+
+    if (fd != NGX_INVALID_FILE) {
+        return fd;
+    }
+
+    err = ngx_errno;
+
+    if (err == NGX_ENOENT && create) {
+        if (mkdirat(dfd, name, 0755) == -1 && ngx_errno != NGX_EEXIST) {
+            err = ngx_errno;
+            goto failed;
+        }
+
+        if (ngx_palette_cert_owner(zone, &uid, &gid) == NGX_OK
+            && fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) == -1)
+        {
+            ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                          "fchownat(\"%s\", %uL) failed", name,
+                          (uint64_t) uid);
+        }
+
+        fd = openat(dfd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+
+        if (fd != NGX_INVALID_FILE) {
+            return fd;
+        }
+
+        err = ngx_errno;
+    }
+
+failed:
+
+    if (log && err != NGX_ENOENT) {
+        ngx_log_error(NGX_LOG_ALERT, log, err,
+                      "palette_cert zone \"%V\": \"%s\" in the store \"%V\" "
+                      "is not a folder that can be opened (links are not "
+                      "followed)", &zone->name, name, &zone->store);
+    }
+
+    ngx_set_errno(err);
+
+    return NGX_INVALID_FILE;
 }
 
 
@@ -916,6 +1343,10 @@ ngx_palette_cert_path(ngx_palette_cert_path_t *path,
     last = path->buf + sizeof(path->buf) - 1;
 
     p = ngx_slprintf(path->buf, last, "%V", &zone->store);
+
+    if (zone->id.len) {
+        p = ngx_slprintf(p, last, "/named/%V", &zone->id);
+    }
 
     if (dir) {
         p = ngx_slprintf(p, last, "/%s", dir);
@@ -1087,7 +1518,11 @@ ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
                != NGX_OK)
         || ngx_palette_cert_write(zone, gfd, dir, "source", &source, 0644,
                                   log)
-           != NGX_OK)
+           != NGX_OK
+        || (pem->meta.len
+            && ngx_palette_cert_write(zone, gfd, dir, "meta", &pem->meta,
+                                      0644, log)
+               != NGX_OK))
     {
         goto done;
     }

@@ -74,6 +74,8 @@ static ngx_int_t ngx_palette_cert_check_dates(STACK_OF(X509) *chain,
     ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone,
     X509 *leaf, ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_check_own_names(X509 *leaf,
+    ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_policy(STACK_OF(X509) *chain,
     EVP_PKEY *key, ngx_palette_cert_error_t *err);
 static int ngx_palette_cert_weak_digest(X509 *x);
@@ -94,8 +96,6 @@ static ngx_int_t ngx_palette_cert_left_out(STACK_OF(X509) *certs,
     ngx_palette_cert_bundle_t *b);
 static u_char *ngx_palette_cert_left_reason(STACK_OF(X509) *certs, int j,
     STACK_OF(X509) *path, STACK_OF(X509) *served, u_char *p, u_char *last);
-static u_char *ngx_palette_cert_key_type(u_char *p, u_char *last,
-    EVP_PKEY *key);
 static ngx_int_t ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out);
 static ngx_int_t ngx_palette_cert_is_self_signed(X509 *x);
 
@@ -167,8 +167,18 @@ ngx_palette_cert_validate(ngx_palette_cert_zone_t *zone,
         goto done;
     }
 
-    if (ngx_palette_cert_check_names(zone, sk_X509_value(b->chain, 0), err)
-        != NGX_OK)
+    /* the zone's names are the default's; a named one is for its own */
+
+    if (up->named) {
+        if (ngx_palette_cert_check_own_names(sk_X509_value(b->chain, 0), err)
+            != NGX_OK)
+        {
+            goto done;
+        }
+
+    } else if (ngx_palette_cert_check_names(zone, sk_X509_value(b->chain, 0),
+                                            err)
+               != NGX_OK)
     {
         goto done;
     }
@@ -1062,6 +1072,53 @@ ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone, X509 *leaf,
 }
 
 
+/* a named certificate is served for the names it has: it must have one */
+
+static ngx_int_t
+ngx_palette_cert_check_own_names(X509 *leaf, ngx_palette_cert_error_t *err)
+{
+    int             i, n;
+    u_char          subject[256], *p;
+    GENERAL_NAME   *gn;
+    GENERAL_NAMES  *gens;
+
+    gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    n = 0;
+
+    for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+        gn = sk_GENERAL_NAME_value(gens, i);
+
+        if ((gn->type == GEN_DNS
+             && ASN1_STRING_length(gn->d.dNSName) > 0
+             && ASN1_STRING_length(gn->d.dNSName) <= 253)
+            || (gn->type == GEN_IPADD
+                && (ASN1_STRING_length(gn->d.iPAddress) == 4
+                    || ASN1_STRING_length(gn->d.iPAddress) == 16)))
+        {
+            n++;
+        }
+    }
+
+    GENERAL_NAMES_free(gens);
+
+    if (n) {
+        return NGX_OK;
+    }
+
+    p = ngx_palette_cert_subject(subject, subject + sizeof(subject) - 1,
+                                 X509_get_subject_name(leaf));
+    *p = '\0';
+
+    ngx_palette_cert_error(err, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                           "name_mismatch", "certificate",
+                           "the leaf %s has no DNS name or IP address in its "
+                           "subject alternative names, so no client could "
+                           "be served it; get a certificate that lists the "
+                           "names it is for", subject);
+    return NGX_ERROR;
+}
+
+
 static ngx_int_t
 ngx_palette_cert_check_policy(STACK_OF(X509) *chain, EVP_PKEY *key,
     ngx_palette_cert_error_t *err)
@@ -1840,9 +1897,14 @@ ngx_palette_cert_pem_free(ngx_palette_cert_pem_t *pem)
         ngx_free(pem->ca.data);
     }
 
+    if (pem->meta.data) {
+        ngx_free(pem->meta.data);
+    }
+
     ngx_str_null(&pem->cert);
     ngx_str_null(&pem->key);
     ngx_str_null(&pem->ca);
+    ngx_str_null(&pem->meta);
 }
 
 
@@ -2052,7 +2114,7 @@ ngx_palette_cert_info(ngx_palette_cert_json_t *j, X509 *leaf,
 }
 
 
-static u_char *
+u_char *
 ngx_palette_cert_key_type(u_char *p, u_char *last, EVP_PKEY *key)
 {
     char  name[64];

@@ -9,6 +9,9 @@
 #   urlencoded  ngx_palette_cert_parse_urlencoded
 #   multipart   ngx_palette_cert_multipart_boundary + _parse_multipart
 #   pem         ngx_palette_cert_pem_split
+#   resource    ngx_palette_cert_resource + _id_valid
+#   query       ngx_palette_cert_parse_list_query
+#   sni         ngx_palette_cert_parse_sni
 #
 #   scripts/fuzz.sh                       every harness, 60 seconds each
 #   scripts/fuzz.sh --seconds 600 pem     one harness, ten minutes
@@ -28,7 +31,7 @@
 
 set -euo pipefail
 
-HARNESSES=(json urlencoded multipart pem)
+HARNESSES=(json urlencoded multipart pem resource query sni)
 
 usage() {
     printf 'usage: %s [-h] [--check] [--seconds N] [HARNESS...]\n' \

@@ -2,16 +2,20 @@
 #
 # Writes the seed corpus of the fuzz harnesses: t/fuzz/corpus/NAME/, one
 # small file per case worth starting from, valid or not, for the parsers of
-# upload bodies (json, urlencoded, multipart) and of PEM fields (pem).
+# upload bodies (json, urlencoded, multipart), of PEM fields (pem), of the
+# URI after the API's location (resource), of the list's query string
+# (query) and of a client hello's server_name extension (sni).
 #
 # The PEM text comes from the test certificates (t/lib/gen-certs.sh CERTDIR);
 # of a private key only the start of its DER header is kept, the rest of its
 # body is filler, so no seed holds any part of a key.
 # A multipart seed's first line is the Content-Type header value, the rest
-# is the body (see fuzz_multipart.c).
+# is the body (see fuzz_multipart.c).  An sni seed is the extension's data
+# as it stands in a client hello, lengths included (see fuzz_sni.c).
 #
 # The corpus is committed; this is its recipe.  Run it again only to change
-# the seeds: it replaces every file of OUTDIR/{json,urlencoded,multipart,pem}.
+# the seeds: it replaces every file of
+# OUTDIR/{json,urlencoded,multipart,pem,resource,query,sni}.
 
 set -euo pipefail
 
@@ -95,6 +99,40 @@ seed() {
     cat > "$OUT/$1"
 }
 
+# N as the two bytes of a TLS length, most significant first
+u16() {
+    printf '%b' "$(printf '\\x%02x\\x%02x' "$(($1 >> 8))" "$(($1 & 255))")"
+}
+
+# TYPE NAME [TYPE NAME]...: a server_name extension's data (RFC 6066): the
+# list's length, then each entry's type, length and name; type 0 is
+# host_name
+sni() {
+    local total=0 n
+
+    for ((n = 2; n <= $#; n += 2)); do
+        total=$((total + 3 + $(printf '%s' "${!n}" | wc -c)))
+    done
+
+    u16 "$total"
+
+    while [[ $# -ge 2 ]]; do
+        printf '%b' "$(printf '\\x%02x' "$1")"
+        u16 "$(printf '%s' "$2" | wc -c)"
+        printf '%s' "$2"
+        shift 2
+    done
+}
+
+# N CHAR: CHAR N times
+repeat() {
+    local i
+
+    for ((i = 0; i < $1; i++)); do
+        printf '%s' "$2"
+    done
+}
+
 
 CHAIN="$(cat "$CERTS/leaf-a.chain.pem")"
 REVERSED="$(cat "$CERTS/leaf-a.fullchain-reversed.pem")"
@@ -105,7 +143,7 @@ SEC1="$(cut_pem "$CERTS/leaf-a.sec1.key")"
 ENC="$(cut_pem "$CERTS/leaf-a.enc.key")"
 PKCS1_ENC="$(cut_pem "$CERTS/leaf-b.pkcs1-enc.key")"
 
-for d in json urlencoded multipart pem; do
+for d in json urlencoded multipart pem resource query sni; do
     rm -rf "${OUT:?}/$d"
     mkdir -p "$OUT/$d"
 done
@@ -404,6 +442,93 @@ printf '' | seed pem/empty
 # BEGIN and END labels that differ only after a NUL byte: must not pair
 printf -- '-----BEGIN A\0B-----\nAAAA\n-----END A\0C-----\n' \
     | seed pem/label-nul-mismatch.pem
+
+# the URI after the API's location
+
+ID64="$(repeat 63 a)z"
+
+printf '' | seed resource/default
+printf '/' | seed resource/list
+printf '/leaf-a' | seed resource/named
+printf '/0' | seed resource/named-one-byte
+printf '/Www.Example.com_2025-01' | seed resource/named-all-classes
+printf '/%s' "$ID64" | seed resource/named-64
+printf '/%sz' "$ID64" | seed resource/named-65
+printf '/.hidden' | seed resource/dot-first
+printf '/-leaf' | seed resource/dash-first
+printf '//' | seed resource/two-slashes
+printf '/leaf-a/' | seed resource/trailing-slash
+printf '/leaf-a/key' | seed resource/sub-resource
+printf '/../store' | seed resource/dot-dot
+printf 'leaf-a' | seed resource/no-slash
+printf '/leaf%%2Da' | seed resource/escaped
+printf '/leaf a' | seed resource/space
+printf '/leaf\0a' | seed resource/nul
+printf '/caf\xc3\xa9' | seed resource/utf8
+
+
+# the list's query string
+
+printf '' | seed query/empty
+printf 'limit=10' | seed query/limit
+printf 'limit=10&after=leaf-a' | seed query/limit-after
+printf 'after=leaf-a&limit=1000' | seed query/after-limit-max
+printf 'limit=1' | seed query/limit-1
+printf 'limit=1001' | seed query/limit-1001
+printf 'limit=0' | seed query/limit-0
+printf 'limit=007' | seed query/limit-leading-zeros
+printf 'limit=%s' "$(repeat 25 9)" | seed query/limit-huge
+printf 'limit=+5' | seed query/limit-plus
+printf 'limit=-1' | seed query/limit-negative
+printf 'limit=10x' | seed query/limit-trailing-text
+printf 'limit=' | seed query/limit-empty
+printf 'limit' | seed query/limit-no-equals
+printf 'limit=5&limit=x' | seed query/limit-twice-first-valid
+printf 'limit=x&limit=5' | seed query/limit-twice-first-invalid
+printf 'after=' | seed query/after-empty
+printf 'after' | seed query/after-no-equals
+printf 'after=%s' "$ID64" | seed query/after-64
+printf 'after=%sz' "$ID64" | seed query/after-65
+printf 'after=../x' | seed query/after-dot-dot
+printf 'after=leaf%%2Da' | seed query/after-escaped
+printf 'after=a&after=bad!' | seed query/after-twice
+printf '&&x=1&limit=3&&after=leaf-b&y' | seed query/other-arguments
+printf 'LIMIT=5&After=x' | seed query/uppercase-names
+printf 'limit=5=5' | seed query/equals-in-value
+
+
+# a client hello's server_name extension: the bytes that
+# `openssl s_client -servername Console.Example.com` sends, then others
+
+printf '\x00\x16\x00\x00\x13Console.Example.com' | seed sni/s-client
+sni 0 example.com | seed sni/host
+sni 0 console.example.com. | seed sni/trailing-dot
+sni 0 a.. | seed sni/two-trailing-dots
+sni 0 . | seed sni/dot
+sni 0 '' | seed sni/empty-name
+sni 0 127.0.0.1 | seed sni/ip-address
+sni 0 xn--bcher-kva.example | seed sni/punycode
+sni 0 "$(printf 'b\xc3\xbccher.example')" | seed sni/utf8
+sni 0 a/b.example | seed sni/slash
+sni 0 'a b.example' | seed sni/space
+printf '\x00\x0a\x00\x00\x07a\x00b.com' | seed sni/nul
+
+# 253 bytes, the most a host name has; with a trailing dot; and one more
+n253="$(repeat 63 a).$(repeat 63 b).$(repeat 63 c).$(repeat 61 d)"
+sni 0 "$n253" | seed sni/host-253
+sni 0 "$n253." | seed sni/host-253-trailing-dot
+sni 0 "${n253}d" | seed sni/host-254
+
+sni 1 opaque 0 example.com | seed sni/other-type-first
+sni 1 opaque | seed sni/other-type-only
+sni 0 first.example 0 second.example | seed sni/two-host-names
+printf '\x00\x00' | seed sni/empty-list
+printf '\x00\x10\x00\x00\x0bexample.com' | seed sni/list-longer
+printf '\x00\x0e\x00\x00\x0bexample.com.' | seed sni/byte-after-list
+printf '\x00\x0e\x00\x00\x0fexample.com' | seed sni/name-past-list
+printf '\x00\x02\x00\x00' | seed sni/entry-header-cut
+printf '\x00' | seed sni/one-byte
+printf '' | seed sni/empty
 
 printf '%s: wrote %s files in %s\n' "$(basename "$0")" \
     "$(find "$OUT" -type f | wc -l)" "$OUT"

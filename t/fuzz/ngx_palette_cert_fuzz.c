@@ -83,6 +83,38 @@ ngx_palette_cert_fuzz_inside(ngx_str_t *s, u_char *buf, size_t len)
 }
 
 
+/*
+ * A certificate id, [A-Za-z0-9][A-Za-z0-9._-]{0,63}, checked apart from
+ * ngx_palette_cert_id_valid(): by lookup in the list of allowed bytes.
+ */
+
+ngx_uint_t
+ngx_palette_cert_fuzz_id(u_char *p, size_t len)
+{
+    size_t         i, n;
+    static u_char  allowed[] = "abcdefghijklmnopqrstuvwxyz"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789" "._-";
+
+    if (len < 1 || len > NGX_PALETTE_CERT_ID_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+
+        /* the first byte is a letter or a digit: not the last three */
+
+        n = (i == 0) ? sizeof(allowed) - 1 - 3 : sizeof(allowed) - 1;
+
+        if (ngx_strlchr(allowed, allowed + n, p[i]) == NULL) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* what every body parser promises about the fields it returns */
 
 void

@@ -38,6 +38,7 @@ typedef void (*ngx_palette_cert_fuzz_value_pt)(ngx_str_t *value, u_char *buf,
 u_char *ngx_palette_cert_fuzz_copy(const uint8_t *data, size_t size);
 ngx_uint_t ngx_palette_cert_fuzz_inside(ngx_str_t *s, u_char *buf,
     size_t len);
+ngx_uint_t ngx_palette_cert_fuzz_id(u_char *p, size_t len);
 void ngx_palette_cert_fuzz_fields(ngx_int_t rc, ngx_palette_cert_fields_t *f,
     u_char *buf, size_t len);
 void ngx_palette_cert_fuzz_in_place(const uint8_t *data, size_t size,

@@ -36,6 +36,9 @@ my %ERROR_STATUS = (
     malformed_request      => 400,
     missing_field          => 400,
     cross_origin           => 403,
+    not_found              => 404,
+    method_not_allowed     => 405,
+    name_conflict          => 409,
     generation_mismatch    => 412,
     too_large              => 413,
     unsupported_media_type => 415,
@@ -164,8 +167,14 @@ sub _ca_file {
 }
 
 
-# The SHA-256 of every certificate among the fixtures, name => sha256.
+# The SHA-256 of every certificate among the fixtures, name => sha256;
+# read once, the fixtures do not change while the tests run.
+my %All_sha256;
+
+
 sub _all_fixture_sha256 {
+    return { %All_sha256 } if %All_sha256;
+
     my %all;
 
     opendir my $dh, cert_dir() or die "cannot read " . cert_dir() . ": $!\n";
@@ -177,6 +186,8 @@ sub _all_fixture_sha256 {
     }
 
     closedir $dh;
+
+    %All_sha256 = %all;
 
     return \%all;
 }
@@ -742,8 +753,8 @@ sub _v_text {
 sub _v_if_match {
     my ($v) = @_;
 
-    return undef if $v eq 'current' || $v eq 'stale';
-    return _v_uint($v) ? "\"$v\" is not a generation, current or stale"
+    return undef if $v eq 'current' || $v eq 'stale' || $v eq '*';
+    return _v_uint($v) ? "\"$v\" is not a generation, current, stale or *"
                        : undef;
 }
 
@@ -767,6 +778,52 @@ sub _v_error {
     my ($v) = @_;
 
     return $v =~ /^[a-z_]+$/ ? undef : "\"$v\" is not an error code";
+}
+
+
+# A named certificate's ID as it goes in the URI, written as sent: the
+# tests of bad IDs give IDs the API must refuse (a/b, .a, %2F).
+sub _v_id {
+    my ($v) = @_;
+
+    return $v =~ /^[!-~]+$/ && $v !~ /[?#]/ ? undef
+           : "\"$v\" is not an ID (printable, no space, ? or #)";
+}
+
+
+# A list of IDs, or none for an empty one
+sub _v_ids {
+    my ($v) = @_;
+
+    return undef if $v eq 'none';
+    return $v =~ /^[^,\s]+(?:,[^,\s]+)*$/
+           ? undef : "\"$v\" is not a comma separated list of IDs, or none";
+}
+
+
+sub _v_ipv4 {
+    my ($v) = @_;
+
+    return $v =~ /^127(?:\.[0-9]{1,3}){3}$/
+           ? undef : "\"$v\" is not a loopback IPv4 address";
+}
+
+
+# An OpenSSL list: signature algorithms or cipher names
+sub _v_openssl_list {
+    my ($v) = @_;
+
+    return $v =~ /^[A-Za-z0-9_+.-]+(?::[A-Za-z0-9_+.-]+)*$/
+           ? undef : "\"$v\" is not a colon separated OpenSSL list";
+}
+
+
+# A query string, sent as written
+sub _v_query {
+    my ($v) = @_;
+
+    return $v =~ /^[!-~]+$/ && $v !~ /[?#]/ ? undef
+           : "\"$v\" is not a query string (printable, no space, ? or #)";
 }
 
 
@@ -794,6 +851,9 @@ my %STEPS = (
             path    => \&_v_path,
             api     => \&_v_path,
             workers => _v_one_of('all'),
+            host    => \&_v_ipv4,
+            sigalgs => \&_v_openssl_list,
+            ciphers => \&_v_openssl_list,
         },
         required => ['expect'],
     },
@@ -816,6 +876,8 @@ my %STEPS = (
             body        => \&_v_section,
             type        => \&_v_text,
             api         => \&_v_path,
+            id          => \&_v_id,
+            if_none_match => _v_one_of('*'),
             https       => \&_v_env,
             client_cert => \&_v_client_cert,
         },
@@ -833,9 +895,28 @@ my %STEPS = (
             remember    => \&_v_word,
             same_as     => \&_v_word,
             api         => \&_v_path,
+            id          => \&_v_id,
+            error       => \&_v_error,
+            message     => \&_v_regex,
             https       => \&_v_env,
             client_cert => \&_v_client_cert,
         },
+    },
+    list => {
+        keys => {
+            limit      => \&_v_uint,
+            after      => \&_v_id,
+            query      => \&_v_query,
+            ids        => \&_v_ids,
+            next       => \&_v_id,
+            generation => \&_v_uint,
+            count      => \&_v_uint,
+            status     => \&_v_status,
+            error      => \&_v_error,
+            message    => \&_v_regex,
+            api        => \&_v_path,
+        },
+        flags => ['all', 'detail'],
     },
     delete => {
         keys => {
@@ -844,6 +925,7 @@ my %STEPS = (
             if_match    => \&_v_if_match,
             message     => \&_v_regex,
             api         => \&_v_path,
+            id          => \&_v_id,
             https       => \&_v_env,
             client_cert => \&_v_client_cert,
         },
@@ -880,7 +962,9 @@ my %STEPS = (
             source     => _v_one_of('self-signed', 'uploaded'),
             sha256     => \&_v_cert_fixture,
             api        => \&_v_path,
+            id         => \&_v_id,
         },
+        flags => ['absent'],
     },
     generation => {
         pos  => [['N', \&_v_uint]],
@@ -895,8 +979,9 @@ my %STEPS = (
             api   => \&_v_path,
             port  => \&_v_env,
             sni   => \&_v_word,
+            id    => \&_v_id,
         },
-        flags => ['no_folder_mtime'],
+        flags => ['no_folder_mtime', 'list'],
     },
     request => {
         pos => [['N', \&_v_int]],
@@ -1147,6 +1232,40 @@ sub _check_combination {
         return "client_cert= goes with https=";
     }
 
+    if ($step->{op} eq 'get' || $step->{op} eq 'list') {
+        my $err = _check_error_args($args);
+        return $err if defined $err;
+
+        return "message= goes with error="
+            if defined $args->{message} && !defined $args->{error};
+    }
+
+    if ($step->{op} eq 'list' && (defined $args->{error}
+                                  || ($args->{status} // 200) != 200))
+    {
+        for my $k (qw(ids next generation count)) {
+            return "$k= goes with a list answered 200" if defined $args->{$k};
+        }
+
+        for my $f (qw(all detail)) {
+            return "$f goes with a list answered 200" if $step->{flags}{$f};
+        }
+    }
+
+    if ($step->{op} eq 'store') {
+        return "absent goes with id="
+            if $step->{flags}{absent} && !defined $args->{id};
+        return "id= checks a named certificate: no source=, generation="
+            if defined $args->{id}
+               && (defined $args->{source} || defined $args->{generation});
+    }
+
+    if ($step->{op} eq 'snapshot' && $step->{flags}{list}
+        && $step->{pos}[0] eq 'same')
+    {
+        return "\"snapshot same\" takes the arguments of \"snapshot record\"";
+    }
+
     if ($step->{op} eq 'upload' || $step->{op} eq 'delete') {
         if ($step->{flags}{refused}) {
             return "refused needs status= (the status of the refusal)"
@@ -1163,15 +1282,25 @@ sub _check_combination {
             return "message= goes with error= or refused";
         }
 
-        if (defined $args->{error}) {
-            if (defined $args->{status} && $args->{status} =~ /^2/) {
-                return "error= expects a failure, not status $args->{status}";
-            }
+        my $err = _check_error_args($args);
+        return $err if defined $err;
+    }
 
-            if (!defined $args->{status} && !$ERROR_STATUS{ $args->{error} }) {
-                return "unknown error code \"$args->{error}\": give status=";
-            }
-        }
+    return undef;
+}
+
+
+sub _check_error_args {
+    my ($args) = @_;
+
+    return undef if !defined $args->{error};
+
+    if (defined $args->{status} && $args->{status} =~ /^2/) {
+        return "error= expects a failure, not status $args->{status}";
+    }
+
+    if (!defined $args->{status} && !$ERROR_STATUS{ $args->{error} }) {
+        return "unknown error code \"$args->{error}\": give status=";
     }
 
     return undef;
@@ -1346,12 +1475,19 @@ sub _tls_port {
 }
 
 
+# OpenSSL's SSL_CTRL_SET_SIGALGS_LIST, for SSL_CTX_set1_sigalgs_list(),
+# which Net::SSLeay does not wrap.
+my $SSL_CTRL_SET_SIGALGS_LIST = 98;
+
+
 # A fresh full handshake: new context, no session cache, no verification.
+# sigalgs= is the list of signature algorithms offered (TLS 1.3, and TLS
+# 1.2's signature_algorithms), ciphers= the TLS 1.2 cipher list.
 sub _tls_connect {
     my ($self, %o) = @_;
 
     my %args = (
-        PeerHost        => '127.0.0.1',
+        PeerHost        => $o{host} || '127.0.0.1',
         PeerPort        => $o{port},
         Timeout         => $IO_TIMEOUT,
         SSL_verify_mode => SSL_VERIFY_NONE,
@@ -1371,11 +1507,31 @@ sub _tls_connect {
         $args{SSL_version} = 'TLSv1_3';
     }
 
+    $args{SSL_cipher_list} = $o{ciphers} if defined $o{ciphers};
+
+    my $sigalgs_err;
+
+    if (defined $o{sigalgs}) {
+        $args{SSL_create_ctx_callback} = sub {
+            my ($ctx) = @_;
+
+            Net::SSLeay::CTX_ctrl($ctx, $SSL_CTRL_SET_SIGALGS_LIST, 0,
+                                  $o{sigalgs})
+                or $sigalgs_err = "OpenSSL refuses sigalgs \"$o{sigalgs}\"";
+        };
+    }
+
     my $sock = IO::Socket::SSL->new(%args);
+    my $addr = ($o{host} || '127.0.0.1') . ":$o{port}";
+
+    if ($sigalgs_err) {
+        $sock->close(SSL_fast_shutdown => 1) if $sock;
+        return (undef, "connect to $addr: $sigalgs_err");
+    }
 
     if (!$sock) {
         my $err = $IO::Socket::SSL::SSL_ERROR || "$!";
-        return (undef, "connect to 127.0.0.1:$o{port}: $err");
+        return (undef, "connect to $addr: $err");
     }
 
     return ($sock, undef);
@@ -1581,7 +1737,8 @@ sub step_handshake {
     my $path = $args->{path} || '/';
 
     my $what = "handshake ${count}x tls$tls sni=$sni";
-    $what .= " port=$args->{port}" if $args->{port};
+    $what .= " $_=$args->{$_}"
+        for grep { defined $args->{$_} } qw(port host sigalgs ciphers);
 
     $sni = undef if $sni eq 'none';
 
@@ -1619,8 +1776,11 @@ sub step_handshake {
     my $http_first_bad;
 
     for my $i (1 .. $count) {
-        my ($sock, $err) = $self->_tls_connect(port => $port, sni => $sni,
-                                               tls => $tls);
+        my ($sock, $err) = $self->_tls_connect(
+                               port => $port, sni => $sni, tls => $tls,
+                               map { ($_ => $args->{$_}) }
+                               grep { defined $args->{$_} }
+                               qw(host sigalgs ciphers));
 
         if (!$sock) {
             push @errors, "handshake $i: $err";
@@ -1806,17 +1966,23 @@ sub _api_request {
 
 # The checks every answer of the API must pass.  Returns the generation its
 # ETag tells, or undef.
+#
+# $etag_optional: the answer is about no certificate (a named one that
+# does not exist, or the list), and need not carry an ETag; one it
+# carries must still be a quoted generation.
 sub _check_api_answer {
-    my ($self, $what, $res) = @_;
+    my ($self, $what, $res, $etag_optional) = @_;
 
     my $body = defined $res->{body} ? $res->{body} : '';
 
     $self->ok(defined $res->{json}, "$what: answer is a JSON object",
               "status $res->{status}, body: " . _short($body));
 
-    $self->ok(defined $res->{etag} && $res->{etag} =~ /^"[0-9]+"$/,
-              "$what: ETag is a quoted generation",
-              "ETag: " . _short($res->{etag}));
+    if (!$etag_optional || defined $res->{etag}) {
+        $self->ok(defined $res->{etag} && $res->{etag} =~ /^"[0-9]+"$/,
+                  "$what: ETag is a quoted generation",
+                  "ETag: " . _short($res->{etag}));
+    }
 
     $self->ok(defined $res->{cc} && $res->{cc} =~ /\bno-store\b/,
               "$what: Cache-Control: no-store",
@@ -1920,34 +2086,110 @@ sub _api_get_quiet {
 sub _api_key {
     my ($self) = @_;
 
-    return ($self->{step} && $self->{step}{args}{api}) || $DEFAULT_API;
+    return $self->_resource($self->{step} ? $self->{step}{args} : {});
 }
 
 
-# The generation live before a change, to compare the answer with: the
-# last one an answer of this block told, or else the API's.
-sub _known_generation {
-    my ($self, $api) = @_;
+# The URI of the certificate a step names: the API location (api=, or
+# /cert), followed by /ID for the named certificate id=.
+sub _resource {
+    my ($self, $args) = @_;
 
-    my $known = $self->{generation}{ $self->_api_key };
+    my $api = $args->{api} || $DEFAULT_API;
+
+    return defined $args->{id} ? "$api/$args->{id}" : $api;
+}
+
+
+# The generation of the certificate a step names before a change (its
+# ETag, what If-Match compares): the last one an answer of this block
+# told, or else the API's; undef for a named certificate that does not
+# exist.
+sub _known_generation {
+    my ($self, $args) = @_;
+
+    my $uri = $self->_resource($args);
+    my $known = $self->{generation}{$uri};
 
     return $known if defined $known;
 
-    my $cur = $self->_api_get_quiet($api);
+    my $cur = $self->_api_get_quiet($uri);
 
     return $cur ? $cur->{generation} : undef;
 }
 
 
+# The zone's generation, which every change of any of its certificates
+# makes grow by one: the highest this block saw in a change, a list or an
+# answer about the default certificate, or else the API's (the list's
+# when the step names a certificate, the default's otherwise: without
+# named certificates they are the same).
+sub _zone_generation {
+    my ($self, $args) = @_;
+
+    my $api = $args->{api} || $DEFAULT_API;
+    my $known = $self->{zone}{$api};
+
+    return $known if defined $known;
+
+    if (!defined $args->{id}) {
+        my $cur = $self->_api_get_quiet($api);
+
+        return $cur ? $cur->{generation} : undef;
+    }
+
+    my $res = $self->_api_request('GET', "$api/", {});
+    my $j = $res->{json};
+
+    return $res->{status} == 200 && ref $j eq 'HASH' ? $j->{generation}
+                                                     : undef;
+}
+
+
+sub _saw_zone_generation {
+    my ($self, $args, $gen) = @_;
+
+    return if !defined $gen || $gen !~ /^[0-9]+$/;
+
+    my $api = $args->{api} || $DEFAULT_API;
+    my $known = $self->{zone}{$api};
+
+    $self->{zone}{$api} = $gen if !defined $known || $gen > $known;
+}
+
+
+# After an answer about the certificate a step names, with the generation
+# its ETag told: what the block knows of it and of the zone.  $exists is
+# false once a named certificate is known not to exist.
+sub _saw_answer {
+    my ($self, $args, $gen, $exists) = @_;
+
+    my $uri = $self->_resource($args);
+
+    if (!$exists) {
+        delete $self->{generation}{$uri};
+        return;
+    }
+
+    return if !defined $gen;
+
+    $self->{generation}{$uri} = $gen;
+
+    # a named certificate's generation is the zone's only after a change
+    $self->_saw_zone_generation($args, $gen) if !defined $args->{id};
+}
+
+
 sub _if_match_header {
-    my ($self, $if_match, $api) = @_;
+    my ($self, $if_match, $args) = @_;
 
     return (undef, undef) if !defined $if_match;
+    return ('*', undef) if $if_match eq '*';
 
     my $gen = $if_match;
 
     if ($if_match eq 'current' || $if_match eq 'stale') {
-        my $cur = $self->_api_get_quiet($api);
+        my $cur = $self->_api_get_quiet($self->_resource($args));
 
         if (!$cur || !defined $cur->{generation}) {
             return (undef, $self->{last_error} || 'no generation in GET');
@@ -2063,7 +2305,8 @@ sub _multipart_body {
 
 
 # upload FIXTURE [as=..] [method=..] [ca=..|none] [key=..|none] [chain=..]
-#        [if_match=..] [dry_run] [status=..] [error=..] [api=..]
+#        [if_match=..] [if_none_match=*] [dry_run] [status=..] [error=..]
+#        [api=..] [id=ID]
 sub step_upload {
     my ($self, $step) = @_;
 
@@ -2098,10 +2341,13 @@ sub step_upload {
                                    split /\+/, $ca);
     }
 
+    my $named = defined $args->{id};
+
     my $what = "upload $fixture as=$as method=$method";
     $what .= " $_=$args->{$_}"
         for grep { defined $args->{$_} }
-            qw(chain certificate key ca body if_match https client_cert);
+            qw(id chain certificate key ca body if_match if_none_match
+               https client_cert);
     $what .= ' dry_run' if $dry;
     $what .= ' refused' if $step->{flags}{refused};
 
@@ -2119,8 +2365,7 @@ sub step_upload {
 
     $type = $args->{type} if defined $args->{type};
 
-    my ($if_match, $err) = $self->_if_match_header($args->{if_match},
-                                                   $args->{api});
+    my ($if_match, $err) = $self->_if_match_header($args->{if_match}, $args);
 
     if (defined $err) {
         $self->ok(0, "$what: learn the generation for If-Match", $err);
@@ -2129,9 +2374,11 @@ sub step_upload {
 
     my %headers = defined $if_match ? ('If-Match' => $if_match) : ();
 
+    $headers{'If-None-Match'} = $args->{if_none_match}
+        if defined $args->{if_none_match};
     $headers{'Content-Type'} = $type if $type ne 'none';
 
-    my $path = $args->{api} || $DEFAULT_API;
+    my $path = $self->_resource($args);
     $path .= ($path =~ /\?/ ? '&' : '?') . 'dry_run=1' if $dry;
 
     if ($step->{flags}{refused}) {
@@ -2140,11 +2387,16 @@ sub step_upload {
         return;
     }
 
-    my $before = $self->_known_generation($args->{api});
+    my $zone = $self->_zone_generation($args);
+    my $before = $self->_known_generation($args);
     my $res = $self->_api_request($method, $path, \%headers, $body);
+    my $changed = $status == 200 && !defined $error && !$dry;
+
+    # a named certificate that did not exist and was not made has no ETag
+    my $exists = !$named || defined $before || $changed;
 
     $self->_check_status($what, $res, $status);
-    my $gen = $self->_check_api_answer($what, $res);
+    my $gen = $self->_check_api_answer($what, $res, !$exists);
 
     # No line of a private key sent, in whichever field it was sent.  An
     # EC key holds its public point, which the certificates hold too: a
@@ -2168,6 +2420,11 @@ sub step_upload {
                   "$what: answers with $fixture");
         $self->is($j->{source}, 'uploaded', "$what: source is uploaded");
 
+        if ($named) {
+            $self->is($j->{id}, $args->{id},
+                      "$what: answer names the ID $args->{id}");
+        }
+
         if (defined $args->{key_type}) {
             $self->is($j->{key_type}, $args->{key_type},
                       "$what: key_type is $args->{key_type}");
@@ -2178,8 +2435,8 @@ sub step_upload {
                       "$what: answer says dry_run: true");
             $self->_check_unchanged($what, $before, $gen);
 
-            if (defined $before) {
-                $self->is($j->{generation}, $before + 1,
+            if (defined $zone) {
+                $self->is($j->{generation}, $zone + 1,
                           "$what: JSON generation is the one the upload "
                           . "would get");
             }
@@ -2189,9 +2446,10 @@ sub step_upload {
                       "dry_run: " . _short($j->{dry_run}));
             $self->_check_same_generation($what, $j, $gen);
 
-            if (defined $before && defined $gen) {
-                $self->is($gen, $before + 1,
-                          "$what: generation grows by one");
+            if (defined $zone && defined $gen) {
+                $self->is($gen, $zone + 1,
+                          "$what: generation grows by one, the zone's "
+                          . "$zone + 1");
             }
         }
 
@@ -2204,7 +2462,8 @@ sub step_upload {
         $self->_check_answer($what, $args->{answer}, $res);
     }
 
-    $self->{generation}{ $self->_api_key } = $gen if defined $gen;
+    $self->_saw_answer($args, $gen, $exists);
+    $self->_saw_zone_generation($args, $gen) if $changed;
 }
 
 
@@ -2265,27 +2524,54 @@ sub step_get {
     my ($self, $step) = @_;
 
     my $args = $step->{args};
-    my $status = $args->{status} || 200;
+    my $error = $args->{error};
+    my $status = $args->{status}
+                 || (defined $error ? $ERROR_STATUS{$error} : 200);
+    my $named = defined $args->{id};
 
     my $what = 'get';
     $what .= " $_=$args->{$_}"
         for grep { defined $args->{$_} }
-            qw(status source sha256 generation names key_type chain
+            qw(id status error source sha256 generation names key_type chain
                remember same_as api https client_cert);
 
-    my $res = $self->_api_request('GET', $args->{api}, {});
+    my $res = $self->_api_request('GET', $self->_resource($args), {});
+    my $exists = !$named || $res->{status} == 200;
 
     $self->_check_status($what, $res, $status);
-    my $gen = $self->_check_api_answer($what, $res);
+    my $gen = $self->_check_api_answer($what, $res, !$exists);
     my $j = $res->{json} || {};
 
     if ($status == 200) {
         $self->_check_same_generation($what, $j, $gen);
         $self->_check_fields($what, $args, $j);
         $self->_remember($what, $args, $j);
+        $self->_check_named_json($what, $args->{id}, $j) if $named;
+
+    } elsif (defined $error) {
+        $self->_check_error($what, $res, $error, $args);
     }
 
-    $self->{generation}{ $self->_api_key } = $gen if defined $gen;
+    $self->_saw_answer($args, $gen, $exists);
+}
+
+
+# The members of the certificate JSON of the contract.
+my @CERT_MEMBERS = qw(zone generation source subject issuer serial names
+                      not_before not_after sha256 key_type chain_length
+                      certificate ca);
+
+
+# A named certificate's JSON: the certificate JSON plus its "id".
+sub _check_named_json {
+    my ($self, $what, $id, $j) = @_;
+
+    $self->is($j->{id}, $id, "$what: id is $id");
+
+    my @missing = grep { !exists $j->{$_} } @CERT_MEMBERS;
+
+    $self->ok(!@missing, "$what: the members of the certificate JSON",
+              "missing: @missing");
 }
 
 
@@ -2371,14 +2657,15 @@ sub step_delete {
     my $status = $args->{status}
                  || (defined $error ? $ERROR_STATUS{$error} : 200);
 
+    my $named = defined $args->{id};
+
     my $what = 'delete';
     $what .= " $_=$args->{$_}"
         for grep { defined $args->{$_} }
-            qw(if_match error api https client_cert);
+            qw(id if_match error api https client_cert);
     $what .= ' refused' if $step->{flags}{refused};
 
-    my ($if_match, $err) = $self->_if_match_header($args->{if_match},
-                                                   $args->{api});
+    my ($if_match, $err) = $self->_if_match_header($args->{if_match}, $args);
 
     if (defined $err) {
         $self->ok(0, "$what: learn the generation for If-Match", $err);
@@ -2386,22 +2673,32 @@ sub step_delete {
     }
 
     my %headers = defined $if_match ? ('If-Match' => $if_match) : ();
+    my $path = $self->_resource($args);
 
     if ($step->{flags}{refused}) {
-        my $res = $self->_api_request('DELETE', $args->{api}, \%headers);
+        my $res = $self->_api_request('DELETE', $path, \%headers);
         $self->_check_refused($what, $res, $args);
         return;
     }
 
-    my $before = $self->_known_generation($args->{api});
+    my $zone = $named ? $self->_zone_generation($args) : undef;
+    my $before = $self->_known_generation($args);
 
-    my $res = $self->_api_request('DELETE', $args->{api}, \%headers);
+    my $res = $self->_api_request('DELETE', $path, \%headers);
+    my $deleted = $named && $status == 200 && !defined $error;
+
+    # a named certificate that is gone, or never was, has no ETag
+    my $exists = !$named || (defined $before && !$deleted);
 
     $self->_check_status($what, $res, $status);
-    my $gen = $self->_check_api_answer($what, $res);
+    my $gen = $self->_check_api_answer($what, $res, !$exists);
     my $j = $res->{json} || {};
 
-    if ($status == 200 && !defined $error) {
+    if ($deleted) {
+        $self->_check_deleted($what, $args->{id}, $j, $zone);
+        $self->_saw_zone_generation($args, $j->{generation});
+
+    } elsif ($status == 200 && !defined $error) {
         $self->is($j->{source}, 'self-signed',
                   "$what: back to the self-signed certificate");
         $self->_check_same_generation($what, $j, $gen);
@@ -2416,7 +2713,220 @@ sub step_delete {
         $self->_check_unchanged($what, $before, $gen);
     }
 
-    $self->{generation}{ $self->_api_key } = $gen if defined $gen;
+    $self->_saw_answer($args, $gen, $exists);
+}
+
+
+# The answer to the DELETE of a named certificate:
+# {"zone", "id", "deleted": true, "generation"}, the zone's generation
+# grown by one.
+sub _check_deleted {
+    my ($self, $what, $id, $j, $zone) = @_;
+
+    $self->is(join(',', sort keys %$j), 'deleted,generation,id,zone',
+              "$what: answer has zone, id, deleted and generation only");
+    $self->is($j->{id}, $id, "$what: id is $id");
+    $self->ok(JSON::PP::is_bool($j->{deleted}) && $j->{deleted},
+              "$what: deleted is true",
+              "deleted: " . _short($j->{deleted}));
+    $self->ok(defined $j->{zone} && !ref $j->{zone} && $j->{zone} ne '',
+              "$what: zone is named", "zone: " . _short($j->{zone}));
+
+    if (defined $zone) {
+        $self->is($j->{generation}, $zone + 1,
+                  "$what: generation is the zone's $zone + 1");
+    }
+}
+
+
+# list [limit=N] [after=ID] [query=TEXT] [ids=A,B..|none] [next=ID|null]
+#      [generation=N] [count=N] [all] [detail] [status=N] [error=CODE]
+sub step_list {
+    my ($self, $step) = @_;
+
+    my $args = $step->{args};
+    my $error = $args->{error};
+    my $status = $args->{status}
+                 || (defined $error ? $ERROR_STATUS{$error} : 200);
+
+    my $what = 'list';
+    $what .= " $_=$args->{$_}"
+        for grep { defined $args->{$_} }
+            qw(limit after query status error api);
+    $what .= " $_" for grep { $step->{flags}{$_} } qw(all detail);
+
+    my @query = map { "$_=$args->{$_}" }
+                grep { defined $args->{$_} } qw(limit after);
+    push @query, $args->{query} if defined $args->{query};
+
+    my $page = $self->_list_page($what, $args, \@query, $status);
+
+    return if !$page;
+
+    if ($status != 200) {
+        $self->_check_error($what, $page->{res}, $error, $args)
+            if defined $error;
+        return;
+    }
+
+    my @entries = @{ $page->{entries} };
+    my $next = $page->{next};
+    my $pages = 1;
+
+    # with "all": the pages after this one, as a client walks them
+
+    while ($step->{flags}{all} && defined $next && $pages < 2000) {
+        my @q = grep { !/^after=/ } @query;
+        push @q, "after=$next";
+
+        my $p = $self->_list_page("$what, page after $next", $args, \@q,
+                                  200) or return;
+
+        # "next" is null on the last page: a page after one is not empty
+
+        $self->ok(@{ $p->{entries} } && $p->{entries}[0]{id} gt $next,
+                  "$what: the page after $next is not empty and starts "
+                  . "after it",
+                  "first: " . _short(($p->{entries}[0] || {})->{id}));
+
+        push @entries, @{ $p->{entries} };
+        $next = $p->{next};
+        $pages++;
+    }
+
+    my @ids = map { $_->{id} // '' } @entries;
+
+    if ($step->{flags}{all}) {
+        $self->ok(!defined $next, "$what: the last page has next null");
+        $self->ok(!grep({ $ids[$_ - 1] ge $ids[$_] } 1 .. $#ids),
+                  "$what: all pages together sorted bytewise, no ID twice",
+                  "ids: @ids");
+    }
+
+    if (defined $args->{ids}) {
+        my $want = $args->{ids} eq 'none' ? '' : $args->{ids};
+
+        $self->is(join(',', @ids), $want, "$what: ids $args->{ids}");
+    }
+
+    if (defined $args->{count}) {
+        $self->is(scalar @ids, $args->{count},
+                  "$what: $args->{count} certificates");
+    }
+
+    if (defined $args->{next}) {
+        $self->is($page->{next}, $args->{next} eq 'null' ? undef
+                                                         : $args->{next},
+                  "$what: next is $args->{next}");
+    }
+
+    if (defined $args->{generation}) {
+        $self->is($page->{generation}, $args->{generation},
+                  "$what: the zone's generation is $args->{generation}");
+    }
+
+    if ($step->{flags}{detail}) {
+        $self->_check_list_detail($what, $args, \@entries);
+    }
+
+    $self->{zone}{ $args->{api} || $DEFAULT_API } = $page->{generation}
+        if defined $page->{generation} && $page->{generation} =~ /^\d+$/;
+}
+
+
+# One GET of the list, with the checks every page must pass: the members,
+# each entry's members, sorted bytewise, no more entries than the limit,
+# next the last ID of a page (null on the last one).  Returns {res,
+# entries, next, generation}, or undef when the answer is no list.
+sub _list_page {
+    my ($self, $what, $args, $query, $status) = @_;
+
+    my $api = $args->{api} || $DEFAULT_API;
+    my $uri = "$api/" . (@$query ? '?' . join('&', @$query) : '');
+    my $res = $self->_api_request('GET', $uri, {});
+
+    $self->_check_status("$what: GET $uri", $res, $status);
+    $self->_check_api_answer("$what: GET $uri", $res, 1);
+
+    return { res => $res } if $status != 200;
+
+    my $j = $res->{json};
+
+    return undef if !$self->ok(ref $j eq 'HASH'
+                               && ref $j->{certificates} eq 'ARRAY',
+                               "$what: answer has a certificates array",
+                               "body: " . _short($res->{body}));
+
+    my @entries = @{ $j->{certificates} };
+
+    $self->is(join(',', sort keys %$j), 'certificates,generation,next,zone',
+              "$what: answer has zone, generation, certificates and next");
+    $self->ok(defined $j->{zone} && !ref $j->{zone} && $j->{zone} ne '',
+              "$what: zone is named", "zone: " . _short($j->{zone}));
+    $self->ok(defined $j->{generation} && $j->{generation} =~ /^[0-9]+$/,
+              "$what: generation is a number",
+              "generation: " . _short($j->{generation}));
+
+    my @bad = grep { ref $_ ne 'HASH'
+                     || join(',', sort keys %$_)
+                        ne 'generation,id,key_type,names,not_after,sha256' }
+              @entries;
+
+    $self->ok(!@bad, "$what: each entry has id, names, key_type, "
+                     . "not_after, sha256 and generation only",
+              @bad ? 'first bad: ' . JSON::PP->new->canonical
+                                     ->encode($bad[0]) : ());
+
+    my @ids = map { ref $_ eq 'HASH' ? $_->{id} // '' : '' } @entries;
+
+    $self->ok(!grep({ $ids[$_ - 1] ge $ids[$_] } 1 .. $#ids),
+              "$what: ids sorted bytewise, none twice", "ids: @ids");
+
+    my ($limit) = map { /^limit=(.*)$/ ? $1 : () } @$query;
+
+    $self->ok(@entries <= ($limit // 100),
+              "$what: at most " . ($limit // 100) . " certificates",
+              scalar(@entries) . ' given');
+
+    my $next = $j->{next};
+
+    $self->ok(exists $j->{next}
+              && (!defined $next || (@ids && $next eq $ids[-1])),
+              "$what: next is null or the last ID of the page",
+              "next: " . _short($next), "last: " . _short($ids[-1]));
+
+    return { res => $res, entries => \@entries, next => $next,
+             generation => $j->{generation} };
+}
+
+
+# Each entry of the list says what GET /ID says.
+sub _check_list_detail {
+    my ($self, $what, $args, $entries) = @_;
+
+    my $api = $args->{api} || $DEFAULT_API;
+    my @differ;
+
+    for my $e (@$entries) {
+        my $res = $self->_api_request('GET', "$api/$e->{id}", {});
+        my $j = $res->{json} || {};
+
+        if ($res->{status} != 200) {
+            push @differ, "GET $api/$e->{id}: status $res->{status}";
+            next;
+        }
+
+        for my $k (qw(names key_type not_after sha256 generation)) {
+            my ($x, $y) = map { JSON::PP->new->canonical->allow_nonref
+                                ->encode($_) } $e->{$k}, $j->{$k};
+
+            push @differ, "$e->{id}: $k is $x in the list, $y in GET"
+                if $x ne $y;
+        }
+    }
+
+    $self->ok(!@differ, "$what: each entry says what GET /ID says",
+              @differ > 10 ? (@differ[0 .. 9], '...') : @differ);
 }
 
 
@@ -2431,7 +2941,8 @@ sub step_snapshot {
 
     if ($step->{pos}[0] eq 'record') {
         $self->{snapshot} = $self->_snapshot('snapshot record',
-                                             $step->{args});
+                                             $step->{args},
+                                             $step->{flags}{list});
         $self->{snapshot}{no_folder_mtime} = $step->{flags}{no_folder_mtime}
             if $self->{snapshot};
         return;
@@ -2452,13 +2963,21 @@ sub step_snapshot {
     }
 
     my $what = 'snapshot same';
-    my $new = $self->_snapshot($what, $old->{args}) or return;
+    my $new = $self->_snapshot($what, $old->{args}, $old->{list}) or return;
 
+    $self->is($new->{status}, $old->{status}, "$what: the same GET status");
     $self->is($new->{etag}, $old->{etag}, "$what: the same ETag");
     $self->ok($new->{body} eq $old->{body},
               "$what: GET answers the very same JSON",
               "before: " . _short($old->{body}),
               "now:    " . _short($new->{body}));
+
+    if (defined $old->{list}) {
+        $self->ok($new->{list} eq $old->{list},
+                  "$what: the list is the very same",
+                  "before: " . _short($old->{list}),
+                  "now:    " . _short($new->{list}));
+    }
     $self->is($new->{served}, $old->{served},
               "$what: a handshake is given the same certificates");
 
@@ -2484,12 +3003,33 @@ sub step_snapshot {
 }
 
 
+# With id=, GET /ID, which may be 404 (the certificate a rejected upload
+# must not make); with $list, also the whole list.
 sub _snapshot {
-    my ($self, $what, $args) = @_;
+    my ($self, $what, $args, $list) = @_;
 
-    my $res = $self->_api_request('GET', $args->{api}, {});
+    my $uri = $self->_resource($args);
+    my $res = $self->_api_request('GET', $uri, {});
 
-    return undef if !$self->_check_status("$what: GET", $res, 200);
+    if (defined $args->{id}) {
+        return undef if !$self->ok($res->{status} =~ /^(?:200|404)$/,
+                                   "$what: GET $uri answers 200 or 404",
+                                   "status $res->{status}");
+
+    } elsif (!$self->_check_status("$what: GET", $res, 200)) {
+        return undef;
+    }
+
+    my $list_body;
+
+    if ($list) {
+        my $api = $args->{api} || $DEFAULT_API;
+        my $l = $self->_api_request('GET', "$api/?limit=1000", {});
+
+        return undef if !$self->_check_status("$what: GET $api/", $l, 200);
+
+        $list_body = $l->{body} // '';
+    }
 
     my $sni = defined $args->{sni} ? $args->{sni} : $DEFAULT_SNI;
     my $port = $self->_tls_port($args->{port});
@@ -2511,6 +3051,8 @@ sub _snapshot {
 
     my $snap = {
         args   => $args,
+        list   => $list_body,
+        status => $res->{status},
         body   => $res->{body} // '',
         etag   => $res->{etag},
         served => $peer ? _cert_names(@{ $peer->{chain_sha} }) : '(none)',
@@ -2608,6 +3150,12 @@ sub step_store {
     my $dir = File::Spec->catdir($ENV{TEST_NGINX_STORE_DIR}, $step->{pos}[0]);
     my $what = "store $step->{pos}[0]";
 
+    if (defined $args->{id}) {
+        $self->_store_named("$what id=$args->{id}", $dir, $args,
+                            $step->{flags}{absent});
+        return;
+    }
+
     my $j = $self->_api_get_quiet($args->{api}) || {};
 
     my $link = readlink "$dir/current";
@@ -2665,6 +3213,119 @@ sub step_store {
 }
 
 
+# store DIR id=ID [sha256=FIXTURE] [absent]: the named certificate ID is
+# a folder of its own under the store DIR, holding the chain GET /ID shows
+# and its key, of mode 0600, as plain PEM files; with absent, no folder
+# of the store holds it any more.
+sub _store_named {
+    my ($self, $what, $dir, $args, $absent) = @_;
+
+    my @folders = _folders_named($dir, $args->{id});
+
+    if ($absent) {
+        my @left = grep { _find_files($_, 'certificate.pem') } @folders;
+
+        $self->ok(!@left, "$what: no folder holds a certificate of it",
+                  map { "left: $_" } @left);
+        return;
+    }
+
+    return if !$self->is(scalar @folders, 1,
+                         "$what: one folder $args->{id} in the store",
+                         map { "found: $_" } @folders);
+
+    my $j = $self->_api_get_quiet($self->_resource($args)) || {};
+    my @certs = _find_files($folders[0], 'certificate.pem');
+    my ($served) = grep { (_slurp($_) // '') eq ($j->{certificate} // '-') }
+                   @certs;
+
+    return if !$self->ok(defined $served,
+                         "$what: a certificate.pem in $folders[0] holds the "
+                         . "chain GET shows",
+                         "certificate.pem files: @certs");
+
+    my ($leaf) = _pem_shas(_slurp($served));
+
+    $self->is($leaf, $j->{sha256}, "$what: the stored leaf is the one served");
+    $self->is($leaf, PaletteCert::_fixture_sha256($args->{sha256}),
+              "$what: the stored leaf is $args->{sha256}")
+        if defined $args->{sha256};
+
+    my $key = File::Basename::dirname($served) . '/key.pem';
+
+    $self->ok(_key_matches($served, $key),
+              "$what: key.pem next to it belongs to the stored leaf");
+
+    for my $file (_find_files($folders[0], qr/^key.*\.pem$/)) {
+        my @st = stat $file;
+
+        $self->ok(@st && ($st[2] & 07777) == 0600,
+                  "$what: $file has mode 0600",
+                  @st ? sprintf('mode %04o', $st[2] & 07777) : "stat: $!");
+    }
+}
+
+
+# The folders named $name under $dir, at any depth.
+sub _folders_named {
+    my ($dir, $name) = @_;
+
+    my (@found, @todo);
+
+    @todo = ($dir);
+
+    while (defined(my $d = shift @todo)) {
+        opendir my $dh, $d or next;
+
+        for my $e (sort grep { $_ ne '.' && $_ ne '..' } readdir $dh) {
+            my $path = "$d/$e";
+
+            next if -l $path || !-d _;
+
+            push @found, $path if $e eq $name;
+            push @todo, $path;
+        }
+
+        closedir $dh;
+    }
+
+    return @found;
+}
+
+
+# The files under $dir (links followed, at any depth) whose name is $name
+# or matches it.
+sub _find_files {
+    my ($dir, $name) = @_;
+
+    my (@found, %seen);
+    my @todo = ($dir);
+
+    while (defined(my $d = shift @todo)) {
+        my $real = Cwd::abs_path($d) // $d;
+
+        next if $seen{$real}++;
+
+        opendir my $dh, $d or next;
+
+        for my $e (sort grep { $_ ne '.' && $_ ne '..' } readdir $dh) {
+            my $path = "$d/$e";
+
+            if (-d $path) {
+                push @todo, $path;
+
+            } elsif (-f _ && (ref $name ? $e =~ $name : $e eq $name)) {
+                push @found, $path;
+            }
+        }
+
+        closedir $dh;
+    }
+
+    return @found;
+}
+
+
 sub _slurp {
     my ($file) = @_;
 
@@ -2702,7 +3363,7 @@ sub step_generation {
     $self->is(($res->{json} || {})->{generation}, $n,
               "$what: generation is $n");
 
-    $self->{generation}{ $self->_api_key } = $gen if defined $gen;
+    $self->_saw_answer($step->{args}, $gen, 1);
 }
 
 
@@ -3047,6 +3708,8 @@ sub step_stall {
 
     $self->{generation}{ $self->_api_key } = $j->{generation}
         if defined $j->{generation};
+
+    $self->_saw_zone_generation({}, $j->{generation});
 }
 
 
@@ -3807,7 +4470,7 @@ sub step_concurrent {
                   "$what: the store holds the last upload applied");
     }
 
-    $self->{generation}{ $self->_api_key } = $last->{generation};
+    $self->_saw_answer($args, $last->{generation}, 1);
 }
 
 
@@ -3896,11 +4559,12 @@ state before a request of its own and compare after it:
     request 2
     snapshot same
 
-=item handshake [count=N] [tls=1.2|1.3|any] [sni=NAME|none] [port=ENVNAME] expect=FIXTURE|self-signed|current [chain=N] [served=FIXTURE+FIXTURE...] [path=/P] [workers=all] [api=/P]
+=item handshake [count=N] [tls=1.2|1.3|any] [sni=NAME|none] [port=ENVNAME] [host=IP] [sigalgs=LIST] [ciphers=LIST] expect=FIXTURE|self-signed|current [chain=N] [served=FIXTURE+FIXTURE...] [path=/P] [workers=all] [api=/P]
 
 N (40) fresh full handshakes to 127.0.0.1:$TEST_NGINX_TLS_PORT (or the
-port in the environment variable ENVNAME), verification off, SNI
-console.example.com unless given or C<none>; each then sends
+port in the environment variable ENVNAME, at the loopback address
+C<host=>), verification off, SNI console.example.com unless given or
+C<none> (sent as written: C<A.TEST>, C<a.test.>); each then sends
 C<GET / HTTP/1.0> and expects a 2xx or 3xx status.  C<current> compares
 with the sha256 the API's GET reports; C<self-signed> expects one
 certificate, subject equal to issuer, that is none of the fixtures.
@@ -3910,7 +4574,16 @@ expects the answers' bodies to carry the worker pid (C<return 200
 "$pid\n">) and every worker of the master to have answered (use
 C<listen ... reuseport> so that connections spread).
 
-=item upload FIXTURE [as=json|multipart|urlencoded] [method=PUT|POST] [ca=FIXTURE+..|none] [key=FIXTURE+..|none] [chain=crt|chain|reversed] [certificate=FILE+..] [body=SECTION type=TYPE|none] [if_match=N|current|stale] [dry_run] [status=CODE] [error=CODE [field=NAME|null] [message=REGEX]] [key_type=TEXT] [answer=NAME] [api=/P] [https=ENVNAME [client_cert=FIXTURE]] [refused status=CODE [message=REGEX]]
+C<sigalgs=> restricts the signature algorithms the client offers, in
+OpenSSL's list syntax (C<rsa_pss_rsae_sha256:rsa_pkcs1_sha256>,
+C<ecdsa_secp256r1_sha256>, C<RSA+SHA256>), for TLS 1.3 and TLS 1.2;
+C<ciphers=> the TLS 1.2 cipher list (C<ECDHE-RSA-AES128-GCM-SHA256>).
+With them, a client that cannot use the certificate it is given fails
+its handshakes, which fails the step.
+
+    handshake count=10 tls=1.3 sni=both.test sigalgs=rsa_pss_rsae_sha256 expect=both-rsa
+
+=item upload FIXTURE [id=ID] [as=json|multipart|urlencoded] [method=PUT|POST] [ca=FIXTURE+..|none] [key=FIXTURE+..|none] [chain=crt|chain|reversed] [certificate=FILE+..] [body=SECTION type=TYPE|none] [if_match=N|current|stale|*] [if_none_match=*] [dry_run] [status=CODE] [error=CODE [field=NAME|null] [message=REGEX]] [key_type=TEXT] [answer=NAME] [api=/P] [https=ENVNAME [client_cert=FIXTURE]] [refused status=CODE [message=REGEX]]
 
 Defaults: as=json, method=PUT, certificate FIXTURE.chain.pem, key
 FIXTURE.key, ca ca.pem (the root).  C<ca=NAME> sends NAME.crt (or
@@ -3921,11 +4594,16 @@ or C<ca=> sends those keys or CAs one after the other.  C<body=SECTION>
 sends the block's C<--- SECTION> as the whole body, with the
 Content-Type C<type=> (or none); the other fields are not sent.
 C<if_match=current|stale> asks the API for the generation first (stale
-is one less).
+is one less); C<if_match=*> and C<if_none_match=*> send C<*>.
+
+C<id=ID> uploads to the named certificate ID, at C</cert/ID> (the API
+location, then C</ID>; ID is sent as written, so that C<id=a%2Fb> or
+C<id=.a> test IDs the API refuses).  Its generation is the zone's:
+see L</GENERATIONS>.
 
 Without C<error=> it expects 200, the fixture's sha256, source uploaded,
-C<key_type> if given, the generation one more than the last one seen in
-this block and no C<dry_run> member; with C<dry_run>: C<"dry_run": true>,
+C<key_type> if given, the zone's generation plus one, C<"id"> the ID
+with C<id=>, and no C<dry_run> member; with C<dry_run>: C<"dry_run": true>,
 an ETag that stays and a JSON generation that is the one the upload
 would get.  C<error=CODE> expects that error, with the status from the
 contract unless C<status=> is given, the generation unchanged, the field
@@ -3946,19 +4624,22 @@ C<snapshot> before and compare after to show that nothing changed.
 
     upload leaf-b api=/palette/cert refused status=403
 
-=item get [status=200] [source=self-signed|uploaded] [sha256=FIXTURE] [generation=N] [names=a,b] [key_type=TEXT] [chain=FIXTURE+FIXTURE...] [remember=NAME] [same_as=NAME] [api=/P] [https=ENVNAME [client_cert=FIXTURE]]
+=item get [id=ID] [status=200] [error=CODE [message=REGEX]] [source=self-signed|uploaded] [sha256=FIXTURE] [generation=N] [names=a,b] [key_type=TEXT] [chain=FIXTURE+FIXTURE...] [remember=NAME] [same_as=NAME] [api=/P] [https=ENVNAME [client_cert=FIXTURE]]
 
 GET with C<Accept: application/json>; checks the fields given (C<names>
 as a set) and that the JSON generation equals the ETag's.  C<chain=>
 names the certificates of the C<certificate> member in their order, and
-expects C<chain_length> to count them.
+expects C<chain_length> to count them.  With C<id=>, GET of the named
+certificate ID, whose answer must also hold every member of the
+certificate JSON and C<"id">; C<get id=a error=not_found> expects it
+gone.
 
 C<remember=NAME> keeps the sha256 served for later blocks of the same
 series (in C<$TEST_NGINX_STORE_DIR>, emptied by C<--- fresh_store>);
 C<same_as=NAME> expects the sha256 kept so (the self-signed default of
 before an upload, served again after a DELETE and a restart).
 
-=item snapshot record [store=DIR] [api=/P] [port=ENVNAME] [sni=NAME|none] [no_folder_mtime] | snapshot same
+=item snapshot record [store=DIR] [api=/P] [id=ID] [list] [port=ENVNAME] [sni=NAME|none] [no_folder_mtime] | snapshot same
 
 C<record> keeps what a rejected upload must leave as it was: GET's whole
 answer and its ETag, the certificates one handshake is given and, with
@@ -3966,15 +4647,38 @@ C<store=>, every entry under C<$TEST_NGINX_STORE_DIR/DIR> (type, mode,
 mtime, link target, size and the SHA-256 of its bytes).  C<same> reads
 them again, in the same way, and expects each unchanged, listing the
 store entries added, removed or changed.  File contents are compared by
-digest and never shown.  With C<no_folder_mtime>, the mtimes of
+digest and never shown.  With C<id=>, the GET is of the named
+certificate ID, and may be 404 (an ID a rejected upload must not make):
+its status is compared too; with C<list>, the whole list is compared
+too.  With C<no_folder_mtime>, the mtimes of
 folders are not compared: an upload that fails to persist has tried to
 write, and a temporary folder made and removed changes the store folder's
 mtime, not what it holds.
 
-=item delete [status=200] [error=CODE [message=REGEX]] [if_match=N|current|stale] [api=/P] [https=ENVNAME [client_cert=FIXTURE]] [refused status=CODE [message=REGEX]]
+=item delete [id=ID] [status=200] [error=CODE [message=REGEX]] [if_match=N|current|stale|*] [api=/P] [https=ENVNAME [client_cert=FIXTURE]] [refused status=CODE [message=REGEX]]
 
 Expects source self-signed in the answer and a generation that does not
-go back; with C<error=> or C<refused>, as for upload.
+go back; with C<error=> or C<refused>, as for upload.  With C<id=>, the
+DELETE of the named certificate ID, answered with exactly
+C<{"zone", "id", "deleted": true, "generation"}>, the zone's generation
+plus one.
+
+=item list [limit=N] [after=ID] [query=TEXT] [ids=A,B,...|none] [next=ID|null] [generation=N] [count=N] [all] [detail] [status=CODE] [error=CODE [message=REGEX]] [api=/P]
+
+GET of the list, C</cert/> (the API location, then C</>), with
+C<?limit=N&after=ID> and the query C<query=> as written
+(C<query=limit=abc>).  Every page must hold C<zone>, C<generation>,
+C<certificates> and C<next> only; each entry C<id>, C<names>,
+C<key_type>, C<not_after>, C<sha256> and C<generation> only; the IDs
+sorted bytewise, none twice, at most the limit (100 unless given);
+C<next> null or the last ID of the page.  C<ids=> expects these IDs in
+this order, C<count=> that many, C<next=> that next, C<generation=> that
+zone generation.  C<all> walks the pages after this one as a client
+does (C<after=> the C<next> of each), expects each of them to hold
+something and the last one to end with C<next> null, and checks C<ids=>
+and C<count=> against all of them together.  C<detail> expects each
+entry to say what GET /ID says.  C<error=> expects that error instead
+(C<list limit=0 error=malformed_request>).
 
 =item generation N [api=/P]
 
@@ -3992,7 +4696,7 @@ running and the old one has stopped serving (needs C<master_on()>).  With
 C<from=> and C<to=>, every C<from> in the running nginx.conf becomes C<to>
 first (for example C<from=console:1m to=console:2m>).
 
-=item store DIR [generation=N] [source=self-signed|uploaded] [sha256=FIXTURE]
+=item store DIR [generation=N] [source=self-signed|uploaded] [sha256=FIXTURE] | store DIR id=ID [sha256=FIXTURE] [absent]
 
 Checks the store folder C<$TEST_NGINX_STORE_DIR/DIR> against what GET
 shows: C<current> links to the generation served, only that generation is
@@ -4000,6 +4704,12 @@ kept, its chain and source are the ones served, the key files have mode
 0600 and the key belongs to the leaf.  C<--- fresh_store> in a block empties
 C<$TEST_NGINX_STORE_DIR> before the block; given to
 C<PaletteCert::defaults(fresh_store =E<gt> '')>, before every block.
+
+With C<id=>, the named certificate ID: one folder named ID in the store
+(at any depth), where a C<certificate.pem> holds the chain GET /ID
+shows, the C<key.pem> next to it belongs to its leaf, and every
+C<key*.pem> has mode 0600.  C<absent>: no folder named ID holds a
+certificate any more.
 
 =item upgrade
 
@@ -4085,7 +4795,10 @@ same certificate.  Open connections are closed after the last step.
 
 Every API answer is also checked for an C<ETag: "N"> header,
 C<Cache-Control: no-store>, a JSON body and no PEM private key block; an
-upload's answer also holds no line of the private key it sent.
+upload's answer also holds no line of the private key it sent.  An
+answer about no certificate (the list, a named certificate that does not
+exist or was just deleted) need not carry an ETag, but one it carries
+must be a quoted generation.
 The API is reached at http://127.0.0.1:server_port() (the server of the
 C<--- config> section), at /cert unless C<api=> says otherwise.  With
 C<https=ENVNAME>, C<get>, C<upload> and C<delete> reach it over TLS at
@@ -4096,6 +4809,19 @@ the GETs such a step makes for itself (C<if_match=current>, the
 generation before an upload) go the same way:
 
     upload leaf-b https=TEST_NGINX_TLS_PORT2 client_cert=admin-client
+
+=head1 GENERATIONS
+
+A zone's generation grows by one on every change of any of its
+certificates; each certificate's own generation (its ETag, what
+If-Match compares) is the zone's at its last change.  The steps keep
+both: a change is expected to get the zone's generation plus one, and a
+refused one to leave the certificate's ETag as it was.  The zone's
+generation is the highest a change, a C<list> or an answer about the
+default told in this block; before any, the API's (the list's for a
+step with C<id=>, the default's otherwise).  A block that finds named
+certificates already there (after a restart) and changes the default
+first starts with a C<list> step.
 
 =head1 SECTIONS
 

@@ -71,6 +71,31 @@
 #   leaf-under-any-int     issued by int-any-eku
 #   leaf-under-server-int  issued by int-server-eku
 #
+# Named certificates, for the SNI tests: as above, but CN is the first
+# name and the subject alternative names are only those given:
+#
+#   named-a        DNS:a.test
+#   named-a2       DNS:a.test, another key (a replacement for named-a)
+#   named-a-rsa    RSA 2048, DNS:a.test
+#   named-a-rsa2   RSA 2048, DNS:a.test, another key
+#   named-a-upper  DNS:A.TEST (the same name in capitals)
+#   named-ac       DNS:c.test and DNS:a.test
+#   named-b        DNS:b.test
+#   named-b2       DNS:b.test, another key
+#   named-wild     DNS:*.w.test
+#   named-xw       DNS:x.w.test
+#   named-xw-rsa   RSA 2048, DNS:x.w.test
+#   named-ip       IP:127.0.0.1 only, CN=ip.test
+#   named-ip2      DNS:ip2.test and IP:127.0.0.1
+#   named-ip-other IP:127.0.0.2 only, CN=ip-other.test
+#   named-email-only  only an email name, email:admin@a.test, CN=a.test
+#   both-ec        DNS:both.test
+#   both-ec2       DNS:both.test, another key
+#   both-rsa       RSA 2048, DNS:both.test
+#   both-rsa2      RSA 2048, DNS:both.test, another key
+#   named-r-rsa    RSA 2048, DNS:r.test
+#   bulk-001 .. bulk-101  DNS:bulk-NNN.test, all with bulk-001's key
+#
 # Client certificates, for an admin listener that requires one: EC P-256,
 # no subject alternative names, CA:FALSE, extended key usage clientAuth
 # only, valid from yesterday for a year:
@@ -115,7 +140,7 @@ usage() {
 out="${1%/}"
 
 # Raise when the set of fixtures changes.
-version=7
+version=8
 
 if [ -e "$out/.complete" ]; then
     if [ "$(cat "$out/.complete")" = "$version" ]; then
@@ -340,25 +365,27 @@ copy() {
     fingerprint "$name"
 }
 
-# leaf NAME [--key TYPE] [--cn CN] [--issuer CA] [--start T] [--end T]
-#           [--san SAN|none] [--eku EKU] [--ku KU|none] [--ca]
-#           [--md DIGEST]
+# leaf NAME [--key TYPE] [--key-of NAME] [--cn CN] [--issuer CA]
+#           [--start T] [--end T] [--san SAN|none] [--eku EKU]
+#           [--ku KU|none] [--ca] [--md DIGEST]
 #
 # A server certificate, with the defaults described at the top.  --ku
 # gives the whole key usage (none: no such extension), in place of the
-# one made from the key type and --ca.
+# one made from the key type and --ca.  --key-of uses a copy of another
+# fixture's key (of the type --key says) instead of a new one.
 leaf() {
     local name="$1"
     local type=ec-P-256 cn=console.example.com issuer=int-ca
     local start="$now_minus_1d" end="$now_plus_1y" san="$san_std"
     local eku=serverAuth bc="CA:FALSE" ku=digitalSignature md=sha256
-    local ext=v3_leaf given_ku=""
+    local ext=v3_leaf given_ku="" key_of=""
 
     shift
 
     while [ "$#" -gt 0 ]; do
         case "$1" in
         --key)    type="$2"; shift 2 ;;
+        --key-of) key_of="$2"; shift 2 ;;
         --cn)     cn="$2"; shift 2 ;;
         --issuer) issuer="$2"; shift 2 ;;
         --start)  start="$2"; shift 2 ;;
@@ -397,7 +424,12 @@ leaf() {
         ku=digitalSignature
     fi
 
-    genkey "$name" "$type"
+    if [ -n "$key_of" ]; then
+        cp "$tmp/$key_of.key" "$tmp/$name.key"
+    else
+        genkey "$name" "$type"
+    fi
+
     PALETTE_SAN="$san" PALETTE_BC="$bc" PALETTE_KU="$ku" PALETTE_EKU="$eku" \
         sign "$name" "$cn" "$issuer" "$ext" "$start" "$end" "$md"
     fingerprint "$name"
@@ -477,6 +509,33 @@ leaf leaf-no-ku --ku none
 leaf leaf-under-client-int --issuer int-client-only
 leaf leaf-under-any-int --issuer int-any-eku
 leaf leaf-under-server-int --issuer int-server-eku
+
+leaf named-a --cn a.test --san DNS:a.test
+leaf named-a2 --cn a.test --san DNS:a.test
+leaf named-a-rsa --key rsa-2048 --cn a.test --san DNS:a.test
+leaf named-a-rsa2 --key rsa-2048 --cn a.test --san DNS:a.test
+leaf named-a-upper --cn A.TEST --san DNS:A.TEST
+leaf named-ac --cn c.test --san DNS:c.test,DNS:a.test
+leaf named-b --cn b.test --san DNS:b.test
+leaf named-b2 --cn b.test --san DNS:b.test
+leaf named-wild --cn '*.w.test' --san 'DNS:*.w.test'
+leaf named-xw --cn x.w.test --san DNS:x.w.test
+leaf named-xw-rsa --key rsa-2048 --cn x.w.test --san DNS:x.w.test
+leaf named-ip --cn ip.test --san IP:127.0.0.1
+leaf named-ip2 --cn ip2.test --san DNS:ip2.test,IP:127.0.0.1
+leaf named-ip-other --cn ip-other.test --san IP:127.0.0.2
+leaf named-email-only --cn a.test --san email:admin@a.test
+leaf both-ec --cn both.test --san DNS:both.test
+leaf both-ec2 --cn both.test --san DNS:both.test
+leaf both-rsa --key rsa-2048 --cn both.test --san DNS:both.test
+leaf both-rsa2 --key rsa-2048 --cn both.test --san DNS:both.test
+leaf named-r-rsa --key rsa-2048 --cn r.test --san DNS:r.test
+
+leaf bulk-001 --cn bulk-001.test --san DNS:bulk-001.test
+for i in $(seq -f '%03g' 2 101); do
+    leaf "bulk-$i" --key-of bulk-001 --cn "bulk-$i.test" \
+        --san "DNS:bulk-$i.test"
+done
 
 leaf admin-client --issuer root-ca --cn 'Palette Admin' --san none \
     --eku clientAuth

@@ -1,0 +1,1594 @@
+
+/*
+ * Copyright (C) ngx_palette_cert_module authors
+ */
+
+
+/*
+ * Named certificates: how the zone keeps them, the index a handshake
+ * searches, and the cache of parsed ones each process keeps.
+ *
+ * A named certificate is an entry in a tree ordered by id (the list pages
+ * through it) and, for every name it is served for, a slot of the index:
+ * an open-addressing hash table of names, each slot holding the name's
+ * certificate of either key type.  Entries and their data live in chunks
+ * of one slab size, so that a certificate costs its bytes and a few
+ * hundred more, whatever its size.
+ *
+ * Handshakes read the index without a lock.  Every change of it is made
+ * under the pool's lock with the zone's sequence odd; a reader notes the
+ * sequence, searches, and searches again if it changed meanwhile.  What
+ * it reads may have been freed and reused by then, so every pointer it
+ * follows is checked to stay inside the zone before it is followed, and
+ * nothing it read is used unless the sequence proves it consistent.
+ *
+ * A process parses a named certificate the first time a handshake needs
+ * it, and keeps it, by generation, among the zone's "cache=" most
+ * recently used ones.  A change gives the certificate a new generation:
+ * the old one is never found again and ages out.
+ */
+
+
+#include "ngx_palette_cert.h"
+
+
+/* a reader that keeps finding a change under way takes the lock */
+#define NGX_PALETTE_CERT_SEQ_TRIES  64
+
+#define NGX_PALETTE_CERT_INDEX_MIN  64
+
+
+static void ngx_palette_cert_named_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_rbtree_key_t ngx_palette_cert_id_key(u_char *id, size_t len);
+static ngx_int_t ngx_palette_cert_id_cmp(ngx_palette_cert_named_t *e,
+    ngx_rbtree_key_t key, u_char *id, size_t len);
+static void ngx_palette_cert_chunks_free(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_chunk_t *c);
+static void ngx_palette_cert_chunks_read(ngx_palette_cert_chunk_t *c,
+    size_t off, u_char *dst, size_t len);
+static uint32_t ngx_palette_cert_hash(ngx_uint_t kind, u_char *name,
+    size_t len);
+static ngx_palette_cert_slot_t *ngx_palette_cert_index_find(
+    ngx_palette_cert_index_t *idx, uint32_t hash, ngx_uint_t kind,
+    u_char *name, size_t len);
+static ngx_int_t ngx_palette_cert_index_reserve(
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_named_t *e);
+static void ngx_palette_cert_index_add(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e);
+static void ngx_palette_cert_index_put(ngx_palette_cert_zone_t *zone,
+    ngx_uint_t kind, u_char *name, size_t len, ngx_palette_cert_named_t *e);
+static void ngx_palette_cert_slot_name(ngx_palette_cert_slot_t *slot,
+    ngx_palette_cert_named_t *e);
+static void ngx_palette_cert_index_remove(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e);
+static void ngx_palette_cert_index_delete(ngx_palette_cert_index_t *idx,
+    ngx_uint_t i);
+static ngx_int_t ngx_palette_cert_index_grow(ngx_palette_cert_zone_t *zone);
+static void ngx_palette_cert_index_repair(ngx_palette_cert_zone_t *zone);
+static void ngx_palette_cert_seq_begin(ngx_palette_cert_sh_t *sh);
+static void ngx_palette_cert_seq_end(ngx_palette_cert_sh_t *sh);
+static ngx_int_t ngx_palette_cert_select_locked(ngx_palette_cert_zone_t *zone,
+    ngx_uint_t kind, u_char *name, size_t len, ngx_uint_t gen[2]);
+static void ngx_palette_cert_cached_free(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_cached_t *cc);
+
+
+void
+ngx_palette_cert_named_init(ngx_palette_cert_sh_t *sh)
+{
+    ngx_rbtree_init(&sh->named, &sh->named_sentinel,
+                    ngx_palette_cert_named_insert_value);
+}
+
+
+/*
+ * The tree is ordered bytewise by id: the key is the id's first bytes,
+ * big-endian, and ids that share them are told apart by the whole id.
+ * Ids hold no NUL, so the zero padding of a short id sorts it first.
+ */
+
+static ngx_rbtree_key_t
+ngx_palette_cert_id_key(u_char *id, size_t len)
+{
+    ngx_uint_t        i;
+    ngx_rbtree_key_t  key;
+
+    key = 0;
+
+    for (i = 0; i < sizeof(ngx_rbtree_key_t); i++) {
+        key = (key << 8) | (i < len ? id[i] : 0);
+    }
+
+    return key;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_id_cmp(ngx_palette_cert_named_t *e, ngx_rbtree_key_t key,
+    u_char *id, size_t len)
+{
+    if (key != e->node.key) {
+        return (key < e->node.key) ? -1 : 1;
+    }
+
+    return ngx_memn2cmp(id, e->id, len, e->id_len);
+}
+
+
+static void
+ngx_palette_cert_named_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t        **p;
+    ngx_palette_cert_named_t  *n, *t;
+
+    n = (ngx_palette_cert_named_t *) node;
+
+    for ( ;; ) {
+        t = (ngx_palette_cert_named_t *) temp;
+
+        p = (ngx_palette_cert_id_cmp(t, n->node.key, n->id, n->id_len) < 0)
+            ? &temp->left : &temp->right;
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/* the caller holds the lock */
+
+ngx_palette_cert_named_t *
+ngx_palette_cert_named_find(ngx_palette_cert_zone_t *zone, u_char *id,
+    size_t len)
+{
+    ngx_int_t           rc;
+    ngx_rbtree_key_t    key;
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    key = ngx_palette_cert_id_key(id, len);
+    node = zone->sh->named.root;
+    sentinel = zone->sh->named.sentinel;
+
+    while (node != sentinel) {
+        rc = ngx_palette_cert_id_cmp((ngx_palette_cert_named_t *) node, key,
+                                     id, len);
+        if (rc == 0) {
+            return (ngx_palette_cert_named_t *) node;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/* the first entry whose id sorts after "after" (any, when it is empty) */
+
+ngx_palette_cert_named_t *
+ngx_palette_cert_named_after(ngx_palette_cert_zone_t *zone, ngx_str_t *after)
+{
+    ngx_rbtree_key_t           key;
+    ngx_rbtree_node_t         *node, *sentinel;
+    ngx_palette_cert_named_t  *found;
+
+    node = zone->sh->named.root;
+    sentinel = zone->sh->named.sentinel;
+
+    if (node == sentinel) {
+        return NULL;
+    }
+
+    if (after->len == 0) {
+        return (ngx_palette_cert_named_t *) ngx_rbtree_min(node, sentinel);
+    }
+
+    key = ngx_palette_cert_id_key(after->data, after->len);
+    found = NULL;
+
+    while (node != sentinel) {
+        if (ngx_palette_cert_id_cmp((ngx_palette_cert_named_t *) node, key,
+                                    after->data, after->len)
+            < 0)
+        {
+            found = (ngx_palette_cert_named_t *) node;
+            node = node->left;
+
+        } else {
+            node = node->right;
+        }
+    }
+
+    return found;
+}
+
+
+ngx_palette_cert_named_t *
+ngx_palette_cert_named_next(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e)
+{
+    ngx_rbtree_node_t  *node;
+
+    node = ngx_rbtree_next(&zone->sh->named, &e->node);
+
+    return (ngx_palette_cert_named_t *) node;
+}
+
+
+/*
+ * What the list shows and the index needs of a certificate, taken from
+ * its leaf and key: NGX_DECLINED when it names neither a host nor an
+ * address.  meta->names is allocated, and freed by the caller.
+ */
+
+ngx_int_t
+ngx_palette_cert_meta(X509 *leaf, EVP_PKEY *key, ngx_palette_cert_meta_t *m,
+    u_char *buf, size_t size)
+{
+    int                       i, n;
+    u_char                   *p, *q, *last, text[NGX_INET6_ADDRSTRLEN + 1];
+    size_t                    len, total;
+    ngx_uint_t                kind, k;
+    const u_char             *data;
+    unsigned int              dlen;
+    GENERAL_NAME             *gn;
+    GENERAL_NAMES            *gens;
+    const ASN1_OCTET_STRING  *ip;
+
+    ngx_memzero(m, sizeof(ngx_palette_cert_meta_t));
+
+    m->type = (EVP_PKEY_base_id(key) == EVP_PKEY_EC)
+              ? NGX_PALETTE_CERT_EC : NGX_PALETTE_CERT_RSA;
+
+    /* buf holds the key type and not_after */
+
+    p = buf;
+    last = buf + size;
+
+    m->key_type.data = p;
+    p = ngx_palette_cert_key_type(p, last, key);
+    m->key_type.len = ngx_min((size_t) (p - m->key_type.data), 12);
+
+    m->not_after.data = p;
+    p = ngx_palette_cert_time(p, X509_get0_notAfter(leaf));
+    m->not_after.len = ngx_min((size_t) (p - m->not_after.data), 20);
+
+    if (X509_digest(leaf, EVP_sha256(), m->sha256, &dlen) != 1) {
+        return NGX_ERROR;
+    }
+
+    gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    n = sk_GENERAL_NAME_num(gens);
+
+    total = 0;
+
+    for (i = 0; i < n; i++) {
+        gn = sk_GENERAL_NAME_value(gens, i);
+
+        if (gn->type == GEN_DNS) {
+            total += 2 + ASN1_STRING_length(gn->d.dNSName);
+
+        } else if (gn->type == GEN_IPADD) {
+            total += 2 + NGX_INET6_ADDRSTRLEN;
+        }
+    }
+
+    if (total == 0) {
+        GENERAL_NAMES_free(gens);
+        return NGX_DECLINED;
+    }
+
+    m->names = ngx_alloc(total, ngx_cycle->log);
+    if (m->names == NULL) {
+        GENERAL_NAMES_free(gens);
+        return NGX_ERROR;
+    }
+
+    p = m->names;
+
+    for (i = 0; i < n; i++) {
+        gn = sk_GENERAL_NAME_value(gens, i);
+
+        if (gn->type == GEN_DNS) {
+            data = ASN1_STRING_get0_data(gn->d.dNSName);
+            len = ASN1_STRING_length(gn->d.dNSName);
+            kind = NGX_PALETTE_CERT_NAME_DNS;
+
+            if (len == 0 || len > 253) {
+                continue;
+            }
+
+        } else if (gn->type == GEN_IPADD) {
+            ip = gn->d.iPAddress;
+            len = ASN1_STRING_length(ip);
+
+            if ((len != 4 && len != 16)
+                || inet_ntop(len == 16 ? AF_INET6 : AF_INET,
+                             ASN1_STRING_get0_data(ip), (char *) text,
+                             sizeof(text))
+                   == NULL)
+            {
+                continue;
+            }
+
+            data = text;
+            len = ngx_strlen(text);
+            kind = NGX_PALETTE_CERT_NAME_IP;
+
+        } else {
+            continue;
+        }
+
+        /* lowercase, and each name once */
+
+        p[0] = (u_char) kind;
+        p[1] = (u_char) len;
+        ngx_strlow(p + 2, (u_char *) data, len);
+
+        for (q = m->names, k = 0; q < p; q += 2 + q[1]) {
+            if (q[0] == p[0] && q[1] == p[1]
+                && ngx_memcmp(q + 2, p + 2, len) == 0)
+            {
+                k = 1;
+                break;
+            }
+        }
+
+        if (k) {
+            continue;
+        }
+
+        p += 2 + len;
+        m->nnames++;
+    }
+
+    GENERAL_NAMES_free(gens);
+
+    m->names_len = p - m->names;
+
+    if (m->nnames == 0) {
+        ngx_free(m->names);
+        m->names = NULL;
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * An entry and its data, from the pool: the caller holds the lock, or is
+ * the only process.  NULL when the zone is full.
+ */
+
+ngx_palette_cert_named_t *
+ngx_palette_cert_named_alloc(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
+    ngx_palette_cert_meta_t *m, ngx_palette_cert_pem_t *pem)
+{
+    size_t                      n, len, room;
+    u_char                     *src;
+    ngx_uint_t                  i;
+    ngx_str_t                   part[3];
+    ngx_palette_cert_chunk_t   *c, **next;
+    ngx_palette_cert_named_t   *e;
+
+    e = ngx_slab_alloc_locked(zone->shpool, sizeof(ngx_palette_cert_named_t));
+    if (e == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(e, sizeof(ngx_palette_cert_named_t));
+
+    e->names = ngx_slab_alloc_locked(zone->shpool, m->names_len);
+    if (e->names == NULL) {
+        ngx_slab_free_locked(zone->shpool, e);
+        return NULL;
+    }
+
+    ngx_memcpy(e->names, m->names, m->names_len);
+    e->names_len = m->names_len;
+
+    e->node.key = ngx_palette_cert_id_key(id->data, id->len);
+    e->id_len = (u_char) id->len;
+    ngx_memcpy(e->id, id->data, id->len);
+
+    e->generation = pem->generation;
+    e->type = (u_char) m->type;
+    e->has_ca = pem->has_ca;
+    e->key_type_len = (u_char) ngx_min(m->key_type.len, sizeof(e->key_type));
+    ngx_memcpy(e->key_type, m->key_type.data, e->key_type_len);
+    ngx_memcpy(e->not_after, m->not_after.data,
+               ngx_min(m->not_after.len, sizeof(e->not_after)));
+    ngx_memcpy(e->sha256, m->sha256, sizeof(e->sha256));
+
+    e->cert_len = pem->cert.len;
+    e->key_len = pem->key.len;
+    e->ca_len = pem->ca.len;
+
+    part[0] = pem->cert;
+    part[1] = pem->key;
+    part[2] = pem->ca;
+
+    next = &e->data;
+    c = NULL;
+    room = 0;
+
+    for (i = 0; i < 3; i++) {
+        src = part[i].data;
+        len = part[i].len;
+
+        while (len) {
+            if (room == 0) {
+                c = ngx_slab_alloc_locked(zone->shpool,
+                                          sizeof(ngx_palette_cert_chunk_t));
+                if (c == NULL) {
+                    ngx_palette_cert_named_free(zone, e);
+                    return NULL;
+                }
+
+                c->next = NULL;
+                *next = c;
+                next = &c->next;
+                room = sizeof(c->data);
+            }
+
+            n = ngx_min(len, room);
+            ngx_memcpy(c->data + sizeof(c->data) - room, src, n);
+
+            src += n;
+            len -= n;
+            room -= n;
+        }
+    }
+
+    return e;
+}
+
+
+/* a copy of an entry of another zone (a reload that changed the size) */
+
+ngx_palette_cert_named_t *
+ngx_palette_cert_named_dup(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *o)
+{
+    ngx_palette_cert_chunk_t   *c, *oc, **next;
+    ngx_palette_cert_named_t   *e;
+
+    e = ngx_slab_alloc_locked(zone->shpool, sizeof(ngx_palette_cert_named_t));
+    if (e == NULL) {
+        return NULL;
+    }
+
+    *e = *o;
+    e->data = NULL;
+
+    e->names = ngx_slab_alloc_locked(zone->shpool, o->names_len);
+    if (e->names == NULL) {
+        ngx_slab_free_locked(zone->shpool, e);
+        return NULL;
+    }
+
+    ngx_memcpy(e->names, o->names, o->names_len);
+
+    next = &e->data;
+
+    for (oc = o->data; oc; oc = oc->next) {
+        c = ngx_slab_alloc_locked(zone->shpool,
+                                  sizeof(ngx_palette_cert_chunk_t));
+        if (c == NULL) {
+            ngx_palette_cert_named_free(zone, e);
+            return NULL;
+        }
+
+        ngx_memcpy(c->data, oc->data, sizeof(c->data));
+        c->next = NULL;
+        *next = c;
+        next = &c->next;
+    }
+
+    return e;
+}
+
+
+/* the caller holds the lock; the entry is in neither the tree nor index */
+
+void
+ngx_palette_cert_named_free(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e)
+{
+    ngx_palette_cert_chunks_free(zone, e->data);
+
+    if (e->names) {
+        ngx_slab_free_locked(zone->shpool, e->names);
+    }
+
+    ngx_explicit_memzero(e, sizeof(ngx_palette_cert_named_t));
+    ngx_slab_free_locked(zone->shpool, e);
+}
+
+
+static void
+ngx_palette_cert_chunks_free(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_chunk_t *c)
+{
+    ngx_palette_cert_chunk_t  *next;
+
+    /* the key, and its neighbours with it: nothing is left to be found */
+
+    while (c) {
+        next = c->next;
+        ngx_explicit_memzero(c, sizeof(ngx_palette_cert_chunk_t));
+        ngx_slab_free_locked(zone->shpool, c);
+        c = next;
+    }
+}
+
+
+static void
+ngx_palette_cert_chunks_read(ngx_palette_cert_chunk_t *c, size_t off,
+    u_char *dst, size_t len)
+{
+    size_t  n;
+
+    while (c && off >= sizeof(c->data)) {
+        off -= sizeof(c->data);
+        c = c->next;
+    }
+
+    while (c && len) {
+        n = ngx_min(len, sizeof(c->data) - off);
+        dst = ngx_cpymem(dst, c->data + off, n);
+        len -= n;
+        off = 0;
+        c = c->next;
+    }
+}
+
+
+/* copies an entry's PEM out of shared memory; the caller holds the lock */
+
+ngx_int_t
+ngx_palette_cert_named_copy(ngx_palette_cert_named_t *e,
+    ngx_palette_cert_pem_t *pem)
+{
+    size_t  off;
+
+    ngx_memzero(pem, sizeof(ngx_palette_cert_pem_t));
+
+    pem->cert.data = ngx_alloc(e->cert_len + 1, ngx_cycle->log);
+    pem->key.data = ngx_alloc(e->key_len + 1, ngx_cycle->log);
+    pem->ca.data = ngx_alloc(e->ca_len + 1, ngx_cycle->log);
+
+    if (pem->cert.data == NULL || pem->key.data == NULL
+        || pem->ca.data == NULL)
+    {
+        ngx_palette_cert_pem_free(pem);
+        return NGX_ERROR;
+    }
+
+    off = 0;
+
+    ngx_palette_cert_chunks_read(e->data, off, pem->cert.data, e->cert_len);
+    pem->cert.len = e->cert_len;
+    off += e->cert_len;
+
+    ngx_palette_cert_chunks_read(e->data, off, pem->key.data, e->key_len);
+    pem->key.len = e->key_len;
+    off += e->key_len;
+
+    ngx_palette_cert_chunks_read(e->data, off, pem->ca.data, e->ca_len);
+    pem->ca.len = e->ca_len;
+
+    pem->has_ca = e->has_ca;
+    pem->source = NGX_PALETTE_CERT_UPLOADED;
+    pem->generation = e->generation;
+
+    return NGX_OK;
+}
+
+
+/* the caller holds the lock */
+
+ngx_int_t
+ngx_palette_cert_named_meta(ngx_palette_cert_named_t *e,
+    ngx_palette_cert_meta_t *m, ngx_pool_t *pool)
+{
+    u_char  *p;
+
+    ngx_memzero(m, sizeof(ngx_palette_cert_meta_t));
+
+    p = ngx_pnalloc(pool, e->names_len + e->key_type_len + 20);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    m->names = p;
+    m->names_len = e->names_len;
+    p = ngx_cpymem(p, e->names, e->names_len);
+
+    m->key_type.data = p;
+    m->key_type.len = e->key_type_len;
+    p = ngx_cpymem(p, e->key_type, e->key_type_len);
+
+    m->not_after.data = p;
+    m->not_after.len = 20;
+    ngx_memcpy(p, e->not_after, 20);
+
+    ngx_memcpy(m->sha256, e->sha256, sizeof(m->sha256));
+    m->type = e->type;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The id of another certificate of the same key type that is served for
+ * one of these names (into other), or NULL; the caller holds the lock.
+ */
+
+ngx_palette_cert_named_t *
+ngx_palette_cert_named_conflict(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, ngx_palette_cert_meta_t *m, ngx_str_t *name)
+{
+    u_char                    *p, *last;
+    ngx_palette_cert_slot_t   *slot;
+    ngx_palette_cert_named_t  *other;
+
+    if (zone->sh->index == NULL) {
+        return NULL;
+    }
+
+    p = m->names;
+    last = m->names + m->names_len;
+
+    while (p < last) {
+        slot = ngx_palette_cert_index_find(zone->sh->index,
+                                           ngx_palette_cert_hash(p[0], p + 2,
+                                                                 p[1]),
+                                           p[0], p + 2, p[1]);
+
+        other = slot ? slot->cert[m->type] : NULL;
+
+        if (other
+            && ngx_memn2cmp(other->id, id->data, other->id_len, id->len)
+               != 0)
+        {
+            name->data = p + 2;
+            name->len = p[1];
+            return other;
+        }
+
+        p += 2 + p[1];
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Makes e the certificate "id" (e is NULL: removes it) in the tree and the
+ * index, and frees what it replaces; NGX_ERROR when the zone has no room
+ * left for the index, and then nothing changed.  The caller holds the
+ * lock, or is the only process.
+ */
+
+ngx_int_t
+ngx_palette_cert_named_publish(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
+    ngx_palette_cert_named_t *e, ngx_uint_t generation)
+{
+    ngx_palette_cert_sh_t     *sh;
+    ngx_palette_cert_named_t  *old;
+
+    sh = zone->sh;
+
+    old = ngx_palette_cert_named_find(zone, id->data, id->len);
+
+    ngx_palette_cert_seq_begin(sh);
+
+    if (e && ngx_palette_cert_index_reserve(zone, e) != NGX_OK) {
+        ngx_palette_cert_seq_end(sh);
+        return NGX_ERROR;
+    }
+
+    if (old) {
+        ngx_palette_cert_index_remove(zone, old);
+        ngx_rbtree_delete(&sh->named, &old->node);
+        sh->named_n--;
+    }
+
+    if (e) {
+        ngx_palette_cert_index_add(zone, e);
+        ngx_rbtree_insert(&sh->named, &e->node);
+        sh->named_n++;
+    }
+
+    ngx_palette_cert_seq_end(sh);
+
+    if (old) {
+        ngx_palette_cert_named_free(zone, old);
+    }
+
+    if (generation > sh->zone_generation) {
+        sh->zone_generation = generation;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Makes room in the index for e's names ahead of its change, so that the
+ * change cannot fail once stored; the caller holds the lock.
+ */
+
+ngx_int_t
+ngx_palette_cert_named_reserve(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e)
+{
+    ngx_int_t  rc;
+
+    ngx_palette_cert_seq_begin(zone->sh);
+    rc = ngx_palette_cert_index_reserve(zone, e);
+    ngx_palette_cert_seq_end(zone->sh);
+
+    return rc;
+}
+
+
+static void
+ngx_palette_cert_seq_begin(ngx_palette_cert_sh_t *sh)
+{
+    /* a writer that died inside left it odd: the index is rebuilt */
+
+    sh->seq++;
+    ngx_memory_barrier();
+}
+
+
+static void
+ngx_palette_cert_seq_end(ngx_palette_cert_sh_t *sh)
+{
+    ngx_memory_barrier();
+    sh->seq++;
+}
+
+
+static uint32_t
+ngx_palette_cert_hash(ngx_uint_t kind, u_char *name, size_t len)
+{
+    size_t    i;
+    uint32_t  h;
+
+    h = 2166136261u ^ (uint32_t) kind;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ name[i]) * 16777619u;
+    }
+
+    h ^= h >> 15;
+    h *= 0x2c1b3c6du;
+    h ^= h >> 12;
+
+    return h;
+}
+
+
+/*
+ * Searches the index; with the lock held, or under the sequence, where
+ * the caller has checked idx and its size to lie inside the zone and
+ * checks the name pointers itself (ngx_palette_cert_named_select()).
+ */
+
+static ngx_palette_cert_slot_t *
+ngx_palette_cert_index_find(ngx_palette_cert_index_t *idx, uint32_t hash,
+    ngx_uint_t kind, u_char *name, size_t len)
+{
+    ngx_uint_t                i, n, mask;
+    ngx_palette_cert_slot_t  *slot;
+
+    mask = idx->size - 1;
+
+    for (i = hash & mask, n = 0; n < idx->size; i = (i + 1) & mask, n++) {
+        slot = &idx->slots[i];
+
+        if (slot->len == 0) {
+            return NULL;
+        }
+
+        if (slot->hash == hash && slot->len == len && slot->kind == kind
+            && ngx_memcmp(slot->name, name, len) == 0)
+        {
+            return slot;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_palette_cert_index_add(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e)
+{
+    u_char  *p, *last;
+
+    last = e->names + e->names_len;
+
+    for (p = e->names; p < last; p += 2 + p[1]) {
+        ngx_palette_cert_index_put(zone, p[0], p + 2, p[1], e);
+    }
+}
+
+
+/*
+ * Makes room in the index for the names of e, so that adding it cannot
+ * fail; the caller holds the lock, with the sequence odd.
+ */
+
+static ngx_int_t
+ngx_palette_cert_index_reserve(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e)
+{
+    u_char                    *p, *last;
+    ngx_uint_t                 n;
+    ngx_palette_cert_index_t  *idx;
+
+    n = 0;
+    last = e->names + e->names_len;
+
+    for (p = e->names; p < last; p += 2 + p[1]) {
+        n++;
+    }
+
+    for ( ;; ) {
+        idx = zone->sh->index;
+
+        if (idx && (idx->used + n) * 2 <= idx->size) {
+            return NGX_OK;
+        }
+
+        if (ngx_palette_cert_index_grow(zone) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+}
+
+
+/* the index has room: ngx_palette_cert_index_reserve() saw to it */
+
+static void
+ngx_palette_cert_index_put(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
+    u_char *name, size_t len, ngx_palette_cert_named_t *e)
+{
+    uint32_t                   hash;
+    ngx_uint_t                 i, mask;
+    ngx_palette_cert_sh_t     *sh;
+    ngx_palette_cert_slot_t   *slot;
+    ngx_palette_cert_index_t  *idx;
+
+    sh = zone->sh;
+    idx = sh->index;
+    hash = ngx_palette_cert_hash(kind, name, len);
+
+    slot = ngx_palette_cert_index_find(idx, hash, kind, name, len);
+
+    if (slot) {
+        slot->cert[e->type] = e;
+
+        /* the name is read from a certificate that stays */
+
+        if (slot->cert[e->type ^ 1] == NULL) {
+            slot->name = name;
+        }
+
+        return;
+    }
+
+    mask = idx->size - 1;
+
+    for (i = hash & mask; idx->slots[i].len; i = (i + 1) & mask) {
+        /* void */
+    }
+
+    slot = &idx->slots[i];
+
+    slot->name = name;
+    slot->hash = hash;
+    slot->kind = (uint16_t) kind;
+    slot->cert[0] = NULL;
+    slot->cert[1] = NULL;
+    slot->cert[e->type] = e;
+
+    ngx_memory_barrier();
+
+    slot->len = (uint16_t) len;
+    idx->used++;
+
+    if (kind == NGX_PALETTE_CERT_NAME_IP) {
+        sh->ip_names++;
+    }
+}
+
+
+static void
+ngx_palette_cert_index_remove(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e)
+{
+    u_char                   *p, *last;
+    ngx_palette_cert_sh_t    *sh;
+    ngx_palette_cert_slot_t  *slot;
+    ngx_palette_cert_named_t *other;
+
+    sh = zone->sh;
+
+    if (sh->index == NULL) {
+        return;
+    }
+
+    last = e->names + e->names_len;
+
+    for (p = e->names; p < last; p += 2 + p[1]) {
+        slot = ngx_palette_cert_index_find(sh->index,
+                                           ngx_palette_cert_hash(p[0], p + 2,
+                                                                 p[1]),
+                                           p[0], p + 2, p[1]);
+
+        if (slot == NULL || slot->cert[e->type] != e) {
+            continue;
+        }
+
+        slot->cert[e->type] = NULL;
+        other = slot->cert[e->type ^ 1];
+
+        if (other) {
+            /* the name is the other's from now on */
+            ngx_palette_cert_slot_name(slot, other);
+            continue;
+        }
+
+        if (slot->kind == NGX_PALETTE_CERT_NAME_IP) {
+            sh->ip_names--;
+        }
+
+        ngx_palette_cert_index_delete(sh->index, slot - sh->index->slots);
+    }
+}
+
+
+/* points the slot's name into the certificate's own names */
+
+static void
+ngx_palette_cert_slot_name(ngx_palette_cert_slot_t *slot,
+    ngx_palette_cert_named_t *e)
+{
+    u_char  *p, *last;
+
+    last = e->names + e->names_len;
+
+    for (p = e->names; p < last; p += 2 + p[1]) {
+        if (p[0] == slot->kind && p[1] == slot->len
+            && ngx_memcmp(p + 2, slot->name, slot->len) == 0)
+        {
+            slot->name = p + 2;
+            return;
+        }
+    }
+}
+
+
+/* linear probing's deletion: later slots of the run move back */
+
+static void
+ngx_palette_cert_index_delete(ngx_palette_cert_index_t *idx, ngx_uint_t i)
+{
+    ngx_uint_t  j, k, mask;
+
+    mask = idx->size - 1;
+    j = i;
+
+    for ( ;; ) {
+        j = (j + 1) & mask;
+
+        if (idx->slots[j].len == 0) {
+            break;
+        }
+
+        k = idx->slots[j].hash & mask;
+
+        /* the slot stays when its home lies cyclically in (i, j] */
+
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) {
+            continue;
+        }
+
+        idx->slots[i] = idx->slots[j];
+        i = j;
+    }
+
+    ngx_memzero(&idx->slots[i], sizeof(ngx_palette_cert_slot_t));
+    idx->used--;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_index_grow(ngx_palette_cert_zone_t *zone)
+{
+    ngx_uint_t                 i, j, size, mask;
+    ngx_palette_cert_sh_t     *sh;
+    ngx_palette_cert_slot_t   *slot;
+    ngx_palette_cert_index_t  *idx, *old;
+
+    sh = zone->sh;
+    old = sh->index;
+
+    size = old ? old->size * 2 : NGX_PALETTE_CERT_INDEX_MIN;
+
+    idx = ngx_slab_alloc_locked(zone->shpool,
+                                offsetof(ngx_palette_cert_index_t, slots)
+                                + size * sizeof(ngx_palette_cert_slot_t));
+    if (idx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(idx, offsetof(ngx_palette_cert_index_t, slots)
+                     + size * sizeof(ngx_palette_cert_slot_t));
+
+    idx->size = size;
+    mask = size - 1;
+
+    if (old) {
+        for (i = 0; i < old->size; i++) {
+            slot = &old->slots[i];
+
+            if (slot->len == 0) {
+                continue;
+            }
+
+            for (j = slot->hash & mask; idx->slots[j].len; j = (j + 1) & mask)
+            {
+                /* void */
+            }
+
+            idx->slots[j] = *slot;
+            idx->used++;
+        }
+    }
+
+    ngx_memory_barrier();
+
+    sh->index = idx;
+
+    if (old) {
+        ngx_slab_free_locked(zone->shpool, old);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The index is made anew from the tree: a process died while it changed
+ * it, or a name could not be read back.  The old one is left where
+ * it is, as its pointer is not trusted.
+ */
+
+static void
+ngx_palette_cert_index_repair(ngx_palette_cert_zone_t *zone)
+{
+    ngx_palette_cert_sh_t     *sh;
+    ngx_palette_cert_named_t  *e;
+    ngx_str_t                  none;
+
+    sh = zone->sh;
+
+    ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                  "palette_cert zone \"%V\": the index of named "
+                  "certificates is rebuilt", &zone->name);
+
+    sh->index = NULL;
+    sh->ip_names = 0;
+
+    ngx_str_null(&none);
+
+    for (e = ngx_palette_cert_named_after(zone, &none);
+         e;
+         e = ngx_palette_cert_named_next(zone, e))
+    {
+        if (ngx_palette_cert_index_reserve(zone, e) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "palette_cert zone \"%V\": no room to index "
+                          "\"%*s\", it is not served",
+                          &zone->name, (size_t) e->id_len, e->id);
+            continue;
+        }
+
+        ngx_palette_cert_index_add(zone, e);
+    }
+}
+
+
+/*
+ * Finds the certificates served for a name, without a lock: gen[] gets
+ * the generation of each key type's, 0 for none.  NGX_DECLINED when the
+ * name has none.  The name is lowercase already.
+ */
+
+ngx_int_t
+ngx_palette_cert_named_select(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
+    u_char *name, size_t len, ngx_uint_t gen[2])
+{
+    u_char                    *start, *end;
+    uint32_t                   hash;
+    ngx_int_t                  rc;
+    ngx_uint_t                 i, n, t, mask, size, tries;
+    ngx_atomic_uint_t          seq;
+    ngx_palette_cert_sh_t     *sh;
+    ngx_palette_cert_slot_t   *slot;
+    ngx_palette_cert_index_t  *idx;
+    ngx_palette_cert_named_t  *e;
+
+    sh = zone->sh;
+
+    if (sh->named_n == 0) {
+        return NGX_DECLINED;
+    }
+
+    hash = ngx_palette_cert_hash(kind, name, len);
+
+    start = (u_char *) zone->shpool;
+    end = zone->shpool->end;
+
+    for (tries = 0; tries < NGX_PALETTE_CERT_SEQ_TRIES; tries++) {
+
+        seq = sh->seq;
+        ngx_memory_barrier();
+
+        if (seq & 1) {
+            ngx_cpu_pause();
+            continue;
+        }
+
+        rc = NGX_DECLINED;
+        gen[0] = 0;
+        gen[1] = 0;
+
+        idx = sh->index;
+
+        if (idx == NULL) {
+            goto check;
+        }
+
+        if ((u_char *) idx < start
+            || (u_char *) idx + sizeof(ngx_palette_cert_index_t) > end)
+        {
+            continue;
+        }
+
+        size = idx->size;
+
+        if (size == 0 || (size & (size - 1))
+            || size > (size_t) (end - (u_char *) idx->slots)
+                      / sizeof(ngx_palette_cert_slot_t))
+        {
+            continue;
+        }
+
+        mask = size - 1;
+
+        for (i = hash & mask, n = 0; n < size; i = (i + 1) & mask, n++) {
+            slot = &idx->slots[i];
+
+            if (slot->len == 0) {
+                break;
+            }
+
+            if (slot->hash != hash || slot->len != len || slot->kind != kind)
+            {
+                continue;
+            }
+
+            if (slot->name < start || slot->name + len > end) {
+                break;
+            }
+
+            if (ngx_memcmp(slot->name, name, len) != 0) {
+                continue;
+            }
+
+            for (t = 0; t < 2; t++) {
+                e = slot->cert[t];
+
+                if (e == NULL) {
+                    continue;
+                }
+
+                if ((u_char *) e < start
+                    || (u_char *) e + sizeof(ngx_palette_cert_named_t) > end)
+                {
+                    break;
+                }
+
+                gen[t] = e->generation;
+            }
+
+            rc = (gen[0] || gen[1]) ? NGX_OK : NGX_DECLINED;
+            break;
+        }
+
+    check:
+
+        ngx_memory_barrier();
+
+        if (sh->seq == seq) {
+            return rc;
+        }
+    }
+
+    /* a change kept it busy: the lock, which also repairs a dead writer's */
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    rc = ngx_palette_cert_select_locked(zone, kind, name, len, gen);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_select_locked(ngx_palette_cert_zone_t *zone,
+    ngx_uint_t kind, u_char *name, size_t len, ngx_uint_t gen[2])
+{
+    ngx_palette_cert_sh_t    *sh;
+    ngx_palette_cert_slot_t  *slot;
+
+    sh = zone->sh;
+
+    if (sh->seq & 1) {
+        ngx_palette_cert_index_repair(zone);
+        sh->seq++;
+    }
+
+    gen[0] = 0;
+    gen[1] = 0;
+
+    if (sh->index == NULL) {
+        return NGX_DECLINED;
+    }
+
+    slot = ngx_palette_cert_index_find(sh->index,
+                                       ngx_palette_cert_hash(kind, name, len),
+                                       kind, name, len);
+    if (slot == NULL) {
+        return NGX_DECLINED;
+    }
+
+    gen[0] = slot->cert[0] ? slot->cert[0]->generation : 0;
+    gen[1] = slot->cert[1] ? slot->cert[1]->generation : 0;
+
+    return (gen[0] || gen[1]) ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * The parsed certificate of the given key type served for the name, from
+ * this process's cache or, on a miss, parsed from the zone and cached.
+ * NULL when it is gone or cannot be parsed: the default is served.
+ */
+
+ngx_palette_cert_cached_t *
+ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
+    u_char *name, size_t len, ngx_uint_t type, ngx_uint_t generation,
+    ngx_log_t *log)
+{
+    ngx_int_t                   rc;
+    ngx_rbtree_node_t          *node, *sentinel;
+    ngx_palette_cert_pem_t      pem;
+    ngx_palette_cert_slot_t    *slot;
+    ngx_palette_cert_named_t   *e;
+    ngx_palette_cert_cached_t  *cc;
+    ngx_palette_cert_parsed_t   parsed;
+
+    node = zone->cache.root;
+    sentinel = zone->cache.sentinel;
+
+    while (node != sentinel) {
+        if (generation == node->key) {
+            cc = (ngx_palette_cert_cached_t *) node;
+
+            ngx_queue_remove(&cc->queue);
+            ngx_queue_insert_head(&zone->cache_lru, &cc->queue);
+
+            return cc;
+        }
+
+        node = (generation < node->key) ? node->left : node->right;
+    }
+
+    /* a miss: the entry is copied under the lock, parsed outside it */
+
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    slot = zone->sh->index
+           ? ngx_palette_cert_index_find(zone->sh->index,
+                                         ngx_palette_cert_hash(kind, name,
+                                                               len),
+                                         kind, name, len)
+           : NULL;
+
+    e = slot ? slot->cert[type] : NULL;
+
+    if (e && e->generation == generation) {
+        rc = ngx_palette_cert_named_copy(e, &pem);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (rc != NGX_OK) {
+        return NULL;
+    }
+
+    rc = ngx_palette_cert_parse_pem(&pem, &parsed, log);
+
+    ngx_palette_cert_pem_free(&pem);
+
+    if (rc != NGX_OK) {
+        return NULL;
+    }
+
+    cc = ngx_alloc(sizeof(ngx_palette_cert_cached_t), log);
+    if (cc == NULL) {
+        ngx_palette_cert_parsed_free(&parsed);
+        return NULL;
+    }
+
+    cc->leaf = parsed.leaf;
+    cc->chain = parsed.chain;
+    cc->key = parsed.key;
+    parsed.leaf = NULL;
+    parsed.chain = NULL;
+    parsed.key = NULL;
+    ngx_palette_cert_parsed_free(&parsed);
+
+    if (zone->cache_n >= zone->cache_max) {
+        ngx_palette_cert_cached_free(zone,
+            ngx_queue_data(ngx_queue_last(&zone->cache_lru),
+                           ngx_palette_cert_cached_t, queue));
+        zone->cache_n--;
+    }
+
+    cc->node.key = generation;
+    ngx_rbtree_insert(&zone->cache, &cc->node);
+    ngx_queue_insert_head(&zone->cache_lru, &cc->queue);
+    zone->cache_n++;
+
+    return cc;
+}
+
+
+void
+ngx_palette_cert_cache_init(ngx_palette_cert_zone_t *zone)
+{
+    ngx_rbtree_init(&zone->cache, &zone->cache_sentinel,
+                    ngx_rbtree_insert_value);
+    ngx_queue_init(&zone->cache_lru);
+    zone->cache_n = 0;
+}
+
+
+/* this process's cached certificates are let go: the zone goes away */
+
+void
+ngx_palette_cert_cache_free(ngx_palette_cert_zone_t *zone)
+{
+    ngx_queue_t  *q;
+
+    if (zone->cache_lru.next == NULL) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&zone->cache_lru)) {
+        q = ngx_queue_last(&zone->cache_lru);
+        ngx_palette_cert_cached_free(zone,
+            ngx_queue_data(q, ngx_palette_cert_cached_t, queue));
+    }
+
+    zone->cache_n = 0;
+}
+
+
+static void
+ngx_palette_cert_cached_free(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_cached_t *cc)
+{
+    ngx_queue_remove(&cc->queue);
+    ngx_rbtree_delete(&zone->cache, &cc->node);
+
+    X509_free(cc->leaf);
+    sk_X509_pop_free(cc->chain, X509_free);
+    EVP_PKEY_free(cc->key);
+
+    ngx_free(cc);
+}
+
+
+/*
+ * A named certificate's meta file: what a start needs of it without
+ * parsing it, one "key value" line each.
+ *
+ *     key_type EC P-256
+ *     not_after 2027-01-31T12:00:00Z
+ *     sha256 9f86d08...
+ *     dns www.example.com
+ *     ip 192.0.2.1
+ */
+
+ngx_int_t
+ngx_palette_cert_meta_text(ngx_palette_cert_meta_t *m, ngx_str_t *text)
+{
+    u_char  *p, *q, *last;
+    size_t   len;
+
+    len = sizeof("key_type \n") + m->key_type.len
+          + sizeof("not_after \n") + m->not_after.len
+          + sizeof("sha256 \n") + 64
+          + m->nnames * sizeof("dns \n") + m->names_len;
+
+    text->data = ngx_alloc(len, ngx_cycle->log);
+    if (text->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(text->data, "key_type %V\nnot_after %V\nsha256 ",
+                    &m->key_type, &m->not_after);
+    p = ngx_hex_dump(p, m->sha256, sizeof(m->sha256));
+    *p++ = '\n';
+
+    last = m->names + m->names_len;
+
+    for (q = m->names; q < last; q += 2 + q[1]) {
+        p = ngx_sprintf(p, "%s %*s\n",
+                        q[0] == NGX_PALETTE_CERT_NAME_IP ? "ip" : "dns",
+                        (size_t) q[1], q + 2);
+    }
+
+    text->len = p - text->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Reads a meta file back; NGX_DECLINED when it is not one this module
+ * wrote (the certificate is then parsed instead).  buf holds the key type
+ * and not_after; m->names is allocated, and freed by the caller.
+ */
+
+ngx_int_t
+ngx_palette_cert_meta_parse(ngx_str_t *text, ngx_palette_cert_meta_t *m,
+    u_char *buf, size_t size)
+{
+    u_char      *p, *last, *eol, *value, *n;
+    size_t       len;
+    ngx_int_t    c;
+    ngx_uint_t   i, kind, have;
+
+    ngx_memzero(m, sizeof(ngx_palette_cert_meta_t));
+
+    m->names = ngx_alloc(text->len, ngx_cycle->log);
+    if (m->names == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = m->names;
+    have = 0;
+
+    p = text->data;
+    last = p + text->len;
+
+    while (p < last) {
+        eol = ngx_strlchr(p, last, '\n');
+        if (eol == NULL) {
+            goto invalid;
+        }
+
+        value = ngx_strlchr(p, eol, ' ');
+        if (value == NULL) {
+            goto invalid;
+        }
+
+        len = value - p;
+        value++;
+
+        if (len == 8 && ngx_strncmp(p, "key_type", 8) == 0) {
+            if ((size_t) (eol - value) > 12 || eol - value + 20 > (int) size) {
+                goto invalid;
+            }
+
+            m->key_type.data = buf;
+            m->key_type.len = eol - value;
+            ngx_memcpy(buf, value, m->key_type.len);
+
+            m->type = (m->key_type.len >= 2
+                       && ngx_strncmp(value, "EC", 2) == 0)
+                      ? NGX_PALETTE_CERT_EC : NGX_PALETTE_CERT_RSA;
+            have |= 1;
+
+        } else if (len == 9 && ngx_strncmp(p, "not_after", 9) == 0) {
+            if (eol - value != 20 || !(have & 1)) {
+                goto invalid;
+            }
+
+            m->not_after.data = buf + m->key_type.len;
+            m->not_after.len = 20;
+            ngx_memcpy(m->not_after.data, value, 20);
+            have |= 2;
+
+        } else if (len == 6 && ngx_strncmp(p, "sha256", 6) == 0) {
+            if (eol - value != 64) {
+                goto invalid;
+            }
+
+            for (i = 0; i < 32; i++) {
+                c = ngx_hextoi(value + 2 * i, 2);
+                if (c == NGX_ERROR) {
+                    goto invalid;
+                }
+
+                m->sha256[i] = (u_char) c;
+            }
+
+            have |= 4;
+
+        } else if ((len == 3 && ngx_strncmp(p, "dns", 3) == 0)
+                   || (len == 2 && ngx_strncmp(p, "ip", 2) == 0))
+        {
+            kind = (len == 2) ? NGX_PALETTE_CERT_NAME_IP
+                              : NGX_PALETTE_CERT_NAME_DNS;
+
+            len = eol - value;
+
+            if (len == 0 || len > NGX_PALETTE_CERT_HOST_LEN) {
+                goto invalid;
+            }
+
+            n[0] = (u_char) kind;
+            n[1] = (u_char) len;
+            ngx_strlow(n + 2, value, len);
+            n += 2 + len;
+            m->nnames++;
+
+        } else {
+            goto invalid;
+        }
+
+        p = eol + 1;
+    }
+
+    if (have != 7 || m->nnames == 0) {
+        goto invalid;
+    }
+
+    m->names_len = n - m->names;
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_free(m->names);
+    m->names = NULL;
+
+    return NGX_DECLINED;
+}
