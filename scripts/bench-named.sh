@@ -158,7 +158,7 @@ need_root "running nginx with workers as www-data"
 
 WORK="$BUILD_DIR/bench/named"
 CERTS="$WORK/certs"
-MANIFEST="$CERTS/manifest.tsv"
+MANIFEST="$WORK/manifest-$COUNT-$RSA.tsv"
 STORES="$WORK/stores"
 RUN="$WORK/run"
 RESULTS="$WORK/results"
@@ -408,7 +408,7 @@ prepare() {
     mkdir -p "$CERTS" "$STORES" "$RUN" "$RESULTS"
     log "certificates: $COUNT names, $RSA with RSA too, in $CERTS"
     "$PY" "$ROOT/scripts/bench/named-certs.py" "$CERTS" "$COUNT" "$RSA" \
-        || die "cannot make the certificates"
+        "$MANIFEST" || die "cannot make the certificates"
     DEFAULT_LINE="$(cat "$CERTS/default.tsv")"
 }
 

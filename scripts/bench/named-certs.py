@@ -5,7 +5,7 @@
 # makes thousands a minute where the openssl command line makes a few
 # dozen.  Run by bench-named.sh, not by hand.
 #
-#   named-certs.py DIR COUNT RSA
+#   named-certs.py DIR COUNT RSA [MANIFEST]
 #
 # Makes, in DIR, whatever is missing of:
 #
@@ -21,7 +21,8 @@
 #   default.pem, .key       an EC P-256 leaf for default.bench.test under
 #                           intermediate 0, for the zone's default
 #   default.tsv             its manifest line (ID "-", version 1)
-#   manifest.tsv            one line per certificate, sorted by id:
+#   manifest.tsv            (or MANIFEST, wherever it is) one line per
+#                           certificate of the COUNT names, sorted by id:
 #                           ID NAME TYPE VERSION CHAIN KEY SHA256...
 #                           (ID is hNNNNN for EC, hNNNNN-rsa for RSA; TYPE
 #                           ec or rsa; SHA256... the lowercase hex SHA-256
@@ -231,7 +232,7 @@ def make_default(d, ints):
     write(os.path.join(d, 'default.tsv'), (line + '\n').encode())
 
 
-def make(d, count, nrsa):
+def make(d, count, nrsa, manifest):
     os.makedirs(os.path.join(d, 'ec'), exist_ok=True)
     os.makedirs(os.path.join(d, 'rsa'), exist_ok=True)
     ints = cas(d)
@@ -249,23 +250,25 @@ def make(d, count, nrsa):
                              % (n, count))
 
     lines.sort()
-    write(os.path.join(d, 'manifest.tsv'), ('\n'.join(lines) + '\n').encode())
+    write(manifest, ('\n'.join(lines) + '\n').encode())
 
 
 def main():
-    if len(sys.argv) != 4 or not sys.argv[2].isdigit() \
+    if len(sys.argv) not in (4, 5) or not sys.argv[2].isdigit() \
        or not sys.argv[3].isdigit():
-        sys.stderr.write('usage: named-certs.py DIR COUNT RSA\n')
+        sys.stderr.write('usage: named-certs.py DIR COUNT RSA [MANIFEST]\n')
         return 2
 
     d, count, nrsa = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    manifest = sys.argv[4] if len(sys.argv) == 5 \
+        else os.path.join(d, 'manifest.tsv')
     if nrsa > count:
         sys.stderr.write('named-certs.py: RSA must not exceed COUNT\n')
         return 2
 
     os.makedirs(d, exist_ok=True)
     try:
-        make(d, count, nrsa)
+        make(d, count, nrsa, manifest)
     except Expiring as e:
         sys.stderr.write('named-certs.py: %s expires within %d days; making'
                          ' the set again\n' % (e, RENEW_DAYS))
@@ -275,7 +278,7 @@ def main():
         for f in os.listdir(d):
             if f.endswith(('.pem', '.key')):
                 os.unlink(os.path.join(d, f))
-        make(d, count, nrsa)
+        make(d, count, nrsa, manifest)
     return 0
 
 
