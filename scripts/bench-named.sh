@@ -22,7 +22,7 @@
 # Modes (all of them when none is given):
 #
 #   handshake  instructions per full handshake under callgrind, as
-#              bench-handshake.sh counts them (7 batches of 96 after a
+#              bench-handshake.sh counts them (--batches of 96 after a
 #              warm-up, median), for TLS 1.3 with an EC P-256 chain and
 #              TLS 1.2 (ECDHE+aRSA ciphers only) with an RSA 2048 one:
 #                static       ssl_certificate with the named certificate's
@@ -84,27 +84,30 @@ usage() {
     printf 'usage: %s [-h] [--quick] [--count N] [--rsa N] [--rounds N]\n' \
         "$(basename "$0")"
     printf '       %s\n' \
-        '[--uploads N] [--seconds N] [--replacements N] [--interval-ms N]' \
-        '[--jobs N] [handshake|start|memory|upload|rotation]...'
+        '[--batches N] [--uploads N] [--seconds N] [--replacements N]' \
+        '[--interval-ms N] [--jobs N]' \
+        '[handshake|start|memory|upload|rotation]...'
     printf '%s\n' \
         'Benchmarks a zone with many named certificates chosen by SNI.' \
         '  --count N         named EC certificates stored (default 10000)' \
         '  --rsa N           of these names, how many also have an RSA' \
         '                    certificate (default 100)' \
         '  --rounds N        start, reload and upload rounds (default 3)' \
+        '  --batches N       callgrind batches of 96 handshakes (default 7)' \
         '  --uploads N       uploads per upload round (default 20)' \
         '  --seconds N       rotation: the phase without changes (default 10)' \
         '  --replacements N  rotation: IDs replaced (default 1000)' \
         '  --interval-ms N   rotation: time between replacements (default 0)' \
         '  --jobs N          parallel uploads when filling stores (default 4)' \
-        '  --quick           --count 1000 --rsa 20 --rounds 2 --uploads 10' \
-        '                    --seconds 5 --replacements 200: a few minutes' \
+        '  --quick           --count 1000 --rsa 20 --rounds 2 --batches 3' \
+        '                    --uploads 10 --seconds 5 --replacements 200' \
         'Modes: all when none is given (see the head of the script).'
 }
 
 COUNT=10000
 RSA=100
 ROUNDS=3
+BATCHES=7
 UPLOADS=20
 SECONDS_QUIET=10
 REPLACEMENTS=1000
@@ -116,17 +119,18 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
         --quick)
-            COUNT=1000 RSA=20 ROUNDS=2 UPLOADS=10 SECONDS_QUIET=5
+            COUNT=1000 RSA=20 ROUNDS=2 BATCHES=3 UPLOADS=10 SECONDS_QUIET=5
             REPLACEMENTS=200
             shift
             ;;
-        --count|--rsa|--rounds|--uploads|--seconds|--replacements|\
-        --interval-ms|--jobs)
+        --count|--rsa|--rounds|--batches|--uploads|--seconds|\
+        --replacements|--interval-ms|--jobs)
             [[ $# -ge 2 && "$2" =~ ^[0-9]+$ ]] || { usage >&2; exit 2; }
             case "$1" in
                 --count) COUNT="$2" ;;
                 --rsa) RSA="$2" ;;
                 --rounds) ROUNDS="$2" ;;
+                --batches) BATCHES="$2" ;;
                 --uploads) UPLOADS="$2" ;;
                 --seconds) SECONDS_QUIET="$2" ;;
                 --replacements) REPLACEMENTS="$2" ;;
@@ -144,10 +148,10 @@ if [[ "${#MODES[@]}" -eq 0 ]]; then
     MODES=(handshake start memory upload rotation)
 fi
 if ((COUNT < 10 || RSA < 2 || RSA > COUNT || ROUNDS < 1 || UPLOADS < 2
-     || JOBS < 1 || REPLACEMENTS < 1))
+     || JOBS < 1 || REPLACEMENTS < 1 || BATCHES < 3))
 then
     printf '%s\n' 'need --count >= 10, 2 <= --rsa <= --count, and the' \
-        'other numbers at least 1 (--uploads at least 2)' >&2
+        'other numbers at least 1 (--uploads at least 2, --batches 3)' >&2
     exit 2
 fi
 
@@ -177,7 +181,7 @@ TARGET_DEFAULT=0.1
 TARGET_START=3
 TARGET_UPLOAD=1.5
 
-CALLGRIND_BATCHES=7
+CALLGRIND_BATCHES="$BATCHES"
 CALLGRIND_BATCH=96
 CALLGRIND_WARMUP=32
 
