@@ -679,7 +679,8 @@ callgrind_variant() {
 declare -A LAST_DUMP=() IR=()
 
 # annotate SCENARIO VARIANT: the module's functions in the variant's last
-# batch, inclusive, with their callees.
+# batch, inclusive, with their callees, and what OpenSSL does to install a
+# certificate on a connection.
 annotate() {
     local dump="${LAST_DUMP[$1.$2]:-}"
 
@@ -687,7 +688,33 @@ annotate() {
     callgrind_annotate --auto=no --tree=calling --inclusive=yes \
         --threshold=100 "$dump" 2>/dev/null \
         | awk 'BEGIN { RS = ""; ORS = "\n" }
-               /\* [^\n]*ngx_palette_cert/ { print }' || true
+               /\* [^\n]*(ngx_palette_cert|SSL_use_cert_and_key)/ {
+                   print
+               }' || true
+}
+
+# module_ir SCENARIO VARIANT: the instructions per handshake spent in the
+# module's two callbacks (client hello and certificate), everything they
+# call included, in the variant's last batch.
+module_ir() {
+    local dump="${LAST_DUMP[$1.$2]:-}"
+
+    if [[ -z "$dump" || "$2" == static ]]; then
+        printf -- '-'
+        return 0
+    fi
+    callgrind_annotate --auto=no --inclusive=yes --threshold=100 "$dump" \
+        2>/dev/null \
+        | awk -v n="$CALLGRIND_BATCH" '
+              match($0, /:ngx_palette_cert_(handshake|client_hello) /) {
+                  fn = substr($0, RSTART, RLENGTH)
+                  if (seen[fn]++) {
+                      next
+                  }
+                  gsub(",", "", $1)
+                  sum += $1
+              }
+              END { printf "%.0f", sum / n }'
 }
 
 mode_handshake() {
@@ -709,21 +736,23 @@ mode_handshake() {
             printf '\n%s: %s among %s named (SNI %s)\n' \
                 "${SC_TITLE[$scen]}" "${SC_ID[$scen]}" "$COUNT" \
                 "$(field "$(line_of "${SC_ID[$scen]}" 1)" 2)"
-            printf '%-10s %14s %12s %9s %8s\n' variant instr/hs \
-                'extra instr' 'extra %' spread
+            printf '%-10s %14s %12s %9s %8s %12s\n' variant instr/hs \
+                'extra instr' 'extra %' spread 'in module'
             for variant in "${VARIANTS[@]}"; do
                 read -r ir imin imax < <(stats < "$RESULTS/$scen.$variant.ir")
                 spread="$(calc "($imax - $imin) / $ir * 100")"
                 extra="$(pct "$ir" "$s_ir")"
                 IR[$scen.$variant]="$extra"
-                printf '%-10s %14.0f %+12.0f %+8.3f%% %7.3f%%\n' \
+                printf '%-10s %14.0f %+12.0f %+8.3f%% %7.3f%% %12s\n' \
                     "$variant" "$ir" "$(calc "$ir - $s_ir")" "$extra" \
-                    "$spread"
+                    "$spread" "$(module_ir "$scen" "$variant")"
             done
         done
         printf '(default: the zone'"'"'s default, SNI matching no name; named: a cache hit;\n'
-        printf ' miss: cache=1, the SNI switching between %s and the next name)\n' \
+        printf ' miss: cache=1, the SNI switching between %s and the next name;\n' \
             "the name"
+        printf ' in module: instructions per handshake in the module'"'"'s callbacks,\n'
+        printf ' what they call included)\n'
     } > "$RESULTS/handshake.txt"
     cat "$RESULTS/handshake.txt"
 
@@ -744,9 +773,12 @@ mode_handshake() {
             annotate "$scen" "$variant" \
                 > "$RESULTS/$scen.$variant.annotate.txt"
         done
-        printf '\nModule functions, %s, named (cache hit), inclusive Ir over %s handshakes:\n' \
-            "$scen" "$CALLGRIND_BATCH"
-        sed '/^$/d' "$RESULTS/$scen.named.annotate.txt" | head -n 40
+        for variant in named miss; do
+            printf '\nModule functions, %s, %s, inclusive Ir over %s handshakes:\n' \
+                "$scen" "$variant" "$CALLGRIND_BATCH"
+            sed '/^$/d' "$RESULTS/$scen.$variant.annotate.txt" \
+                | head -n 40
+        done
     done
 }
 
