@@ -47,17 +47,17 @@
 #              certificates are carried into a new zone).  --rounds each,
 #              median.  Target: under 3 s.
 #   memory     zone bytes per named certificate: EC certificates are
-#              uploaded into zones (store=off) of two sizes until one is
-#              answered 507; the difference of the sizes over the
-#              difference of the counts is what one costs.  Target: at
-#              most 1.25 x its PEM bytes (chain, key and CA as uploaded)
-#              + 512.  Then worker memory (RSS, PSS and private bytes of
-#              each of 2 workers, /proc/PID/smaps_rollup) with cache=1000
-#              (less when --count / 5 is under 2000), after two handshakes
-#              for every stored name (so that each worker's cache is
-#              full), with --count / 5 and with --count stored: the
-#              private bytes must not grow with the count (at most
-#              +10%).
+#              uploaded (--jobs at a time) into zones (store=off) of two
+#              sizes until one is answered 507; the difference of the
+#              sizes over the difference of the counts is what one
+#              costs.  Target: at most 1.25 x its PEM bytes (chain, key
+#              and CA as uploaded) + 512.  Then worker memory (RSS, PSS
+#              and private bytes of each of 2 workers,
+#              /proc/PID/smaps_rollup) with cache=1000 (less when
+#              --count / 5 is under 2000), after two handshakes for every
+#              stored name (so that each worker's cache is full), with
+#              --count / 5 and with --count stored: the private bytes
+#              must not grow with the count (at most +10%).
 #   upload     time to the 200 of an upload replacing a named certificate,
 #              with one named certificate in the zone and with --count,
 #              two nginx side by side (stores on disk), --rounds rounds of
@@ -950,7 +950,7 @@ zone_fill() {
 
     ec_list="$RUN/ec-v1.tsv"
     awk -F '\t' '$3 == "ec" && $4 == 1' "$MANIFEST" > "$ec_list"
-    out="$(perl "$HELPER" fill "$url" "$CERTS/ca.pem" "$ec_list")" \
+    out="$(perl "$HELPER" fill "$url" "$CERTS/ca.pem" "$ec_list" "$JOBS")" \
         || die "filling a ${mb}m zone failed"
     stop_instance "$prefix"
 

@@ -35,12 +35,14 @@
 #       next one INTERVAL_MS after the last was sent (or at once when its
 #       answer took longer): upload lines.
 #
-#   named.pl fill URL CA MANIFEST
-#       Uploads the version 1 certificates of MANIFEST to URL/ID, one after
-#       the other, until one is refused; prints "fitted N pem BYTES status
-#       STATUS error CODE": the number answered 200, the PEM bytes they
-#       uploaded (chain, key and CA, as sent), and the refusal ("none -"
-#       when every certificate fitted).
+#   named.pl fill URL CA MANIFEST JOBS
+#       Uploads the version 1 certificates of MANIFEST to URL/ID, JOBS
+#       processes at a time, each until one of its uploads is refused;
+#       prints "fitted N pem BYTES status STATUS error CODE": the number
+#       answered 200, the PEM bytes they uploaded (chain, key and CA, as
+#       sent), and the first refusal ("none -" when every certificate
+#       fitted). Once the zone is full, the other processes may still fit
+#       a certificate each, smaller than the one refused, as one would.
 #
 #   named.pl sweep PORT MANIFEST VERSION PART PARTS
 #       One handshake for every certificate of version VERSION of MANIFEST
@@ -106,7 +108,7 @@ sub usage {
         . " | upload URL CA CHAIN KEY"
         . " | toggle URL CA CHAIN1 KEY1 CHAIN2 KEY2 COUNT"
         . " | replace URL CA MANIFEST COUNT INTERVAL_MS SEED"
-        . " | fill URL CA MANIFEST"
+        . " | fill URL CA MANIFEST JOBS"
         . " | sweep PORT MANIFEST VERSION PART PARTS"
         . " | handshakes PORT MANIFEST SECONDS SEED"
         . " | check MANIFEST UPLOADS HANDSHAKES..."
@@ -345,14 +347,55 @@ sub run_toggle {
 }
 
 sub run_fill {
-    my ($url, $ca_file, $manifest) = @_;
+    my ($url, $ca_file, $manifest, $jobs) = @_;
     my @certs = grep { $_->{version} == 1 } read_manifest($manifest);
-    my $json = JSON::PP->new;
     my $ca = slurp($ca_file);
+    my %pids;
+
+    for my $job (0 .. $jobs - 1) {
+        pipe(my $r, my $w) or die "$0: pipe: $!\n";
+        my $pid = fork() // die "$0: fork: $!\n";
+
+        if ($pid == 0) {
+            close($r);
+            print {$w} fill_part($url, $ca, \@certs, $job, $jobs);
+            exit(0);
+        }
+        close($w);
+        $pids{$pid} = $r;
+    }
+
+    my ($n, $bytes, $status, $error, $first) = (0, 0, 'none', '-', 0);
+
+    for my $pid (sort keys %pids) {
+        my $fh = $pids{$pid};
+        my ($k, $b, $st, $err, $at) = split ' ', (<$fh> // '');
+        waitpid($pid, 0);
+        die "$0: a fill process failed\n" if $? || !defined $at;
+
+        $n += $k;
+        $bytes += $b;
+
+        # the refusal that came first
+        if ($st ne 'none' && (!$first || $at < $first)) {
+            ($status, $error, $first) = ($st, $err, $at);
+        }
+    }
+
+    print "fitted $n pem $bytes status $status error $error\n";
+    return 0;
+}
+
+# Uploads every JOBS-th certificate from the JOB-th until one is refused:
+# "FITTED BYTES STATUS ERROR WHEN".
+sub fill_part {
+    my ($url, $ca, $certs, $job, $jobs) = @_;
+    my $json = JSON::PP->new;
     my $http = http();
     my ($n, $bytes) = (0, 0);
 
-    for my $c (@certs) {
+    for (my $i = $job; $i < @$certs; $i += $jobs) {
+        my $c = $certs->[$i];
         my $chain = slurp($c->{chain});
         my $key = slurp($c->{key});
         my $res = $http->request('PUT', "$url/$c->{id}", {
@@ -363,18 +406,17 @@ sub run_fill {
 
         if ($res->{status} != 200) {
             my $doc = eval { $json->decode($res->{content}) } // {};
-            print "fitted $n pem $bytes status $res->{status} error ",
-                  $doc->{error} // '-', "\n";
-            return 0;
+            return join(' ', $n, $bytes, $res->{status},
+                        $doc->{error} // '-', now_us()) . "\n";
         }
 
         $n++;
         $bytes += length($chain) + length($key) + length($ca);
     }
 
-    print "fitted $n pem $bytes status none error -\n";
-    return 0;
+    return "$n $bytes none - 0\n";
 }
+
 
 sub run_replace {
     my ($url, $ca_file, $manifest, $count, $interval_ms, $seed) = @_;
@@ -547,7 +589,7 @@ exit run_seed(@ARGV)       if $mode eq 'seed' && @ARGV == 5;
 exit run_upload(@ARGV)     if $mode eq 'upload' && @ARGV == 4;
 exit run_toggle(@ARGV)     if $mode eq 'toggle' && @ARGV == 7;
 exit run_replace(@ARGV)    if $mode eq 'replace' && @ARGV == 6;
-exit run_fill(@ARGV)       if $mode eq 'fill' && @ARGV == 3;
+exit run_fill(@ARGV)       if $mode eq 'fill' && @ARGV == 4;
 exit run_sweep(@ARGV)      if $mode eq 'sweep' && @ARGV == 5;
 exit run_handshakes(@ARGV) if $mode eq 'handshakes' && @ARGV == 4;
 exit run_check(@ARGV)      if $mode eq 'check' && @ARGV >= 3;
