@@ -235,6 +235,12 @@ typedef struct {
     X509                        *leaf;
     STACK_OF(X509)              *chain;
     EVP_PKEY                    *key;
+
+    /* a server's TLS settings refused it: the default is served, quietly */
+    ngx_uint_t                   refused;
+
+    /* the SSL context whose security level it was last checked against */
+    SSL_CTX                     *checked;
 } ngx_palette_cert_cached_t;
 
 

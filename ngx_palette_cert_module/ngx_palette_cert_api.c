@@ -1544,6 +1544,14 @@ ngx_palette_cert_task_check_handler(void *data, ngx_log_t *log)
     ngx_palette_cert_task_t  *t = data;
 
     t->rc = ngx_palette_cert_api_check(t->zone, &t->fields, t->ctx, &t->err);
+
+    /*
+     * What OpenSSL keeps for this thread goes now: left until the thread
+     * exits with its worker, it would be freed then, racing the
+     * worker's own OpenSSL cleanup at exit.
+     */
+
+    OPENSSL_thread_stop();
 }
 
 
@@ -1859,6 +1867,12 @@ ngx_palette_cert_api_list(ngx_http_request_t *r)
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
     zone = plcf->zone;
+
+    /* a browser opening the list gets the console page, as at the default */
+
+    if (ngx_palette_cert_wants_page(r)) {
+        return ngx_palette_cert_send_page(r, zone->sh->zone_generation);
+    }
 
     if (ngx_palette_cert_parse_list_query(r->args.data, r->args.len, &q)
         != NGX_OK)

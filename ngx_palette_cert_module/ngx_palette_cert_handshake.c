@@ -38,6 +38,8 @@ static ngx_int_t ngx_palette_cert_named_lookup(SSL *ssl,
     ngx_palette_cert_zone_t *zone, u_char *host, size_t len,
     ngx_uint_t *kind, u_char *name, size_t *name_len, ngx_uint_t gen[2]);
 static ngx_uint_t ngx_palette_cert_wants_ec(SSL *ssl);
+static int ngx_palette_cert_checked(const SSL *ssl, const SSL_CTX *ctx,
+    int op, int bits, int nid, void *other, void *ex);
 static size_t ngx_palette_cert_local_addr(SSL *ssl, u_char *buf);
 static ngx_uint_t ngx_palette_cert_epoch(ngx_palette_cert_srv_conf_t *pscf);
 static ngx_uint_t ngx_palette_cert_zone_epoch(
@@ -198,9 +200,13 @@ ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_zone_t *zone)
 {
     u_char                     *p, name[NGX_PALETTE_CERT_HOST_LEN + 1];
     u_char                      host[NGX_PALETTE_CERT_HOST_LEN];
+    int                       (*sec)(const SSL *, const SSL_CTX *, int,
+                                       int, int, void *, void *);
+    int                         ok;
     size_t                      len, hlen, nlen;
     ngx_int_t                   rc;
     ngx_uint_t                  i, kind, type, gen[2];
+    SSL_CTX                    *ctx;
     const char                 *sni;
     ngx_log_t                  *log;
     ngx_connection_t           *c;
@@ -261,20 +267,65 @@ ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_zone_t *zone)
                                         gen[type], log);
     }
 
-    if (cc == NULL) {
+    if (cc == NULL || cc->refused) {
         return NGX_DECLINED;
     }
 
     SSL_certs_clear(ssl);
 
-    if (SSL_use_cert_and_key(ssl, cc->leaf, cc->key, cc->chain, 1) != 1) {
+    /*
+     * The certificate is checked against the server's security level the
+     * first time it is installed for a context; after that, the same
+     * objects in the same context are not checked again on every
+     * handshake, which would cost as much as the rest of the work here.
+     */
+
+    ctx = SSL_get_SSL_CTX(ssl);
+
+    if (cc->checked == ctx) {
+        sec = SSL_get_security_callback(ssl);
+        SSL_set_security_callback(ssl, ngx_palette_cert_checked);
+
+        ok = SSL_use_cert_and_key(ssl, cc->leaf, cc->key, cc->chain, 1);
+
+        SSL_set_security_callback(ssl, sec);
+
+    } else {
+        ok = SSL_use_cert_and_key(ssl, cc->leaf, cc->key, cc->chain, 1);
+
+        if (ok == 1) {
+            cc->checked = ctx;
+        }
+    }
+
+    if (ok != 1) {
+
+        /*
+         * Uploads are checked against the servers' TLS settings; a reload
+         * that tightened them since is told once per worker, and the
+         * default is served for the name until the certificate changes.
+         */
+
         ngx_ssl_error(NGX_LOG_ALERT, log, 0,
-                      "palette_cert zone \"%V\": SSL_use_cert_and_key() "
-                      "failed for a named certificate", &zone->name);
+                      "palette_cert zone \"%V\": a named certificate of "
+                      "generation %ui cannot be used by this server, the "
+                      "default is served instead: SSL_use_cert_and_key() "
+                      "failed", &zone->name, gen[type]);
+        cc->refused = 1;
         return NGX_ERROR;
     }
 
     return NGX_OK;
+}
+
+
+/* the security callback while a certificate already checked is installed */
+
+static int
+ngx_palette_cert_checked(const SSL *ssl, const SSL_CTX *ctx, int op, int bits,
+    int nid, void *other, void *ex)
+{
+    return 1;
 }
 
 

@@ -1357,6 +1357,8 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
     cc->leaf = parsed.leaf;
     cc->chain = parsed.chain;
     cc->key = parsed.key;
+    cc->refused = 0;
+    cc->checked = NULL;
     parsed.leaf = NULL;
     parsed.chain = NULL;
     parsed.key = NULL;

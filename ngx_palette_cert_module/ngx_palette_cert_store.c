@@ -82,6 +82,7 @@ typedef struct {
 
 static u_char *ngx_palette_cert_path(ngx_palette_cert_path_t *path,
     ngx_palette_cert_zone_t *zone, const char *dir, const char *file);
+static void ngx_palette_cert_named_clean(DIR *dir, char *name, size_t len);
 static void ngx_palette_cert_named_generation(ngx_palette_cert_zone_t *zone,
     ngx_fd_t nfd, ngx_uint_t generation, ngx_log_t *log);
 static ngx_fd_t ngx_palette_cert_named_open(ngx_palette_cert_zone_t *zone,
@@ -601,6 +602,31 @@ folder:
 }
 
 
+/* a generation file a process that died while writing it left */
+
+static void
+ngx_palette_cert_named_clean(DIR *dir, char *name, size_t len)
+{
+    ngx_int_t  pid;
+
+    if (ngx_test_config || len <= 12
+        || ngx_strncmp(name, ".generation.", 12) != 0)
+    {
+        return;
+    }
+
+    pid = ngx_atoi((u_char *) name + 12, len - 12);
+
+    if (pid == NGX_ERROR || kill((ngx_pid_t) pid, 0) == 0
+        || ngx_errno != NGX_ESRCH)
+    {
+        return;
+    }
+
+    (void) unlinkat(dirfd(dir), name, 0);
+}
+
+
 /* each named certificate of the store, given to the handler */
 
 ngx_int_t
@@ -647,6 +673,7 @@ ngx_palette_cert_store_load_named(ngx_palette_cert_zone_t *zone,
         len = ngx_strlen(de->d_name);
 
         if (!ngx_palette_cert_id_valid((u_char *) de->d_name, len)) {
+            ngx_palette_cert_named_clean(dir, de->d_name, len);
             continue;
         }
 
@@ -657,6 +684,12 @@ ngx_palette_cert_store_load_named(ngx_palette_cert_zone_t *zone,
 
         nz = *zone;
         nz.id = id;
+
+        /* what a process that died while writing left, a key among it */
+
+        if (!ngx_test_config) {
+            ngx_palette_cert_store_clean(&nz, log);
+        }
 
         switch (ngx_palette_cert_store_load(&nz, "current", &pem, log)) {
 

@@ -504,7 +504,7 @@ EOF
         listen       127.0.0.1:$admin;
         server_name  localhost;
 
-        location = /cert {
+        location /cert {
 EOF
         if [[ -n "$local_admin" ]]; then
             printf '            allow  127.0.0.1;\n'

@@ -2,10 +2,10 @@
 #
 # TLS client for scripts/stress-crash.sh; run by it, not by hand.
 #
-#   stress-crash.pl handshakes PORT SECONDS KNOWN
-#       Fresh TLS handshakes with 127.0.0.1:PORT (SNI localhost, no session
-#       reuse, TLS 1.2 and 1.3 in turn) for SECONDS, one line per handshake
-#       on stdout:
+#   stress-crash.pl handshakes PORT SECONDS KNOWN [SNI]
+#       Fresh TLS handshakes with 127.0.0.1:PORT (SNI localhost unless
+#       given, no session reuse, TLS 1.2 and 1.3 in turn) for SECONDS, one
+#       line per handshake on stdout:
 #
 #           MS DUR ok SHA256       completed, the leaf is listed in KNOWN
 #           MS DUR unknown SHA256  completed, the leaf is not in KNOWN
@@ -20,7 +20,7 @@
 #       the leaf it presented (it signed the key exchange with it), so a
 #       mismatched key cannot complete (see bench/PaletteHandshake.pm).
 #
-#   stress-crash.pl probe PORT COUNT
+#   stress-crash.pl probe PORT COUNT [SNI]
 #       COUNT fresh handshakes; prints the SHA-256 of each leaf, one per
 #       line. Exits 1 if one fails.
 
@@ -40,14 +40,16 @@ $| = 1;
 $SIG{PIPE} = 'IGNORE';
 
 sub usage {
-    print STDERR "usage: $0 handshakes PORT SECONDS KNOWN | probe PORT COUNT\n";
+    print STDERR "usage: $0 handshakes PORT SECONDS KNOWN [SNI]"
+        . " | probe PORT COUNT [SNI]\n";
     exit 2;
 }
 
-# handshake(PORT, VERSION): (sha256 of the leaf's DER) or (undef, error).
+# handshake(PORT, VERSION, SNI): (sha256 of the leaf's DER) or
+# (undef, error).
 sub handshake {
-    my ($port, $version) = @_;
-    my $res = PaletteHandshake::handshake($port, $version);
+    my ($port, $version, $sni) = @_;
+    my $res = PaletteHandshake::handshake($port, $version, undef, $sni);
 
     return (undef, $res->{error}) if exists $res->{error};
     return ($res->{chain}[0]);
@@ -76,7 +78,7 @@ sub read_known {
 }
 
 sub run_handshakes {
-    my ($port, $seconds, $known_file) = @_;
+    my ($port, $seconds, $known_file, $sni) = @_;
     my $known = read_known($known_file);
     my $end = time + $seconds;
     my $n = 0;
@@ -84,7 +86,7 @@ sub run_handshakes {
     while (time < $end) {
         my $start = time;
         my $version = version_for($n++);
-        my ($sha, $err) = handshake($port, $version);
+        my ($sha, $err) = handshake($port, $version, $sni);
         my $took = (time - $start) * 1000;
 
         if (defined $sha) {
@@ -100,11 +102,11 @@ sub run_handshakes {
 }
 
 sub run_probe {
-    my ($port, $count) = @_;
+    my ($port, $count, $sni) = @_;
     my $rc = 0;
 
     for my $i (1 .. $count) {
-        my ($sha, $err) = handshake($port, version_for($i));
+        my ($sha, $err) = handshake($port, version_for($i), $sni);
 
         if (defined $sha) {
             print "$sha\n";
@@ -119,11 +121,11 @@ sub run_probe {
 
 my $mode = shift @ARGV // usage();
 
-if ($mode eq 'handshakes' && @ARGV == 3) {
+if ($mode eq 'handshakes' && (@ARGV == 3 || @ARGV == 4)) {
     exit run_handshakes(@ARGV);
 }
 
-if ($mode eq 'probe' && @ARGV == 2) {
+if ($mode eq 'probe' && (@ARGV == 2 || @ARGV == 3)) {
     exit run_probe(@ARGV);
 }
 

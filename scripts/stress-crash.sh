@@ -7,28 +7,33 @@
 # admin endpoint, a store) in a temporary prefix under build/. Then, for
 # --seconds (60 by default):
 #
-#   - several clients upload certificates in turn (three different chains
-#     from t/lib/gen-certs.sh) with curl;
+#   - several clients upload certificates in turn with curl (chains from
+#     t/lib/gen-certs.sh): two replace the default (three chains), one the
+#     named certificate "sa" (two ECDSA and one RSA chain for a.test), and
+#     one creates the named certificate "sb" (b.test) and deletes it;
 #   - a killer sends SIGKILL to a random worker every 100-500 ms (the
 #     master starts a new one);
-#   - a client keeps doing fresh TLS handshakes (scripts/stress-crash.pl).
+#   - three clients keep doing fresh TLS handshakes
+#     (scripts/stress-crash.pl), with SNI localhost, a.test and b.test.
 #
 # Afterwards, once the workers are back, it checks that:
 #
 #   a. the endpoint still answers GET and an upload in time (no lock is
-#      left held by a dead worker);
-#   b. new handshakes present the leaf GET reports;
+#      left held by a dead worker), for the default and "sa";
+#   b. new handshakes present the leaf GET reports, for the default (SNI
+#      localhost) and "sa" (SNI a.test);
 #   c. the store agrees: current -> gen-GENERATION, its chain and key
-#      (mode 0600) are that leaf's;
-#   d. after a restart, nginx serves the same certificate and generation and
-#      the store holds no temporary folder of a dead process;
+#      (mode 0600) are that leaf's, in the store and in named/sa;
+#   d. after a restart, nginx serves the same certificates and generations
+#      and the store holds no temporary folder of a dead process;
 #   e. the error log has no [emerg] and no alert or crit other than the
 #      ones a killed worker causes (nginx's "exited on signal 9" and "was
 #      locked by", the module's "was being changed by ..., which is gone");
 #   f. the generation grew at least by the number of uploads answered 200;
 #
 # and that no handshake completed with a certificate that was never
-# uploaded, and none failed but those cut by a kill. Prints a summary and
+# uploaded for its name (or the default's, for a name without one), and
+# none failed but those cut by a kill. Prints a summary and
 # OK or FAILED; exits 1 on failure. The prefix is removed on success and
 # kept on failure.
 
@@ -64,6 +69,8 @@ ZONE=stress
 UPLOADERS=4
 WORKERS=4
 CHAINS=(leaf-a leaf-b leaf-c)
+SA_CHAINS=(named-a named-a2 named-a-rsa)
+SB_CHAINS=(named-b named-b2)
 HELPER="$ROOT/scripts/stress-crash.pl"
 
 FAILURES=()
@@ -98,30 +105,61 @@ api_get() {
     http_get "$API_URL" "$1"
 }
 
-# upload CHAIN OUT: the status of a PUT of that chain, the body in OUT,
-# followed by curl's exit code ("200 0", "000 52", ...).
+# upload CHAIN OUT [MAX [URL]]: the status of a PUT of that chain (to the
+# default, or URL), the body in OUT, followed by curl's exit code ("200 0",
+# "000 52", ...).
 upload() {
-    local name="$1" out="$2" max="${3:-5}" code rc=0
+    local name="$1" out="$2" max="${3:-5}" url="${4:-$API_URL}" code rc=0
 
     code="$(curl -s -o "$out" -w '%{http_code}' --max-time "$max" \
             -X PUT -F "certificate=@$CERTS/$name.chain.pem" \
             -F "key=@$CERTS/$name.key" -F "ca=@$CERTS/ca.pem" \
-            "$API_URL" 2>/dev/null)" || rc=$?
+            "$url" 2>/dev/null)" || rc=$?
+    printf '%s %s\n' "${code:-000}" "$rc"
+}
+
+# remove URL OUT: the status of a DELETE, as upload() gives it.
+remove() {
+    local url="$1" out="$2" code rc=0
+
+    code="$(curl -s -o "$out" -w '%{http_code}' --max-time 5 -X DELETE \
+            "$url" 2>/dev/null)" || rc=$?
     printf '%s %s\n' "${code:-000}" "$rc"
 }
 
 
 # The load.
 
+# Uploader 0 and 1 replace the default, 2 the named "sa", 3 creates the
+# named "sb" and deletes it in turn; a refused DELETE of "sb" (404, when a
+# kill cut the PUT before it) is not a failure.
 uploader() {
     local id="$1" end="$2" i="$1" name out res
 
     out="$PREFIX/run/upload-$id.json"
 
     while [[ "$EPOCHSECONDS" -lt "$end" ]]; do
-        name="${CHAINS[i % ${#CHAINS[@]}]}"
+        case "$id" in
+            2)
+                name="${SA_CHAINS[i % ${#SA_CHAINS[@]}]}"
+                res="$(upload "$name" "$out" 5 "$API_URL/sa")"
+                ;;
+            3)
+                if ((i % 2)); then
+                    name="${SB_CHAINS[(i / 2) % ${#SB_CHAINS[@]}]}"
+                    res="$(upload "$name" "$out" 5 "$API_URL/sb")"
+                else
+                    name=delete-sb
+                    res="$(remove "$API_URL/sb" "$out")"
+                    [[ "${res%% *}" == 404 ]] && res="200 0"
+                fi
+                ;;
+            *)
+                name="${CHAINS[i % ${#CHAINS[@]}]}"
+                res="$(upload "$name" "$out")"
+                ;;
+        esac
         i=$((i + 1))
-        res="$(upload "$name" "$out")"
         if [[ "${res%% *}" != 200 && -s "$out" ]]; then
             res="$res $(jq -r '.error // empty' "$out" 2>/dev/null || true)"
         fi
@@ -153,11 +191,11 @@ pem_sha256() {
         | cut -d' ' -f1
 }
 
-# check_served SHA WHAT: fresh handshakes all present leaf SHA.
+# check_served SHA WHAT [SNI]: fresh handshakes all present leaf SHA.
 check_served() {
-    local want="$1" what="$2" got bad
+    local want="$1" what="$2" sni="${3:-localhost}" got bad
 
-    if ! got="$(perl "$HELPER" probe "$HTTPS_PORT" 6)"; then
+    if ! got="$(perl "$HELPER" probe "$HTTPS_PORT" 6 "$sni")"; then
         fail "$what: a handshake failed"
         return
     fi
@@ -169,9 +207,10 @@ check_served() {
     fi
 }
 
-# check_store GEN SHA: the store's current generation is GEN, with leaf SHA.
+# check_store GEN SHA [FOLDER]: the current generation of the store (or of
+# its FOLDER, a named certificate's) is GEN, with leaf SHA.
 check_store() {
-    local gen="$1" sha="$2" store="$PREFIX/store" link dir mode
+    local gen="$1" sha="$2" store="$PREFIX/store${3:+/$3}" link dir mode
 
     link="$(readlink "$store/current" 2>/dev/null || true)"
     if [[ "$link" != "gen-$gen" ]]; then
@@ -202,11 +241,11 @@ check_store() {
 stale_tmp_dirs() {
     local d pid
 
-    for d in "$PREFIX/store"/.tmp-*; do
+    for d in "$PREFIX/store"/.tmp-* "$PREFIX/store"/named/*/.tmp-*; do
         [[ -e "$d" ]] || continue
         pid="${d##*.tmp-}"
         if ! kill -0 "$pid" 2>/dev/null; then
-            printf '%s\n' "${d##*/}"
+            printf '%s\n' "${d#"$PREFIX/store/"}"
         fi
     done
 }
@@ -247,13 +286,22 @@ wait_workers || die "nginx does not run $WORKERS workers"
 api_get "$PREFIX/run/start.json" || die "GET $API_URL failed at start"
 GEN0="$(jq -r .generation "$PREFIX/run/start.json")"
 
-# The leaves that may be served: the self-signed default and the uploads.
+# The leaves that may be served: the self-signed default and the uploads;
+# for a.test and b.test also theirs.
 {
     jq -r .sha256 "$PREFIX/run/start.json"
     for name in "${CHAINS[@]}"; do
         cat "$CERTS/$name.sha256"
     done
 } > "$PREFIX/run/known.txt"
+
+for name in "${SA_CHAINS[@]}"; do
+    cat "$CERTS/$name.sha256"
+done | cat - "$PREFIX/run/known.txt" > "$PREFIX/run/known-a.txt"
+
+for name in "${SB_CHAINS[@]}"; do
+    cat "$CERTS/$name.sha256"
+done | cat - "$PREFIX/run/known.txt" > "$PREFIX/run/known-b.txt"
 
 log "nginx master $SCRATCH_MASTER, https 127.0.0.1:$HTTPS_PORT, api $API_URL," \
     "generation $GEN0; $UPLOADERS uploaders, killing workers for" \
@@ -270,7 +318,15 @@ killer "$END" &
 SCRATCH_BG+=("$!")
 
 perl "$HELPER" handshakes "$HTTPS_PORT" "$DURATION" "$PREFIX/run/known.txt" \
-    > "$PREFIX/run/handshakes.log" &
+    > "$PREFIX/run/handshakes-localhost.log" &
+SCRATCH_BG+=("$!")
+
+perl "$HELPER" handshakes "$HTTPS_PORT" "$DURATION" \
+    "$PREFIX/run/known-a.txt" a.test > "$PREFIX/run/handshakes-a.log" &
+SCRATCH_BG+=("$!")
+
+perl "$HELPER" handshakes "$HTTPS_PORT" "$DURATION" \
+    "$PREFIX/run/known-b.txt" b.test > "$PREFIX/run/handshakes-b.log" &
 SCRATCH_BG+=("$!")
 
 for pid in "${SCRATCH_BG[@]}"; do
@@ -299,6 +355,7 @@ up_other="$((up_sent - up_200 - up_cut))"
 kills="$(wc -l < "$PREFIX/run/kills.log")"
 
 hs="$PREFIX/run/handshakes.log"
+sort -n "$PREFIX"/run/handshakes-*.log > "$hs"
 hs_done="$(wc -l < "$hs")"
 hs_ok="$(awk '$3 == "ok"' "$hs" | wc -l)"
 hs_unknown="$(awk '$3 == "unknown"' "$hs" | wc -l)"
@@ -402,6 +459,30 @@ else
     fi
 fi
 
+# The named "sa": an upload after the load, then what GET, the
+# handshakes with SNI a.test and the store say.
+
+final_sa="$(upload named-a2 "$PREFIX/run/final-sa.json" 10 "$API_URL/sa")"
+if [[ "${final_sa%% *}" != 200 ]]; then
+    fail "a. the upload of sa after the load answered '$final_sa'"
+fi
+
+if ! http_get "$API_URL/sa" "$PREFIX/run/get-sa.json"; then
+    fail "a. GET sa after the final upload failed"
+fi
+
+GEN_SA="$(jq -r '.generation // empty' "$PREFIX/run/get-sa.json" 2>/dev/null \
+          || true)"
+SHA_SA="$(jq -r '.sha256 // empty' "$PREFIX/run/get-sa.json" 2>/dev/null \
+          || true)"
+
+if [[ "$SHA_SA" != "$(cat "$CERTS/named-a2.sha256")" ]]; then
+    fail "a. GET sa's sha256 '$SHA_SA' is not named-a2's, the last upload"
+else
+    check_served "$SHA_SA" "b. sa after the load" a.test
+    check_store "$GEN_SA" "$SHA_SA" named/sa
+fi
+
 mapfile -t stale < <(stale_tmp_dirs)
 if [[ "${#stale[@]}" -gt 0 ]]; then
     log "store: temporary folders of dead workers before the restart:" \
@@ -426,6 +507,18 @@ elif [[ -n "$GEN" ]]; then
     fi
     check_served "$SHA" "d. after the restart"
     check_store "$GEN" "$SHA"
+fi
+
+if [[ -n "$GEN_SA" ]]; then
+    if ! http_get "$API_URL/sa" "$PREFIX/run/restart-sa.json"; then
+        fail "d. GET sa after the restart failed"
+    elif [[ "$(jq -r .generation "$PREFIX/run/restart-sa.json")" != "$GEN_SA" \
+            || "$(jq -r .sha256 "$PREFIX/run/restart-sa.json")" != "$SHA_SA" ]]
+    then
+        fail "d. after the restart sa is not generation $GEN_SA, $SHA_SA"
+    else
+        check_served "$SHA_SA" "d. sa after the restart" a.test
+    fi
 fi
 
 mapfile -t stale < <(stale_tmp_dirs)
@@ -468,7 +561,7 @@ stress-crash: ${DURATION}s, $UPLOADERS upload clients, $WORKERS workers
               failed otherwise $((hs_failed + hs_cut_alone)),
               unknown certificate $hs_unknown
               time in ms: median $hs_p50, 99% $hs_p99, max $hs_max
-  generation  $GEN0 at start, ${GEN:-?} at the end
+  generation  $GEN0 at start, ${GEN:-?} at the end (sa: ${GEN_SA:-?})
 EOF
 
 if [[ "${#FAILURES[@]}" -gt 0 ]]; then

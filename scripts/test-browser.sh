@@ -11,8 +11,11 @@
 # loopback ports:
 #
 #   https  a site fed by the zone "console" (names=console.example.com)
-#   admin  the API location /palette/cert behind auth_basic, with a user
-#          and password made for the run
+#   admin  the API at the prefix location /palette/cert (the default
+#          certificate there, named ones below it) behind auth_basic, with
+#          a user and password made for the run, and the same zone's API
+#          at the exact location /palette/default-only, which has the
+#          default certificate only
 #   other  "another site": a page whose form posts a certificate to the
 #          admin endpoint as soon as it is opened
 #
@@ -57,6 +60,7 @@ PREFIX="$BUILD_DIR/browser"
 SHOTS="$BUILD_DIR/screenshots"
 CERTS="${TEST_NGINX_CERT_DIR:-$ROOT/t/certs}"
 API_PATH=/palette/cert
+EXACT_PATH=/palette/default-only
 ZONE=console
 MASTER=""
 
@@ -201,7 +205,7 @@ http {
         listen       127.0.0.1:$ADMIN_PORT;
         server_name  localhost;
 
-        location = $API_PATH {
+        location $API_PATH {
             auth_basic            "certificates";
             auth_basic_user_file  $PREFIX/conf/htpasswd;
 
@@ -209,6 +213,13 @@ http {
 
             client_max_body_size     64k;
             client_body_buffer_size  64k;
+        }
+
+        location = $EXACT_PATH {
+            auth_basic            "certificates";
+            auth_basic_user_file  $PREFIX/conf/htpasswd;
+
+            palette_cert_api  $ZONE;
         }
 
         location / {
@@ -331,6 +342,7 @@ read -r HTTPS_PORT ADMIN_PORT OTHER_PORT < <(browser_ports 3)
 [[ -n "${OTHER_PORT:-}" ]] || die "could not find free ports"
 
 ADMIN_URL="http://127.0.0.1:$ADMIN_PORT$API_PATH"
+EXACT_URL="http://127.0.0.1:$ADMIN_PORT$EXACT_PATH"
 OTHER_URL="http://localhost:$OTHER_PORT/"
 ADMIN_USER="admin"
 ADMIN_PASSWORD="$(openssl rand -hex 12)"
@@ -359,6 +371,7 @@ rc=0
 (
     cd "$TESTS"
     PALETTE_ADMIN_URL="$ADMIN_URL" \
+    PALETTE_EXACT_URL="$EXACT_URL" \
     PALETTE_ADMIN_USER="$ADMIN_USER" \
     PALETTE_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
     PALETTE_TLS_PORT="$HTTPS_PORT" \

@@ -297,3 +297,50 @@ GET /t
 GET /cert
 --- response_body_like chomp
 "subject":"CN=console".*"names":\["a123456789b123456789c123456789d123456789e123456789f123456789g123456789.example.com"\]
+
+
+
+
+=== TEST 20: nginx -t rejects cache=0, naming the directive
+--- config
+    location = /t { return 200; }
+--- request
+GET /t
+--- nginx_t
+    palette_cert_zone console:1m cache=0;
+--- nginx_t_error
+\[emerg\].*invalid parameter "cache=0" in "palette_cert_zone"
+
+
+
+=== TEST 21: nginx -t rejects a cache= that is not a number
+--- config
+    location = /t { return 200; }
+--- request
+GET /t
+--- nginx_t
+    palette_cert_zone console:1m cache=many;
+--- nginx_t_error
+\[emerg\].*invalid parameter "cache=many" in "palette_cert_zone"
+
+
+
+=== TEST 22: nginx -t rejects cache= given twice
+--- config
+    location = /t { return 200; }
+--- request
+GET /t
+--- nginx_t
+    palette_cert_zone console:1m cache=10 cache=20;
+--- nginx_t_error
+\[emerg\].*duplicate parameter "cache=20" in "palette_cert_zone"
+
+
+
+=== TEST 23: nginx -t accepts cache=1
+--- config
+    location = /t { return 200; }
+--- request
+GET /t
+--- nginx_t
+    palette_cert_zone console:1m cache=1;

@@ -1,7 +1,10 @@
 // The console page in a real browser, as a new admin would use it.
 //
 // Run by scripts/test-browser.sh, which starts nginx and passes, in the
-// environment: PALETTE_ADMIN_URL (the API location, behind auth_basic),
+// environment: PALETTE_ADMIN_URL (the API at a prefix location, behind
+// auth_basic: the default certificate there, the list of named ones at
+// PALETTE_ADMIN_URL/, each at PALETTE_ADMIN_URL/ID), PALETTE_EXACT_URL
+// (the same zone's API at an exact location, likewise behind auth_basic),
 // PALETTE_ADMIN_USER and PALETTE_ADMIN_PASSWORD, PALETTE_TLS_PORT (the site
 // fed by the zone, names=console.example.com), PALETTE_OTHER_URL (another
 // site whose page posts an upload to the API), PALETTE_CERT_DIR (the
@@ -28,6 +31,8 @@ function env(name) {
 }
 
 const API = env("PALETTE_ADMIN_URL");
+const LIST = `${API}/`;
+const EXACT = env("PALETTE_EXACT_URL");
 const USER = env("PALETTE_ADMIN_USER");
 const PASSWORD = env("PALETTE_ADMIN_PASSWORD");
 const TLS_PORT = Number(env("PALETTE_TLS_PORT"));
@@ -60,7 +65,11 @@ function upload(name) {
 
 // The JSON API, as a script calls it (no Origin: not a browser).
 async function api(method = "GET", body, headers = {}) {
-    const res = await fetch(API, {
+    return request(API, method, body, headers);
+}
+
+async function request(url, method = "GET", body, headers = {}) {
+    const res = await fetch(url, {
         method,
         headers: {
             Accept: "application/json",
@@ -135,15 +144,18 @@ function unexpected(o) {
     return o.problems.filter((p) => {
         const m = /^console error: Failed to load resource: the server responded with a status of (\d+)/
             .exec(p.text);
-        return !(m && (p.url || "").split("?")[0] === API
+        const url = (p.url || "").split("?")[0];
+        return !(m && (url === API || url.startsWith(LIST))
                  && o.expected.has(Number(m[1])))
             && !o.allow.some((f) => f(p));
     }).map((p) => `${p.text} (${p.url || "no url"})`);
 }
 
-async function openConsole(options) {
+// The console opened at url; prepare(o) runs before it is loaded.
+async function openConsole(options, url = API, prepare = async () => {}) {
     const o = await openContext(options);
-    const res = await o.page.goto(API);
+    await prepare(o);
+    const res = await o.page.goto(url);
 
     assert.equal(res.status(), 200, "the page is answered 200");
     assert.match(res.headers()["content-type"], /^text\/html/);
@@ -633,4 +645,448 @@ test("l: the page follows a dark colour scheme", async () => {
     assert.notEqual(bg, "rgb(243, 244, 246)", "the dark background is used");
 
     await closeContext(o, "15-dark.png");
+});
+
+
+// Named certificates: the list below the API's location, and one at
+// LIST + ID.  The tests below build on each other in order: m adds three
+// with a script, o one with the page, r deletes one.
+
+const DAY = 86400000;
+
+async function named(id, method = "GET", body, headers = {}) {
+    return request(LIST + id, method, body, headers);
+}
+
+// Every page of the list, as a script reads it.
+async function namedList() {
+    const all = [];
+    let after = "";
+
+    for (;;) {
+        const r = await request(`${LIST}?limit=1000`
+                                + (after ? `&after=${after}` : ""));
+        assert.equal(r.status, 200, "the list answers 200");
+        all.push(...r.json.certificates);
+        if (r.json.next === null) {
+            return all;
+        }
+        after = r.json.next;
+    }
+}
+
+async function seed(id, name) {
+    const r = await named(id, "PUT", upload(name), { "If-None-Match": "*" });
+    assert.equal(r.status, 200, `${id} is added: ${JSON.stringify(r.json)}`);
+    assert.equal(r.json.id, id);
+    return r.json;
+}
+
+// A time as the page shows it.
+function shownTime(iso) {
+    return new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+// The IDs of the rows of the list the page shows, in order.
+async function namedRows(page) {
+    return page.locator("#named-list tr[data-id]").evaluateAll((rows) =>
+        rows.map((r) => r.getAttribute("data-id")));
+}
+
+async function namedRow(page, id) {
+    return page.locator(`#named-list tr[data-id="${id}"]`);
+}
+
+// The console, once the list of named certificates is shown.
+async function openNamed(options, url, prepare) {
+    const o = await openConsole(options, url, prepare);
+    await o.page.locator("#named").waitFor();
+    await o.page.locator("#named-count").filter({ hasText: /certificate/ })
+        .waitFor();
+    return o;
+}
+
+async function fillNamed(page, { certificate, key, ca }) {
+    await page.getByLabel("Certificate chain", { exact: true }).fill(certificate);
+    await page.getByLabel("Private key", { exact: true }).fill(key);
+    await page.getByLabel("CA certificate", { exact: true }).fill(ca || "");
+}
+
+// No value left in a field of the page, and no line of the key in it.
+async function noKeyLeft(page, name) {
+    const filled = await page.evaluate(() =>
+        [...document.querySelectorAll("textarea, input")]
+            .filter((e) => e.value).map((e) => e.id));
+    assert.deepEqual(filled, [], "every field of the page is empty");
+
+    const line = fixture(`${name}.key`).split("\n")[1];
+    assert.ok(line.length > 40);
+    assert.ok(!(await page.content()).includes(line),
+              "no line of the key is left in the page");
+}
+
+
+test("m: the named certificates are listed with their names, key type and expiry, and the search filters them", async () => {
+    const seeded = [await seed("shop", "leaf-wrong-name"),
+                    await seed("wild", "leaf-wildcard"),
+                    await seed("rsa-site", "leaf-b")];
+    const ids = (await namedList()).map((c) => c.id);
+    assert.deepEqual(ids, ["rsa-site", "shop", "wild"]);
+
+    const o = await openNamed();
+    const { page } = o;
+
+    assert.deepEqual(await namedRows(page), ids, "sorted by ID, as listed");
+    assert.match(await page.locator("#named-count").innerText(),
+                 /^3 certificates\b/);
+
+    for (const c of seeded) {
+        const text = await (await namedRow(page, c.id)).innerText();
+        for (const n of c.names) {
+            assert.ok(text.includes(n), `${c.id}: ${n} is shown`);
+        }
+        assert.ok(text.includes(c.key_type), `${c.id}: ${c.key_type}`);
+        assert.ok(text.includes(shownTime(c.not_after)),
+                  `${c.id}: its expiry, ${c.not_after}, is shown`);
+        assert.match(text, /expires in \d+ days/);
+        assert.match(text, new RegExp(`\\b${c.generation}\\b`));
+    }
+    assert.match(await (await namedRow(page, "rsa-site")).innerText(),
+                 /RSA 2048/);
+    assert.match(await (await namedRow(page, "wild")).innerText(),
+                 /\*\.example\.com/);
+
+    // by a name, whatever its case, by an ID, by a part of several names
+    const search = page.getByLabel("Search by name or ID", { exact: true });
+    await search.fill("OTHER.example");
+    assert.deepEqual(await namedRows(page), ["shop"]);
+    assert.match(await page.locator("#named-count").innerText(),
+                 /^1 of 3 certificates match “OTHER\.example”/);
+
+    await search.fill("wild");
+    assert.deepEqual(await namedRows(page), ["wild"]);
+
+    await search.fill("example.com");
+    assert.deepEqual(await namedRows(page), ["rsa-site", "wild"]);
+    await page.screenshot({ path: path.join(SHOTS, "16-named-search.png"),
+                            fullPage: true });
+
+    await search.fill("nowhere.test");
+    assert.deepEqual(await namedRows(page), []);
+    assert.match(await page.locator("#named-list").innerText(),
+                 /No certificate has an ID or a name with “nowhere\.test”/);
+
+    await search.fill("");
+    assert.deepEqual(await namedRows(page), ids);
+
+    await closeContext(o, "17-named-list.png");
+});
+
+
+test("n: a named certificate near its expiry, or past it, is marked in the list", async () => {
+    const shop = (await named("shop")).json;
+    const end = Date.parse(shop.not_after);
+
+    for (const [time, days, cls, shot] of [
+        [end - 10 * DAY - 3600000, /expires in 10 days/, "warn", "18-named-expiring.png"],
+        [end + 3 * DAY + 3600000, /expired 3 days ago/, "bad", "19-named-expired.png"],
+    ]) {
+        const o = await openNamed(undefined, API,
+            (c) => c.context.clock.setFixedTime(time));
+        const row = await namedRow(o.page, "shop");
+
+        assert.match(await row.innerText(), days);
+        assert.equal(await row.getAttribute("class"), cls);
+        assert.equal(await row.locator(".days").getAttribute("class"),
+                     `days ${cls}`, "the days left are highlighted");
+
+        await closeContext(o, shot);
+    }
+});
+
+
+test("o: a named certificate added with the form is in the API and the list, and its key leaves the page", async () => {
+    const o = await openNamed();
+    const { page } = o;
+    o.expected.add(422);
+
+    await page.getByRole("button", { name: "Add a certificate…" }).click();
+    assert.equal(await page.evaluate(() => document.activeElement.id),
+                 "named-id");
+    await page.getByLabel("ID", { exact: true }).fill("site-a");
+
+    // chosen with the file pickers, first with another certificate's key
+    await page.getByLabel("Certificate chain from a file")
+        .setInputFiles(path.join(CERTS, "leaf-a.chain.pem"));
+    await page.getByLabel("Private key from a file")
+        .setInputFiles(path.join(CERTS, "leaf-b.key"));
+    await page.getByLabel("CA certificate from a file")
+        .setInputFiles(path.join(CERTS, "ca.pem"));
+    await page.waitForFunction(() =>
+        document.getElementById("named-ca").value.includes("BEGIN CERTIFICATE"));
+    assert.equal(await page.getByLabel("Certificate chain", { exact: true })
+        .inputValue(), fixture("leaf-a.chain.pem"));
+    assert.equal(await page.getByLabel("Private key", { exact: true })
+        .inputValue(), fixture("leaf-b.key"));
+
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+
+    const err = page.locator("#named-key-error");
+    await err.waitFor({ state: "visible" });
+    assert.match(await err.innerText(), /does not match/i);
+    const key = page.getByLabel("Private key", { exact: true });
+    assert.equal(await key.getAttribute("aria-invalid"), "true");
+    assert.match(await key.getAttribute("aria-describedby"), /named-key-error/);
+    assert.equal(await page.evaluate(() => document.activeElement.id),
+                 "named-key", "the field at fault has the focus");
+    assert.match(await page.locator("#named-busy").innerText(),
+                 /^Private key: .*does not match/);
+    assert.ok(await page.locator("#named-result").isHidden());
+    assert.equal((await named("site-a")).status, 404, "nothing was added");
+    await page.screenshot({ path: path.join(SHOTS, "20-named-key-mismatch.png"),
+                            fullPage: true });
+
+    await page.getByLabel("Private key from a file")
+        .setInputFiles(path.join(CERTS, "leaf-a.key"));
+    await page.waitForFunction((k) =>
+        document.getElementById("named-key").value === k, fixture("leaf-a.key"));
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+
+    const msg = page.locator("#named-msg");
+    await msg.getByText("Added: “site-a” is live").waitFor();
+    assert.ok((await msg.innerText()).includes(sha256Of("leaf-a")));
+
+    const added = await named("site-a");
+    assert.equal(added.status, 200);
+    assert.equal(added.json.id, "site-a");
+    assert.equal(added.json.sha256, sha256Of("leaf-a"));
+    assert.equal(added.etag, `"${added.json.generation}"`);
+    assert.ok(added.json.names.includes("console.example.com"));
+
+    // the list follows; the form is closed and empty
+    await (await namedRow(page, "site-a")).waitFor();
+    assert.deepEqual(await namedRows(page),
+                     (await namedList()).map((c) => c.id));
+    assert.ok(await page.locator("#named-form").isHidden());
+    await noKeyLeft(page, "leaf-a");
+
+    await closeContext(o, "21-named-added.png");
+});
+
+
+test("p: replacing a named certificate someone else changed meanwhile gets 412 under the form, then replaces it once loaded again", async () => {
+    const o = await openNamed();
+    const { page } = o;
+    o.expected.add(412);
+    const before = (await named("site-a")).json;
+
+    await page.getByRole("button", { name: "Replace site-a" }).click();
+    await page.getByRole("heading", { name: "Replace “site-a”" }).waitFor();
+    const id = page.getByLabel("ID", { exact: true });
+    assert.equal(await id.inputValue(), "site-a", "the ID is filled in");
+    assert.equal(await id.isEditable(), false, "and cannot be changed");
+    assert.equal(await page.evaluate(() => document.activeElement.id),
+                 "named-certificate");
+
+    // someone else, meanwhile, with a script
+    const other = await named("site-a", "PUT", upload("leaf-deep"),
+                              { "If-Match": `"${before.generation}"` });
+    assert.equal(other.status, 200);
+
+    await fillNamed(page, upload("leaf-c"));
+    await page.getByRole("button", { name: "Replace", exact: true }).click();
+
+    const panel = page.locator("#named-result");
+    await panel.getByText("Someone else changed “site-a”").waitFor();
+    assert.equal(await panel.getAttribute("role"), "alert");
+    const text = await panel.innerText();
+    assert.match(text, new RegExp(`generation ${before.generation}\\b`));
+    assert.match(text, new RegExp(`now generation ${other.json.generation}\\b`));
+
+    // nothing changed by the page, and what was entered is kept
+    assert.equal((await named("site-a")).json.sha256, sha256Of("leaf-deep"));
+    assert.equal(await page.getByLabel("Private key", { exact: true })
+        .inputValue(), fixture("leaf-c.key"));
+    await page.screenshot({ path: path.join(SHOTS, "22-named-conflict.png"),
+                            fullPage: true });
+
+    await page.getByRole("button", { name: "Load “site-a” again" }).click();
+    await page.locator("#named-form-note")
+        .getByText(`It replaces generation ${other.json.generation},`).waitFor();
+    assert.ok(await panel.isHidden(), "the warning is gone");
+
+    await page.getByRole("button", { name: "Replace", exact: true }).click();
+    await page.locator("#named-msg").getByText("Replaced: “site-a” is live")
+        .waitFor();
+
+    const after = (await named("site-a")).json;
+    assert.equal(after.sha256, sha256Of("leaf-c"));
+    assert.ok(after.generation > other.json.generation);
+    assert.match(await (await namedRow(page, "site-a")).innerText(),
+                 new RegExp(`\\b${after.generation}\\b`));
+    await noKeyLeft(page, "leaf-c");
+
+    await closeContext(o, "23-named-replaced.png");
+});
+
+
+test("q: a name another ID covers gets 409 name_conflict under the certificate, naming that ID; a taken ID is said under the ID", async () => {
+    const o = await openNamed();
+    const { page } = o;
+    o.expected.add(409);
+    o.expected.add(412);
+    const shop = (await named("shop")).json;
+
+    // leaf-a's names, ECDSA as site-a's
+    await page.getByRole("button", { name: "Add a certificate…" }).click();
+    await page.getByLabel("ID", { exact: true }).fill("site-b");
+    await fillNamed(page, upload("leaf-a"));
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+
+    const err = page.locator("#named-certificate-error");
+    await err.waitFor({ state: "visible" });
+    assert.match(await err.innerText(), /site-a/, "the other ID is named");
+    assert.equal(await page.getByLabel("Certificate chain", { exact: true })
+        .getAttribute("aria-invalid"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement.id),
+                 "named-certificate");
+    assert.ok(await page.locator("#named-result").isHidden());
+    assert.equal((await named("site-b")).status, 404, "nothing was added");
+    await page.screenshot({ path: path.join(SHOTS, "24-named-name-conflict.png"),
+                            fullPage: true });
+
+    // an ID that is taken: If-None-Match: * gets 412
+    await page.getByLabel("ID", { exact: true }).fill("shop");
+    await fillNamed(page, upload("leaf-wrong-name"));
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+
+    const idErr = page.locator("#named-id-error");
+    await idErr.waitFor({ state: "visible" });
+    assert.match(await idErr.innerText(), /already a certificate “shop”/);
+    assert.ok(await err.isHidden(), "the earlier error is gone");
+    assert.equal(await page.evaluate(() => document.activeElement.id),
+                 "named-id");
+    assert.equal((await named("shop")).json.generation, shop.generation,
+                 "shop is unchanged");
+
+    // an ID that cannot be one is said before anything is sent
+    let puts = 0;
+    page.on("request", (r) => { puts += r.method() === "PUT" ? 1 : 0; });
+    await page.getByLabel("ID", { exact: true }).fill("-no");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.locator("#named-id-error").getByText(/cannot be an ID/).waitFor();
+    assert.equal(puts, 0, "nothing was sent");
+
+    // closing the form empties it
+    await page.getByRole("button", { name: "Close the form" }).click();
+    assert.ok(await page.locator("#named-form").isHidden());
+    await noKeyLeft(page, "leaf-wrong-name");
+
+    await closeContext(o, "25-named-id-taken.png");
+});
+
+
+test("r: deleting a named certificate asks for confirmation, then removes it from the list", async () => {
+    const o = await openNamed();
+    const { page } = o;
+    const confirm = page.locator("#named-confirm");
+
+    // Keep it changes nothing
+    await page.getByRole("button", { name: "Delete shop" }).click();
+    await confirm.waitFor({ state: "visible" });
+    assert.match(await confirm.innerText(), /Delete “shop” \(other\.example\.net\)\?/);
+    assert.equal(await page.evaluate(() => document.activeElement.id),
+                 "named-confirm-no", "the safe choice has the focus");
+    await page.getByRole("button", { name: "Keep it" }).click();
+    await confirm.waitFor({ state: "hidden" });
+    assert.equal((await named("shop")).status, 200);
+
+    await page.getByRole("button", { name: "Delete shop" }).click();
+    await page.screenshot({ path: path.join(SHOTS, "26-named-delete-confirm.png"),
+                            fullPage: true });
+    await page.getByRole("button", { name: "Delete it", exact: true }).click();
+    await page.locator("#named-msg").getByText("Deleted: “shop”").waitFor();
+
+    assert.ok(!(await namedRows(page)).includes("shop"), "gone from the list");
+    const gone = await named("shop");
+    assert.equal(gone.status, 404);
+    assert.equal(gone.json.error, "not_found");
+    assert.ok(!(await namedList()).some((c) => c.id === "shop"));
+    assert.deepEqual(await namedRows(page),
+                     (await namedList()).map((c) => c.id));
+
+    await closeContext(o, "27-named-deleted.png");
+});
+
+
+test("s: the list is read page by page, following next to its end", async () => {
+    const asked = [];
+    const o = await openNamed(undefined, API, (c) => c.page.route(
+        (url) => url.href.startsWith(`${LIST}?`),
+        (route) => {
+            // pages of one, to see the page follow "next"
+            const url = new URL(route.request().url());
+            url.searchParams.set("limit", "1");
+            asked.push(url.searchParams.get("after") || "");
+            return route.continue({ url: url.href });
+        }));
+    const ids = (await namedList()).map((c) => c.id);
+
+    assert.ok(ids.length >= 3);
+    assert.deepEqual(await namedRows(o.page), ids);
+    assert.deepEqual(asked.slice(0, ids.length), ["", ...ids.slice(0, -1)],
+                     "each page asked for after the last one's end");
+
+    await closeContext(o);
+});
+
+
+test("t: the page, served at the list's URL, works out the API from its own address", async () => {
+    const cur = await current();
+
+    // a browser opening the list's URL gets the page, as at the default's
+    const o = await openNamed(undefined, LIST);
+    const { page } = o;
+    assert.equal(page.url(), LIST);
+
+    assert.ok((await page.locator("#current").innerText()).includes(cur.sha256),
+              "the default certificate is shown");
+    assert.deepEqual(await namedRows(page),
+                     (await namedList()).map((c) => c.id));
+
+    await closeContext(o, "28-named-at-list-url.png");
+});
+
+
+test("u: at an exact location, with no list below it, the page shows the default certificate only", async () => {
+    const cur = await current();
+    const o = await openConsole(undefined, EXACT);
+    const { page } = o;
+
+    // the list was asked for, and its answer handled
+    await page.waitForFunction(() =>
+        !document.getElementById("named-reload").disabled);
+    assert.ok(await page.locator("#named").isHidden());
+    assert.ok((await page.locator("#current").innerText()).includes(cur.sha256));
+
+    o.allow.push((p) => (p.url || "").startsWith(`${EXACT}/`)
+                        && /status of 404/.test(p.text));
+    await closeContext(o, "29-exact-location.png");
+});
+
+
+test("v: on a phone the list of named certificates fits the screen", async () => {
+    const o = await openNamed({
+        viewport: { width: 390, height: 844 }, deviceScaleFactor: 2,
+        isMobile: true, hasTouch: true,
+    });
+    const { page } = o;
+
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `no horizontal scrolling (${width}px wide)`);
+    const box = await page.getByRole("button", { name: "Delete rsa-site" })
+        .boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 390);
+
+    await closeContext(o, "30-named-phone.png");
 });
