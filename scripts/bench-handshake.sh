@@ -165,22 +165,6 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 
-# Median, min and max of the numbers on stdin: "MEDIAN MIN MAX".
-stats() {
-    sort -g | awk '{ v[NR] = $1 }
-        END {
-            if (NR == 0) { print "nan nan nan"; exit }
-            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-            printf "%.10g %.10g %.10g\n", m, v[1], v[NR]
-        }'
-}
-
-# calc EXPR: floating point arithmetic.
-calc() {
-    awk "BEGIN { printf \"%.10g\", $1 }"
-}
-
-
 # Preparation.
 
 prepare() {
@@ -395,20 +379,6 @@ EOF
 
 # Starting and checking servers.
 
-# wait_port PORT PID SECONDS: until PORT accepts connections.
-wait_port() {
-    local port="$1" pid="$2" secs="$3" i
-
-    for ((i = 0; i < secs * 10; i++)); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
 # upload SCENARIO: the scenario's certificate into the module's zone.
 upload() {
     local leaf="${SCEN_LEAF[$1]}" out
@@ -536,7 +506,7 @@ throughput_scenario() {
 
 callgrind_variant() {
     local scen="$1" variant="$2"
-    local dir="$BENCH/callgrind/$scen-$variant" vpid b f ir
+    local dir="$BENCH/callgrind/$scen-$variant" vpid b
     local tls="${SCEN_TLS[$scen]}" port="${PORT[$variant]}"
     local res="$BENCH/results/$scen.$variant.ir"
 
@@ -566,7 +536,6 @@ callgrind_variant() {
     # instrumentation work, not guest instructions, but be safe.
     perl "$CLIENT" --port "$port" --count 4 --tls "$tls" >/dev/null
 
-    : > "$res"
     for ((b = 1; b <= CALLGRIND_BATCHES; b++)); do
         callgrind_control -z "$vpid" >/dev/null 2>&1
         perl "$CLIENT" --port "$port" --count "$CALLGRIND_BATCH" \
@@ -578,16 +547,9 @@ callgrind_variant() {
     stop_pid "$vpid"
     wait "$vpid" 2>/dev/null || true
 
-    # One dump per batch: callgrind.out.N, in the order they were made.
-    for f in $(find "$dir" -maxdepth 1 -name 'callgrind.out.*' \
-                   -printf '%f\n' | sort -t. -k3,3n); do
-        ir="$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$dir/$f")"
-        [[ -n "$ir" ]] || ir="$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$dir/$f")"
-        [[ -n "$ir" ]] || continue
-        calc "$ir / $CALLGRIND_BATCH" >> "$res"
-        printf '\n' >> "$res"
-        LAST_DUMP[$variant]="$dir/$f"
-    done
+    # One dump per batch, in the order they were made.
+    callgrind_batches "$dir" "$CALLGRIND_BATCH" > "$res"
+    LAST_DUMP[$variant]="$CALLGRIND_LAST"
 
     [[ "$(wc -l < "$res")" -ge 3 ]] \
         || die "fewer than 3 callgrind batches for $variant (see $dir)"

@@ -8,8 +8,9 @@
 # Sets ROOT (the project root, the folder holding `config`) and BUILD_DIR
 # (ROOT/build, where every generated file goes), and provides logging,
 # Debian package installation, the "configure only when something
-# changed" logic shared by the build scripts, and the scratch nginx
-# instances of the stress test and the benchmarks.
+# changed" logic shared by the build scripts, the scratch nginx
+# instances of the stress test and the benchmarks, and the benchmarks'
+# arithmetic (medians, callgrind batches).
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     printf 'usage: . %s   (sourced by the other scripts, not run)\n' "$0"
@@ -665,4 +666,57 @@ _scratch_nginx_exit() {
 
     scratch_nginx_stop
     exit "$rc"
+}
+
+
+# Benchmark figures.
+
+# Median, min and max of the numbers on stdin: "MEDIAN MIN MAX".
+stats() {
+    sort -g | awk '{ v[NR] = $1 }
+        END {
+            if (NR == 0) { print "nan nan nan"; exit }
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "%.10g %.10g %.10g\n", m, v[1], v[NR]
+        }'
+}
+
+# calc EXPR: floating point arithmetic.
+calc() {
+    awk "BEGIN { printf \"%.10g\", $1 }"
+}
+
+# wait_port PORT PID SECONDS: until PORT on 127.0.0.1 accepts connections;
+# false if process PID ends first or SECONDS pass.
+wait_port() {
+    local port="$1" pid="$2" secs="$3" i
+
+    for ((i = 0; i < secs * 10; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# callgrind_batches DIR N: for every dump DIR/callgrind.out.K that
+# `callgrind_control -d` wrote (K = 1, 2, ..., in the order they were
+# made), its instructions divided by N (the handshakes of a batch), one a
+# line; sets CALLGRIND_LAST to the last dump.
+callgrind_batches() {
+    local dir="$1" per="$2" f ir
+
+    CALLGRIND_LAST=""
+    for f in $(find "$dir" -maxdepth 1 -name 'callgrind.out.*' \
+                   -printf '%f\n' | sort -t. -k3,3n); do
+        ir="$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$dir/$f")"
+        [[ -n "$ir" ]] || ir="$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$dir/$f")"
+        [[ -n "$ir" ]] || continue
+        calc "$ir / $per"
+        printf '\n'
+        # shellcheck disable=SC2034  # read by the scripts that source this
+        CALLGRIND_LAST="$dir/$f"
+    done
 }

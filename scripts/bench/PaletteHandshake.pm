@@ -4,11 +4,11 @@ package PaletteHandshake;
 # scripts/stress-crash.sh (scripts/stress-crash.pl) and
 # scripts/bench-rotation.sh (scripts/bench/rotation.pl).
 #
-#   handshake(PORT, VERSION [, CIPHERS])
-#       One full handshake with 127.0.0.1:PORT (SNI localhost) on a fresh
-#       connection, closed with a close_notify right after it. VERSION is
-#       'TLSv1_2' or 'TLSv1_3'; CIPHERS, if given, the OpenSSL cipher list
-#       for TLS 1.2. Returns a hash reference, either
+#   handshake(PORT, VERSION [, CIPHERS [, SNI]])
+#       One full handshake with 127.0.0.1:PORT (SNI localhost, or SNI) on a
+#       fresh connection, closed with a close_notify right after it.
+#       VERSION is 'TLSv1_2' or 'TLSv1_3'; CIPHERS, if given, the OpenSSL
+#       cipher list for TLS 1.2. Returns a hash reference, either
 #
 #           { chain => [SHA256...], linked => 0|1,
 #             protocol => 'TLSv1.3', cipher => 'TLS_AES_256_GCM_SHA384' }
@@ -97,13 +97,13 @@ sub connect_error {
 }
 
 sub handshake {
-    my ($port, $version, $ciphers, $host) = @_;
+    my ($port, $version, $ciphers, $sni) = @_;
 
     my $sock = IO::Socket::SSL->new(
         PeerAddr       => '127.0.0.1',
         PeerPort       => $port,
         Timeout        => $TIMEOUT,
-        SSL_hostname   => $host // 'localhost',
+        SSL_hostname   => $sni // 'localhost',
         SSL_reuse_ctx  => context($version, $ciphers),
     );
 
