@@ -33,7 +33,7 @@
 static ngx_int_t ngx_palette_cert_use(SSL *ssl,
     ngx_palette_cert_srv_conf_t *pscf);
 static ngx_int_t ngx_palette_cert_named_serve(SSL *ssl,
-    ngx_palette_cert_zone_t *zone);
+    ngx_palette_cert_srv_conf_t *pscf);
 static ngx_int_t ngx_palette_cert_named_lookup(SSL *ssl,
     ngx_palette_cert_zone_t *zone, u_char *host, size_t len,
     ngx_uint_t *kind, u_char *name, size_t *name_len, ngx_uint_t gen[2]);
@@ -65,7 +65,7 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
 
     /* a named certificate for the name the client asked for */
 
-    if (zone->sh->named_n && ngx_palette_cert_named_serve(ssl, zone) == NGX_OK)
+    if (zone->sh->named_n && ngx_palette_cert_named_serve(ssl, pscf) == NGX_OK)
     {
         return 1;
     }
@@ -194,7 +194,7 @@ ngx_palette_cert_client_hello(SSL *ssl, int *alert, void *arg)
  */
 
 static ngx_int_t
-ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_zone_t *zone)
+ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_srv_conf_t *pscf)
 {
     u_char                     *p, name[NGX_PALETTE_CERT_HOST_LEN + 1];
     u_char                      host[NGX_PALETTE_CERT_HOST_LEN];
@@ -204,7 +204,10 @@ ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_zone_t *zone)
     const char                 *sni;
     ngx_log_t                  *log;
     ngx_connection_t           *c;
+    ngx_palette_cert_zone_t    *zone;
     ngx_palette_cert_cached_t  *cc;
+
+    zone = pscf->zone;
 
     sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 
@@ -265,7 +268,21 @@ ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_zone_t *zone)
         return NGX_DECLINED;
     }
 
-    SSL_certs_clear(ssl);
+    /*
+     * The certificate replaces the default of its key type; a certificate
+     * of the other type with a key, which OpenSSL could choose instead,
+     * goes first.  The connection holds one only when the context holds
+     * certificates the zone did not put there, when it was created
+     * before this process last installed the default, or when the
+     * default is of the other type.
+     */
+
+    if (pscf->exclusive
+        || SSL_get_certificate(ssl) != pscf->leaf
+        || pscf->installed_type != EVP_PKEY_base_id(cc->key))
+    {
+        SSL_certs_clear(ssl);
+    }
 
     if (SSL_use_cert_and_key(ssl, cc->leaf, cc->key, cc->chain, 1) != 1) {
 
