@@ -236,6 +236,9 @@ typedef struct {
     STACK_OF(X509)              *chain;
     EVP_PKEY                    *key;
 
+    /* EVP_PKEY_base_id() of the key, which costs a name lookup */
+    int                          key_id;
+
     /* a server's TLS settings refused it: the default is served, quietly */
     ngx_uint_t                   refused;
 } ngx_palette_cert_cached_t;

@@ -279,7 +279,7 @@ ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_srv_conf_t *pscf)
 
     if (pscf->exclusive
         || SSL_get_certificate(ssl) != pscf->leaf
-        || pscf->installed_type != EVP_PKEY_base_id(cc->key))
+        || pscf->installed_type != cc->key_id)
     {
         SSL_certs_clear(ssl);
     }

@@ -1357,6 +1357,7 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
     cc->leaf = parsed.leaf;
     cc->chain = parsed.chain;
     cc->key = parsed.key;
+    cc->key_id = EVP_PKEY_base_id(cc->key);
     cc->refused = 0;
     parsed.leaf = NULL;
     parsed.chain = NULL;
