@@ -1260,8 +1260,7 @@ ngx_palette_cert_parse_sni(const u_char *p, size_t len, u_char *host,
     size_t *host_len)
 {
     size_t         list, n;
-    u_char         c;
-    ngx_uint_t     i, type;
+    ngx_uint_t     type;
     const u_char  *last;
 
     if (len < 2) {
@@ -1295,33 +1294,50 @@ ngx_palette_cert_parse_sni(const u_char *p, size_t len, u_char *host,
             continue;
         }
 
-        if (n && p[n - 1] == '.') {
-            n--;
-        }
-
-        /* a name still ending in a dot, "a..", has an empty label */
-
-        if (n == 0 || n > NGX_PALETTE_CERT_HOST_LEN || p[n - 1] == '.') {
-            return NGX_DECLINED;
-        }
-
-        for (i = 0; i < n; i++) {
-            c = p[i];
-
-            if (c >= 'A' && c <= 'Z') {
-                c |= 0x20;
-
-            } else if (c <= ' ' || c >= 0x7f || c == '/') {
-                return NGX_DECLINED;
-            }
-
-            host[i] = c;
-        }
-
-        *host_len = n;
-
-        return NGX_OK;
+        return ngx_palette_cert_host(p, n, host, host_len);
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * A host name as certificates are looked up by: lowercase, without a
+ * trailing dot, into host (NGX_PALETTE_CERT_HOST_LEN bytes); NGX_DECLINED
+ * for one no certificate can be for.
+ */
+
+ngx_int_t
+ngx_palette_cert_host(const u_char *p, size_t n, u_char *host,
+    size_t *host_len)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (n && p[n - 1] == '.') {
+        n--;
+    }
+
+    /* a name still ending in a dot, "a..", has an empty label */
+
+    if (n == 0 || n > NGX_PALETTE_CERT_HOST_LEN || p[n - 1] == '.') {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < n; i++) {
+        c = p[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c |= 0x20;
+
+        } else if (c <= ' ' || c >= 0x7f || c == '/') {
+            return NGX_DECLINED;
+        }
+
+        host[i] = c;
+    }
+
+    *host_len = n;
+
+    return NGX_OK;
 }

@@ -98,6 +98,8 @@ ngx_int_t ngx_palette_cert_parse_list_query(u_char *p, size_t len,
     ngx_palette_cert_list_query_t *q);
 ngx_int_t ngx_palette_cert_parse_sni(const u_char *p, size_t len,
     u_char *host, size_t *host_len);
+ngx_int_t ngx_palette_cert_host(const u_char *p, size_t n, u_char *host,
+    size_t *host_len);
 
 
 #endif /* _NGX_PALETTE_CERT_BODY_H_INCLUDED_ */

@@ -196,11 +196,11 @@ ngx_palette_cert_client_hello(SSL *ssl, int *alert, void *arg)
 static ngx_int_t
 ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_srv_conf_t *pscf)
 {
-    u_char                     *p, name[NGX_PALETTE_CERT_HOST_LEN + 1];
+    u_char                      name[NGX_PALETTE_CERT_HOST_LEN + 1];
     u_char                      host[NGX_PALETTE_CERT_HOST_LEN];
-    size_t                      len, hlen, nlen;
+    size_t                      hlen, nlen;
     ngx_int_t                   rc;
-    ngx_uint_t                  i, kind, type, gen[2];
+    ngx_uint_t                  kind, type, gen[2];
     const char                 *sni;
     ngx_log_t                  *log;
     ngx_connection_t           *c;
@@ -212,25 +212,16 @@ ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_srv_conf_t *pscf)
     sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 
     if (sni) {
-        len = ngx_strlen(sni);
-        p = (u_char *) sni;
 
-        if (len && p[len - 1] == '.') {
-            len--;
+        /* as the client hello callback read it */
+
+        rc = ngx_palette_cert_host((u_char *) sni, ngx_strlen(sni), host,
+                                   &hlen);
+
+        if (rc == NGX_OK) {
+            rc = ngx_palette_cert_named_lookup(ssl, zone, host, hlen, &kind,
+                                               name, &nlen, gen);
         }
-
-        if (len == 0 || len > NGX_PALETTE_CERT_HOST_LEN) {
-            return NGX_DECLINED;
-        }
-
-        for (i = 0; i < len; i++) {
-            host[i] = ngx_tolower(p[i]);
-        }
-
-        hlen = len;
-
-        rc = ngx_palette_cert_named_lookup(ssl, zone, host, hlen, &kind,
-                                           name, &nlen, gen);
 
     } else {
         rc = ngx_palette_cert_named_lookup(ssl, zone, NULL, 0, &kind, name,
