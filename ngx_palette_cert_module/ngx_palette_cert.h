@@ -383,6 +383,10 @@ typedef struct {
     EVP_PKEY                    *key;
     STACK_OF(X509)              *ca;
     ngx_palette_cert_left_out_t *left_out;
+
+    /* a named certificate's: what it is served for */
+    ngx_palette_cert_meta_t      meta;
+    u_char                       meta_buf[64];
 } ngx_palette_cert_bundle_t;
 
 

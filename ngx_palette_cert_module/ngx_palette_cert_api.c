@@ -63,10 +63,8 @@ typedef struct {
     /* the zone's last generation given before this change took one */
     ngx_uint_t                   reserved;
 
-    /* a named certificate: its id, what it is served for, its entry */
+    /* a named certificate: its id, its entry */
     ngx_str_t                    id;
-    ngx_palette_cert_meta_t      meta;
-    u_char                       meta_buf[64];
     ngx_palette_cert_named_t    *entry;
 
     /* what a deletion removed, for the audit line */
@@ -896,12 +894,10 @@ ngx_palette_cert_api_check(ngx_palette_cert_zone_t *zone,
         return NGX_OK;
     }
 
-    /* what it is served for: the validation saw that it names something */
+    /* what it is served for, as the validation found it, for the store */
 
-    if (ngx_palette_cert_meta(ctx->bundle.leaf, ctx->bundle.key, &ctx->meta,
-                              ctx->meta_buf, sizeof(ctx->meta_buf))
-        != NGX_OK
-        || ngx_palette_cert_meta_text(&ctx->meta, &ctx->pem.meta) != NGX_OK)
+    if (ngx_palette_cert_meta_text(&ctx->bundle.meta, &ctx->pem.meta)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -1185,7 +1181,8 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
 
         if (!ctx->remove) {
             ctx->entry = ngx_palette_cert_named_change_alloc(zone, &ctx->id,
-                                                             &ctx->meta, pem);
+                                                             &ctx->bundle.meta,
+                                                             pem);
             if (ctx->entry == NULL) {
                 goto full;
             }
@@ -1273,8 +1270,9 @@ ngx_palette_cert_named_check(ngx_http_request_t *r,
 
     other = NULL;
 
-    if (!ctx->remove && ctx->meta.names) {
-        other = ngx_palette_cert_named_conflict(zone, &ctx->id, &ctx->meta,
+    if (!ctx->remove && ctx->bundle.meta.names) {
+        other = ngx_palette_cert_named_conflict(zone, &ctx->id,
+                                                &ctx->bundle.meta,
                                                 &name);
     }
 
@@ -1299,9 +1297,9 @@ ngx_palette_cert_named_check(ngx_http_request_t *r,
     if (rc == NGX_OK && e == NULL && r->headers_in.if_match) {
         ngx_palette_cert_error(err, NGX_HTTP_PRECONDITION_FAILED,
                                "generation_mismatch", NULL,
-                               "the certificate \"%V\" does not exist (If-Match "
-                               "names a generation of it); reload the list "
-                               "and try again", &ctx->id);
+                               "the certificate \"%V\" does not exist "
+                               "(If-Match names a generation of it); reload "
+                               "the list and try again", &ctx->id);
         rc = NGX_DECLINED;
 
     } else if (rc == NGX_OK && e
@@ -2239,11 +2237,6 @@ ngx_palette_cert_cleanse(void *data)
 
         ngx_palette_cert_bundle_free(&ctx->bundle);
         ngx_palette_cert_pem_free(&ctx->pem);
-
-        if (ctx->meta.names) {
-            ngx_free(ctx->meta.names);
-            ctx->meta.names = NULL;
-        }
 
         /*
          * The header buffer belongs to the connection and outlives the

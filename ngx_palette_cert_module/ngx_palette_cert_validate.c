@@ -75,7 +75,7 @@ static ngx_int_t ngx_palette_cert_check_dates(STACK_OF(X509) *chain,
 static ngx_int_t ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone,
     X509 *leaf, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_own_names(X509 *leaf,
-    ngx_palette_cert_error_t *err);
+    ngx_palette_cert_bundle_t *b, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_policy(STACK_OF(X509) *chain,
     EVP_PKEY *key, ngx_palette_cert_error_t *err);
 static int ngx_palette_cert_weak_digest(X509 *x);
@@ -170,7 +170,8 @@ ngx_palette_cert_validate(ngx_palette_cert_zone_t *zone,
     /* the zone's names are the default's; a named one is for its own */
 
     if (up->named) {
-        if (ngx_palette_cert_check_own_names(sk_X509_value(b->chain, 0), err)
+        if (ngx_palette_cert_check_own_names(sk_X509_value(b->chain, 0), b,
+                                             err)
             != NGX_OK)
         {
             goto done;
@@ -221,6 +222,10 @@ ngx_palette_cert_bundle_free(ngx_palette_cert_bundle_t *b)
 
     if (b->left_out) {
         ngx_free(b->left_out);
+    }
+
+    if (b->meta.names) {
+        ngx_free(b->meta.names);
     }
 
     ngx_memzero(b, sizeof(ngx_palette_cert_bundle_t));
@@ -1072,37 +1077,23 @@ ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone, X509 *leaf,
 }
 
 
-/* a named certificate is served for the names it has: it must have one */
+/*
+ * A named certificate is served for the names it has: it must have one.
+ * What it is served for is kept in the bundle.
+ */
 
 static ngx_int_t
-ngx_palette_cert_check_own_names(X509 *leaf, ngx_palette_cert_error_t *err)
+ngx_palette_cert_check_own_names(X509 *leaf, ngx_palette_cert_bundle_t *b,
+    ngx_palette_cert_error_t *err)
 {
-    int             i, n;
-    u_char          subject[256], *p;
-    GENERAL_NAME   *gn;
-    GENERAL_NAMES  *gens;
+    u_char     subject[256], *p;
+    ngx_int_t  rc;
 
-    gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
-    n = 0;
+    rc = ngx_palette_cert_meta(leaf, b->key, &b->meta, b->meta_buf,
+                               sizeof(b->meta_buf));
 
-    for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
-        gn = sk_GENERAL_NAME_value(gens, i);
-
-        if ((gn->type == GEN_DNS
-             && ASN1_STRING_length(gn->d.dNSName) > 0
-             && ASN1_STRING_length(gn->d.dNSName) <= 253)
-            || (gn->type == GEN_IPADD
-                && (ASN1_STRING_length(gn->d.iPAddress) == 4
-                    || ASN1_STRING_length(gn->d.iPAddress) == 16)))
-        {
-            n++;
-        }
-    }
-
-    GENERAL_NAMES_free(gens);
-
-    if (n) {
-        return NGX_OK;
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     p = ngx_palette_cert_subject(subject, subject + sizeof(subject) - 1,
