@@ -31,11 +31,11 @@
  * is opened once per operation, never through a link, and everything else
  * is reached relative to it (openat() and friends) by a name of the
  * store's own pattern ("gen-N", ".tmp-N", "self-signed", "current",
- * "named", an id, and the five file names), never following a link: "current" is read as text
- * and must name a generation folder, folders and files are opened with
- * O_NOFOLLOW, and only regular files are read.  Files are created
- * exclusively in a folder only root can write to until it is complete,
- * and handed to the worker user last.
+ * "named", an id, and the five file names), never following a link:
+ * "current" is read as text and must name a generation folder, folders
+ * and files are opened with O_NOFOLLOW, and only regular files are read.
+ * Files are created exclusively in a folder only root can write to until
+ * it is complete, and handed to the worker user last.
  *
  * Two nginx instances may run over one store: the old and the new one of
  * a binary upgrade, each with its own shared memory.  STORE/.lock tells
