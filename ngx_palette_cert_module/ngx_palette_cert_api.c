@@ -169,6 +169,8 @@ static ngx_event_t                       ngx_palette_cert_h2_event;
 #endif
 
 
+static ngx_int_t ngx_palette_cert_not_allowed(ngx_http_request_t *r,
+    char *methods, char *where);
 static ngx_uint_t ngx_palette_cert_route(ngx_http_request_t *r,
     ngx_str_t *id);
 static ngx_int_t ngx_palette_cert_api_list(ngx_http_request_t *r);
@@ -288,7 +290,7 @@ ngx_int_t
 ngx_palette_cert_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
-    ngx_str_t                  allow, id;
+    ngx_str_t                  id;
     ngx_uint_t                 res;
     ngx_palette_cert_ctx_t    *ctx;
     ngx_palette_cert_error_t   err;
@@ -332,20 +334,10 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
     if (res == NGX_PALETTE_CERT_RES_LIST
         && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
     {
-        ngx_str_set(&allow, "GET, HEAD");
-
-        if (ngx_palette_cert_add_header(r, "Allow", &allow, NULL) != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_palette_cert_error(&err, NGX_HTTP_NOT_ALLOWED,
-                               "method_not_allowed", NULL,
-                               "the method %V is not allowed on the list; "
-                               "change a certificate at its own URI, the "
-                               "list followed by its id", &r->method_name);
-
-        return ngx_palette_cert_refuse(r, &err);
+        return ngx_palette_cert_not_allowed(r, "GET, HEAD",
+                                            "on the list; change a "
+                                            "certificate at its own URI, the "
+                                            "list followed by its id");
     }
 
     if (res != NGX_PALETTE_CERT_RES_DEFAULT) {
@@ -377,19 +369,9 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE))) {
-        ngx_str_set(&allow, "GET, HEAD, PUT, POST, DELETE");
-
-        if (ngx_palette_cert_add_header(r, "Allow", &allow, NULL) != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_palette_cert_error(&err, NGX_HTTP_NOT_ALLOWED,
-                               "method_not_allowed", NULL,
-                               "the method %V is not allowed here; use "
-                               "GET, PUT, POST or DELETE", &r->method_name);
-
-        return ngx_palette_cert_refuse(r, &err);
+        return ngx_palette_cert_not_allowed(r, "GET, HEAD, PUT, POST, DELETE",
+                                            "here; use GET, PUT, POST or "
+                                            "DELETE");
     }
 
     rc = ngx_palette_cert_discard(r);
@@ -409,6 +391,30 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
     }
 
     return ngx_palette_cert_api_delete(r);
+}
+
+
+/* 405, with the methods allowed: "the method X is not allowed " + where */
+
+static ngx_int_t
+ngx_palette_cert_not_allowed(ngx_http_request_t *r, char *methods,
+    char *where)
+{
+    ngx_str_t                 allow;
+    ngx_palette_cert_error_t  err;
+
+    allow.data = (u_char *) methods;
+    allow.len = ngx_strlen(methods);
+
+    if (ngx_palette_cert_add_header(r, "Allow", &allow, NULL) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_palette_cert_error(&err, NGX_HTTP_NOT_ALLOWED, "method_not_allowed",
+                           NULL, "the method %V is not allowed %s",
+                           &r->method_name, where);
+
+    return ngx_palette_cert_refuse(r, &err);
 }
 
 
