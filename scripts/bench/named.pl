@@ -92,9 +92,10 @@ use lib $FindBin::Bin;
 use HTTP::Tiny;
 use JSON::PP;
 use List::Util qw(shuffle);
+use PaletteBench qw(now now_us slurp read_fields upload_body);
 use PaletteHandshake qw(handshake);
 use POSIX qw(WNOHANG);
-use Time::HiRes qw(clock_gettime sleep CLOCK_MONOTONIC);
+use Time::HiRes qw(sleep);
 
 $| = 1;
 $SIG{PIPE} = 'IGNORE';
@@ -115,39 +116,6 @@ sub usage {
         . " | wait PORT SNI TYPE SHA256 TIMEOUT exec CMD... | signal SIG PID"
         . "\n";
     exit 2;
-}
-
-sub now {
-    return clock_gettime(CLOCK_MONOTONIC);
-}
-
-sub now_us {
-    return int(now() * 1e6);
-}
-
-sub slurp {
-    my ($file) = @_;
-
-    open(my $fh, '<', $file) or die "$0: cannot read $file: $!\n";
-    local $/;
-    my $text = <$fh>;
-    close($fh);
-
-    return $text;
-}
-
-sub read_fields {
-    my ($file) = @_;
-    my @rows;
-
-    open(my $fh, '<', $file) or die "$0: cannot read $file: $!\n";
-    while (my $line = <$fh>) {
-        my @f = split ' ', $line;
-        push @rows, \@f if @f;
-    }
-    close($fh);
-
-    return @rows;
 }
 
 # The manifest: a list of { id, name, type, version, chain, key, shas }.
@@ -247,16 +215,6 @@ sub run_handshakes {
 
 # Uploads.
 
-sub body {
-    my ($json, $chain, $key, $ca) = @_;
-
-    return $json->encode({
-        certificate => slurp($chain),
-        key         => slurp($key),
-        ca          => $ca,
-    });
-}
-
 # put(HTTP, URL, BODY, ID): uploads, prints the upload line, returns the
 # status.
 sub put {
@@ -306,7 +264,7 @@ sub run_seed {
 
             for (my $i = $job; $i < @certs; $i += $jobs) {
                 my $c = $certs[$i];
-                my $b = body($json, $c->{chain}, $c->{key}, $ca);
+                my $b = upload_body($json, $c->{chain}, $c->{key}, $ca);
                 $bad++ if put($http, "$url/$c->{id}", $b, $c->{id}) != 200;
             }
             exit($bad ? 1 : 0);
@@ -325,7 +283,7 @@ sub run_seed {
 
 sub run_upload {
     my ($url, $ca_file, $chain, $key) = @_;
-    my $body = body(JSON::PP->new, $chain, $key, slurp($ca_file));
+    my $body = upload_body(JSON::PP->new, $chain, $key, slurp($ca_file));
 
     return put(http(), $url, $body, '-') == 200 ? 0 : 1;
 }
@@ -334,8 +292,8 @@ sub run_toggle {
     my ($url, $ca_file, $chain1, $key1, $chain2, $key2, $count) = @_;
     my $json = JSON::PP->new;
     my $ca = slurp($ca_file);
-    my @bodies = (body($json, $chain1, $key1, $ca),
-                  body($json, $chain2, $key2, $ca));
+    my @bodies = (upload_body($json, $chain1, $key1, $ca),
+                  upload_body($json, $chain2, $key2, $ca));
     my $http = http();
     my $bad = 0;
 
@@ -435,7 +393,7 @@ sub run_replace {
         sleep($wait) if $wait > 0;
         $next = now() + $interval_ms / 1000;
 
-        put($http, "$url/$c->{id}", body($json, $c->{chain}, $c->{key}, $ca),
+        put($http, "$url/$c->{id}", upload_body($json, $c->{chain}, $c->{key}, $ca),
             $c->{id});
     }
 

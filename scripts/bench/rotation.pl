@@ -73,8 +73,9 @@ use lib $FindBin::Bin;
 use HTTP::Tiny;
 use JSON::PP;
 use Net::SSLeay;
+use PaletteBench qw(now now_us slurp read_fields upload_body);
 use PaletteHandshake qw(handshake version_for);
-use Time::HiRes qw(clock_gettime sleep CLOCK_MONOTONIC);
+use Time::HiRes qw(sleep);
 
 $| = 1;
 $SIG{PIPE} = 'IGNORE';
@@ -92,40 +93,7 @@ sub usage {
     exit 2;
 }
 
-sub now {
-    return clock_gettime(CLOCK_MONOTONIC);
-}
-
-sub now_us {
-    return int(now() * 1e6);
-}
-
-sub slurp {
-    my ($file) = @_;
-
-    open(my $fh, '<', $file) or die "$0: cannot read $file: $!\n";
-    local $/;
-    my $text = <$fh>;
-    close($fh);
-
-    return $text;
-}
-
 # Lines of whitespace-separated fields of FILE, blank lines left out.
-sub read_fields {
-    my ($file) = @_;
-    my @rows;
-
-    open(my $fh, '<', $file) or die "$0: cannot read $file: $!\n";
-    while (my $line = <$fh>) {
-        my @f = split ' ', $line;
-        push @rows, \@f if @f;
-    }
-    close($fh);
-
-    return @rows;
-}
-
 
 # Handshakes.
 
@@ -160,16 +128,6 @@ sub run_handshakes {
 
 
 # Uploads.
-
-sub upload_body {
-    my ($json, $chain, $key, $ca) = @_;
-
-    return $json->encode({
-        certificate => slurp($chain),
-        key         => slurp($key),
-        ca          => $ca,
-    });
-}
 
 # put(HTTP, JSON, URL, BODY, NAME): uploads BODY, prints the upload line and
 # returns the status.
