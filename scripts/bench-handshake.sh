@@ -139,24 +139,11 @@ CALLGRIND_WARMUP=32
 
 STARTED=()
 
-stop_pid() {
-    local pid="$1" i
-
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -QUIT "$pid" 2>/dev/null || true
-    for ((i = 0; i < 300; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    warn "pid $pid still running after 30s; sending KILL"
-    kill -KILL "$pid" 2>/dev/null || true
-}
-
 stop_all() {
     local pid
 
     for pid in "${STARTED[@]}"; do
-        stop_pid "$pid"
+        stop_pid "$pid" QUIT 30
     done
     STARTED=()
 }
@@ -544,7 +531,7 @@ callgrind_variant() {
         callgrind_control -d "batch$b" "$vpid" >/dev/null 2>&1
     done
 
-    stop_pid "$vpid"
+    stop_pid "$vpid" QUIT 30
     wait "$vpid" 2>/dev/null || true
 
     # One dump per batch, in the order they were made.

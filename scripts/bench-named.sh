@@ -200,19 +200,6 @@ CALLGRIND_WARMUP=32
 
 MASTERS=()
 
-stop_master() {
-    local pid="$1" i
-
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 200; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    warn "nginx $pid still running after 20s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-}
-
 cleanup() {
     local rc=$? pid
 
@@ -221,7 +208,7 @@ cleanup() {
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in "${MASTERS[@]}"; do
-        stop_master "$pid"
+        stop_pid "$pid" TERM 20
     done
     exit "$rc"
 }
@@ -235,7 +222,7 @@ stop_instance() {
     local pid
 
     pid="$(master_pid "$1")" || return 0
-    stop_master "$pid"
+    stop_pid "$pid" TERM 20
 }
 
 
@@ -675,7 +662,7 @@ callgrind_variant() {
         callgrind_control -d "batch$b" "$vpid" >/dev/null 2>&1
     done
 
-    stop_master "$vpid"
+    stop_pid "$vpid" TERM 20
     wait "$vpid" 2>/dev/null || true
     SCRATCH_BG=()
 

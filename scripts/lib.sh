@@ -622,6 +622,21 @@ scratch_nginx_start() {
     die "nginx started but its endpoint does not answer 200 (last: $code)"
 }
 
+# stop_pid PID [SIGNAL [SECONDS]]: sends SIGNAL (TERM) to PID and waits for
+# it to end, KILL if it is still there after SECONDS (10).
+stop_pid() {
+    local pid="$1" sig="${2:-TERM}" secs="${3:-10}" i
+
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for ((i = 0; i < secs * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    warn "pid $pid still running ${secs}s after $sig; sending KILL"
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
 # scratch_nginx_stop: fast shutdown (TERM) of the instance SCRATCH_MASTER;
 # KILL for the master and the workers it had if it is still there after
 # 10 s.
