@@ -9,6 +9,10 @@
 #   module     load_module build/debian/ngx_palette_cert_module.so,
 #              palette_cert_zone bench:1m store=off; palette_cert bench;
 #              the same certificate uploaded through the API first
+#   uncounted  the module with its handshake counting compiled out
+#              (build-module.sh --uncounted), under callgrind only: what
+#              counting (the metrics' counters and what a session keeps for
+#              the $palette_cert_* variables) costs a handshake
 #   openresty  Debian's libnginx-mod-http-lua and lua-resty-core, with an
 #              ssl_certificate_by_lua_block that sets cert and key objects
 #              parsed once per worker (skipped, with a line saying why, when
@@ -48,7 +52,9 @@
 #      stay within 0.1%).
 #
 # Targets: instructions per handshake at most +1.0% over static for TLS 1.3
-# ECDSA and at most +0.2% for TLS 1.2 RSA; CPU time per handshake within the
+# ECDSA and at most +0.2% for TLS 1.2 RSA; counting at most +0.1% (the
+# module's figure less the uncounted one's, over static's); CPU time per
+# handshake within the
 # run's own noise; the callgrind batches of static and the module within
 # 0.1% of each other.  Each is printed PASS or MISS; the exit status is 0
 # either way (non-zero only when the benchmark itself could not run).  The
@@ -112,6 +118,7 @@ fi
 BENCH="$BUILD_DIR/bench"
 CERTS="$BENCH/certs"
 SO="$BUILD_DIR/debian/ngx_palette_cert_module.so"
+SO_UNCOUNTED="$BUILD_DIR/debian-uncounted/ngx_palette_cert_module.so"
 CLIENT="$ROOT/scripts/bench/handshakes.pl"
 
 LUA_MODULES=(/usr/share/nginx/modules/ndk_http_module.so
@@ -119,6 +126,7 @@ LUA_MODULES=(/usr/share/nginx/modules/ndk_http_module.so
 
 # Ports on 127.0.0.1: one per variant, the control, and the module's API.
 declare -A PORT=([static]=18441 [module]=18442 [openresty]=18443
+                 [uncounted]=18446
                  [control]=18445)
 API_PORT=18444
 
@@ -160,6 +168,11 @@ prepare() {
 
     log "building the module (scripts/build-module.sh)"
     "$ROOT/scripts/build-module.sh"
+
+    if ((CALLGRIND)); then
+        log "building it without counting (scripts/build-module.sh --uncounted)"
+        "$ROOT/scripts/build-module.sh" --uncounted
+    fi
 
     if [[ ! -f "$CERTS/leaf-b.chain.pem" || ! -f "$CERTS/ca.pem" ]] \
        || ! openssl x509 -checkend 86400 -noout \
@@ -244,6 +257,7 @@ write_conf() {
     {
         case "$variant" in
             module) printf 'load_module %s;\n' "$SO" ;;
+            uncounted) printf 'load_module %s;\n' "$SO_UNCOUNTED" ;;
             openresty)
                 for so in "${LUA_MODULES[@]}"; do
                     printf 'load_module %s;\n' "$so"
@@ -276,7 +290,7 @@ http {
 EOF
 
         case "$variant" in
-            module)
+            module|uncounted)
                 printf '    palette_cert_zone bench:1m store=off;\n\n'
                 ;;
             openresty)
@@ -305,7 +319,7 @@ EOF
                 printf '        ssl_certificate     %s;\n' "$chain"
                 printf '        ssl_certificate_key %s;\n' "$key"
                 ;;
-            module)
+            module|uncounted)
                 printf '        palette_cert bench;\n'
                 ;;
             openresty)
@@ -344,7 +358,7 @@ EOF
     }
 EOF
 
-        if [[ "$variant" == module ]]; then
+        if [[ "$variant" == module || "$variant" == uncounted ]]; then
             cat <<EOF
 
     server {
@@ -509,7 +523,7 @@ callgrind_variant() {
     wait_port "$port" "$vpid" 120 \
         || die "$variant nginx under valgrind does not listen (see $dir/valgrind.log)"
 
-    if [[ "$variant" == module ]]; then
+    if [[ "$variant" == module || "$variant" == uncounted ]]; then
         wait_port "$API_PORT" "$vpid" 60 || die "the API does not listen"
         upload "$scen"
     fi
@@ -605,11 +619,15 @@ report_scenario() {
         read -r s_ir _ _ < <(stats < "$res.static.ir")
     fi
 
-    for variant in "${VARIANTS[@]}" control; do
+    for variant in "${VARIANTS[@]}" uncounted control; do
+        if [[ "$variant" == uncounted ]] && ((!CALLGRIND)); then
+            continue
+        fi
+
         tput="$(printf '%12s %7s %12s %7s' - - - -)"
         instr=""
 
-        if ((THROUGHPUT)); then
+        if ((THROUGHPUT)) && [[ "$variant" != uncounted ]]; then
             read -r hs _ _ < <(stats < "$res.$variant.hs")
             read -r cpu _ _ < <(stats < "$res.$variant.cpu")
             read -r hs_ratio _ _ < <(paired "$res.$variant.hs" \
@@ -652,10 +670,17 @@ report_scenario() {
         printf '(instructions: medians of %s callgrind batches of %s handshakes each;\n' \
             "$CALLGRIND_BATCHES" "$CALLGRIND_BATCH"
         printf ' spread: (max - min) / median of the batches)\n'
+
+        # what counting costs: the module with and without it
+        read -r ir _ _ < <(stats < "$res.module.ir")
+        read -r imin _ _ < <(stats < "$res.uncounted.ir")
+        COUNTING[$scen]="$(calc "($ir - $imin) / $s_ir * 100")"
+        printf 'counting: %.0f instructions/handshake with it, %.0f without: %+.0f (%+.3f%% of static)\n' \
+            "$ir" "$imin" "$(calc "$ir - $imin")" "${COUNTING[$scen]}"
     fi
 }
 
-declare -A SPREAD=() EXTRA_PCT=() CPU_RATIO=() NOISE=()
+declare -A SPREAD=() EXTRA_PCT=() CPU_RATIO=() NOISE=() COUNTING=()
 
 verdict() {
     if [[ "$(calc "$1 ? 1 : 0")" -eq 1 ]]; then
@@ -675,6 +700,10 @@ report_targets() {
             printf '%s  instructions/handshake %+.3f%% (target <= +%s%%): %s\n' \
                 "$(verdict "$v <= ${TARGET_INSTR[$scen]}")" "$v" \
                 "${TARGET_INSTR[$scen]}" "${SCEN_TITLE[$scen]}"
+
+            v="${COUNTING[$scen]}"
+            printf '%s  counting %+.3f%% of static (target <= +0.1%%): %s\n' \
+                "$(verdict "$v <= 0.1")" "$v" "${SCEN_TITLE[$scen]}"
 
             for variant in static module; do
                 v="${SPREAD[$scen.$variant]}"
@@ -716,7 +745,7 @@ main() {
 
         if ((CALLGRIND)); then
             LAST_DUMP=()
-            for variant in "${VARIANTS[@]}"; do
+            for variant in "${VARIANTS[@]}" uncounted; do
                 log "callgrind: ${SCEN_TITLE[$scen]}, $variant ($(elapsed))"
                 callgrind_variant "$scen" "$variant"
             done

@@ -10,17 +10,27 @@
 #
 # Incremental: configure runs again only when `config`, the flags or the
 # nginx-dev tree changed; make rebuilds what changed.
+#
+# --uncounted builds build/debian-uncounted/ngx_palette_cert_module.so, the
+# same module with its handshake counting compiled out
+# (-DNGX_PALETTE_CERT_COUNT=0): only for the benchmark that tells what
+# counting costs a handshake.
 
 set -euo pipefail
 
 usage() {
-    printf 'usage: %s [-h]\n' "$(basename "$0")"
+    printf 'usage: %s [-h] [--uncounted]\n' "$(basename "$0")"
     printf 'Builds build/debian/ngx_palette_cert_module.so for %s\n' \
         "Debian's /usr/sbin/nginx and checks that it loads."
 }
 
+VARIANT=debian
+EXTRA_CC_OPT=""
+
 case "${1:-}" in
     -h|--help) usage; exit 0 ;;
+    --uncounted) VARIANT=debian-uncounted
+                 EXTRA_CC_OPT=" -DNGX_PALETTE_CERT_COUNT=0" ;;
     "") ;;
     *) usage >&2; exit 2 ;;
 esac
@@ -29,7 +39,7 @@ esac
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MODULE=ngx_palette_cert_module
-OUT="$BUILD_DIR/debian"
+OUT="$BUILD_DIR/$VARIANT"
 SRC="$OUT/nginx-src"
 SO="$OUT/$MODULE.so"
 
@@ -60,7 +70,7 @@ fi
 
 configure_if_changed "$SRC" \
     "${flags[@]}" \
-    --with-cc-opt="$DEBIAN_CC_OPT -Wall -Wextra -Werror" \
+    --with-cc-opt="$DEBIAN_CC_OPT -Wall -Wextra -Werror$EXTRA_CC_OPT" \
     --with-ld-opt="$DEBIAN_LD_OPT" \
     --add-dynamic-module="$ROOT"
 

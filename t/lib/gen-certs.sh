@@ -67,6 +67,7 @@
 #   leaf-ka-only   key usage keyAgreement only (no digitalSignature)
 #   leaf-rsa-kenc-only  RSA 2048, key usage keyEncipherment only
 #   leaf-no-ku     no key usage extension at all
+#   leaf-soon      valid for 10 more days only
 #   leaf-under-client-int  issued by int-client-only
 #   leaf-under-any-int     issued by int-any-eku
 #   leaf-under-server-int  issued by int-server-eku
@@ -94,6 +95,10 @@
 #   both-rsa       RSA 2048, DNS:both.test
 #   both-rsa2      RSA 2048, DNS:both.test, another key
 #   named-r-rsa    RSA 2048, DNS:r.test
+#   named-soon     DNS:soon.test, valid for 10 more days only
+#   named-soon2    DNS:soon.test, another key, valid for a year
+#   named-quote    DNS:quote.test, CN=Quote "Q" \ Back (a subject with
+#                  a quote and a backslash, as metrics labels escape them)
 #   bulk-001 .. bulk-101  DNS:bulk-NNN.test, all with bulk-001's key
 #
 # Client certificates, for an admin listener that requires one: EC P-256,
@@ -140,7 +145,7 @@ usage() {
 out="${1%/}"
 
 # Raise when the set of fixtures changes.
-version=8
+version=9
 
 if [ -e "$out/.complete" ]; then
     if [ "$(cat "$out/.complete")" = "$version" ]; then
@@ -506,6 +511,7 @@ leaf other-leaf --issuer other-root-ca
 leaf leaf-ka-only --ku keyAgreement
 leaf leaf-rsa-kenc-only --key rsa-2048 --ku keyEncipherment
 leaf leaf-no-ku --ku none
+leaf leaf-soon --end "$(when '+10 days')"
 leaf leaf-under-client-int --issuer int-client-only
 leaf leaf-under-any-int --issuer int-any-eku
 leaf leaf-under-server-int --issuer int-server-eku
@@ -530,6 +536,9 @@ leaf both-ec2 --cn both.test --san DNS:both.test
 leaf both-rsa --key rsa-2048 --cn both.test --san DNS:both.test
 leaf both-rsa2 --key rsa-2048 --cn both.test --san DNS:both.test
 leaf named-r-rsa --key rsa-2048 --cn r.test --san DNS:r.test
+leaf named-soon --cn soon.test --san DNS:soon.test --end "$(when '+10 days')"
+leaf named-soon2 --cn soon.test --san DNS:soon.test
+leaf named-quote --cn 'Quote "Q" \\ Back' --san DNS:quote.test
 
 leaf bulk-001 --cn bulk-001.test --san DNS:bulk-001.test
 for i in $(seq -f '%03g' 2 101); do
