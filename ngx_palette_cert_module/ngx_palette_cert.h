@@ -20,6 +20,8 @@
  *   ngx_palette_cert_store.c       persistence in the store folder
  *   ngx_palette_cert_handshake.c   certificate callback, per-worker cache
  *   ngx_palette_cert_selfsigned.c  the self-signed default
+ *   ngx_palette_cert_metrics.c     what is counted, the metrics endpoint,
+ *                                  the variables, expiry warnings
  */
 
 
@@ -35,6 +37,12 @@
 #include <openssl/x509v3.h>
 
 #include "ngx_palette_cert_body.h"
+
+
+/* what full handshakes count: off only to measure what counting costs */
+#ifndef NGX_PALETTE_CERT_COUNT
+#define NGX_PALETTE_CERT_COUNT          1
+#endif
 
 
 #if (OPENSSL_VERSION_NUMBER < 0x30000000L)
@@ -72,6 +80,24 @@
 
 #define NGX_PALETTE_CERT_CACHE          1000
 
+/* expiry warnings: how long before not_after, and how often again */
+#define NGX_PALETTE_CERT_EXPIRE_WARN    (30 * 86400)
+#define NGX_PALETTE_CERT_WARN_AGAIN     86400
+
+/* a subject or issuer as GET shows it, at most */
+#define NGX_PALETTE_CERT_DN_LEN         512
+
+/* what ngx_palette_cert_meta() keeps in its buffer */
+#define NGX_PALETTE_CERT_META_BUF       (64 + 2 * NGX_PALETTE_CERT_DN_LEN)
+
+/*
+ * What a session remembers of the certificate it was made under, for the
+ * variables: a version byte, the id's length, the generation, not_after,
+ * the SHA-256 of the leaf, the id.
+ */
+#define NGX_PALETTE_CERT_TAG_LEN        (2 + 8 + 8 + 32                      \
+                                         + NGX_PALETTE_CERT_ID_LEN)
+
 
 #ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
 #define NGX_HTTP_UNPROCESSABLE_ENTITY   422
@@ -80,6 +106,10 @@
 #ifndef NGX_HTTP_INSUFFICIENT_STORAGE
 #define NGX_HTTP_INSUFFICIENT_STORAGE   507
 #endif
+
+
+/* the results a change is counted by: "ok" and every error code */
+#define NGX_PALETTE_CERT_RESULTS        32
 
 
 /* what an upload holds that is not served, and why */
@@ -99,6 +129,25 @@ typedef struct {
     unsigned                     has_ca:1;
     u_char                       data[1];
 } ngx_palette_cert_record_t;
+
+
+/*
+ * What is counted of a certificate: kept across its replacements, given
+ * back when it is deleted.  Handshakes add to it without a lock, and may
+ * do so a moment after it was given back: it is never freed, so that
+ * such a late count touches nothing else.
+ */
+
+typedef struct ngx_palette_cert_stats_s  ngx_palette_cert_stats_t;
+
+struct ngx_palette_cert_stats_s {
+    ngx_atomic_t                 handshakes;
+    ngx_palette_cert_stats_t    *next;        /* given back */
+
+    /* the last expiry warning: when, and for which generation */
+    time_t                       warned;
+    ngx_uint_t                   warned_generation;
+};
 
 
 /* a piece of a named certificate's data */
@@ -122,10 +171,15 @@ struct ngx_palette_cert_chunk_s {
 
 typedef struct {
     ngx_rbtree_node_t            node;        /* by id, bytewise */
-    u_char                      *names;
+    u_char                      *names;       /* then subject and issuer */
     ngx_palette_cert_chunk_t    *data;
+    ngx_palette_cert_stats_t    *stats;
     ngx_uint_t                   generation;
+    time_t                       not_before_time;
+    time_t                       not_after_time;
     uint32_t                     names_len;
+    uint16_t                     subject_len;
+    uint16_t                     issuer_len;
     uint32_t                     cert_len;
     uint32_t                     key_len;
     uint32_t                     ca_len;
@@ -211,6 +265,16 @@ typedef struct {
     ngx_atomic_t                 seq;
     ngx_palette_cert_index_t    *index;
     ngx_atomic_t                 ip_names;
+
+    /* what is counted: the default's, the zone's */
+    ngx_palette_cert_stats_t     stats;
+    ngx_palette_cert_stats_t    *free_stats;
+    ngx_atomic_t                 sni_fallback;
+    ngx_atomic_t                 changes[NGX_PALETTE_CERT_RESULTS];
+    ngx_atomic_t                 last_change;
+
+    /* when a worker next looks for certificates about to expire */
+    ngx_atomic_t                 expire_next;
 } ngx_palette_cert_sh_t;
 
 
@@ -220,6 +284,9 @@ typedef struct {
     ngx_uint_t                   type;
     ngx_str_t                    key_type;
     ngx_str_t                    not_after;
+    ngx_str_t                    not_before;
+    ngx_str_t                    subject;
+    ngx_str_t                    issuer;
     u_char                       sha256[32];
     u_char                      *names;       /* packed, as in the zone */
     size_t                       names_len;
@@ -241,6 +308,12 @@ typedef struct {
 
     /* a server's TLS settings refused it: the default is served, quietly */
     ngx_uint_t                   refused;
+
+    /* counted on every handshake that presents it, in the zone */
+    ngx_palette_cert_stats_t    *stats;
+
+    size_t                       tag_len;
+    u_char                       tag[NGX_PALETTE_CERT_TAG_LEN];
 } ngx_palette_cert_cached_t;
 
 
@@ -289,6 +362,9 @@ typedef struct {
     /* a thread of this process writes a change to the store */
     ngx_uint_t                   storing;
 
+    /* expire_warn=: seconds before not_after */
+    time_t                       expire_warn;
+
     /* this process's parsed named certificates, by generation */
     ngx_uint_t                   cache_max;
     ngx_uint_t                   cache_n;
@@ -329,6 +405,10 @@ typedef struct {
     EVP_PKEY                    *key;
     ngx_uint_t                   served;
 
+    /* what a session made under it remembers: see the variables */
+    size_t                       tag_len;
+    u_char                       tag[NGX_PALETTE_CERT_TAG_LEN];
+
     /*
      * The session id context: the server's part as nginx computes its own
      * (certificates, client CA list), and the one in force, made of it,
@@ -358,6 +438,9 @@ typedef struct {
     ngx_palette_cert_zone_t     *zone;
     u_char                      *file;
     ngx_uint_t                   line;
+
+    /* palette_cert_metrics */
+    unsigned                     metrics:1;
 #if (NGX_THREADS)
     ngx_thread_pool_t           *thread_pool;
 #endif
@@ -386,7 +469,7 @@ typedef struct {
 
     /* a named certificate's: what it is served for */
     ngx_palette_cert_meta_t      meta;
-    u_char                       meta_buf[64];
+    u_char                       meta_buf[NGX_PALETTE_CERT_META_BUF];
 } ngx_palette_cert_bundle_t;
 
 
@@ -583,6 +666,26 @@ ngx_int_t ngx_palette_cert_refresh(ngx_palette_cert_zone_t *zone,
 ngx_int_t ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf,
     ngx_log_t *log);
 void ngx_palette_cert_placeholders(ngx_log_t *log);
+
+
+/* ngx_palette_cert_metrics.c */
+ngx_int_t ngx_palette_cert_metrics_handler(ngx_http_request_t *r);
+ngx_int_t ngx_palette_cert_add_variables(ngx_conf_t *cf);
+void ngx_palette_cert_tag(u_char *tag, size_t *len, ngx_str_t *id,
+    ngx_uint_t generation, X509 *leaf, time_t not_after, u_char *sha256);
+void ngx_palette_cert_count_change(ngx_palette_cert_zone_t *zone,
+    const char *result);
+ngx_int_t ngx_palette_cert_expire_init(ngx_cycle_t *cycle);
+void ngx_palette_cert_expire_check(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log);
+time_t ngx_palette_cert_parse_time(u_char *p, size_t len);
+time_t ngx_palette_cert_asn1_time(const ASN1_TIME *t);
+ngx_palette_cert_stats_t *ngx_palette_cert_stats_alloc(
+    ngx_palette_cert_zone_t *zone);
+void ngx_palette_cert_stats_free(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_stats_t *st);
+void ngx_palette_cert_stats_inherit(ngx_palette_cert_sh_t *sh,
+    ngx_palette_cert_sh_t *osh);
 
 
 /* ngx_palette_cert_selfsigned.c */

@@ -1100,6 +1100,11 @@ ngx_palette_cert_api_answer(ngx_http_request_t *r, ngx_int_t rc,
         return ngx_palette_cert_send_error(r, err);
     }
 
+    /* counted, and a certificate about to expire is warned of at once */
+
+    ngx_palette_cert_count_change(zone, "ok");
+    ngx_palette_cert_expire_check(zone, r->connection->log);
+
     if (ctx->remove) {
         ngx_palette_cert_audit_line(r, zone, "deleted", ctx->pem.generation,
                                     ctx->old_sha256, NULL, NULL);
@@ -2740,12 +2745,24 @@ ngx_palette_cert_send_error(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err)
 {
     ngx_str_t                     retry;
+    ngx_palette_cert_ctx_t       *ctx;
     ngx_palette_cert_json_t       j;
     ngx_palette_cert_zone_t      *zone;
     ngx_palette_cert_loc_conf_t  *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
     zone = plcf->zone;
+
+    /* a change refused: counted by its code (not a dry run, not the list) */
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if ((r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))
+        && !(ctx && ctx->list)
+        && !ngx_palette_cert_dry_run(r))
+    {
+        ngx_palette_cert_count_change(zone, err->code);
+    }
 
     /* a refusal that a client can simply try again a moment later */
 

@@ -1341,3 +1341,86 @@ ngx_palette_cert_host(const u_char *p, size_t n, u_char *host,
 
     return NGX_OK;
 }
+
+
+/*
+ * Whether an Accept header asks for OpenMetrics: one of its media ranges
+ * is application/openmetrics-text with a q above 0.  Nothing else is
+ * judged: the text format is the answer otherwise.
+ */
+
+ngx_uint_t
+ngx_palette_cert_wants_openmetrics(u_char *p, size_t len)
+{
+    u_char  *last, *end, *s, *v;
+    size_t   n;
+
+    static u_char  type[] = "application/openmetrics-text";
+
+    last = p + len;
+
+    while (p < last) {
+
+        /* a media range: up to the next comma */
+
+        end = ngx_strlchr(p, last, ',');
+        if (end == NULL) {
+            end = last;
+        }
+
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        n = sizeof(type) - 1;
+
+        if ((size_t) (end - p) >= n && ngx_strncasecmp(p, type, n) == 0
+            && (p + n == end || p[n] == ';' || p[n] == ' ' || p[n] == '\t'))
+        {
+            /* its parameters: q=0 (0.0, 0.00, 0.000) refuses it */
+
+            for (s = p + n; s < end; s++) {
+                if (*s != ';') {
+                    continue;
+                }
+
+                v = s + 1;
+
+                while (v < end && (*v == ' ' || *v == '\t')) {
+                    v++;
+                }
+
+                if (end - v < 2 || (v[0] != 'q' && v[0] != 'Q') || v[1] != '=')
+                {
+                    continue;
+                }
+
+                v += 2;
+
+                if (v < end && *v == '0') {
+                    v++;
+
+                    if (v < end && *v == '.') {
+                        v++;
+
+                        while (v < end && *v == '0') {
+                            v++;
+                        }
+                    }
+
+                    if (v == end || *v == ';' || *v == ' ' || *v == '\t') {
+                        break;
+                    }
+                }
+            }
+
+            if (s == end) {
+                return 1;
+            }
+        }
+
+        p = end + 1;
+    }
+
+    return 0;
+}

@@ -98,6 +98,7 @@ ngx_int_t ngx_palette_cert_parse_list_query(u_char *p, size_t len,
     ngx_palette_cert_list_query_t *q);
 ngx_int_t ngx_palette_cert_parse_sni(const u_char *p, size_t len,
     u_char *host, size_t *host_len);
+ngx_uint_t ngx_palette_cert_wants_openmetrics(u_char *p, size_t len);
 ngx_int_t ngx_palette_cert_host(const u_char *p, size_t n, u_char *host,
     size_t *host_len);
 

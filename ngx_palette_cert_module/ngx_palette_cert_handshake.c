@@ -37,6 +37,8 @@ static ngx_int_t ngx_palette_cert_named_serve(SSL *ssl,
 static ngx_int_t ngx_palette_cert_named_lookup(SSL *ssl,
     ngx_palette_cert_zone_t *zone, u_char *host, size_t len,
     ngx_uint_t *kind, u_char *name, size_t *name_len, ngx_uint_t gen[2]);
+static void ngx_palette_cert_served(SSL *ssl, ngx_palette_cert_stats_t *stats,
+    ngx_atomic_t *fallback, u_char *tag, size_t len);
 static ngx_uint_t ngx_palette_cert_wants_ec(SSL *ssl);
 static size_t ngx_palette_cert_local_addr(SSL *ssl, u_char *buf);
 static ngx_uint_t ngx_palette_cert_epoch(ngx_palette_cert_srv_conf_t *pscf);
@@ -57,6 +59,7 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
 {
     ngx_palette_cert_srv_conf_t *pscf = arg;
 
+    ngx_int_t                 rc;
     ngx_log_t                *log;
     ngx_connection_t         *c;
     ngx_palette_cert_zone_t  *zone;
@@ -65,9 +68,14 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
 
     /* a named certificate for the name the client asked for */
 
-    if (zone->sh->named_n && ngx_palette_cert_named_serve(ssl, pscf) == NGX_OK)
-    {
-        return 1;
+    rc = NGX_DECLINED;
+
+    if (zone->sh->named_n) {
+        rc = ngx_palette_cert_named_serve(ssl, pscf);
+
+        if (rc == NGX_OK) {
+            return 1;
+        }
     }
 
     if (zone->sh->generation != zone->current.generation
@@ -94,11 +102,62 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
      * chosen over the zone's.
      */
 
-    if (pscf->exclusive || SSL_get_certificate(ssl) != pscf->leaf) {
-        return ngx_palette_cert_use(ssl, pscf) == NGX_OK;
+    if ((pscf->exclusive || SSL_get_certificate(ssl) != pscf->leaf)
+        && ngx_palette_cert_use(ssl, pscf) != NGX_OK)
+    {
+        return 0;
     }
 
+    /* a name no named certificate covers got the default */
+
+    ngx_palette_cert_served(ssl, &zone->sh->stats,
+                            (rc == NGX_DECLINED
+                             && SSL_get_servername(ssl,
+                                                   TLSEXT_NAMETYPE_host_name))
+                            ? &zone->sh->sni_fallback : NULL,
+                            pscf->tag, pscf->tag_len);
+
     return 1;
+}
+
+
+/*
+ * A full handshake presents the certificate: it is counted, and the
+ * session made remembers which one it was, for the variables of this
+ * connection and of those that resume it.  After a HelloRetryRequest the
+ * callback runs again for the same handshake: the session already
+ * remembers, and nothing is counted twice.
+ */
+
+static void
+ngx_palette_cert_served(SSL *ssl, ngx_palette_cert_stats_t *stats,
+    ngx_atomic_t *fallback, u_char *tag, size_t len)
+{
+#if (NGX_PALETTE_CERT_COUNT)
+    void         *data;
+    size_t        n;
+    SSL_SESSION  *sess;
+
+    sess = SSL_get_session(ssl);
+
+    if (sess == NULL) {
+        return;
+    }
+
+    if (SSL_SESSION_get0_ticket_appdata(sess, &data, &n) == 1 && n) {
+        return;
+    }
+
+    if (SSL_SESSION_set1_ticket_appdata(sess, tag, len) != 1) {
+        ERR_clear_error();
+    }
+
+    (void) ngx_atomic_fetch_add(&stats->handshakes, 1);
+
+    if (fallback) {
+        (void) ngx_atomic_fetch_add(fallback, 1);
+    }
+#endif
 }
 
 
@@ -190,7 +249,8 @@ ngx_palette_cert_client_hello(SSL *ssl, int *alert, void *arg)
 
 /*
  * The named certificate the handshake asked for, installed in the
- * connection: NGX_DECLINED when there is none (the default is served).
+ * connection: NGX_DECLINED when there is none, NGX_ERROR when it cannot
+ * be used (the default is served).
  */
 
 static ngx_int_t
@@ -256,7 +316,7 @@ ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_srv_conf_t *pscf)
     }
 
     if (cc == NULL || cc->refused) {
-        return NGX_DECLINED;
+        return NGX_ERROR;
     }
 
     /*
@@ -290,6 +350,10 @@ ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_srv_conf_t *pscf)
                       "failed", &zone->name, gen[type]);
         cc->refused = 1;
         return NGX_ERROR;
+    }
+
+    if (cc->stats) {
+        ngx_palette_cert_served(ssl, cc->stats, NULL, cc->tag, cc->tag_len);
     }
 
     return NGX_OK;
@@ -817,6 +881,9 @@ ngx_palette_cert_install(ngx_palette_cert_srv_conf_t *pscf, ngx_log_t *log)
     pscf->chain = chain;
     pscf->served = cur->generation;
     pscf->installed_type = type;
+
+    ngx_palette_cert_tag(pscf->tag, &pscf->tag_len, NULL, cur->generation,
+                         cur->leaf, 0, NULL);
 
     return NGX_OK;
 }

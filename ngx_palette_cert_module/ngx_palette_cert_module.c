@@ -35,11 +35,14 @@ static ngx_int_t ngx_palette_cert_add_path(ngx_conf_t *cf, ngx_str_t *name);
 static char *ngx_palette_cert(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_palette_cert_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_palette_cert_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_palette_cert_srv_cleanup(void *data);
 static void ngx_palette_cert_zone_cleanup(void *data);
 static ngx_int_t ngx_palette_cert_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_palette_cert_init_process(ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_palette_cert_commands[] = {
@@ -65,12 +68,19 @@ static ngx_command_t  ngx_palette_cert_commands[] = {
       0,
       NULL },
 
+    { ngx_string("palette_cert_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_palette_cert_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_palette_cert_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_palette_cert_add_variables,        /* preconfiguration */
     ngx_palette_cert_api_init_filters,     /* postconfiguration */
 
     ngx_palette_cert_create_main_conf,     /* create main configuration */
@@ -91,7 +101,7 @@ ngx_module_t  ngx_palette_cert_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     ngx_palette_cert_init_module,          /* init module */
-    NULL,                                  /* init process */
+    ngx_palette_cert_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -438,6 +448,7 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->log = &cf->cycle->new_log;
     zone->lock = NGX_INVALID_FILE;
     zone->cache_max = NGX_CONF_UNSET_UINT;
+    zone->expire_warn = NGX_CONF_UNSET;
 
     ngx_palette_cert_cache_init(zone);
 
@@ -549,11 +560,33 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "expire_warn=", 12) == 0) {
+
+            if (zone->expire_warn != NGX_CONF_UNSET) {
+                goto duplicate;
+            }
+
+            s.data = value[i].data + 12;
+            s.len = value[i].len - 12;
+
+            zone->expire_warn = ngx_parse_time(&s, 1);
+
+            if (zone->expire_warn == (time_t) NGX_ERROR) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
         goto invalid;
     }
 
     if (zone->cache_max == NGX_CONF_UNSET_UINT) {
         zone->cache_max = NGX_PALETTE_CERT_CACHE;
+    }
+
+    if (zone->expire_warn == NGX_CONF_UNSET) {
+        zone->expire_warn = NGX_PALETTE_CERT_EXPIRE_WARN;
     }
 
     if (!store_set) {
@@ -890,6 +923,10 @@ ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    if (plcf->metrics) {
+        return "cannot be used in a location of \"palette_cert_metrics\"";
+    }
+
     value = cf->args->elts;
 
     plcf->zone_name = value[1];
@@ -914,6 +951,30 @@ ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     pscf = ngx_http_conf_get_module_srv_conf(cf, ngx_palette_cert_module);
     pscf->api = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_palette_cert_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_palette_cert_loc_conf_t *plcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (plcf->metrics) {
+        return "is duplicate";
+    }
+
+    if (plcf->zone_name.data) {
+        return "cannot be used in a location of \"palette_cert_api\"";
+    }
+
+    plcf->metrics = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_palette_cert_metrics_handler;
 
     return NGX_CONF_OK;
 }
@@ -986,4 +1047,11 @@ ngx_palette_cert_init_module(ngx_cycle_t *cycle)
     }
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_palette_cert_expire_init(cycle);
 }

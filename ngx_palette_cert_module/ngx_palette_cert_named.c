@@ -251,7 +251,7 @@ ngx_palette_cert_meta(X509 *leaf, EVP_PKEY *key, ngx_palette_cert_meta_t *m,
     m->type = (EVP_PKEY_base_id(key) == EVP_PKEY_EC)
               ? NGX_PALETTE_CERT_EC : NGX_PALETTE_CERT_RSA;
 
-    /* buf holds the key type and not_after */
+    /* buf holds the key type, the dates, the subject and the issuer */
 
     p = buf;
     last = buf + size;
@@ -263,6 +263,20 @@ ngx_palette_cert_meta(X509 *leaf, EVP_PKEY *key, ngx_palette_cert_meta_t *m,
     m->not_after.data = p;
     p = ngx_palette_cert_time(p, X509_get0_notAfter(leaf));
     m->not_after.len = ngx_min((size_t) (p - m->not_after.data), 20);
+
+    m->not_before.data = p;
+    p = ngx_palette_cert_time(p, X509_get0_notBefore(leaf));
+    m->not_before.len = ngx_min((size_t) (p - m->not_before.data), 20);
+
+    m->subject.data = p;
+    p = ngx_palette_cert_subject(p, ngx_min(last, p + NGX_PALETTE_CERT_DN_LEN),
+                                 X509_get_subject_name(leaf));
+    m->subject.len = p - m->subject.data;
+
+    m->issuer.data = p;
+    p = ngx_palette_cert_subject(p, ngx_min(last, p + NGX_PALETTE_CERT_DN_LEN),
+                                 X509_get_issuer_name(leaf));
+    m->issuer.len = p - m->issuer.data;
 
     if (X509_digest(leaf, EVP_sha256(), m->sha256, &dlen) != 1) {
         return NGX_ERROR;
@@ -377,7 +391,7 @@ ngx_palette_cert_named_alloc(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
     ngx_palette_cert_meta_t *m, ngx_palette_cert_pem_t *pem)
 {
     size_t                      n, len, room;
-    u_char                     *src;
+    u_char                     *p, *src;
     ngx_uint_t                  i;
     ngx_str_t                   part[3];
     ngx_palette_cert_chunk_t   *c, **next;
@@ -390,14 +404,32 @@ ngx_palette_cert_named_alloc(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
 
     ngx_memzero(e, sizeof(ngx_palette_cert_named_t));
 
-    e->names = ngx_slab_alloc_locked(zone->shpool, m->names_len);
+    e->names = ngx_slab_alloc_locked(zone->shpool, m->names_len
+                                     + m->subject.len + m->issuer.len);
     if (e->names == NULL) {
         ngx_slab_free_locked(zone->shpool, e);
         return NULL;
     }
 
-    ngx_memcpy(e->names, m->names, m->names_len);
+    e->stats = ngx_palette_cert_stats_alloc(zone);
+    if (e->stats == NULL) {
+        ngx_slab_free_locked(zone->shpool, e->names);
+        ngx_slab_free_locked(zone->shpool, e);
+        return NULL;
+    }
+
+    p = ngx_cpymem(e->names, m->names, m->names_len);
+    p = ngx_cpymem(p, m->subject.data, m->subject.len);
+    ngx_memcpy(p, m->issuer.data, m->issuer.len);
+
     e->names_len = m->names_len;
+    e->subject_len = (uint16_t) m->subject.len;
+    e->issuer_len = (uint16_t) m->issuer.len;
+
+    e->not_before_time = ngx_palette_cert_parse_time(m->not_before.data,
+                                                     m->not_before.len);
+    e->not_after_time = ngx_palette_cert_parse_time(m->not_after.data,
+                                                    m->not_after.len);
 
     e->node.key = ngx_palette_cert_id_key(id->data, id->len);
     e->id_len = (u_char) id->len;
@@ -462,6 +494,7 @@ ngx_palette_cert_named_t *
 ngx_palette_cert_named_dup(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_named_t *o)
 {
+    size_t                      len;
     ngx_palette_cert_chunk_t   *c, *oc, **next;
     ngx_palette_cert_named_t   *e;
 
@@ -473,13 +506,27 @@ ngx_palette_cert_named_dup(ngx_palette_cert_zone_t *zone,
     *e = *o;
     e->data = NULL;
 
-    e->names = ngx_slab_alloc_locked(zone->shpool, o->names_len);
+    len = o->names_len + o->subject_len + o->issuer_len;
+
+    e->names = ngx_slab_alloc_locked(zone->shpool, len);
     if (e->names == NULL) {
         ngx_slab_free_locked(zone->shpool, e);
         return NULL;
     }
 
-    ngx_memcpy(e->names, o->names, o->names_len);
+    ngx_memcpy(e->names, o->names, len);
+
+    /* what was counted goes on in the new zone */
+
+    e->stats = ngx_palette_cert_stats_alloc(zone);
+    if (e->stats == NULL) {
+        ngx_palette_cert_named_free(zone, e);
+        return NULL;
+    }
+
+    e->stats->handshakes = o->stats->handshakes;
+    e->stats->warned = o->stats->warned;
+    e->stats->warned_generation = o->stats->warned_generation;
 
     next = &e->data;
 
@@ -511,6 +558,10 @@ ngx_palette_cert_named_free(ngx_palette_cert_zone_t *zone,
 
     if (e->names) {
         ngx_slab_free_locked(zone->shpool, e->names);
+    }
+
+    if (e->stats) {
+        ngx_palette_cert_stats_free(zone, e->stats);
     }
 
     ngx_explicit_memzero(e, sizeof(ngx_palette_cert_named_t));
@@ -705,6 +756,14 @@ ngx_palette_cert_named_publish(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
         ngx_palette_cert_index_remove(zone, old);
         ngx_rbtree_delete(&sh->named, &old->node);
         sh->named_n--;
+
+        /* a replacement goes on counting where the certificate was */
+
+        if (e && old->stats) {
+            ngx_palette_cert_stats_free(zone, e->stats);
+            e->stats = old->stats;
+            old->stats = NULL;
+        }
     }
 
     if (e) {
@@ -1291,13 +1350,18 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
     u_char *name, size_t len, ngx_uint_t type, ngx_uint_t generation,
     ngx_log_t *log)
 {
+    u_char                      sha256[32];
+    time_t                      not_after;
     ngx_int_t                   rc;
+    ngx_str_t                   id;
     ngx_rbtree_node_t          *node, *sentinel;
     ngx_palette_cert_pem_t      pem;
     ngx_palette_cert_slot_t    *slot;
     ngx_palette_cert_named_t   *e;
+    ngx_palette_cert_stats_t   *stats;
     ngx_palette_cert_cached_t  *cc;
     ngx_palette_cert_parsed_t   parsed;
+    u_char                      id_buf[NGX_PALETTE_CERT_ID_LEN];
 
     node = zone->cache.root;
     sentinel = zone->cache.sentinel;
@@ -1318,6 +1382,9 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
     /* a miss: the entry is copied under the lock, parsed outside it */
 
     rc = NGX_DECLINED;
+    stats = NULL;
+    not_after = 0;
+    ngx_str_null(&id);
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -1332,6 +1399,14 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
 
     if (e && e->generation == generation) {
         rc = ngx_palette_cert_named_copy(e, &pem);
+
+        /* what handshakes count and sessions remember of it */
+
+        stats = e->stats;
+        not_after = e->not_after_time;
+        ngx_memcpy(sha256, e->sha256, sizeof(sha256));
+        id.len = e->id_len;
+        id.data = ngx_cpymem(id_buf, e->id, e->id_len) - id.len;
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -1359,6 +1434,10 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
     cc->key = parsed.key;
     cc->key_id = EVP_PKEY_base_id(cc->key);
     cc->refused = 0;
+    cc->stats = stats;
+
+    ngx_palette_cert_tag(cc->tag, &cc->tag_len, &id, generation, NULL,
+                         not_after, sha256);
     parsed.leaf = NULL;
     parsed.chain = NULL;
     parsed.key = NULL;
@@ -1433,8 +1512,15 @@ ngx_palette_cert_cached_free(ngx_palette_cert_zone_t *zone,
  *     key_type EC P-256
  *     not_after 2027-01-31T12:00:00Z
  *     sha256 9f86d08...
+ *     not_before 2026-11-01T12:00:00Z
+ *     subject CN=www.example.com
+ *     issuer CN=Example CA,O=Example
  *     dns www.example.com
  *     ip 192.0.2.1
+ *
+ * Subjects and issuers are printed as RFC 2253 escapes them: no line
+ * breaks.  A file without the dates, subject and issuer (as written
+ * before they were kept) is not taken: the certificate is parsed.
  */
 
 ngx_int_t
@@ -1446,6 +1532,9 @@ ngx_palette_cert_meta_text(ngx_palette_cert_meta_t *m, ngx_str_t *text)
     len = sizeof("key_type \n") + m->key_type.len
           + sizeof("not_after \n") + m->not_after.len
           + sizeof("sha256 \n") + 64
+          + sizeof("not_before \n") + m->not_before.len
+          + sizeof("subject \n") + m->subject.len
+          + sizeof("issuer \n") + m->issuer.len
           + m->nnames * sizeof("dns \n") + m->names_len;
 
     text->data = ngx_alloc(len, ngx_cycle->log);
@@ -1456,7 +1545,8 @@ ngx_palette_cert_meta_text(ngx_palette_cert_meta_t *m, ngx_str_t *text)
     p = ngx_sprintf(text->data, "key_type %V\nnot_after %V\nsha256 ",
                     &m->key_type, &m->not_after);
     p = ngx_hex_dump(p, m->sha256, sizeof(m->sha256));
-    *p++ = '\n';
+    p = ngx_sprintf(p, "\nnot_before %V\nsubject %V\nissuer %V\n",
+                    &m->not_before, &m->subject, &m->issuer);
 
     last = m->names + m->names_len;
 
@@ -1474,20 +1564,25 @@ ngx_palette_cert_meta_text(ngx_palette_cert_meta_t *m, ngx_str_t *text)
 
 /*
  * Reads a meta file back; NGX_DECLINED when it is not one this module
- * wrote (the certificate is then parsed instead).  buf holds the key type
- * and not_after; m->names is allocated, and freed by the caller.
+ * wrote (the certificate is then parsed instead).  buf holds the text
+ * fields; m->names is allocated, and freed by the caller.
  */
 
 ngx_int_t
 ngx_palette_cert_meta_parse(ngx_str_t *text, ngx_palette_cert_meta_t *m,
     u_char *buf, size_t size)
 {
-    u_char      *p, *last, *eol, *value, *n;
-    size_t       len;
+    u_char      *p, *last, *eol, *value, *n, *b, *blast;
+    size_t       len, vlen;
     ngx_int_t    c;
+    ngx_str_t   *field;
     ngx_uint_t   i, kind, have;
 
     ngx_memzero(m, sizeof(ngx_palette_cert_meta_t));
+
+    b = buf;
+    blast = buf + size;
+    field = NULL;
 
     m->names = ngx_alloc(text->len, ngx_cycle->log);
     if (m->names == NULL) {
@@ -1514,29 +1609,50 @@ ngx_palette_cert_meta_parse(ngx_str_t *text, ngx_palette_cert_meta_t *m,
         len = value - p;
         value++;
 
+        vlen = eol - value;
+
         if (len == 8 && ngx_strncmp(p, "key_type", 8) == 0) {
-            if ((size_t) (eol - value) > 12 || eol - value + 20 > (int) size) {
+            if (vlen > 12 || (have & 1)) {
                 goto invalid;
             }
 
-            m->key_type.data = buf;
-            m->key_type.len = eol - value;
-            ngx_memcpy(buf, value, m->key_type.len);
+            field = &m->key_type;
 
-            m->type = (m->key_type.len >= 2
-                       && ngx_strncmp(value, "EC", 2) == 0)
+            m->type = (vlen >= 2 && ngx_strncmp(value, "EC", 2) == 0)
                       ? NGX_PALETTE_CERT_EC : NGX_PALETTE_CERT_RSA;
             have |= 1;
 
         } else if (len == 9 && ngx_strncmp(p, "not_after", 9) == 0) {
-            if (eol - value != 20 || !(have & 1)) {
+            if (vlen != 20 || (have & 2)) {
                 goto invalid;
             }
 
-            m->not_after.data = buf + m->key_type.len;
-            m->not_after.len = 20;
-            ngx_memcpy(m->not_after.data, value, 20);
+            field = &m->not_after;
             have |= 2;
+
+        } else if (len == 10 && ngx_strncmp(p, "not_before", 10) == 0) {
+            if (vlen != 20 || (have & 8)) {
+                goto invalid;
+            }
+
+            field = &m->not_before;
+            have |= 8;
+
+        } else if (len == 7 && ngx_strncmp(p, "subject", 7) == 0) {
+            if (vlen >= NGX_PALETTE_CERT_DN_LEN || (have & 16)) {
+                goto invalid;
+            }
+
+            field = &m->subject;
+            have |= 16;
+
+        } else if (len == 6 && ngx_strncmp(p, "issuer", 6) == 0) {
+            if (vlen >= NGX_PALETTE_CERT_DN_LEN || (have & 32)) {
+                goto invalid;
+            }
+
+            field = &m->issuer;
+            have |= 32;
 
         } else if (len == 6 && ngx_strncmp(p, "sha256", 6) == 0) {
             if (eol - value != 64) {
@@ -1576,10 +1692,21 @@ ngx_palette_cert_meta_parse(ngx_str_t *text, ngx_palette_cert_meta_t *m,
             goto invalid;
         }
 
+        if (field) {
+            if (vlen > (size_t) (blast - b)) {
+                goto invalid;
+            }
+
+            field->data = b;
+            field->len = vlen;
+            b = ngx_cpymem(b, value, vlen);
+            field = NULL;
+        }
+
         p = eol + 1;
     }
 
-    if (have != 7 || m->nnames == 0) {
+    if (have != 63 || m->nnames == 0) {
         goto invalid;
     }
 

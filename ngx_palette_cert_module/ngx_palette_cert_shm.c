@@ -347,6 +347,7 @@ ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone)
 
     } else {
         ngx_palette_cert_publish(zone, rec);
+        ngx_palette_cert_stats_inherit(zone->sh, ozone->sh);
         rc = ngx_palette_cert_inherit_named(zone, ozone);
     }
 
@@ -417,7 +418,7 @@ static ngx_int_t
 ngx_palette_cert_zone_named(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
     ngx_palette_cert_pem_t *pem)
 {
-    u_char                     buf[64];
+    u_char                     buf[NGX_PALETTE_CERT_META_BUF];
     ngx_int_t                  rc;
     ngx_palette_cert_meta_t    m;
     ngx_palette_cert_named_t  *e;
