@@ -15,15 +15,18 @@
 #      format passes `promtool check metrics`, and asked for OpenMetrics it
 #      answers OpenMetrics, ending in "# EOF";
 #   3. the rules in a real Prometheus server (its own data folder under the
-#      prefix, on a loopback port, scraping /metrics and evaluating the
-#      rules every second): a named certificate uploaded with 10 days left
-#      raises PaletteCertExpiringSoon, with the subject nginx reports, and
-#      one with 90 days left does not; an upload refused with key_mismatch
-#      raises PaletteCertChangesRejected; a handshake for a host name
-#      without a named certificate makes PaletteCertSniFallbacks pending
-#      (it fires after 15 minutes, which the unit test covers); replacing
-#      the certificate with one valid for 90 days ends the alert; and
-#      deleting a named certificate removes its series.
+#      prefix, on a loopback port, evaluating the rules every second and
+#      scraping the metrics every second twice: at /metrics, where it asks
+#      for and gets OpenMetrics, and through a location that asks for the
+#      text format; every alert must come from both): a named certificate
+#      uploaded with 10 days left raises PaletteCertExpiringSoon, with the
+#      subject nginx reports, and one with 90 days left does not; an
+#      upload refused with key_mismatch raises PaletteCertChangesRejected;
+#      a handshake for a host name without a named certificate makes
+#      PaletteCertSniFallbacks pending (it fires after 15 minutes, which
+#      the unit test covers); replacing the certificate with one valid for
+#      90 days ends the alert; and deleting a named certificate removes its
+#      series.
 #
 # The rules are used as shipped: the expiry and change alerts have no
 # `for`, so they fire on the first evaluation that sees the series.
@@ -54,6 +57,11 @@ RULES="$ROOT/scripts/example/palette-cert.rules.yml"
 RULES_TEST="$ROOT/scripts/example/palette-cert.rules.test.yml"
 ZONE=z
 WAIT="${WAIT:-60}"
+
+# The scrape jobs: Prometheus asks for OpenMetrics first, and gets it from
+# /metrics; /metrics-text passes the scrape on to /metrics asking for the
+# text format. The alerts must come the same from both.
+JOBS=(nginx-openmetrics nginx-text)
 
 PROM_PID=""
 PASSED=0
@@ -203,6 +211,12 @@ http {
             palette_cert_metrics;
         }
 
+        # the same, in the text format whatever the client asks
+        location = /metrics-text {
+            proxy_pass        http://127.0.0.1:$ADMIN_PORT/metrics;
+            proxy_set_header  Accept "text/plain; version=0.0.4";
+        }
+
         location / {
             return  404;
         }
@@ -262,8 +276,12 @@ rule_files:
   - palette-cert.rules.yml
 
 scrape_configs:
-  - job_name: nginx
+  - job_name: ${JOBS[0]}
     metrics_path: /metrics
+    static_configs:
+      - targets: ['127.0.0.1:$ADMIN_PORT']
+  - job_name: ${JOBS[1]}
+    metrics_path: /metrics-text
     static_configs:
       - targets: ['127.0.0.1:$ADMIN_PORT']
 EOF
@@ -290,43 +308,40 @@ query() {
         "$PROM_URL/api/v1/query" | jq -ce '.data.result'
 }
 
-# present PROMQL: true when the instant query returns a series.
-present() {
+# series_are N PROMQL: true when the instant query returns N series.
+series_are() {
+    local n="$1" r
+
+    r="$(query "$2")" || return 1
+    [[ "$(jq 'length' <<<"$r")" -eq "$n" ]]
+}
+
+# alerts NAME ID [STATE]: the active alerts NAME in STATE (firing by
+# default) for the named certificate ID (or, ID "-", for any) as a JSON
+# array, from /api/v1/alerts.
+alerts() {
+    curl -sf --max-time 5 "$PROM_URL/api/v1/alerts" \
+        | jq -ce --arg n "$1" --arg id "$2" --arg s "${3:-firing}" \
+              '[.data.alerts[] | select(.labels.alertname == $n
+                 and ($s == "any" or .state == $s)
+                 and ($id == "-" or .labels.id == $id))]'
+}
+
+# alert_everywhere NAME ID [STATE]: true when the alert is there for each
+# scrape job, that is for both formats.
+alert_everywhere() {
     local r
 
-    r="$(query "$1")" || return 1
-    [[ "$(jq 'length' <<<"$r")" -gt 0 ]]
+    r="$(alerts "$@")" || return 1
+    [[ "$(jq -r '[.[].labels.job] | unique | join(" ")' <<<"$r")" \
+       == "${JOBS[*]}" ]]
 }
 
-absent_now() {
-    local r
-
-    r="$(query "$1")" || return 1
-    [[ "$(jq 'length' <<<"$r")" -eq 0 ]]
-}
-
-# alert_json NAME ID [STATE]: the active alerts NAME (firing by default)
-# for the named certificate ID (or, ID "-", without an id) as a JSON array,
-# from /api/v1/alerts; false when there is none.
-alert_json() {
-    local name="$1" id="$2" state="${3:-firing}" r
-
-    r="$(curl -sf --max-time 5 "$PROM_URL/api/v1/alerts" \
-         | jq -ce --arg n "$name" --arg id "$id" --arg s "$state" \
-               '[.data.alerts[] | select(.labels.alertname == $n
-                  and .state == $s
-                  and ($id == "-" or .labels.id == $id))]')" || return 1
-    [[ "$(jq 'length' <<<"$r")" -gt 0 ]] || return 1
-    printf '%s\n' "$r"
-}
-
+# alert_gone NAME ID: true when the alert is neither pending nor firing.
 alert_gone() {
     local r
 
-    r="$(curl -sf --max-time 5 "$PROM_URL/api/v1/alerts" \
-         | jq -ce --arg n "$1" --arg id "$2" \
-               '[.data.alerts[] | select(.labels.alertname == $n
-                  and .labels.id == $id)]')" || return 1
+    r="$(alerts "$1" "$2" any)" || return 1
     [[ "$(jq 'length' <<<"$r")" -eq 0 ]]
 }
 
@@ -443,16 +458,17 @@ write_prometheus_conf
 check "promtool check config" \
     "$PROMTOOL" check config "$PREFIX/conf/prometheus.yml"
 prometheus_start
-log "Prometheus pid $PROM_PID on $PROM_URL, scraping every second"
+log "Prometheus pid $PROM_PID on $PROM_URL, scraping every second" \
+    "(jobs ${JOBS[*]})"
 
-if until_true "$WAIT" present 'up{job="nginx"} == 1'; then
-    pass "Prometheus scrapes nginx (up == 1)"
+if until_true "$WAIT" series_are 2 'up{job=~"nginx-.*"} == 1'; then
+    pass "Prometheus scrapes nginx in both formats (up == 1)"
 else
     fail "Prometheus does not scrape nginx within ${WAIT}s:" \
         "$(query 'up' || true)"
 fi
 
-if until_true "$WAIT" present \
+if until_true "$WAIT" series_are 2 \
        "palette_cert_changes_total{zone=\"$ZONE\",result=\"key_mismatch\"} == 0"
 then
     pass "palette_cert_changes_total{result=\"key_mismatch\"} is there" \
@@ -479,30 +495,39 @@ fi
 
 check_text_metrics "two named certificates"
 
-if alerts="$(until_true "$WAIT" alert_json PaletteCertExpiringSoon shop \
-             && alert_json PaletteCertExpiringSoon shop)"
-then
-    pass "PaletteCertExpiringSoon fires for shop"
-
-    got="$(jq -r '.[0].labels.subject' <<<"$alerts")"
-    if [[ -n "$SHOP_SUBJECT" && "$got" == "$SHOP_SUBJECT" ]]; then
-        pass "its subject label is GET's subject: $got"
-    else
-        fail "its subject label is '$got', GET says '$SHOP_SUBJECT'"
-    fi
-
-    got="$(jq -r '.[0].annotations.summary' <<<"$alerts")"
-    if [[ "$got" =~ ^Certificate\ \"shop\"\ of\ zone\ \"$ZONE\"\ expires\ in\ 9d\ 23h ]]
-    then
-        pass "its summary: $got"
-    else
-        fail "its summary: '$got'"
-    fi
+if until_true "$WAIT" alert_everywhere PaletteCertExpiringSoon shop; then
+    pass "PaletteCertExpiringSoon fires for shop, from both formats"
 else
-    fail "PaletteCertExpiringSoon does not fire for shop within ${WAIT}s"
+    fail "PaletteCertExpiringSoon does not fire for shop from both" \
+        "formats within ${WAIT}s: $(alerts PaletteCertExpiringSoon - any \
+                                    || true)"
 fi
 
-if alert_gone PaletteCertExpiringSoon blog \
+got="$(alerts PaletteCertExpiringSoon shop \
+       | jq -r '[.[].labels.subject] | unique | join(" | ")' || true)"
+if [[ -n "$SHOP_SUBJECT" && "$got" == "$SHOP_SUBJECT" ]]; then
+    pass "its subject label is GET's subject: $got"
+else
+    fail "its subject label is '$got', GET says '$SHOP_SUBJECT'"
+fi
+
+summary_re="^Certificate \"shop\" of zone \"$ZONE\" expires in 9d 23h"
+got="$(alerts PaletteCertExpiringSoon shop \
+       | jq -r '.[].annotations.summary' || true)"
+if [[ -n "$got" ]] \
+   && ! grep -qvE "$summary_re" <<<"$got"
+then
+    pass "its summary: $(head -n 1 <<<"$got")"
+else
+    fail "its summary: '$got'"
+fi
+
+# Once Prometheus has blog's series from both jobs, two more evaluations.
+until_true "$WAIT" series_are 2 \
+    "palette_cert_not_after_seconds{zone=\"$ZONE\",id=\"blog\"}" || true
+sleep 2
+if series_are 2 "palette_cert_not_after_seconds{zone=\"$ZONE\",id=\"blog\"}" \
+   && alert_gone PaletteCertExpiringSoon blog \
    && alert_gone PaletteCertExpiringCritical blog
 then
     pass "no expiry alert for blog (90 days left)"
@@ -519,27 +544,27 @@ else
     fail "PUT shop with blog's key: $code $(cat "$PREFIX/run/shop.json")"
 fi
 
-if until_true "$WAIT" alert_json PaletteCertChangesRejected - \
-   && alert_json PaletteCertChangesRejected - \
+if until_true "$WAIT" alert_everywhere PaletteCertChangesRejected - \
+   && alerts PaletteCertChangesRejected - \
           | jq -e --arg z "$ZONE" \
-                'any(.[]; .labels.zone == $z
+                'all(.[]; .labels.zone == $z
                          and .labels.result == "key_mismatch")' >/dev/null
 then
     pass "PaletteCertChangesRejected fires for zone $ZONE, key_mismatch"
 else
     fail "PaletteCertChangesRejected does not fire for key_mismatch" \
-        "within ${WAIT}s"
+        "within ${WAIT}s: $(alerts PaletteCertChangesRejected - any \
+                            || true)"
 fi
 
-# Let Prometheus see the counter at its value before the handshake.
-sleep 2
 if handshake nobody.test; then
     pass "a handshake for nobody.test (no named certificate)"
 else
     fail "a handshake for nobody.test failed"
 fi
 
-if until_true "$WAIT" alert_json PaletteCertSniFallbacks - pending; then
+if until_true "$WAIT" alert_everywhere PaletteCertSniFallbacks - pending
+then
     pass "PaletteCertSniFallbacks pending for zone $ZONE"
 else
     fail "PaletteCertSniFallbacks not pending within ${WAIT}s:" \
@@ -561,13 +586,22 @@ else
         "the replacement"
 fi
 
-info="$(query "palette_cert_info{zone=\"$ZONE\",id=\"shop\"}" || true)"
-if [[ "$(jq -r 'map(.metric.sha256) | join(" ")' <<<"${info:-[]}")" \
-      == "$SHOP_SHA" && -n "$SHOP_SHA" ]]
-then
-    pass "palette_cert_info for shop: one series, the new sha256"
+# shop_info_is SHA: palette_cert_info of shop is one series a job, with
+# that sha256.
+shop_info_is() {
+    local r
+
+    r="$(query "palette_cert_info{zone=\"$ZONE\",id=\"shop\"}")" || return 1
+    [[ -n "$1" \
+       && "$(jq -r 'map(.metric.sha256) | join(" ")' <<<"$r")" == "$1 $1" ]]
+}
+
+if until_true "$WAIT" shop_info_is "$SHOP_SHA"; then
+    pass "palette_cert_info for shop: the new sha256 alone, in each job"
 else
-    fail "palette_cert_info for shop: $info, the new sha256 is $SHOP_SHA"
+    fail "palette_cert_info for shop:" \
+        "$(query "palette_cert_info{id=\"shop\"}" || true)," \
+        "the new sha256 is $SHOP_SHA"
 fi
 
 code="$(curl -s -o "$PREFIX/run/blog.json" -w '%{http_code}' --max-time 10 \
@@ -578,7 +612,7 @@ else
     fail "DELETE blog: $code $(cat "$PREFIX/run/blog.json")"
 fi
 
-if until_true "$WAIT" absent_now \
+if until_true "$WAIT" series_are 0 \
        "palette_cert_not_after_seconds{zone=\"$ZONE\",id=\"blog\"}"
 then
     pass "palette_cert_not_after_seconds for blog gone"
@@ -587,8 +621,8 @@ else
         "after DELETE"
 fi
 
-if present "palette_cert_not_after_seconds{zone=\"$ZONE\",id=\"shop\"}" \
-   && present "palette_cert_not_after_seconds{zone=\"$ZONE\",id=\"\"}"
+if series_are 2 "palette_cert_not_after_seconds{zone=\"$ZONE\",id=\"shop\"}" \
+   && series_are 2 "palette_cert_not_after_seconds{zone=\"$ZONE\",id=\"\"}"
 then
     pass "the series of shop and of the default are still there"
 else
