@@ -3,11 +3,13 @@
 # Install what building and testing the module needs, from Debian's
 # packages: Debian's nginx and its development tree, the compiler and the
 # libraries nginx's configure looks for, curl and openssl, the Perl
-# modules the Test::Nginx suite uses, and gdb, with which a test stops a
-# worker at a chosen point. Idempotent; quick when all is there.
+# modules the Test::Nginx suite uses, gdb, with which a test stops a
+# worker at a chosen point, and Prometheus, whose promtool checks the
+# metrics the module serves. Idempotent; quick when all is there.
 #
-# The stock nginx service is stopped and disabled: the other scripts start
-# their own nginx instances, with their own prefixes and ports.
+# The stock nginx and prometheus services are stopped and disabled: the
+# other scripts start their own instances, with their own prefixes and
+# ports.
 
 set -euo pipefail
 
@@ -48,10 +50,12 @@ TEST_PACKAGES=(
     libjson-pp-perl
     libhttp-message-perl
     gdb
+    prometheus
 )
 
 need_debian_nginx
 need_packages "${BUILD_PACKAGES[@]}" "${TOOL_PACKAGES[@]}" \
               "${TEST_PACKAGES[@]}"
+prometheus_service_off
 
 log "dependencies in place ($("$DEBIAN_NGINX" -v 2>&1 | sed 's/.*: //'))"

@@ -230,6 +230,52 @@ debian_nginx_service_off() {
     fi
 }
 
+# Debian's Prometheus (package prometheus: /usr/bin/prometheus and
+# /usr/bin/promtool). The suite checks metrics with promtool, and
+# test-prometheus.sh starts its own server on a loopback port of its own;
+# the stock service, which would listen on every address at port 9090, is
+# neither run nor started at boot.
+
+PROMETHEUS=/usr/bin/prometheus
+# shellcheck disable=SC2034  # used by the scripts that source this file
+PROMTOOL=/usr/bin/promtool
+
+need_prometheus() {
+    need_packages prometheus
+    prometheus_service_off
+}
+
+prometheus_service_off() {
+    local pidfile=/run/prometheus/prometheus.pid
+
+    if start-stop-daemon --status --pidfile "$pidfile" \
+           --exec "$PROMETHEUS" 2>/dev/null
+    then
+        need_root "stopping the prometheus service"
+        log "stopping the stock prometheus service (it is not used here)"
+        if command -v service >/dev/null; then
+            service prometheus stop >&2 || true
+        fi
+        if start-stop-daemon --status --pidfile "$pidfile" \
+               --exec "$PROMETHEUS" 2>/dev/null
+        then
+            start-stop-daemon --stop --quiet --retry=TERM/10/KILL/5 \
+                --pidfile "$pidfile" --exec "$PROMETHEUS" \
+                || die "could not stop the prometheus service"
+        fi
+    fi
+
+    if command -v systemctl >/dev/null \
+       && [[ "$(systemctl is-enabled prometheus 2>/dev/null || true)" \
+             == enabled ]]
+    then
+        need_root "disabling the prometheus service"
+        log "disabling the stock prometheus service at boot"
+        systemctl disable --quiet prometheus 2>/dev/null \
+            || warn "systemctl disable prometheus failed"
+    fi
+}
+
 # Debian's configure flags and compiler options, read from nginx-dev and
 # from `nginx -V`, into the arrays NGX_CONF_FLAGS and the strings
 # DEBIAN_CC_OPT and DEBIAN_LD_OPT.

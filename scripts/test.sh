@@ -16,7 +16,11 @@
 #      (default 60; scripts/stress-crash.sh);
 #   6. the console page in headless Chromium: uploads through the page,
 #      checked over real TLS handshakes, with screenshots in
-#      build/screenshots/ (scripts/test-browser.sh).
+#      build/screenshots/ (scripts/test-browser.sh);
+#   7. the metrics and the example alerting rules: promtool's checks and
+#      unit test of the rules, then a real Prometheus scraping nginx and
+#      raising and ending alerts as certificates change
+#      (scripts/test-prometheus.sh).
 #
 # That is what CI runs.  For a quick run of the suite alone:
 #     scripts/test.sh --quick              step 1 only
@@ -33,8 +37,9 @@ usage() {
     printf 'usage: %s [-h] [--quick] [--nginx PATH] [PROVE_ARG...]\n' \
         "$(basename "$0")"
     printf 'Runs the suite, the 1.26 build check, the suite under\n'
-    printf 'sanitizers, the fuzzers, the crash stress and the browser\n'
-    printf 'tests; --quick, --nginx or prove arguments run the suite alone.\n'
+    printf 'sanitizers, the fuzzers, the crash stress, the browser tests\n'
+    printf 'and the Prometheus tests; --quick, --nginx or prove arguments\n'
+    printf 'run the suite alone.\n'
 }
 
 NGINX_BIN=""
@@ -163,14 +168,14 @@ fi
 
 FAILED=()
 
-log "step 1/6: the suite against Debian's nginx with the module loaded"
+log "step 1/7: the suite against Debian's nginx with the module loaded"
 run_suite "$DEBIAN_NGINX" "$SO" || FAILED+=("suite (Debian nginx)")
 
-log "step 2/6: the module against nginx 1.26, and the page header"
+log "step 2/7: the module against nginx 1.26, and the page header"
 "$ROOT/scripts/check-nginx-1.26.sh" || FAILED+=("nginx 1.26 build")
 "$ROOT/scripts/gen-page.sh" --check || FAILED+=("page header")
 
-log "step 3/6: the suite under AddressSanitizer and UBSan"
+log "step 3/7: the suite under AddressSanitizer and UBSan"
 if "$ROOT/scripts/build-nginx.sh" --flavor sanitize; then
     run_suite "$BUILD_DIR/nginx-sanitize/sbin/nginx" \
         || FAILED+=("suite (sanitizers)")
@@ -178,15 +183,15 @@ else
     FAILED+=("sanitizer build")
 fi
 
-log "step 4/6: the fuzzers, ${FUZZ_SECONDS:-60} s each"
+log "step 4/7: the fuzzers, ${FUZZ_SECONDS:-60} s each"
 "$ROOT/scripts/fuzz.sh" --seconds "${FUZZ_SECONDS:-60}" \
     || FAILED+=("fuzzing")
 
-log "step 5/6: uploads while workers are killed, ${STRESS_SECONDS:-60} s"
+log "step 5/7: uploads while workers are killed, ${STRESS_SECONDS:-60} s"
 "$ROOT/scripts/stress-crash.sh" --seconds "${STRESS_SECONDS:-60}" \
     || FAILED+=("crash stress")
 
-log "step 6/6: the console page in a real browser"
+log "step 6/7: the console page in a real browser"
 browser_out="$(mktemp)"
 "$ROOT/scripts/test-browser.sh" | tee "$browser_out" \
     || FAILED+=("browser tests")
@@ -195,6 +200,15 @@ n="$(sed -n 's/^browser: \([0-9]*\) passed, .*/\1/p' "$browser_out" \
 TOTAL=$((TOTAL + ${n:-0}))
 rm -f "$browser_out"
 
+log "step 7/7: the metrics and the alerting rules in a real Prometheus"
+prometheus_out="$(mktemp)"
+"$ROOT/scripts/test-prometheus.sh" | tee "$prometheus_out" \
+    || FAILED+=("Prometheus tests")
+n="$(sed -n 's/^prometheus: \([0-9]*\) passed, .*/\1/p' "$prometheus_out" \
+     | tail -n 1)"
+TOTAL=$((TOTAL + ${n:-0}))
+rm -f "$prometheus_out"
+
 if [[ "${#FAILED[@]}" -gt 0 ]]; then
     log "FAILED: ${FAILED[*]}"
     printf 'tests: %d run, failed: %s\n' "$TOTAL" "${FAILED[*]}"
@@ -202,5 +216,5 @@ if [[ "${#FAILED[@]}" -gt 0 ]]; then
 fi
 
 log "all passed: the suite twice, the 1.26 build, the fuzzers, the" \
-    "crash stress, the browser tests"
+    "crash stress, the browser tests, the Prometheus tests"
 printf 'tests: %d passed, 0 failed\n' "$TOTAL"
