@@ -502,6 +502,9 @@ typedef struct {
 
 extern ngx_module_t  ngx_palette_cert_module;
 
+/* marks a connection whose handshake was counted */
+extern int           ngx_palette_cert_counted_index;
+
 
 /* ngx_palette_cert_module.c */
 ngx_palette_cert_zone_t *ngx_palette_cert_find_zone(ngx_conf_t *cf,
@@ -670,7 +673,7 @@ void ngx_palette_cert_placeholders(ngx_log_t *log);
 
 /* ngx_palette_cert_metrics.c */
 ngx_int_t ngx_palette_cert_metrics_handler(ngx_http_request_t *r);
-ngx_int_t ngx_palette_cert_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_palette_cert_metrics_preconf(ngx_conf_t *cf);
 void ngx_palette_cert_tag(u_char *tag, size_t *len, ngx_str_t *id,
     ngx_uint_t generation, X509 *leaf, time_t not_after, u_char *sha256);
 void ngx_palette_cert_count_change(ngx_palette_cert_zone_t *zone,

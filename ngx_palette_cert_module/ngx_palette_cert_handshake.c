@@ -125,8 +125,9 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
  * A full handshake presents the certificate: it is counted, and the
  * session made remembers which one it was, for the variables of this
  * connection and of those that resume it.  After a HelloRetryRequest the
- * callback runs again for the same handshake: the session already
- * remembers, and nothing is counted twice.
+ * callback runs again for the same handshake, with a new session: that
+ * one remembers too, and the connection's mark keeps the handshake from
+ * being counted twice.
  */
 
 static void
@@ -134,21 +135,19 @@ ngx_palette_cert_served(SSL *ssl, ngx_palette_cert_stats_t *stats,
     ngx_atomic_t *fallback, u_char *tag, size_t len)
 {
 #if (NGX_PALETTE_CERT_COUNT)
-    void         *data;
-    size_t        n;
     SSL_SESSION  *sess;
 
     sess = SSL_get_session(ssl);
 
-    if (sess == NULL) {
+    if (sess && SSL_SESSION_set1_ticket_appdata(sess, tag, len) != 1) {
+        ERR_clear_error();
+    }
+
+    if (SSL_get_ex_data(ssl, ngx_palette_cert_counted_index) != NULL) {
         return;
     }
 
-    if (SSL_SESSION_get0_ticket_appdata(sess, &data, &n) == 1 && n) {
-        return;
-    }
-
-    if (SSL_SESSION_set1_ticket_appdata(sess, tag, len) != 1) {
+    if (SSL_set_ex_data(ssl, ngx_palette_cert_counted_index, ssl) != 1) {
         ERR_clear_error();
     }
 

@@ -142,6 +142,14 @@ static ngx_event_t       ngx_palette_cert_expire_event;
 static ngx_connection_t  ngx_palette_cert_expire_conn;
 
 
+/*
+ * Made once: a reload finds the module loaded still, with its value, and
+ * OpenSSL's indexes are never given back.
+ */
+
+int  ngx_palette_cert_counted_index = -1;
+
+
 /* counters: the caller holds the zone's lock, or is the only process */
 
 ngx_palette_cert_stats_t *
@@ -270,9 +278,20 @@ ngx_palette_cert_tag(u_char *tag, size_t *len, ngx_str_t *id,
 
 
 ngx_int_t
-ngx_palette_cert_add_variables(ngx_conf_t *cf)
+ngx_palette_cert_metrics_preconf(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var, *v;
+
+    if (ngx_palette_cert_counted_index == -1) {
+        ngx_palette_cert_counted_index = SSL_get_ex_new_index(0, NULL, NULL,
+                                                              NULL, NULL);
+
+        if (ngx_palette_cert_counted_index == -1) {
+            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                          "palette_cert: SSL_get_ex_new_index() failed");
+            return NGX_ERROR;
+        }
+    }
 
     for (v = ngx_palette_cert_vars; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);

@@ -80,7 +80,7 @@ static ngx_command_t  ngx_palette_cert_commands[] = {
 
 
 static ngx_http_module_t  ngx_palette_cert_module_ctx = {
-    ngx_palette_cert_add_variables,        /* preconfiguration */
+    ngx_palette_cert_metrics_preconf,      /* preconfiguration */
     ngx_palette_cert_api_init_filters,     /* postconfiguration */
 
     ngx_palette_cert_create_main_conf,     /* create main configuration */

@@ -25,8 +25,10 @@ no_shuffle();
 my $CERTS = $ENV{TEST_NGINX_CERT_DIR};
 my $TMP = File::Temp::tempdir(CLEANUP => 1);
 
-# TEST 14 starts from an empty store, which TEST 15 starts from again
-File::Path::remove_tree("$ENV{TEST_NGINX_STORE_DIR}/warn-start");
+# TEST 14 and TEST 23 start from an empty store, which the next test
+# starts from again
+File::Path::remove_tree("$ENV{TEST_NGINX_STORE_DIR}/warn-start",
+                        "$ENV{TEST_NGINX_STORE_DIR}/old-meta");
 
 my %defaults;
 
@@ -297,6 +299,56 @@ sub check_openmetrics_end {
     like(metrics('application/openmetrics-text; version=1.0.0'),
          qr/\A# HELP palette_cert .*\npalette_cert_last_change_seconds\{zone="m"\} \d+\n# EOF\n\z/s,
          "$name - the first family is the info one, the answer ends in # EOF");
+}
+
+
+# A TLS 1.3 client whose key share the server does not take gets a
+# HelloRetryRequest: its handshake is one, counted once.
+
+sub check_retry {
+    my ($name) = @_;
+
+    my $key = 'palette_cert_handshakes_total{zone="m",id=""}';
+    my $before = series(metrics(), $key);
+
+    for my $i (1 .. 3) {
+        my $in = "GET / HTTP/1.0\r\n\r\n";
+        my ($out, $err) = ('', '');
+
+        IPC::Run::run(['openssl', 's_client', '-connect',
+                       "127.0.0.1:$ENV{TEST_NGINX_TLS_PORT}",
+                       '-servername', 'console.example.com', '-tls1_3',
+                       '-groups', 'X448:P-256', '-msg', '-ign_eof'],
+                      \$in, \$out, \$err, IPC::Run::timeout(10));
+
+        like($out, qr/^id= generation=1$/m, "$name - handshake $i answered");
+        like($out, qr/HelloRetryRequest|ServerHello.*\n(?s:.*)ServerHello/,
+             "$name - handshake $i had a HelloRetryRequest");
+    }
+
+    is(series(metrics(), $key) - $before, 3,
+       "$name - three handshakes with a retry count three");
+}
+
+
+# A store written before meta files held the dates, subject and issuer:
+# the meta file loses them, as such a store has it.
+
+sub check_old_meta {
+    my ($name) = @_;
+
+    my $dir = "$ENV{TEST_NGINX_STORE_DIR}/old-meta/named/a/current";
+    my $meta = "$dir/meta";
+
+    open my $fh, '<', $meta or die "$meta: $!";
+    my @lines = grep { !/^(not_before|subject|issuer) / } <$fh>;
+    close $fh;
+
+    ok(@lines >= 4, "$name - the meta file is there");
+
+    open $fh, '>', $meta or die "$meta: $!";
+    print $fh @lines;
+    close $fh;
 }
 
 
@@ -689,3 +741,48 @@ GET /metrics
     server { location /m { palette_cert_api a; palette_cert_metrics; } }
 --- nginx_t_error
 \[emerg\].*"palette_cert_metrics" directive cannot be used in a location of "palette_cert_api"
+
+
+
+=== TEST 22: a handshake with a HelloRetryRequest is counted once
+--- http_config
+    palette_cert_zone m:4m;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ecdh_curve prime256v1;
+        palette_cert m;
+        location / {
+            return 200 "id=$palette_cert_id generation=$palette_cert_generation\n";
+        }
+    }
+--- request
+GET /metrics
+--- check
+retry
+
+
+
+=== TEST 23: a named certificate stored with a meta file of before its dates, subject and issuer were kept (made so here)
+--- http_config
+    palette_cert_zone m:4m store=$TEST_NGINX_STORE_DIR/old-meta;
+--- request
+GET /metrics
+--- steps
+upload named-a id=a
+--- check
+old_meta
+
+
+
+=== TEST 24: (the same store) a start reads it from the certificate: its metrics are whole
+--- http_config
+    palette_cert_zone m:4m store=$TEST_NGINX_STORE_DIR/old-meta;
+--- request
+GET /metrics
+--- metrics
+palette_cert_info{zone="m",id="a",sha256="@sha256:named-a@",subject="CN=a.test",issuer="CN=Palette Test Intermediate CA",key_type="EC P-256",source="uploaded"} 1
+palette_cert_generation{zone="m",id="a"} 2
+!palette_cert_not_before_seconds{zone="m",id="a"} 0
+!palette_cert_not_after_seconds{zone="m",id="a"} 0
