@@ -123,16 +123,16 @@ static const char  *ngx_palette_cert_results[] = {
 static ngx_http_variable_t  ngx_palette_cert_vars[] = {
 
     { ngx_string("palette_cert_id"), NULL, ngx_palette_cert_variable,
-      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      0, 0, 0 },
 
     { ngx_string("palette_cert_generation"), NULL, ngx_palette_cert_variable,
-      1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      1, 0, 0 },
 
     { ngx_string("palette_cert_sha256"), NULL, ngx_palette_cert_variable,
-      2, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      2, 0, 0 },
 
     { ngx_string("palette_cert_not_after"), NULL, ngx_palette_cert_variable,
-      3, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      3, 0, 0 },
 
       ngx_http_null_variable
 };

@@ -562,6 +562,10 @@ EOF
             client_max_body_size     $body;
             client_body_buffer_size  $body;
         }
+
+        location = /metrics {
+            palette_cert_metrics;
+        }
     }
 }
 EOF

@@ -30,6 +30,8 @@
 #      ones a killed worker causes (nginx's "exited on signal 9" and "was
 #      locked by", the module's "was being changed by ..., which is gone");
 #   f. the generation grew at least by the number of uploads answered 200;
+#   g. the metrics, scraped all along, were each time either clean for
+#      promtool or cut by a kill;
 #
 # and that no handshake completed with a certificate that was never
 # uploaded for its name (or the default's, for a name without one), and
@@ -167,6 +169,28 @@ uploader() {
     done > "$PREFIX/run/uploads-$id.log"
 }
 
+# Metrics while all that goes on: each answer must be whole (promtool
+# clean) or cut by a kill.
+scraper() {
+    local end="$1" n=0 code
+
+    while [[ "$EPOCHSECONDS" -lt "$end" ]]; do
+        n=$((n + 1))
+        code="$(curl -s -o "$PREFIX/run/metrics-$((n % 2)).txt" \
+                -w '%{http_code}' --max-time 5 \
+                "http://127.0.0.1:$ADMIN_PORT/metrics" || true)"
+        if [[ "$code" == 200 ]] \
+           && ! promtool check metrics \
+                    < "$PREFIX/run/metrics-$((n % 2)).txt" \
+                    > "$PREFIX/run/promtool.txt" 2>&1
+        then
+            code=invalid
+        fi
+        printf '%s\n' "$code"
+        sleep 0.2
+    done > "$PREFIX/run/scrapes.log"
+}
+
 killer() {
     local end="$1" pid
     local -a workers
@@ -263,6 +287,7 @@ unexpected_log_lines() {
 "$ROOT/scripts/build-module.sh"
 need_packages curl openssl jq iproute2 libio-socket-ssl-perl \
     libnet-ssleay-perl
+need_prometheus
 
 PREFIX="$(scratch_prefix "$BUILD_DIR/stress-crash")"
 scratch_nginx_traps
@@ -315,6 +340,9 @@ for ((u = 0; u < UPLOADERS; u++)); do
 done
 
 killer "$END" &
+SCRATCH_BG+=("$!")
+
+scraper "$END" &
 SCRATCH_BG+=("$!")
 
 perl "$HELPER" handshakes "$HTTPS_PORT" "$DURATION" "$PREFIX/run/known.txt" \
@@ -400,6 +428,17 @@ if [[ "$up_other" -ne 0 ]]; then
 fi
 if [[ "$kills" -eq 0 ]]; then
     fail "no worker was killed"
+fi
+
+scrapes="$(wc -l < "$PREFIX/run/scrapes.log")"
+scrapes_200="$(grep -c '^200$' "$PREFIX/run/scrapes.log" || true)"
+scrapes_bad="$(grep -c '^invalid$' "$PREFIX/run/scrapes.log" || true)"
+if [[ "$scrapes_bad" -ne 0 ]]; then
+    fail "$scrapes_bad metrics answers are not clean for promtool:" \
+        "$(head -n 3 "$PREFIX/run/promtool.txt")"
+fi
+if [[ "$scrapes_200" -eq 0 ]]; then
+    fail "no metrics answer in $scrapes scrapes"
 fi
 
 
@@ -562,6 +601,8 @@ stress-crash: ${DURATION}s, $UPLOADERS upload clients, $WORKERS workers
               unknown certificate $hs_unknown
               time in ms: median $hs_p50, 99% $hs_p99, max $hs_max
   generation  $GEN0 at start, ${GEN:-?} at the end (sa: ${GEN_SA:-?})
+  metrics     scraped $scrapes times, whole $scrapes_200, not clean for
+              promtool $scrapes_bad
 EOF
 
 if [[ "${#FAILURES[@]}" -gt 0 ]]; then
