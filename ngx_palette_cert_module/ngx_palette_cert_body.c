@@ -1352,8 +1352,9 @@ ngx_palette_cert_host(const u_char *p, size_t n, u_char *host,
 ngx_uint_t
 ngx_palette_cert_wants_openmetrics(u_char *p, size_t len)
 {
-    u_char  *last, *end, *s, *v;
-    size_t   n;
+    u_char      *last, *end, *s, *v;
+    size_t       n;
+    ngx_uint_t   i;
 
     static u_char  type[] = "application/openmetrics-text";
 
@@ -1400,10 +1401,12 @@ ngx_palette_cert_wants_openmetrics(u_char *p, size_t len)
                 if (v < end && *v == '0') {
                     v++;
 
+                    /* a qvalue has at most three decimals */
+
                     if (v < end && *v == '.') {
                         v++;
 
-                        while (v < end && *v == '0') {
+                        for (i = 0; i < 3 && v < end && *v == '0'; i++) {
                             v++;
                         }
                     }

@@ -12,6 +12,7 @@
 #   resource    ngx_palette_cert_resource + _id_valid
 #   query       ngx_palette_cert_parse_list_query
 #   sni         ngx_palette_cert_parse_sni
+#   accept      ngx_palette_cert_wants_openmetrics
 #
 #   scripts/fuzz.sh                       every harness, 60 seconds each
 #   scripts/fuzz.sh --seconds 600 pem     one harness, ten minutes
@@ -31,7 +32,7 @@
 
 set -euo pipefail
 
-HARNESSES=(json urlencoded multipart pem resource query sni)
+HARNESSES=(json urlencoded multipart pem resource query sni accept)
 
 usage() {
     printf 'usage: %s [-h] [--check] [--seconds N] [HARNESS...]\n' \

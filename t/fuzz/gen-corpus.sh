@@ -4,7 +4,8 @@
 # small file per case worth starting from, valid or not, for the parsers of
 # upload bodies (json, urlencoded, multipart), of PEM fields (pem), of the
 # URI after the API's location (resource), of the list's query string
-# (query) and of a client hello's server_name extension (sni).
+# (query), of a client hello's server_name extension (sni) and of the
+# Accept header of a metrics scrape (accept).
 #
 # The PEM text comes from the test certificates (t/lib/gen-certs.sh CERTDIR);
 # of a private key only the start of its DER header is kept, the rest of its
@@ -15,7 +16,7 @@
 #
 # The corpus is committed; this is its recipe.  Run it again only to change
 # the seeds: it replaces every file of
-# OUTDIR/{json,urlencoded,multipart,pem,resource,query,sni}.
+# OUTDIR/{json,urlencoded,multipart,pem,resource,query,sni,accept}.
 
 set -euo pipefail
 
@@ -143,7 +144,7 @@ SEC1="$(cut_pem "$CERTS/leaf-a.sec1.key")"
 ENC="$(cut_pem "$CERTS/leaf-a.enc.key")"
 PKCS1_ENC="$(cut_pem "$CERTS/leaf-b.pkcs1-enc.key")"
 
-for d in json urlencoded multipart pem resource query sni; do
+for d in json urlencoded multipart pem resource query sni accept; do
     rm -rf "${OUT:?}/$d"
     mkdir -p "$OUT/$d"
 done
@@ -529,6 +530,47 @@ printf '\x00\x0e\x00\x00\x0fexample.com' | seed sni/name-past-list
 printf '\x00\x02\x00\x00' | seed sni/entry-header-cut
 printf '\x00' | seed sni/one-byte
 printf '' | seed sni/empty
+
+
+# the Accept header of a metrics scrape: Prometheus 2.x's own first, then
+# others
+
+printf '%s,%s,%s,%s' 'application/openmetrics-text;version=1.0.0' \
+    'application/openmetrics-text;version=0.0.1;q=0.75' \
+    'text/plain;version=0.0.4;q=0.5' '*/*;q=0.1' | seed accept/prometheus
+printf 'application/openmetrics-text' | seed accept/openmetrics
+printf 'APPLICATION/OpenMetrics-Text' | seed accept/openmetrics-mixed-case
+printf 'text/plain' | seed accept/text-plain
+printf '*/*' | seed accept/any
+printf 'application/*' | seed accept/application-any
+printf 'application/openmetrics-textx' | seed accept/longer-type
+printf 'application/openmetrics-tex' | seed accept/shorter-type
+printf 'application/openmetrics-text; q=0' | seed accept/q-0
+printf 'application/openmetrics-text;Q=0.000' | seed accept/q-0.000-uppercase
+printf 'application/openmetrics-text;q=0.' | seed accept/q-0-dot
+printf 'application/openmetrics-text;q=0.0000' | seed accept/q-0.0000
+printf 'application/openmetrics-text;q=0.0001' | seed accept/q-0.0001
+printf 'application/openmetrics-text;q=0.001' | seed accept/q-0.001
+printf 'application/openmetrics-text;q=00' | seed accept/q-00
+printf 'application/openmetrics-text;q=' | seed accept/q-empty
+printf 'application/openmetrics-text;q=1;q=0' | seed accept/q-twice
+printf 'application/openmetrics-text;version=1.0.0;q=0 ' \
+    | seed accept/q-0-space-after
+printf 'application/openmetrics-text;aq=0' | seed accept/other-q-name
+printf 'application/openmetrics-text;q=0,application/openmetrics-text' \
+    | seed accept/refused-then-accepted
+printf 'text/plain;q=0,application/openmetrics-text;q=0.5' \
+    | seed accept/second-range
+printf ' \t application/openmetrics-text \t; \t q=0 \t, text/plain' \
+    | seed accept/white-space
+printf '\tapplication/openmetrics-text\t' | seed accept/tabs
+printf 'application/openmetrics-text x;q=0' | seed accept/text-after-type
+printf 'application/openmetrics-text;x="a;q=0;b"' | seed accept/quoted-q
+printf ',,,' | seed accept/commas
+printf ',application/openmetrics-text,' | seed accept/commas-around
+printf ' ' | seed accept/space
+printf 'application/openmetrics-text\0' | seed accept/nul-after-type
+printf '' | seed accept/empty
 
 printf '%s: wrote %s files in %s\n' "$(basename "$0")" \
     "$(find "$OUT" -type f | wc -l)" "$OUT"
