@@ -564,10 +564,10 @@ callback_ir() {
     callgrind_annotate --auto=no --inclusive=yes --threshold=100 "$1" \
         2>/dev/null \
         | awk -v n="$CALLGRIND_BATCH" '
-              /:ngx_palette_cert_handshake( |$)/ {
-                  gsub(",", "", $1); print $1 / n; found = 1; exit
+              /:ngx_palette_cert_handshake( |$)/ && !found {
+                  gsub(",", "", $1); ir = $1; found = 1
               }
-              END { if (!found) print 0 }'
+              END { print (found ? ir / n : 0) }'
 }
 
 # The module's functions in its last batch, each with what it called
