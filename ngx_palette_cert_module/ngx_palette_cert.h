@@ -306,6 +306,9 @@ typedef struct {
     /* EVP_PKEY_base_id() of the key, which costs a name lookup */
     int                          key_id;
 
+    /* the leaf holds the key as its public key: see ngx_palette_cert_bind() */
+    ngx_uint_t                   bound;
+
     /* a server's TLS settings refused it: the default is served, quietly */
     ngx_uint_t                   refused;
 

@@ -334,7 +334,10 @@ ngx_palette_cert_named_serve(SSL *ssl, ngx_palette_cert_srv_conf_t *pscf)
         SSL_certs_clear(ssl);
     }
 
-    if (SSL_use_cert_and_key(ssl, cc->leaf, cc->key, cc->chain, 1) != 1) {
+    if (SSL_use_cert_and_key(ssl, cc->leaf, cc->bound ? NULL : cc->key,
+                             cc->chain, 1)
+        != 1)
+    {
 
         /*
          * Uploads are checked against the servers' TLS settings; a reload

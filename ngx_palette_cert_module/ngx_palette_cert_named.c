@@ -70,6 +70,7 @@ static void ngx_palette_cert_seq_begin(ngx_palette_cert_sh_t *sh);
 static void ngx_palette_cert_seq_end(ngx_palette_cert_sh_t *sh);
 static ngx_int_t ngx_palette_cert_select_locked(ngx_palette_cert_zone_t *zone,
     ngx_uint_t kind, u_char *name, size_t len, ngx_uint_t gen[2]);
+static ngx_uint_t ngx_palette_cert_bind(X509 **leaf, EVP_PKEY *key);
 static void ngx_palette_cert_cached_free(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_cached_t *cc);
 
@@ -1435,6 +1436,7 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
     cc->key_id = EVP_PKEY_base_id(cc->key);
     cc->refused = 0;
     cc->stats = stats;
+    cc->bound = ngx_palette_cert_bind(&cc->leaf, cc->key);
 
     ngx_palette_cert_tag(cc->tag, &cc->tag_len, &id, generation, NULL,
                          not_after, sha256);
@@ -1456,6 +1458,58 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
     zone->cache_n++;
 
     return cc;
+}
+
+
+/*
+ * Installing a certificate and its key on a connection, OpenSSL checks
+ * again that they belong together (EVP_PKEY_eq(), a third of what a
+ * named certificate costs a handshake), unless it is given no key: it then
+ * takes the certificate's public key for the private one.  So the leaf
+ * kept gets the key, which holds the public key too, as its public key:
+ * once, here, and only where that leaves the certificate sent exactly as
+ * uploaded (its DER the same byte for byte).  Else the leaf is left as it
+ * is and the key given with it on every handshake.
+ */
+
+static ngx_uint_t
+ngx_palette_cert_bind(X509 **leaf, EVP_PKEY *key)
+{
+    int         n1, n2;
+    X509       *x;
+    u_char     *der1, *der2;
+    ngx_uint_t  same;
+
+    x = X509_dup(*leaf);
+    if (x == NULL) {
+        ERR_clear_error();
+        return 0;
+    }
+
+    der1 = NULL;
+    der2 = NULL;
+
+    n1 = i2d_X509(*leaf, &der1);
+
+    same = X509_set_pubkey(x, key) == 1
+           && X509_get0_pubkey(x) == key
+           && (n2 = i2d_X509(x, &der2)) > 0
+           && n1 == n2
+           && ngx_memcmp(der1, der2, n1) == 0;
+
+    OPENSSL_free(der1);
+    OPENSSL_free(der2);
+    ERR_clear_error();
+
+    if (!same) {
+        X509_free(x);
+        return 0;
+    }
+
+    X509_free(*leaf);
+    *leaf = x;
+
+    return 1;
 }
 
 
