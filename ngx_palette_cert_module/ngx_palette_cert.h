@@ -505,8 +505,14 @@ typedef struct {
 
 extern ngx_module_t  ngx_palette_cert_module;
 
-/* marks a connection whose handshake was counted */
-extern int           ngx_palette_cert_counted_index;
+/*
+ * A connection's mark: its handshake was counted; the client hello found
+ * no named certificate of a zone (the zone's address, with a flag).
+ */
+extern int           ngx_palette_cert_conn_index;
+
+#define NGX_PALETTE_CERT_COUNTED        1
+#define NGX_PALETTE_CERT_UNNAMED        2
 
 
 /* ngx_palette_cert_module.c */

@@ -70,7 +70,13 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
 
     rc = NGX_DECLINED;
 
-    if (zone->sh->named_n) {
+    /* unless the client hello callback found none for this zone */
+
+    if (zone->sh->named_n
+        && ((uintptr_t) SSL_get_ex_data(ssl, ngx_palette_cert_conn_index)
+            & ~NGX_PALETTE_CERT_COUNTED)
+           != ((uintptr_t) zone | NGX_PALETTE_CERT_UNNAMED))
+    {
         rc = ngx_palette_cert_named_serve(ssl, pscf);
 
         if (rc == NGX_OK) {
@@ -135,6 +141,7 @@ ngx_palette_cert_served(SSL *ssl, ngx_palette_cert_stats_t *stats,
     ngx_atomic_t *fallback, u_char *tag, size_t len)
 {
 #if (NGX_PALETTE_CERT_COUNT)
+    uintptr_t     mark;
     SSL_SESSION  *sess;
 
     sess = SSL_get_session(ssl);
@@ -143,11 +150,16 @@ ngx_palette_cert_served(SSL *ssl, ngx_palette_cert_stats_t *stats,
         ERR_clear_error();
     }
 
-    if (SSL_get_ex_data(ssl, ngx_palette_cert_counted_index) != NULL) {
+    mark = (uintptr_t) SSL_get_ex_data(ssl, ngx_palette_cert_conn_index);
+
+    if (mark & NGX_PALETTE_CERT_COUNTED) {
         return;
     }
 
-    if (SSL_set_ex_data(ssl, ngx_palette_cert_counted_index, ssl) != 1) {
+    if (SSL_set_ex_data(ssl, ngx_palette_cert_conn_index,
+                        (void *) (mark | NGX_PALETTE_CERT_COUNTED))
+        != 1)
+    {
         ERR_clear_error();
     }
 
@@ -190,6 +202,7 @@ ngx_palette_cert_client_hello(SSL *ssl, int *alert, void *arg)
     u_char                    name[NGX_PALETTE_CERT_HOST_LEN + 1];
     size_t                    len, hlen, nlen;
     ngx_int_t                 rc;
+    uintptr_t                 mark, next;
     ngx_uint_t                kind, gen[2];
     const u_char             *ext;
     ngx_connection_t         *c;
@@ -234,6 +247,25 @@ ngx_palette_cert_client_hello(SSL *ssl, int *alert, void *arg)
             ngx_memcpy(named + 16, &gen[0], 8);
             ngx_memcpy(named + 24, &gen[1], 8);
             sid = named;
+        }
+
+        /*
+         * The certificate callback need not look again for a name this
+         * zone has no certificate for; it runs with the zone of the
+         * server the name chose, which may be another.
+         */
+
+        mark = (uintptr_t) SSL_get_ex_data(ssl, ngx_palette_cert_conn_index);
+        next = (mark & NGX_PALETTE_CERT_COUNTED)
+               | (rc == NGX_OK ? 0
+                               : (uintptr_t) zone | NGX_PALETTE_CERT_UNNAMED);
+
+        if (next != mark
+            && SSL_set_ex_data(ssl, ngx_palette_cert_conn_index,
+                               (void *) next)
+               != 1)
+        {
+            ERR_clear_error();
         }
     }
 

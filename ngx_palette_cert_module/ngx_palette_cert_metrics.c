@@ -147,7 +147,7 @@ static ngx_connection_t  ngx_palette_cert_expire_conn;
  * OpenSSL's indexes are never given back.
  */
 
-int  ngx_palette_cert_counted_index = -1;
+int  ngx_palette_cert_conn_index = -1;
 
 
 /* counters: the caller holds the zone's lock, or is the only process */
@@ -282,11 +282,11 @@ ngx_palette_cert_metrics_preconf(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var, *v;
 
-    if (ngx_palette_cert_counted_index == -1) {
-        ngx_palette_cert_counted_index = SSL_get_ex_new_index(0, NULL, NULL,
+    if (ngx_palette_cert_conn_index == -1) {
+        ngx_palette_cert_conn_index = SSL_get_ex_new_index(0, NULL, NULL,
                                                               NULL, NULL);
 
-        if (ngx_palette_cert_counted_index == -1) {
+        if (ngx_palette_cert_conn_index == -1) {
             ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
                           "palette_cert: SSL_get_ex_new_index() failed");
             return NGX_ERROR;

@@ -715,3 +715,38 @@ others12
 GET /cert/
 --- sessions
 others13
+
+
+
+=== TEST 25: a server chosen by SNI with a zone of its own gets that zone's named certificate, whatever the default server's zone holds
+--- http_config
+    palette_cert_zone sel:4m;
+    palette_cert_zone other:4m;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert sel;
+        location / { return 200 "sel\n"; }
+    }
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name b.test a.test;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert other;
+        location / { return 200 "other\n"; }
+    }
+--- config
+    location /cert { palette_cert_api sel; }
+    location /other/ { palette_cert_api other; }
+--- request
+GET /cert/
+--- steps
+upload named-a id=a
+upload named-b id=b api=/other
+handshake count=10 sni=b.test expect=named-b
+handshake count=10 tls=1.2 sni=b.test expect=named-b
+handshake count=10 sni=a.test expect=self-signed
+upload named-a id=a api=/other
+handshake count=10 sni=a.test expect=named-a
+handshake count=10 sni=console.example.com expect=self-signed
