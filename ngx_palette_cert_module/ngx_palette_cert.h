@@ -384,6 +384,9 @@ typedef struct {
 
     /* every server with an SSL context: sessions depend on the zones */
     ngx_array_t                  servers;     /* of srv_conf_t* */
+
+    /* the configuration refers to the variables: sessions remember */
+    ngx_uint_t                   remember;
 } ngx_palette_cert_main_conf_t;
 
 
@@ -513,6 +516,9 @@ extern int           ngx_palette_cert_conn_index;
 
 #define NGX_PALETTE_CERT_COUNTED        1
 #define NGX_PALETTE_CERT_UNNAMED        2
+
+/* the running configuration's "remember", once it is in use */
+extern ngx_uint_t    ngx_palette_cert_remember;
 
 
 /* ngx_palette_cert_module.c */
@@ -683,6 +689,7 @@ void ngx_palette_cert_placeholders(ngx_log_t *log);
 /* ngx_palette_cert_metrics.c */
 ngx_int_t ngx_palette_cert_metrics_handler(ngx_http_request_t *r);
 ngx_int_t ngx_palette_cert_metrics_preconf(ngx_conf_t *cf);
+void ngx_palette_cert_variables_used(ngx_conf_t *cf);
 void ngx_palette_cert_tag(u_char *tag, size_t *len, ngx_str_t *id,
     ngx_uint_t generation, X509 *leaf, time_t not_after, u_char *sha256);
 void ngx_palette_cert_count_change(ngx_palette_cert_zone_t *zone,

@@ -130,7 +130,8 @@ ngx_palette_cert_handshake(SSL *ssl, void *arg)
 /*
  * A full handshake presents the certificate: it is counted, and the
  * session made remembers which one it was, for the variables of this
- * connection and of those that resume it.  After a HelloRetryRequest the
+ * connection and of those that resume it (when the configuration uses
+ * them).  After a HelloRetryRequest the
  * callback runs again for the same handshake, with a new session: that
  * one remembers too, and the connection's mark keeps the handshake from
  * being counted twice.
@@ -144,10 +145,12 @@ ngx_palette_cert_served(SSL *ssl, ngx_palette_cert_stats_t *stats,
     uintptr_t     mark;
     SSL_SESSION  *sess;
 
-    sess = SSL_get_session(ssl);
+    if (ngx_palette_cert_remember) {
+        sess = SSL_get_session(ssl);
 
-    if (sess && SSL_SESSION_set1_ticket_appdata(sess, tag, len) != 1) {
-        ERR_clear_error();
+        if (sess && SSL_SESSION_set1_ticket_appdata(sess, tag, len) != 1) {
+            ERR_clear_error();
+        }
     }
 
     mark = (uintptr_t) SSL_get_ex_data(ssl, ngx_palette_cert_conn_index);

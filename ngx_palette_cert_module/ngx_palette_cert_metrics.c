@@ -150,6 +150,11 @@ static ngx_connection_t  ngx_palette_cert_expire_conn;
 int  ngx_palette_cert_conn_index = -1;
 
 
+/* set by init_module: a configuration that failed leaves it alone */
+
+ngx_uint_t  ngx_palette_cert_remember;
+
+
 /* counters: the caller holds the zone's lock, or is the only process */
 
 ngx_palette_cert_stats_t *
@@ -304,6 +309,41 @@ ngx_palette_cert_metrics_preconf(ngx_conf_t *cf)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * What the variables show is kept in each session, which costs every full
+ * handshake that issues a ticket or fills the session cache a few
+ * thousand instructions (the session is serialised with it, and the
+ * ticket encrypted): only a configuration that refers to one of them,
+ * in log_format, add_header, map, return, set and the like, pays it.
+ */
+
+void
+ngx_palette_cert_variables_used(ngx_conf_t *cf)
+{
+    ngx_uint_t                     i;
+    ngx_http_variable_t           *v;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_palette_cert_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_palette_cert_module);
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    v = cmcf->variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        if (v[i].name.len > sizeof("palette_cert_") - 1
+            && ngx_strncmp(v[i].name.data, "palette_cert_",
+                           sizeof("palette_cert_") - 1)
+               == 0)
+        {
+            pmcf->remember = 1;
+            return;
+        }
+    }
 }
 
 

@@ -43,6 +43,7 @@ static void ngx_palette_cert_srv_cleanup(void *data);
 static void ngx_palette_cert_zone_cleanup(void *data);
 static ngx_int_t ngx_palette_cert_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_palette_cert_init_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_palette_cert_postconfiguration(ngx_conf_t *cf);
 
 
 static ngx_command_t  ngx_palette_cert_commands[] = {
@@ -81,7 +82,7 @@ static ngx_command_t  ngx_palette_cert_commands[] = {
 
 static ngx_http_module_t  ngx_palette_cert_module_ctx = {
     ngx_palette_cert_metrics_preconf,      /* preconfiguration */
-    ngx_palette_cert_api_init_filters,     /* postconfiguration */
+    ngx_palette_cert_postconfiguration,    /* postconfiguration */
 
     ngx_palette_cert_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -1016,7 +1017,13 @@ ngx_palette_cert_init_module(ngx_cycle_t *cycle)
     }
 
     pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_palette_cert_module);
-    if (pmcf == NULL || pmcf->zones.nelts == 0) {
+    if (pmcf == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_palette_cert_remember = pmcf->remember;
+
+    if (pmcf->zones.nelts == 0) {
         return NGX_OK;
     }
 
@@ -1054,4 +1061,13 @@ static ngx_int_t
 ngx_palette_cert_init_process(ngx_cycle_t *cycle)
 {
     return ngx_palette_cert_expire_init(cycle);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_palette_cert_variables_used(cf);
+
+    return ngx_palette_cert_api_init_filters(cf);
 }

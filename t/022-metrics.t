@@ -25,10 +25,11 @@ no_shuffle();
 my $CERTS = $ENV{TEST_NGINX_CERT_DIR};
 my $TMP = File::Temp::tempdir(CLEANUP => 1);
 
-# TEST 14 and TEST 23 start from an empty store, which the next test
-# starts from again
+# TEST 14, TEST 23 and TEST 25 start from an empty store, which the next
+# test starts from again
 File::Path::remove_tree("$ENV{TEST_NGINX_STORE_DIR}/warn-start",
-                        "$ENV{TEST_NGINX_STORE_DIR}/old-meta");
+                        "$ENV{TEST_NGINX_STORE_DIR}/old-meta",
+                        "$ENV{TEST_NGINX_STORE_DIR}/no-vars");
 
 my %defaults;
 
@@ -786,3 +787,31 @@ palette_cert_info{zone="m",id="a",sha256="@sha256:named-a@",subject="CN=a.test",
 palette_cert_generation{zone="m",id="a"} 2
 !palette_cert_not_before_seconds{zone="m",id="a"} 0
 !palette_cert_not_after_seconds{zone="m",id="a"} 0
+
+
+
+=== TEST 25: a configuration that names none of the variables counts all the same
+--- http_config
+    palette_cert_zone m:4m store=$TEST_NGINX_STORE_DIR/no-vars;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:S:1m;
+        palette_cert m;
+        location / {
+            return 200 "no variables\n";
+        }
+    }
+--- request
+GET /metrics
+--- steps
+handshake count=4 expect=self-signed
+upload named-a id=a
+handshake count=3 sni=a.test expect=named-a
+handshake count=2 tls=1.2 sni=zzz.test expect=self-signed
+--- metrics
+palette_cert_handshakes_total{zone="m",id=""} 6
+palette_cert_handshakes_total{zone="m",id="a"} 3
+palette_cert_sni_fallback_total{zone="m"} 6
+palette_cert_changes_total{zone="m",result="ok"} 1
