@@ -13,6 +13,11 @@
 #              (build-module.sh --uncounted), under callgrind only: what
 #              counting (the metrics' counters and what a session keeps for
 #              the $palette_cert_* variables) costs a handshake
+#   tickets    the module with ssl_session_tickets on (nginx's default),
+#              under callgrind only
+#   variables  the same, with a log_format that names $palette_cert_id:
+#              sessions then keep what the variables show, which tickets
+#              carry; against tickets, what that costs a handshake
 #   openresty  Debian's libnginx-mod-http-lua and lua-resty-core, with an
 #              ssl_certificate_by_lua_block that sets cert and key objects
 #              parsed once per worker (skipped, with a line saying why, when
@@ -20,8 +25,9 @@
 #
 # Scenarios: TLS 1.3 with the EC P-256 chain of the test fixture leaf-a,
 # and TLS 1.2 (ssl_protocols TLSv1.2) with the RSA-2048 chain of leaf-b.
-# Full handshakes only: ssl_session_cache off, ssl_session_tickets off, a
-# new connection per handshake and no session offered by the client.
+# Full handshakes only: ssl_session_cache off, ssl_session_tickets off (on
+# for tickets and variables), a new connection per handshake and no
+# session offered by the client.
 #
 # Measures:
 #
@@ -126,7 +132,7 @@ LUA_MODULES=(/usr/share/nginx/modules/ndk_http_module.so
 
 # Ports on 127.0.0.1: one per variant, the control, and the module's API.
 declare -A PORT=([static]=18441 [module]=18442 [openresty]=18443
-                 [uncounted]=18446
+                 [uncounted]=18446 [tickets]=18447 [variables]=18448
                  [control]=18445)
 API_PORT=18444
 
@@ -256,7 +262,7 @@ write_conf() {
 
     {
         case "$variant" in
-            module) printf 'load_module %s;\n' "$SO" ;;
+            module|tickets|variables) printf 'load_module %s;\n' "$SO" ;;
             uncounted) printf 'load_module %s;\n' "$SO_UNCOUNTED" ;;
             openresty)
                 for so in "${LUA_MODULES[@]}"; do
@@ -285,12 +291,17 @@ http {
 
     ssl_protocols        ${SCEN_PROTOCOLS[$scen]};
     ssl_session_cache    off;
-    ssl_session_tickets  off;
+    ssl_session_tickets  $([[ "$variant" == tickets || "$variant" == variables ]] \
+                           && echo on || echo off);
 
 EOF
 
+        if [[ "$variant" == variables ]]; then
+            printf "    log_format palette '\$palette_cert_id';\n\n"
+        fi
+
         case "$variant" in
-            module|uncounted)
+            module|uncounted|tickets|variables)
                 printf '    palette_cert_zone bench:1m store=off;\n\n'
                 ;;
             openresty)
@@ -319,7 +330,7 @@ EOF
                 printf '        ssl_certificate     %s;\n' "$chain"
                 printf '        ssl_certificate_key %s;\n' "$key"
                 ;;
-            module|uncounted)
+            module|uncounted|tickets|variables)
                 printf '        palette_cert bench;\n'
                 ;;
             openresty)
@@ -358,7 +369,9 @@ EOF
     }
 EOF
 
-        if [[ "$variant" == module || "$variant" == uncounted ]]; then
+        if [[ "$variant" != static && "$variant" != control
+              && "$variant" != openresty ]]
+        then
             cat <<EOF
 
     server {
@@ -523,7 +536,7 @@ callgrind_variant() {
     wait_port "$port" "$vpid" 120 \
         || die "$variant nginx under valgrind does not listen (see $dir/valgrind.log)"
 
-    if [[ "$variant" == module || "$variant" == uncounted ]]; then
+    if [[ "$variant" != static && "$variant" != openresty ]]; then
         wait_port "$API_PORT" "$vpid" 60 || die "the API does not listen"
         upload "$scen"
     fi
@@ -631,15 +644,19 @@ report_scenario() {
         read -r s_ir _ _ < <(stats < "$res.static.ir")
     fi
 
-    for variant in "${VARIANTS[@]}" uncounted control; do
-        if [[ "$variant" == uncounted ]] && ((!CALLGRIND)); then
+    for variant in "${VARIANTS[@]}" uncounted tickets variables control; do
+        if [[ "$variant" =~ ^(uncounted|tickets|variables)$ ]] \
+           && ((!CALLGRIND))
+        then
             continue
         fi
 
         tput="$(printf '%12s %7s %12s %7s' - - - -)"
         instr=""
 
-        if ((THROUGHPUT)) && [[ "$variant" != uncounted ]]; then
+        if ((THROUGHPUT)) \
+           && [[ ! "$variant" =~ ^(uncounted|tickets|variables)$ ]]
+        then
             read -r hs _ _ < <(stats < "$res.$variant.hs")
             read -r cpu _ _ < <(stats < "$res.$variant.cpu")
             read -r hs_ratio _ _ < <(paired "$res.$variant.hs" \
@@ -695,6 +712,13 @@ report_scenario() {
             "$cb_with" "$cb_without"
         printf '          %+.0f (%+.3f%% of static); whole handshakes %+.0f (%+.3f%%, within the spread)\n' \
             "$(calc "$cb_with - $cb_without")" "${COUNTING[$scen]}" \
+            "$(calc "$ir - $imin")" "$(calc "($ir - $imin) / $s_ir * 100")"
+
+        # What the variables cost with tickets: the whole handshakes,
+        # since the ticket is encoded and encrypted with what it carries.
+        read -r ir _ _ < <(stats < "$res.variables.ir")
+        read -r imin _ _ < <(stats < "$res.tickets.ir")
+        printf 'variables, with session tickets: %+.0f instructions/handshake (%+.3f%% of static)\n' \
             "$(calc "$ir - $imin")" "$(calc "($ir - $imin) / $s_ir * 100")"
     fi
 }
@@ -764,7 +788,7 @@ main() {
 
         if ((CALLGRIND)); then
             LAST_DUMP=()
-            for variant in "${VARIANTS[@]}" uncounted; do
+            for variant in "${VARIANTS[@]}" uncounted tickets variables; do
                 log "callgrind: ${SCEN_TITLE[$scen]}, $variant ($(elapsed))"
                 callgrind_variant "$scen" "$variant"
             done
