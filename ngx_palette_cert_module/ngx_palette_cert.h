@@ -22,6 +22,7 @@
  *   ngx_palette_cert_selfsigned.c  the self-signed default
  *   ngx_palette_cert_metrics.c     what is counted, the metrics endpoint,
  *                                  the variables, expiry warnings
+ *   ngx_palette_cert_watch.c       certificates that follow a folder
  */
 
 
@@ -52,6 +53,9 @@
 
 #define NGX_PALETTE_CERT_UPLOADED       0
 #define NGX_PALETTE_CERT_SELF_SIGNED    1
+
+/* as GET and the metrics show it: the files of a palette_cert_watch */
+#define NGX_PALETTE_CERT_WATCHED        2
 
 #define NGX_PALETTE_CERT_MSG_LEN        1024
 
@@ -194,6 +198,56 @@ typedef struct {
 } ngx_palette_cert_named_t;
 
 
+/* a watched file as stat() finds it; all zero when it is absent */
+
+typedef struct {
+    dev_t                        dev;
+    ino_t                        ino;
+    off_t                        size;
+    time_t                       mtime;
+    long                         mtime_nsec;
+    time_t                       ctime;
+    long                         ctime_nsec;
+    ngx_uint_t                   present;
+} ngx_palette_cert_watch_stat_t;
+
+
+/* the certificate, the key and the CA files of a watched folder */
+
+typedef struct {
+    ngx_palette_cert_watch_stat_t  file[3];
+} ngx_palette_cert_watch_sig_t;
+
+
+/*
+ * A watch's state in the zone, shared by the workers that take turns
+ * checking it: the files last acted upon (made current, found current or
+ * refused), so that the same files are never validated twice.
+ */
+
+typedef struct ngx_palette_cert_watch_sh_s  ngx_palette_cert_watch_sh_t;
+
+struct ngx_palette_cert_watch_sh_s {
+    ngx_palette_cert_watch_sh_t   *next;
+    uint32_t                       key;       /* of its id and path */
+
+    /* when a worker next checks (milliseconds), and the one checking */
+    ngx_atomic_t                   next_check;
+    ngx_atomic_t                   busy;
+
+    ngx_palette_cert_watch_sig_t   seen;
+
+    /* checks that found a key not matching its certificate, in a row */
+    ngx_uint_t                     tries;
+
+    /* the problem last logged, so that it is logged once */
+    uint32_t                       problem;
+
+    /* the generation the watched files are, once made or found current */
+    ngx_uint_t                     generation;
+};
+
+
 /*
  * The index handshakes search: an open-addressing hash table of names,
  * each with its certificate of either key type.  It is read without a
@@ -275,6 +329,9 @@ typedef struct {
 
     /* when a worker next looks for certificates about to expire */
     ngx_atomic_t                 expire_next;
+
+    /* the state of each palette_cert_watch of the zone */
+    ngx_palette_cert_watch_sh_t *watches;
 } ngx_palette_cert_sh_t;
 
 
@@ -375,6 +432,9 @@ typedef struct {
     ngx_rbtree_node_t            cache_sentinel;
     ngx_queue_t                  cache_lru;
 
+    /* palette_cert_watch directives of the zone */
+    ngx_array_t                  watches;     /* of watch_t* */
+
     ngx_log_t                   *log;
 } ngx_palette_cert_zone_t;
 
@@ -388,6 +448,28 @@ typedef struct {
     /* the configuration refers to the variables: sessions remember */
     ngx_uint_t                   remember;
 } ngx_palette_cert_main_conf_t;
+
+
+/* palette_cert_watch: a certificate that follows a folder */
+
+typedef struct {
+    ngx_palette_cert_zone_t     *zone;
+    ngx_str_t                    id;          /* empty: the default */
+    ngx_str_t                    path;        /* NUL-terminated */
+    ngx_msec_t                   interval;
+    uint32_t                     key;
+
+    ngx_palette_cert_watch_sh_t *sh;
+
+    /* this process's timer, and its check in progress */
+    ngx_event_t                  event;
+    ngx_uint_t                   running;
+
+#if (NGX_THREADS)
+    ngx_thread_pool_t           *thread_pool;
+    ngx_thread_task_t           *task;
+#endif
+} ngx_palette_cert_watch_t;
 
 
 typedef struct {
@@ -528,6 +610,7 @@ ngx_palette_cert_zone_t *ngx_palette_cert_find_zone(ngx_conf_t *cf,
 
 /* ngx_palette_cert_api.c */
 ngx_int_t ngx_palette_cert_api_handler(ngx_http_request_t *r);
+ngx_uint_t ngx_palette_cert_next_generation(ngx_palette_cert_zone_t *zone);
 ngx_int_t ngx_palette_cert_api_init_filters(ngx_conf_t *cf);
 
 
@@ -705,6 +788,17 @@ void ngx_palette_cert_stats_free(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_stats_t *st);
 void ngx_palette_cert_stats_inherit(ngx_palette_cert_sh_t *sh,
     ngx_palette_cert_sh_t *osh);
+
+
+/* ngx_palette_cert_watch.c */
+char *ngx_palette_cert_watch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_palette_cert_watch_t *ngx_palette_cert_watch_find(
+    ngx_palette_cert_zone_t *zone, ngx_str_t *id);
+ngx_uint_t ngx_palette_cert_watch_serves(ngx_palette_cert_watch_t *w,
+    ngx_uint_t generation);
+ngx_int_t ngx_palette_cert_watch_init(ngx_cycle_t *cycle,
+    ngx_palette_cert_zone_t *zone);
+ngx_int_t ngx_palette_cert_watch_init_process(ngx_cycle_t *cycle);
 
 
 /* ngx_palette_cert_selfsigned.c */

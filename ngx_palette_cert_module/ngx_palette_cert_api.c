@@ -206,8 +206,6 @@ static ngx_int_t ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
 static void ngx_palette_cert_api_store_failed(ngx_palette_cert_error_t *err);
 static void ngx_palette_cert_api_reloading(ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_busy(ngx_http_request_t *r);
-static ngx_uint_t ngx_palette_cert_next_generation(
-    ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_named_check(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_ctx_t *ctx,
     ngx_palette_cert_error_t *err);
@@ -289,11 +287,13 @@ static ngx_int_t ngx_palette_cert_body_filter(ngx_http_request_t *r,
 ngx_int_t
 ngx_palette_cert_api_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
-    ngx_str_t                  id;
-    ngx_uint_t                 res;
-    ngx_palette_cert_ctx_t    *ctx;
-    ngx_palette_cert_error_t   err;
+    ngx_int_t                     rc;
+    ngx_str_t                     id;
+    ngx_uint_t                    res;
+    ngx_palette_cert_ctx_t       *ctx;
+    ngx_palette_cert_error_t      err;
+    ngx_palette_cert_watch_t     *w;
+    ngx_palette_cert_loc_conf_t  *plcf;
 
     /* If-Match is the API's own, checked against the live generation */
 
@@ -360,6 +360,25 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
                                "another site; changes are accepted only "
                                "from this endpoint's own pages or from "
                                "clients outside a browser");
+
+        return ngx_palette_cert_refuse(r, &err);
+    }
+
+    /* a certificate that follows a folder changes there only */
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+
+    w = (res == NGX_PALETTE_CERT_RES_LIST)
+        ? NULL : ngx_palette_cert_watch_find(plcf->zone, &id);
+
+    if (w && (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))) {
+        ngx_palette_cert_error(&err, NGX_HTTP_CONFLICT, "managed_by_watch",
+                               NULL, "the %s%V%s follows the folder \"%V\" "
+                               "(palette_cert_watch): change the files "
+                               "there, or remove the directive to change it "
+                               "here", id.len ? "certificate \"" : "default "
+                               "certificate", &id, id.len ? "\"" : "",
+                               &w->path);
 
         return ngx_palette_cert_refuse(r, &err);
     }
@@ -1504,7 +1523,7 @@ ngx_palette_cert_api_reloading(ngx_palette_cert_error_t *err)
  * holds (its process died before the zone did): what a dry run tells, too.
  */
 
-static ngx_uint_t
+ngx_uint_t
 ngx_palette_cert_next_generation(ngx_palette_cert_zone_t *zone)
 {
     ngx_uint_t  next;
@@ -2647,8 +2666,10 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_parsed_t *cur,
     ngx_uint_t dry_run)
 {
-    ngx_palette_cert_ctx_t   *ctx;
-    ngx_palette_cert_json_t   j;
+    ngx_str_t                  none;
+    ngx_palette_cert_ctx_t    *ctx;
+    ngx_palette_cert_json_t    j;
+    ngx_palette_cert_watch_t  *w;
 
     if (ngx_palette_cert_json_init(&j, r->pool, 4096) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -2669,9 +2690,22 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
     ngx_palette_cert_json_key(&j, "generation");
     ngx_palette_cert_json_uint(&j, cur->generation);
 
+    ngx_str_null(&none);
+
+    w = ngx_palette_cert_watch_find(zone, (ctx && ctx->named) ? &ctx->id
+                                                             : &none);
+
     ngx_palette_cert_json_key(&j, "source");
-    ngx_palette_cert_json_cstr(&j, cur->source == NGX_PALETTE_CERT_UPLOADED
+    ngx_palette_cert_json_cstr(&j, (w && ngx_palette_cert_watch_serves(w,
+                                                             cur->generation))
+                                   ? "watch"
+                                   : cur->source == NGX_PALETTE_CERT_UPLOADED
                                    ? "uploaded" : "self-signed");
+
+    if (w) {
+        ngx_palette_cert_json_key(&j, "watch");
+        ngx_palette_cert_json_str(&j, w->path.data, w->path.len);
+    }
 
     (void) ngx_palette_cert_info(&j, cur->leaf, cur->chain, cur->key);
 

@@ -107,6 +107,7 @@ static const char  *ngx_palette_cert_results[] = {
     "chain_untrusted",
     "chain_length",
     "name_conflict",
+    "managed_by_watch",
     "not_found",
     "generation_mismatch",
     "zone_full",
@@ -567,6 +568,7 @@ ngx_palette_cert_metrics_certs(ngx_http_request_t *r,
     ngx_str_t                        none;
     ngx_uint_t                       failed;
     ngx_palette_cert_named_t        *e;
+    ngx_palette_cert_watch_t        *w;
     ngx_palette_cert_parsed_t       *cur;
     ngx_palette_cert_metric_cert_t  *mc;
 
@@ -584,6 +586,13 @@ ngx_palette_cert_metrics_certs(ngx_http_request_t *r,
 
         mc->generation = cur->generation;
         mc->source = cur->source;
+
+        ngx_str_null(&none);
+        w = ngx_palette_cert_watch_find(zone, &none);
+
+        if (w && ngx_palette_cert_watch_serves(w, cur->generation)) {
+            mc->source = NGX_PALETTE_CERT_WATCHED;
+        }
         mc->handshakes = zone->sh->stats.handshakes;
         mc->not_before = ngx_palette_cert_asn1_time(
                                               X509_get0_notBefore(cur->leaf));
@@ -670,6 +679,12 @@ ngx_palette_cert_metrics_certs(ngx_http_request_t *r,
 
         mc->generation = e->generation;
         mc->source = NGX_PALETTE_CERT_UPLOADED;
+
+        w = ngx_palette_cert_watch_find(zone, &mc->id);
+
+        if (w && ngx_palette_cert_watch_serves(w, e->generation)) {
+            mc->source = NGX_PALETTE_CERT_WATCHED;
+        }
         mc->handshakes = e->stats ? e->stats->handshakes : 0;
         mc->not_before = e->not_before_time;
         mc->not_after = e->not_after_time;
@@ -796,6 +811,10 @@ ngx_palette_cert_metrics_write(ngx_palette_cert_metrics_out_t *o,
 
                     if (mc[i].source == NGX_PALETTE_CERT_SELF_SIGNED) {
                         ngx_str_set(&value, "self-signed");
+
+                    } else if (mc[i].source == NGX_PALETTE_CERT_WATCHED) {
+                        ngx_str_set(&value, "watch");
+
                     } else {
                         ngx_str_set(&value, "uploaded");
                     }

@@ -69,6 +69,13 @@ static ngx_command_t  ngx_palette_cert_commands[] = {
       0,
       NULL },
 
+    { ngx_string("palette_cert_watch"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
+      ngx_palette_cert_watch,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("palette_cert_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_palette_cert_metrics,
@@ -1041,6 +1048,14 @@ ngx_palette_cert_init_module(ngx_cycle_t *cycle)
 
     ngx_palette_cert_placeholders(cycle->log);
 
+    /* the watched folders, checked before anything is served */
+
+    for (i = 0; i < pmcf->zones.nelts; i++) {
+        if (ngx_palette_cert_watch_init(cycle, zones[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
     /* a failure to read a zone is logged and left to the handshakes */
 
     for (i = 0; i < pmcf->zones.nelts; i++) {
@@ -1060,6 +1075,10 @@ ngx_palette_cert_init_module(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_palette_cert_init_process(ngx_cycle_t *cycle)
 {
+    if (ngx_palette_cert_watch_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_palette_cert_expire_init(cycle);
 }
 
