@@ -20,7 +20,10 @@
 #   7. the metrics and the example alerting rules: promtool's checks and
 #      unit test of the rules, then a real Prometheus scraping nginx and
 #      raising and ending alerts as certificates change
-#      (scripts/test-prometheus.sh).
+#      (scripts/test-prometheus.sh);
+#   8. the example files: the Kubernetes manifests parse and hold together,
+#      the certbot deploy hook writes what nginx then follows
+#      (scripts/test-examples.sh).
 #
 # That is what CI runs.  For a quick run of the suite alone:
 #     scripts/test.sh --quick              step 1 only
@@ -37,9 +40,9 @@ usage() {
     printf 'usage: %s [-h] [--quick] [--nginx PATH] [PROVE_ARG...]\n' \
         "$(basename "$0")"
     printf 'Runs the suite, the 1.26 build check, the suite under\n'
-    printf 'sanitizers, the fuzzers, the crash stress, the browser tests\n'
-    printf 'and the Prometheus tests; --quick, --nginx or prove arguments\n'
-    printf 'run the suite alone.\n'
+    printf 'sanitizers, the fuzzers, the crash stress, the browser tests,\n'
+    printf 'the Prometheus tests and the examples; --quick, --nginx or prove\n'
+    printf 'arguments run the suite alone.\n'
 }
 
 NGINX_BIN=""
@@ -168,14 +171,14 @@ fi
 
 FAILED=()
 
-log "step 1/7: the suite against Debian's nginx with the module loaded"
+log "step 1/8: the suite against Debian's nginx with the module loaded"
 run_suite "$DEBIAN_NGINX" "$SO" || FAILED+=("suite (Debian nginx)")
 
-log "step 2/7: the module against nginx 1.26, and the page header"
+log "step 2/8: the module against nginx 1.26, and the page header"
 "$ROOT/scripts/check-nginx-1.26.sh" || FAILED+=("nginx 1.26 build")
 "$ROOT/scripts/gen-page.sh" --check || FAILED+=("page header")
 
-log "step 3/7: the suite under AddressSanitizer and UBSan"
+log "step 3/8: the suite under AddressSanitizer and UBSan"
 if "$ROOT/scripts/build-nginx.sh" --flavor sanitize; then
     run_suite "$BUILD_DIR/nginx-sanitize/sbin/nginx" \
         || FAILED+=("suite (sanitizers)")
@@ -183,15 +186,15 @@ else
     FAILED+=("sanitizer build")
 fi
 
-log "step 4/7: the fuzzers, ${FUZZ_SECONDS:-60} s each"
+log "step 4/8: the fuzzers, ${FUZZ_SECONDS:-60} s each"
 "$ROOT/scripts/fuzz.sh" --seconds "${FUZZ_SECONDS:-60}" \
     || FAILED+=("fuzzing")
 
-log "step 5/7: uploads while workers are killed, ${STRESS_SECONDS:-60} s"
+log "step 5/8: uploads while workers are killed, ${STRESS_SECONDS:-60} s"
 "$ROOT/scripts/stress-crash.sh" --seconds "${STRESS_SECONDS:-60}" \
     || FAILED+=("crash stress")
 
-log "step 6/7: the console page in a real browser"
+log "step 6/8: the console page in a real browser"
 browser_out="$(mktemp)"
 "$ROOT/scripts/test-browser.sh" | tee "$browser_out" \
     || FAILED+=("browser tests")
@@ -200,7 +203,7 @@ n="$(sed -n 's/^browser: \([0-9]*\) passed, .*/\1/p' "$browser_out" \
 TOTAL=$((TOTAL + ${n:-0}))
 rm -f "$browser_out"
 
-log "step 7/7: the metrics and the alerting rules in a real Prometheus"
+log "step 7/8: the metrics and the alerting rules in a real Prometheus"
 prometheus_out="$(mktemp)"
 "$ROOT/scripts/test-prometheus.sh" | tee "$prometheus_out" \
     || FAILED+=("Prometheus tests")
@@ -209,6 +212,15 @@ n="$(sed -n 's/^prometheus: \([0-9]*\) passed, .*/\1/p' "$prometheus_out" \
 TOTAL=$((TOTAL + ${n:-0}))
 rm -f "$prometheus_out"
 
+log "step 8/8: the example manifests, configuration and deploy hook"
+examples_out="$(mktemp)"
+"$ROOT/scripts/test-examples.sh" | tee "$examples_out" \
+    || FAILED+=("example files")
+n="$(sed -n 's/^examples: \([0-9]*\) passed, .*/\1/p' "$examples_out" \
+     | tail -n 1)"
+TOTAL=$((TOTAL + ${n:-0}))
+rm -f "$examples_out"
+
 if [[ "${#FAILED[@]}" -gt 0 ]]; then
     log "FAILED: ${FAILED[*]}"
     printf 'tests: %d run, failed: %s\n' "$TOTAL" "${FAILED[*]}"
@@ -216,5 +228,5 @@ if [[ "${#FAILED[@]}" -gt 0 ]]; then
 fi
 
 log "all passed: the suite twice, the 1.26 build, the fuzzers, the" \
-    "crash stress, the browser tests, the Prometheus tests"
+    "crash stress, the browser tests, the Prometheus tests, the examples"
 printf 'tests: %d passed, 0 failed\n' "$TOTAL"
