@@ -377,7 +377,7 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
                                "(palette_cert_watch): change the files "
                                "there, or remove the directive to change it "
                                "here", id.len ? "certificate \"" : "default "
-                               "certificate", &id, id.len ? "\"" : "",
+                               "certificate", &w->id, id.len ? "\"" : "",
                                &w->path);
 
         return ngx_palette_cert_refuse(r, &err);

@@ -134,7 +134,9 @@ ngx_palette_cert_watch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     name = value[1];
-    ngx_str_null(&id);
+
+    /* the default's: empty, but never NULL, as it goes into messages */
+    ngx_str_set(&id, "");
 
     p = ngx_strlchr(name.data, name.data + name.len, '/');
 
@@ -269,7 +271,8 @@ ngx_palette_cert_watch_find(ngx_palette_cert_zone_t *zone, ngx_str_t *id)
 
     for (i = 0; i < zone->watches.nelts; i++) {
         if (w[i]->id.len == id->len
-            && ngx_strncmp(w[i]->id.data, id->data, id->len) == 0)
+            && (id->len == 0
+                || ngx_strncmp(w[i]->id.data, id->data, id->len) == 0))
         {
             return w[i];
         }
