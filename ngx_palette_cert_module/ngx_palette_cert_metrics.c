@@ -1132,7 +1132,7 @@ ngx_palette_cert_expire_check(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
                 p = ngx_palette_cert_subject(dn, dn + sizeof(dn),
                                      X509_get_subject_name(zone->current.leaf));
 
-                ngx_str_null(&def.id);
+                ngx_str_set(&def.id, "");
                 def.subject.data = dn;
                 def.subject.len = p - dn;
                 def.not_after = not_after;
