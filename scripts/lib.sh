@@ -399,6 +399,11 @@ nonnull-attribute:ngx_pstrdup
 SUPP
 
     export ASAN_OPTIONS="detect_leaks=0:log_path=$dir/report${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+
+    # GCC's UBSan writes to stderr whatever log_path says: a worker's
+    # reports land in its error log, the master's in the tests' output;
+    # the tests look for the module's in the first (t/lib/PaletteCert.pm),
+    # run_suite in the second (t/lib/PaletteCert/Sanitizer.pm).
     export UBSAN_OPTIONS="print_stacktrace=1:suppressions=$supp:log_path=$dir/report${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 }
 

@@ -143,17 +143,40 @@ run_suite() {
          | tail -n 1)"
     TOTAL=$((TOTAL + ${n:-0}))
 
-    rm -f "$out"
-
     if [[ -n "$reports" ]]; then
         unset ASAN_OPTIONS UBSAN_OPTIONS
+
+        # what UBSan wrote to the stderr of nginx started by the tests,
+        # from the module's code
+        if ! perl -I"$ROOT/t/lib" -MPaletteCert::Sanitizer \
+                -e 'exit PaletteCert::Sanitizer::main' < "$out" >&2
+        then
+            log "FAILED: sanitizer reports of the module in the output (above)"
+            rc=1
+        fi
+
         if sanitizer_reports "$reports"; then
             log "FAILED: sanitizer reports in $reports (above)"
             [[ "$rc" -ne 0 ]] || rc=1
         fi
     fi
 
+    rm -f "$out"
+
     return "$rc"
+}
+
+# run_counted LABEL WHAT SCRIPT: runs SCRIPT, whose last line says "LABEL:
+# N passed, M failed"; adds N to TOTAL, and WHAT to FAILED when it fails.
+run_counted() {
+    local label="$1" what="$2" script="$3" out n
+
+    out="$(mktemp)"
+    "$script" | tee "$out" || FAILED+=("$what")
+    n="$(sed -n "s/^$label: \\([0-9]*\\) passed, .*/\\1/p" "$out" \
+         | tail -n 1)"
+    TOTAL=$((TOTAL + ${n:-0}))
+    rm -f "$out"
 }
 
 if [[ -n "$NGINX_BIN" ]]; then
@@ -195,31 +218,13 @@ log "step 5/8: uploads while workers are killed, ${STRESS_SECONDS:-60} s"
     || FAILED+=("crash stress")
 
 log "step 6/8: the console page in a real browser"
-browser_out="$(mktemp)"
-"$ROOT/scripts/test-browser.sh" | tee "$browser_out" \
-    || FAILED+=("browser tests")
-n="$(sed -n 's/^browser: \([0-9]*\) passed, .*/\1/p' "$browser_out" \
-     | tail -n 1)"
-TOTAL=$((TOTAL + ${n:-0}))
-rm -f "$browser_out"
+run_counted browser "browser tests" "$ROOT/scripts/test-browser.sh"
 
 log "step 7/8: the metrics and the alerting rules in a real Prometheus"
-prometheus_out="$(mktemp)"
-"$ROOT/scripts/test-prometheus.sh" | tee "$prometheus_out" \
-    || FAILED+=("Prometheus tests")
-n="$(sed -n 's/^prometheus: \([0-9]*\) passed, .*/\1/p' "$prometheus_out" \
-     | tail -n 1)"
-TOTAL=$((TOTAL + ${n:-0}))
-rm -f "$prometheus_out"
+run_counted prometheus "Prometheus tests" "$ROOT/scripts/test-prometheus.sh"
 
 log "step 8/8: the example manifests, configuration and deploy hook"
-examples_out="$(mktemp)"
-"$ROOT/scripts/test-examples.sh" | tee "$examples_out" \
-    || FAILED+=("example files")
-n="$(sed -n 's/^examples: \([0-9]*\) passed, .*/\1/p' "$examples_out" \
-     | tail -n 1)"
-TOTAL=$((TOTAL + ${n:-0}))
-rm -f "$examples_out"
+run_counted examples "example files" "$ROOT/scripts/test-examples.sh"
 
 if [[ "${#FAILED[@]}" -gt 0 ]]; then
     log "FAILED: ${FAILED[*]}"
