@@ -43,6 +43,7 @@ File::Path::remove_tree($W, map { "$ENV{TEST_NGINX_STORE_DIR}/$_" }
                             qw(watch-store watch-none watch-none-store));
 
 write_files('kubelet', "$W/start", 'leaf-a');
+write_files('kubelet', "$W/expired-start", 'leaf-expired');
 write_files('kubelet', "$W/swap", 'leaf-a');
 write_files('certbot', "$W/le/live/a", 'named-a');
 write_files('naive', "$W/naive", 'leaf-a');
@@ -338,6 +339,29 @@ sub check_restart_same {
        "$name - the same generation");
     like($body, qr/"source":"watch"/, "$name - source watch");
     is(served(), sha('leaf-a'), "$name - the files' certificate");
+}
+
+
+# Invalid watched files at start: the stored certificate stays in service.
+
+sub check_start_invalid {
+    my ($name) = @_;
+
+    is(served(), sha('leaf-a'), "$name - the stored certificate is served");
+
+    my ($status, $body) = api('GET', '/cert');
+
+    is(($body =~ /"generation":(\d+)/)[0], $generation{start},
+       "$name - its generation");
+    like($body, qr/"source":"uploaded".*"watch":"\Q$W\E\/expired-start"/,
+         "$name - GET: not the watched files', but the folder is shown");
+
+    is(count_log(qr/\[error\].*palette_cert zone "w": the watched folder "\Q$W\E\/expired-start" is refused \(expired\): /),
+       1, "$name - one error line, at start");
+
+    Time::HiRes::sleep(2.5);
+
+    is(count_log(qr/is refused/), 1, "$name - and no more at the checks");
 }
 
 
@@ -722,7 +746,25 @@ changed by the watched folder
 
 
 
-=== TEST 9: the kubelet swaps the Secret while handshakes run: none fails, every worker follows
+=== TEST 9: (the same store) invalid watched files at start: the stored certificate stays, one error line
+--- http_config
+    palette_cert_zone w:4m store=$TEST_NGINX_STORE_DIR/watch-store;
+    palette_cert_watch w $TEST_NGINX_STORE_DIR/watch/expired-start interval=1s;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        palette_cert w;
+    }
+--- request
+GET /cert
+--- check
+start_invalid
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 10: the kubelet swaps the Secret while handshakes run: none fails, every worker follows
 --- http_config
     palette_cert_zone w:4m;
     palette_cert_watch w $TEST_NGINX_STORE_DIR/watch/swap interval=1s;
@@ -737,7 +779,7 @@ kubelet_swap
 
 
 
-=== TEST 10: certbot renews a named certificate, which the API then leaves to the folder
+=== TEST 11: certbot renews a named certificate, which the API then leaves to the folder
 --- http_config
     palette_cert_zone w:4m trust=$TEST_NGINX_CERT_DIR/ca.pem;
     palette_cert_watch w/a $TEST_NGINX_STORE_DIR/watch/le/live/a interval=1s;
@@ -752,7 +794,7 @@ certbot
 
 
 
-=== TEST 11: a writer that replaces the certificate, then the key: never a mix, never refused
+=== TEST 12: a writer that replaces the certificate, then the key: never a mix, never refused
 --- http_config
     palette_cert_zone w:4m;
     palette_cert_watch w $TEST_NGINX_STORE_DIR/watch/naive interval=1s;
@@ -767,7 +809,7 @@ naive
 
 
 
-=== TEST 12: expired, mismatched, wrong names, garbage: refused, logged once each, the old one kept
+=== TEST 13: expired, mismatched, wrong names, garbage: refused, logged once each, the old one kept
 --- http_config
     palette_cert_zone w:4m names=console.example.com;
     palette_cert_watch w $TEST_NGINX_STORE_DIR/watch/bad interval=1s;
@@ -785,7 +827,7 @@ refused
 
 
 
-=== TEST 13: a folder missing at start, then written, then gone, then unreadable: one line a problem
+=== TEST 14: a folder missing at start, then written, then gone, then unreadable: one line a problem
 --- http_config
     palette_cert_zone w:4m store=$TEST_NGINX_STORE_DIR/watch-none-store;
     palette_cert_watch w $TEST_NGINX_STORE_DIR/watch-none interval=1s;
@@ -803,7 +845,7 @@ missing
 
 
 
-=== TEST 14: a fleet: three instances watching one folder follow one swap
+=== TEST 15: a fleet: three instances watching one folder follow one swap
 --- http_config
     palette_cert_zone w:4m;
     palette_cert_watch w $TEST_NGINX_STORE_DIR/watch/fleet interval=1s;
