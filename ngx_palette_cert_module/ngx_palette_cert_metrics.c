@@ -43,7 +43,7 @@ typedef struct {
 
 typedef struct {
     ngx_palette_cert_zone_t     *zone;
-    ngx_array_t                  certs;   /* of ngx_palette_cert_metric_cert_t */
+    ngx_array_t                  certs;   /* of metric_cert_t */
 } ngx_palette_cert_metric_zone_t;
 
 
@@ -1110,7 +1110,7 @@ ngx_palette_cert_expire_check(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
 
     if (zone->current.leaf) {
         not_after = ngx_palette_cert_asn1_time(
-                                          X509_get0_notAfter(zone->current.leaf));
+                                      X509_get0_notAfter(zone->current.leaf));
         generation = zone->current.generation;
 
         if (not_after - now <= zone->expire_warn) {

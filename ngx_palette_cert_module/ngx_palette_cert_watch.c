@@ -81,6 +81,8 @@ static ngx_int_t ngx_palette_cert_watch_read(ngx_palette_cert_watch_job_t *job,
     ngx_uint_t i);
 static void ngx_palette_cert_watch_loaded(ngx_palette_cert_watch_job_t *job,
     ngx_log_t *log);
+static ngx_uint_t ngx_palette_cert_watch_equal(ngx_palette_cert_pem_t *pem,
+    ngx_str_t *cert, ngx_str_t *ca, ngx_uint_t has_ca);
 static ngx_uint_t ngx_palette_cert_watch_same(ngx_palette_cert_watch_job_t *job,
     ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
@@ -859,6 +861,21 @@ ngx_palette_cert_watch_loaded(ngx_palette_cert_watch_job_t *job,
 }
 
 
+/* the same chain and CA as served: then the key is the same too */
+
+static ngx_uint_t
+ngx_palette_cert_watch_equal(ngx_palette_cert_pem_t *pem, ngx_str_t *cert,
+    ngx_str_t *ca, ngx_uint_t has_ca)
+{
+    return cert->len == pem->cert.len
+           && ngx_memcmp(cert->data, pem->cert.data, pem->cert.len) == 0
+           && has_ca == pem->has_ca
+           && (!has_ca
+               || (ca->len == pem->ca.len
+                   && ngx_memcmp(ca->data, pem->ca.data, pem->ca.len) == 0));
+}
+
+
 /*
  * Whether the files hold the certificate in service, as after a restart:
  * then nothing changes, but it is known to be the watched one.
@@ -883,16 +900,9 @@ ngx_palette_cert_watch_same(ngx_palette_cert_watch_job_t *job, ngx_log_t *log)
 
         same = zone->current.leaf
                && zone->current.source == NGX_PALETTE_CERT_UPLOADED
-               && zone->current.cert_pem.len == pem->cert.len
-               && ngx_memcmp(zone->current.cert_pem.data, pem->cert.data,
-                             pem->cert.len)
-                  == 0
-               && zone->current.has_ca == pem->has_ca
-               && (!pem->has_ca
-                   || (zone->current.ca_pem.len == pem->ca.len
-                       && ngx_memcmp(zone->current.ca_pem.data, pem->ca.data,
-                                     pem->ca.len)
-                          == 0));
+               && ngx_palette_cert_watch_equal(pem, &zone->current.cert_pem,
+                                               &zone->current.ca_pem,
+                                               zone->current.has_ca);
 
         if (same) {
             w->sh->generation = zone->current.generation;
@@ -919,13 +929,7 @@ ngx_palette_cert_watch_same(ngx_palette_cert_watch_job_t *job, ngx_log_t *log)
         return 0;
     }
 
-    same = cur.cert.len == pem->cert.len
-           && ngx_memcmp(cur.cert.data, pem->cert.data, pem->cert.len) == 0
-           && cur.has_ca == pem->has_ca
-           && (!pem->has_ca
-               || (cur.ca.len == pem->ca.len
-                   && ngx_memcmp(cur.ca.data, pem->ca.data, pem->ca.len)
-                      == 0));
+    same = ngx_palette_cert_watch_equal(pem, &cur.cert, &cur.ca, cur.has_ca);
 
     ngx_palette_cert_pem_free(&cur);
 
