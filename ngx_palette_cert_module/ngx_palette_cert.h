@@ -84,6 +84,10 @@
 
 #define NGX_PALETTE_CERT_CACHE          1000
 
+/* replaced versions each certificate keeps in the store */
+#define NGX_PALETTE_CERT_HISTORY        5
+#define NGX_PALETTE_CERT_HISTORY_MAX    100
+
 /* expiry warnings: how long before not_after, and how often again */
 #define NGX_PALETTE_CERT_EXPIRE_WARN    (30 * 86400)
 #define NGX_PALETTE_CERT_WARN_AGAIN     86400
@@ -425,6 +429,9 @@ typedef struct {
     /* expire_warn=: seconds before not_after */
     time_t                       expire_warn;
 
+    /* history=: replaced versions kept in the store */
+    ngx_uint_t                   history;
+
     /* this process's parsed named certificates, by generation */
     ngx_uint_t                   cache_max;
     ngx_uint_t                   cache_n;
@@ -561,6 +568,16 @@ typedef struct {
 } ngx_palette_cert_bundle_t;
 
 
+/* a replaced version the store keeps, as the history lists it */
+
+typedef struct {
+    ngx_uint_t                   generation;
+    ngx_uint_t                   source;
+    time_t                       replaced;
+    ngx_str_t                    cert;        /* ngx_alloc()ed */
+} ngx_palette_cert_version_t;
+
+
 /* the serialised form of a bundle: what the record and the store hold */
 
 typedef struct {
@@ -645,6 +662,7 @@ void ngx_palette_cert_left_out_json(ngx_palette_cert_json_t *j,
 u_char *ngx_palette_cert_subject(u_char *p, u_char *last, X509_NAME *name);
 u_char *ngx_palette_cert_sha256(u_char *p, X509 *x);
 u_char *ngx_palette_cert_time(u_char *p, const ASN1_TIME *t);
+u_char *ngx_palette_cert_rfc3339(u_char *p, time_t t);
 u_char *ngx_palette_cert_key_type(u_char *p, u_char *last, EVP_PKEY *key);
 ngx_int_t ngx_palette_cert_is_ip(ngx_str_t *name);
 ngx_int_t ngx_palette_cert_check_install(ngx_palette_cert_zone_t *zone,
@@ -741,6 +759,8 @@ ngx_int_t ngx_palette_cert_store_load_named(ngx_palette_cert_zone_t *zone,
     ngx_int_t (*handler)(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
     ngx_palette_cert_pem_t *pem), ngx_log_t *log);
 ngx_uint_t ngx_palette_cert_store_last(ngx_palette_cert_zone_t *zone);
+ngx_int_t ngx_palette_cert_store_history(ngx_palette_cert_zone_t *zone,
+    ngx_array_t *versions, ngx_log_t *log);
 void ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone,
     ngx_log_t *log);
 ngx_int_t ngx_palette_cert_store_lock_init(ngx_palette_cert_zone_t *zone,

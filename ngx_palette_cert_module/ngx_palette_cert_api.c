@@ -71,6 +71,13 @@ typedef struct {
     ngx_uint_t                   old_generation;
     u_char                       old_sha256[32];
 
+    /* what the query asks for besides the certificate */
+    ngx_palette_cert_action_t    action;
+
+    /* a rollback: the version read from the store, and the audit's words */
+    ngx_palette_cert_pem_t       version;
+    u_char                      *what;
+
 #if (NGX_THREADS)
     /* the step of a change that a thread runs */
     ngx_thread_task_t           *task;
@@ -191,6 +198,12 @@ static ngx_int_t ngx_palette_cert_api_check(ngx_palette_cert_zone_t *zone,
 static ngx_int_t ngx_palette_cert_api_checked(ngx_http_request_t *r,
     ngx_int_t rc, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_delete(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_api_history(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_api_rollback(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_versions(ngx_http_request_t *r,
+    ngx_array_t *versions, ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_api_change(ngx_http_request_t *r,
+    ngx_int_t rc);
 static ngx_int_t ngx_palette_cert_api_commit(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_answer(ngx_http_request_t *r,
     ngx_int_t rc, ngx_palette_cert_error_t *err);
@@ -289,7 +302,7 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
     ngx_str_t                     id;
-    ngx_uint_t                    res;
+    ngx_uint_t                    res, act;
     ngx_palette_cert_ctx_t       *ctx;
     ngx_palette_cert_error_t      err;
     ngx_palette_cert_watch_t     *w;
@@ -340,17 +353,42 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
                                             "list followed by its id");
     }
 
-    if (res != NGX_PALETTE_CERT_RES_DEFAULT) {
-        ctx = ngx_palette_cert_get_ctx(r);
-        if (ctx == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ctx->named = (res == NGX_PALETTE_CERT_RES_NAMED);
-        ctx->list = (res == NGX_PALETTE_CERT_RES_LIST);
-        ctx->remove = (ctx->named && r->method == NGX_HTTP_DELETE);
-        ctx->id = id;
+    ctx = ngx_palette_cert_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->named = (res == NGX_PALETTE_CERT_RES_NAMED);
+    ctx->list = (res == NGX_PALETTE_CERT_RES_LIST);
+    ctx->id = id;
+
+    if (res != NGX_PALETTE_CERT_RES_LIST
+        && ngx_palette_cert_parse_action(r->args.data, r->args.len,
+                                         &ctx->action)
+           != NGX_OK)
+    {
+        ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST,
+                               "malformed_request", NULL, "%s",
+                               ctx->action.error);
+
+        return ngx_palette_cert_refuse(r, &err);
+    }
+
+    act = ctx->action.action;
+
+    if (act == NGX_PALETTE_CERT_ACT_HISTORY
+        && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
+    {
+        return ngx_palette_cert_not_allowed(r, "GET, HEAD",
+                                            "on the history; roll back "
+                                            "with POST and ?rollback=GEN");
+    }
+
+    if (act == NGX_PALETTE_CERT_ACT_ROLLBACK && r->method != NGX_HTTP_POST) {
+        return ngx_palette_cert_not_allowed(r, "POST", "for a rollback");
+    }
+
+    ctx->remove = (ctx->named && r->method == NGX_HTTP_DELETE);
 
     if ((r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))
         && ngx_palette_cert_cross_origin(r))
@@ -383,6 +421,10 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
         return ngx_palette_cert_refuse(r, &err);
     }
 
+    if (act == NGX_PALETTE_CERT_ACT_ROLLBACK) {
+        return ngx_palette_cert_api_rollback(r);
+    }
+
     if (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST)) {
         return ngx_palette_cert_api_read(r);
     }
@@ -401,6 +443,10 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
 
     if (res == NGX_PALETTE_CERT_RES_LIST) {
         return ngx_palette_cert_api_list(r);
+    }
+
+    if (act == NGX_PALETTE_CERT_ACT_HISTORY) {
+        return ngx_palette_cert_api_history(r);
     }
 
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
@@ -1043,8 +1089,19 @@ ngx_palette_cert_api_delete(ngx_http_request_t *r)
 
 commit:
 
-    rc = ngx_palette_cert_api_commit(r);
+    return ngx_palette_cert_api_change(r, ngx_palette_cert_api_commit(r));
+}
 
+
+/*
+ * A change begun by the content handler itself (no body to read): it is
+ * answered now, or later, once another change is applied or a thread has
+ * done a step of it.
+ */
+
+static ngx_int_t
+ngx_palette_cert_api_change(ngx_http_request_t *r, ngx_int_t rc)
+{
     if (rc == NGX_BUSY) {
         r->main->count++;
         ngx_palette_cert_api_wait(r);
@@ -1057,6 +1114,321 @@ commit:
     }
 
     return rc;
+}
+
+
+/*
+ * The replaced versions the store keeps of the certificate the URI names:
+ * NGX_DECLINED with err set when there is no such certificate.
+ */
+
+static ngx_int_t
+ngx_palette_cert_versions(ngx_http_request_t *r, ngx_array_t *versions,
+    ngx_palette_cert_error_t *err)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    i;
+    ngx_palette_cert_ctx_t       *ctx;
+    ngx_palette_cert_zone_t      *zone, nz;
+    ngx_palette_cert_named_t     *e;
+    ngx_palette_cert_version_t   *v;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (ngx_array_init(versions, r->pool, 4,
+                       sizeof(ngx_palette_cert_version_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->named) {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+        e = ngx_palette_cert_named_find(zone, ctx->id.data, ctx->id.len);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        if (e == NULL) {
+            ngx_palette_cert_error(err, NGX_HTTP_NOT_FOUND, "not_found",
+                                   NULL, "there is no certificate with the "
+                                   "id %V in the zone %V", &ctx->id,
+                                   &zone->name);
+            return NGX_DECLINED;
+        }
+    }
+
+    if (zone->store.len == 0) {
+        return NGX_OK;
+    }
+
+    nz = *zone;
+    nz.id = ctx->id;
+
+    rc = ngx_palette_cert_store_history(&nz, versions, r->connection->log);
+
+    if (rc == NGX_ERROR) {
+        v = versions->elts;
+
+        for (i = 0; i < versions->nelts; i++) {
+            ngx_free(v[i].cert.data);
+        }
+
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* GET RES?history: the replaced versions, newest first */
+
+static ngx_int_t
+ngx_palette_cert_api_history(ngx_http_request_t *r)
+{
+    BIO                          *bio;
+    X509                         *x;
+    u_char                       *p, buf[NGX_PALETTE_CERT_DN_LEN];
+    ngx_int_t                     rc;
+    ngx_uint_t                    i;
+    ngx_array_t                   versions;
+    ngx_palette_cert_ctx_t       *ctx;
+    ngx_palette_cert_json_t       j;
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_error_t      err;
+    ngx_palette_cert_version_t   *v;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    rc = ngx_palette_cert_versions(r, &versions, &err);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_palette_cert_json_init(&j, r->pool, 1024);
+
+    ngx_palette_cert_json_raw(&j, "{");
+
+    ngx_palette_cert_json_key(&j, "zone");
+    ngx_palette_cert_json_str(&j, zone->name.data, zone->name.len);
+
+    if (ctx->named) {
+        ngx_palette_cert_json_key(&j, "id");
+        ngx_palette_cert_json_str(&j, ctx->id.data, ctx->id.len);
+    }
+
+    ngx_palette_cert_json_key(&j, "history");
+    ngx_palette_cert_json_raw(&j, "[");
+
+    v = versions.elts;
+
+    for (i = 0; i < versions.nelts; i++) {
+
+        x = NULL;
+        bio = BIO_new_mem_buf(v[i].cert.data, (int) v[i].cert.len);
+
+        if (bio) {
+            x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+            BIO_free(bio);
+        }
+
+        ngx_free(v[i].cert.data);
+
+        if (x == NULL) {
+            ERR_clear_error();
+            continue;
+        }
+
+        ngx_palette_cert_json_raw(&j, (j.pos[-1] == '[') ? "{" : ",{");
+
+        ngx_palette_cert_json_key(&j, "generation");
+        ngx_palette_cert_json_uint(&j, v[i].generation);
+
+        ngx_palette_cert_json_key(&j, "sha256");
+        p = ngx_palette_cert_sha256(buf, x);
+        ngx_palette_cert_json_str(&j, buf, p - buf);
+
+        ngx_palette_cert_json_key(&j, "not_after");
+        p = ngx_palette_cert_time(buf, X509_get0_notAfter(x));
+        ngx_palette_cert_json_str(&j, buf, p - buf);
+
+        ngx_palette_cert_json_key(&j, "source");
+        ngx_palette_cert_json_cstr(&j,
+                                   (v[i].source == NGX_PALETTE_CERT_SELF_SIGNED)
+                                   ? "self-signed" : "uploaded");
+
+        ngx_palette_cert_json_key(&j, "replaced_at");
+
+        if (v[i].replaced) {
+            p = ngx_palette_cert_rfc3339(buf, v[i].replaced);
+            ngx_palette_cert_json_str(&j, buf, p - buf);
+
+        } else {
+            ngx_palette_cert_json_raw(&j, "null");
+        }
+
+        ngx_palette_cert_json_raw(&j, "}");
+
+        X509_free(x);
+    }
+
+    ngx_palette_cert_json_raw(&j, "]}\n");
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_palette_cert_send_json(r, NGX_HTTP_OK, &j,
+                                      ngx_palette_cert_etag(r, zone));
+}
+
+
+/*
+ * POST RES?rollback=GEN: that version of the history, validated again in
+ * full as if it were uploaded now, becomes current as a new generation.
+ * The self-signed default in the history of the default certificate is
+ * put back as DELETE puts it back.
+ */
+
+static ngx_int_t
+ngx_palette_cert_api_rollback(ngx_http_request_t *r)
+{
+    u_char                       *what, name[32];
+    ngx_int_t                     rc;
+    ngx_uint_t                    i, gen, found;
+    ngx_array_t                   versions;
+    ngx_palette_cert_ctx_t       *ctx;
+    ngx_palette_cert_zone_t      *zone, nz;
+    ngx_palette_cert_error_t      err;
+    ngx_palette_cert_fields_t     f;
+    ngx_palette_cert_version_t   *v;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    /* the version read holds its key: cleansed with the request */
+
+    ctx = ngx_palette_cert_cleanup_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_palette_cert_discard(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_palette_cert_versions(r, &versions, &err);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    gen = ctx->action.generation;
+    found = 0;
+    v = versions.elts;
+
+    for (i = 0; i < versions.nelts; i++) {
+        found |= (v[i].generation == gen);
+        ngx_free(v[i].cert.data);
+    }
+
+    if (!found) {
+        ngx_palette_cert_error(&err, NGX_HTTP_NOT_FOUND, "not_found", NULL,
+                               "generation %ui is not in the history of "
+                               "this certificate; GET it with ?history for "
+                               "the versions kept", gen);
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    nz = *zone;
+    nz.id = ctx->id;
+
+    ngx_sprintf(name, "gen-%ui%Z", gen);
+
+    if (ngx_palette_cert_store_load(&nz, (char *) name, &ctx->version,
+                                    r->connection->log)
+        != NGX_OK)
+    {
+        ngx_palette_cert_error(&err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               "store_failed", NULL, "generation %ui could "
+                               "not be read from the store, so nothing was "
+                               "changed; see the error log", gen);
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    what = ngx_pnalloc(r->pool, sizeof("rolled back to generation ")
+                                + NGX_INT_T_LEN
+                                + sizeof(" (the self-signed default)"));
+    if (what == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->what = what;
+
+    if (ctx->version.source == NGX_PALETTE_CERT_SELF_SIGNED && !ctx->named) {
+        ngx_sprintf(what, "rolled back to generation %ui (the self-signed "
+                    "default)%Z", gen);
+
+        if (ngx_palette_cert_dry_run(r)) {
+            ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST,
+                                   "malformed_request", NULL,
+                                   "generation %ui is the self-signed "
+                                   "default, which needs no check; roll "
+                                   "back without dry_run", gen);
+            return ngx_palette_cert_send_error(r, &err);
+        }
+
+        return ngx_palette_cert_api_delete(r);
+    }
+
+    ngx_sprintf(what, "rolled back to generation %ui%Z", gen);
+
+    ngx_memzero(&f, sizeof(ngx_palette_cert_fields_t));
+
+    f.named = ctx->named;
+    f.certificate = ctx->version.cert;
+    f.key = ctx->version.key;
+    f.has_certificate = 1;
+    f.has_key = 1;
+
+    if (ctx->version.has_ca && ctx->version.ca.len) {
+        f.ca = ctx->version.ca;
+        f.has_ca = 1;
+    }
+
+#if (NGX_THREADS)
+
+    rc = ngx_palette_cert_task_check(r, &f);
+
+    if (rc != NGX_DECLINED) {
+        return ngx_palette_cert_api_change(r, rc);
+    }
+
+#endif
+
+    rc = ngx_palette_cert_api_check(zone, &f, ctx, &err);
+
+    return ngx_palette_cert_api_change(r,
+                                       ngx_palette_cert_api_checked(r, rc,
+                                                                    &err));
 }
 
 
@@ -1134,7 +1506,9 @@ ngx_palette_cert_api_answer(ngx_http_request_t *r, ngx_int_t rc,
     if (!ctx->reset) {
         ctx->parsed.generation = ctx->pem.generation;
 
-        ngx_palette_cert_audit(r, zone, "uploaded", &ctx->parsed);
+        ngx_palette_cert_audit(r, zone,
+                               ctx->what ? (char *) ctx->what : "uploaded",
+                               &ctx->parsed);
 
         return ngx_palette_cert_send_cert(r, zone, &ctx->parsed, 0);
     }
@@ -1145,7 +1519,8 @@ ngx_palette_cert_api_answer(ngx_http_request_t *r, ngx_int_t rc,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    what = "reset to the self-signed default";
+    what = ctx->what ? (char *) ctx->what
+                     : "reset to the self-signed default";
 
     ngx_palette_cert_audit(r, zone, what, &parsed);
 
@@ -2267,6 +2642,7 @@ ngx_palette_cert_cleanse(void *data)
 
         ngx_palette_cert_bundle_free(&ctx->bundle);
         ngx_palette_cert_pem_free(&ctx->pem);
+        ngx_palette_cert_pem_free(&ctx->version);
 
         /*
          * The header buffer belongs to the connection and outlives the

@@ -1249,6 +1249,274 @@ ngx_palette_cert_parse_list_query(u_char *p, size_t len,
 
 
 /*
+ * What a certificate's query asks for besides the certificate itself:
+ * "history", "rollback=GEN", "activate_at=RFC3339", "staged" or "csr",
+ * one of them at most; other arguments are left to others.  The first
+ * of each counts, as with nginx's $arg_ variables.  The query is not
+ * written: activate_at's value is decoded into a buffer of its own.
+ */
+
+ngx_int_t
+ngx_palette_cert_parse_action(u_char *p, size_t len,
+    ngx_palette_cert_action_t *a)
+{
+    u_char      *last, *name, *value, *end, *d;
+    u_char       buf[NGX_PALETTE_CERT_TIME_LEN];
+    size_t       nlen, vlen;
+    ngx_int_t    n;
+    ngx_uint_t   i, action, gen;
+
+    static const char  *names[] = {
+        NULL, "history", "rollback", "activate_at", "staged", "csr"
+    };
+
+    a->action = NGX_PALETTE_CERT_ACT_NONE;
+    a->generation = 0;
+    a->time = 0;
+    a->error = NULL;
+
+    last = p + len;
+
+    while (p < last) {
+        name = p;
+
+        end = ngx_strlchr(p, last, '&');
+        if (end == NULL) {
+            end = last;
+        }
+
+        value = ngx_strlchr(name, end, '=');
+
+        if (value == NULL) {
+            nlen = end - name;
+            value = end;
+            vlen = 0;
+
+        } else {
+            nlen = value - name;
+            value++;
+            vlen = end - value;
+        }
+
+        p = (end < last) ? end + 1 : last;
+
+        for (action = 1; action < sizeof(names) / sizeof(names[0]); action++) {
+            if (nlen == ngx_strlen(names[action])
+                && ngx_strncmp(name, names[action], nlen) == 0)
+            {
+                break;
+            }
+        }
+
+        if (action == sizeof(names) / sizeof(names[0])
+            || action == a->action)
+        {
+            continue;
+        }
+
+        if (a->action != NGX_PALETTE_CERT_ACT_NONE) {
+            a->error = "ask for one of history, rollback, activate_at, "
+                       "staged and csr at a time";
+            return NGX_ERROR;
+        }
+
+        a->action = action;
+
+        if (action == NGX_PALETTE_CERT_ACT_ROLLBACK) {
+            gen = 0;
+
+            for (i = 0; i < vlen; i++) {
+                if (value[i] < '0' || value[i] > '9'
+                    || gen >= NGX_MAX_INT_T_VALUE / 10)
+                {
+                    break;
+                }
+
+                gen = gen * 10 + (value[i] - '0');
+            }
+
+            if (vlen == 0 || i < vlen || gen == 0) {
+                a->error = "rollback must name a generation of the history, "
+                           "a whole number";
+                return NGX_ERROR;
+            }
+
+            a->generation = gen;
+            continue;
+        }
+
+        if (action != NGX_PALETTE_CERT_ACT_ACTIVATE) {
+            continue;
+        }
+
+        /* %XX decoded ("+" is a plus sign: an offset, not a space) */
+
+        d = buf;
+
+        for (i = 0; i < vlen; i++) {
+
+            if (d == buf + sizeof(buf)) {
+                goto bad_time;
+            }
+
+            if (value[i] != '%') {
+                *d++ = value[i];
+                continue;
+            }
+
+            if (vlen - i < 3) {
+                goto bad_time;
+            }
+
+            n = ngx_hextoi(&value[i + 1], 2);
+            if (n == NGX_ERROR) {
+                goto bad_time;
+            }
+
+            *d++ = (u_char) n;
+            i += 2;
+        }
+
+        a->time = ngx_palette_cert_parse_rfc3339(buf, d - buf);
+
+        if (a->time == NGX_ERROR) {
+            goto bad_time;
+        }
+    }
+
+    return NGX_OK;
+
+bad_time:
+
+    a->error = "activate_at must be a time as RFC 3339 writes it, such as "
+               "2027-01-31T02:00:00Z";
+    return NGX_ERROR;
+}
+
+
+/*
+ * An RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS, optional fractional seconds
+ * (ignored), then Z or an offset +HH:MM / -HH:MM; NGX_ERROR otherwise.
+ * Years from 1970 to 9999; leap seconds are not taken.
+ */
+
+time_t
+ngx_palette_cert_parse_rfc3339(u_char *p, size_t len)
+{
+    u_char     *last;
+    int64_t     days, y, m, d, hh, mm, ss, off, era, yoe, doy, doe;
+    ngx_uint_t  i;
+
+    static const u_char  mdays[] = {
+        31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+    };
+
+    last = p + len;
+
+    if (len < 20) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < 19; i++) {
+        if (i == 4 || i == 7) {
+            if (p[i] != '-') {
+                return NGX_ERROR;
+            }
+
+        } else if (i == 10) {
+            if (p[i] != 'T' && p[i] != 't') {
+                return NGX_ERROR;
+            }
+
+        } else if (i == 13 || i == 16) {
+            if (p[i] != ':') {
+                return NGX_ERROR;
+            }
+
+        } else if (p[i] < '0' || p[i] > '9') {
+            return NGX_ERROR;
+        }
+    }
+
+    y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + (p[2] - '0') * 10
+        + (p[3] - '0');
+    m = (p[5] - '0') * 10 + (p[6] - '0');
+    d = (p[8] - '0') * 10 + (p[9] - '0');
+    hh = (p[11] - '0') * 10 + (p[12] - '0');
+    mm = (p[14] - '0') * 10 + (p[15] - '0');
+    ss = (p[17] - '0') * 10 + (p[18] - '0');
+
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1]
+        || (m == 2 && d == 29
+            && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+        || hh > 23 || mm > 59 || ss > 59)
+    {
+        return NGX_ERROR;
+    }
+
+    p += 19;
+
+    if (*p == '.') {
+        p++;
+
+        if (p == last || *p < '0' || *p > '9') {
+            return NGX_ERROR;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p == last) {
+        return NGX_ERROR;
+    }
+
+    if ((*p == 'Z' || *p == 'z') && p + 1 == last) {
+        off = 0;
+
+    } else if ((*p == '+' || *p == '-') && last - p == 6
+               && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9'
+               && p[3] == ':'
+               && p[4] >= '0' && p[4] <= '9' && p[5] >= '0' && p[5] <= '9')
+    {
+        off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600
+              + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+
+        if ((p[1] - '0') * 10 + (p[2] - '0') > 23
+            || (p[4] - '0') * 10 + (p[5] - '0') > 59)
+        {
+            return NGX_ERROR;
+        }
+
+        if (*p == '-') {
+            off = -off;
+        }
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    /* days since 1970-01-01 of a proleptic Gregorian date */
+
+    y -= (m <= 2);
+    era = y / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    days = era * 146097 + doe - 719468;
+
+    days = days * 86400 + hh * 3600 + mm * 60 + ss - off;
+
+    if (days < 0) {
+        return NGX_ERROR;
+    }
+
+    return (time_t) days;
+}
+
+
+/*
  * The host name of a server_name extension (RFC 6066, section 3) as a
  * client hello carries it, lowercase and without a trailing dot, into
  * host (NGX_PALETTE_CERT_HOST_LEN bytes).  NGX_DECLINED: it names no

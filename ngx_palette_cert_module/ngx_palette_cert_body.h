@@ -82,6 +82,26 @@ typedef struct {
 } ngx_palette_cert_list_query_t;
 
 
+/* what a certificate's query asks for besides the certificate */
+
+#define NGX_PALETTE_CERT_ACT_NONE       0
+#define NGX_PALETTE_CERT_ACT_HISTORY    1
+#define NGX_PALETTE_CERT_ACT_ROLLBACK   2
+#define NGX_PALETTE_CERT_ACT_ACTIVATE   3
+#define NGX_PALETTE_CERT_ACT_STAGED     4
+#define NGX_PALETTE_CERT_ACT_CSR        5
+
+/* an RFC 3339 time, decoded, at most */
+#define NGX_PALETTE_CERT_TIME_LEN       64
+
+typedef struct {
+    ngx_uint_t  action;
+    ngx_uint_t  generation;  /* rollback= */
+    time_t      time;        /* activate_at= */
+    const char *error;
+} ngx_palette_cert_action_t;
+
+
 ngx_int_t ngx_palette_cert_parse_json(u_char *p, size_t len,
     ngx_palette_cert_fields_t *f);
 ngx_int_t ngx_palette_cert_parse_urlencoded(u_char *p, size_t len,
@@ -96,6 +116,9 @@ ngx_uint_t ngx_palette_cert_id_valid(u_char *id, size_t len);
 ngx_uint_t ngx_palette_cert_resource(u_char *p, size_t len, ngx_str_t *id);
 ngx_int_t ngx_palette_cert_parse_list_query(u_char *p, size_t len,
     ngx_palette_cert_list_query_t *q);
+ngx_int_t ngx_palette_cert_parse_action(u_char *p, size_t len,
+    ngx_palette_cert_action_t *a);
+time_t ngx_palette_cert_parse_rfc3339(u_char *p, size_t len);
 ngx_int_t ngx_palette_cert_parse_sni(const u_char *p, size_t len,
     u_char *host, size_t *host_len);
 ngx_uint_t ngx_palette_cert_wants_openmetrics(u_char *p, size_t len);

@@ -457,6 +457,7 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->lock = NGX_INVALID_FILE;
     zone->cache_max = NGX_CONF_UNSET_UINT;
     zone->expire_warn = NGX_CONF_UNSET;
+    zone->history = NGX_CONF_UNSET_UINT;
 
     ngx_palette_cert_cache_init(zone);
 
@@ -586,7 +587,32 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "history=", 8) == 0) {
+
+            if (zone->history != NGX_CONF_UNSET_UINT) {
+                goto duplicate;
+            }
+
+            n = ngx_atoi(value[i].data + 8, value[i].len - 8);
+
+            if (n == NGX_ERROR || n > NGX_PALETTE_CERT_HISTORY_MAX) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in \"palette_cert_zone\": "
+                                   "the history keeps 0 to %d versions",
+                                   &value[i], NGX_PALETTE_CERT_HISTORY_MAX);
+                return NGX_CONF_ERROR;
+            }
+
+            zone->history = n;
+
+            continue;
+        }
+
         goto invalid;
+    }
+
+    if (zone->history == NGX_CONF_UNSET_UINT) {
+        zone->history = NGX_PALETTE_CERT_HISTORY;
     }
 
     if (zone->cache_max == NGX_CONF_UNSET_UINT) {

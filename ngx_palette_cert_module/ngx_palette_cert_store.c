@@ -110,6 +110,8 @@ static ngx_int_t ngx_palette_cert_sync_dir(ngx_palette_cert_zone_t *zone,
     ngx_fd_t fd, const char *dir, ngx_log_t *log);
 static void ngx_palette_cert_store_prune(ngx_palette_cert_zone_t *zone,
     ngx_fd_t dfd, u_char *keep, ngx_log_t *log);
+static ngx_uint_t ngx_palette_cert_history_scan(ngx_palette_cert_zone_t *zone,
+    DIR *dir, ngx_int_t current, ngx_uint_t *kept);
 static void ngx_palette_cert_remove_dir(ngx_palette_cert_zone_t *zone,
     ngx_fd_t dfd, const char *dir, ngx_log_t *log);
 static void ngx_palette_cert_close(ngx_palette_cert_zone_t *zone,
@@ -734,17 +736,22 @@ done:
 
 
 /*
- * Removes every generation folder but the one named and the one "current"
- * names now.
+ * Removes every generation folder but the one named, the one "current"
+ * names now, and the history=N replaced ones right below it.  A folder is
+ * first renamed out of the generations' pattern, so that no half-removed
+ * generation is ever listed or rolled back to; a start removes what a
+ * process that died meanwhile left.
  */
 
 static void
 ngx_palette_cert_store_prune(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
     u_char *keep, ngx_log_t *log)
 {
-    u_char          cur[32];
+    u_char          cur[32], old[64];
     size_t          len;
     DIR            *dir;
+    ngx_int_t       n, current;
+    ngx_uint_t      nkept, kept[NGX_PALETTE_CERT_HISTORY_MAX];
     struct dirent  *de;
 
     dir = ngx_palette_cert_scan(dfd);
@@ -752,28 +759,206 @@ ngx_palette_cert_store_prune(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
         return;
     }
 
-    if (ngx_palette_cert_current(zone, dfd, cur, sizeof(cur), NULL) <= 0) {
+    current = ngx_palette_cert_current(zone, dfd, cur, sizeof(cur), NULL);
+
+    if (current <= 0) {
         cur[0] = '\0';
+        current = 0;
     }
+
+    /* the history: the highest generations below the current one */
+
+    nkept = current ? ngx_palette_cert_history_scan(zone, dir, current, kept)
+                    : 0;
+
+    rewinddir(dir);
 
     while ((de = readdir(dir)) != NULL) {
 
         len = ngx_strlen(de->d_name);
 
-        if (ngx_palette_cert_name_number((u_char *) de->d_name, len, "gen-")
-            == NGX_ERROR)
+        n = ngx_palette_cert_name_number((u_char *) de->d_name, len, "gen-");
+
+        if (n == NGX_ERROR
+            || ngx_strcmp(de->d_name, keep) == 0
+            || ngx_strcmp(de->d_name, cur) == 0)
         {
             continue;
         }
 
-        if (ngx_strcmp(de->d_name, keep) != 0
-            && ngx_strcmp(de->d_name, cur) != 0)
-        {
-            ngx_palette_cert_remove_dir(zone, dfd, de->d_name, log);
+        if (n < current && nkept && (ngx_uint_t) n >= kept[nkept - 1]) {
+            continue;
         }
+
+        ngx_sprintf(old, ".old-%i%Z", n);
+
+        if (renameat(dfd, de->d_name, dfd, (char *) old) == -1) {
+            ngx_palette_cert_remove_dir(zone, dfd, de->d_name, log);
+            continue;
+        }
+
+        ngx_palette_cert_remove_dir(zone, dfd, (char *) old, log);
     }
 
     (void) closedir(dir);
+}
+
+
+/*
+ * The history kept below the generation "current" names: the history=N
+ * highest generations under it, into kept[], highest first.
+ */
+
+static ngx_uint_t
+ngx_palette_cert_history_scan(ngx_palette_cert_zone_t *zone, DIR *dir,
+    ngx_int_t current, ngx_uint_t *kept)
+{
+    ngx_int_t       n;
+    ngx_uint_t      i, j, nkept;
+    struct dirent  *de;
+
+    nkept = 0;
+
+    while (zone->history && (de = readdir(dir)) != NULL) {
+
+        n = ngx_palette_cert_name_number((u_char *) de->d_name,
+                                         ngx_strlen(de->d_name), "gen-");
+
+        if (n == NGX_ERROR || n >= current
+            || (nkept == zone->history && (ngx_uint_t) n <= kept[nkept - 1]))
+        {
+            continue;
+        }
+
+        for (i = 0; i < nkept && kept[i] > (ngx_uint_t) n; i++) {
+            /* void */
+        }
+
+        if (nkept < zone->history) {
+            nkept++;
+        }
+
+        for (j = nkept - 1; j > i; j--) {
+            kept[j] = kept[j - 1];
+        }
+
+        kept[i] = n;
+    }
+
+    return nkept;
+}
+
+
+/*
+ * The replaced versions the store keeps of a certificate, newest first:
+ * their generation, source, chain, and when they were replaced (when the
+ * next one was written).  NGX_DECLINED when there is no current one.
+ */
+
+ngx_int_t
+ngx_palette_cert_store_history(ngx_palette_cert_zone_t *zone,
+    ngx_array_t *versions, ngx_log_t *log)
+{
+    u_char                       cur[32], name[32];
+    DIR                         *dir;
+    ngx_fd_t                     dfd, gfd;
+    ngx_int_t                    current, rc;
+    ngx_str_t                    source;
+    ngx_uint_t                   i, nkept, kept[NGX_PALETTE_CERT_HISTORY_MAX];
+    struct stat                  st;
+    ngx_palette_cert_version_t  *v;
+
+    dfd = ngx_palette_cert_store_open(zone, NULL);
+
+    if (dfd == NGX_INVALID_FILE) {
+        return (ngx_errno == NGX_ENOENT) ? NGX_DECLINED : NGX_ERROR;
+    }
+
+    current = ngx_palette_cert_current(zone, dfd, cur, sizeof(cur), NULL);
+
+    if (current <= 0) {
+        (void) close(dfd);
+        return NGX_DECLINED;
+    }
+
+    dir = ngx_palette_cert_scan(dfd);
+
+    if (dir == NULL) {
+        (void) close(dfd);
+        return NGX_ERROR;
+    }
+
+    nkept = ngx_palette_cert_history_scan(zone, dir, current, kept);
+
+    (void) closedir(dir);
+
+    rc = NGX_OK;
+
+    /* replaced when the next one was written: the current one first */
+
+    if (fstatat(dfd, (char *) cur, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+        st.st_mtime = 0;
+    }
+
+    for (i = 0; i < nkept; i++) {
+
+        v = ngx_array_push(versions);
+        if (v == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        ngx_memzero(v, sizeof(ngx_palette_cert_version_t));
+
+        v->generation = kept[i];
+        v->replaced = st.st_mtime;
+
+        ngx_sprintf(name, "gen-%ui%Z", kept[i]);
+
+        gfd = openat(dfd, (char *) name,
+                     O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+
+        if (gfd == NGX_INVALID_FILE) {
+            versions->nelts--;
+            continue;
+        }
+
+        if (fstat(gfd, &st) == -1) {
+            st.st_mtime = 0;
+        }
+
+        ngx_str_null(&source);
+
+        if (ngx_palette_cert_read(zone, gfd, (char *) name, "certificate.pem",
+                                  &v->cert, 0, log)
+            != NGX_OK
+            || ngx_palette_cert_read(zone, gfd, (char *) name, "source",
+                                     &source, 1, log)
+               != NGX_OK)
+        {
+            if (v->cert.data) {
+                ngx_free(v->cert.data);
+            }
+
+            versions->nelts--;
+
+        } else {
+            v->source = (source.len >= 11
+                         && ngx_strncmp(source.data, "self-signed", 11) == 0)
+                        ? NGX_PALETTE_CERT_SELF_SIGNED
+                        : NGX_PALETTE_CERT_UPLOADED;
+        }
+
+        if (source.data) {
+            ngx_free(source.data);
+        }
+
+        (void) close(gfd);
+    }
+
+    (void) close(dfd);
+
+    return rc;
 }
 
 
@@ -838,6 +1023,7 @@ void
 ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
 {
     DIR            *dir;
+    size_t          len;
     ngx_fd_t        dfd;
     ngx_int_t       pid;
     struct dirent  *de;
@@ -857,8 +1043,19 @@ ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
 
     while ((de = readdir(dir)) != NULL) {
 
-        pid = ngx_palette_cert_name_number((u_char *) de->d_name,
-                                           ngx_strlen(de->d_name), ".tmp-");
+        len = ngx_strlen(de->d_name);
+
+        /* a replaced generation being removed */
+
+        if (ngx_palette_cert_name_number((u_char *) de->d_name, len, ".old-")
+            != NGX_ERROR)
+        {
+            ngx_palette_cert_remove_dir(zone, dfd, de->d_name, log);
+            continue;
+        }
+
+        pid = ngx_palette_cert_name_number((u_char *) de->d_name, len,
+                                           ".tmp-");
 
         if (pid == NGX_ERROR || kill((ngx_pid_t) pid, 0) == 0
             || ngx_errno != NGX_ESRCH)

@@ -2193,6 +2193,21 @@ ngx_palette_cert_sha256(u_char *p, X509 *x)
 }
 
 
+/* a time as RFC 3339 writes it, in UTC: 2027-01-31T02:00:00Z */
+
+u_char *
+ngx_palette_cert_rfc3339(u_char *p, time_t t)
+{
+    ngx_tm_t  tm;
+
+    ngx_gmtime(t, &tm);
+
+    return ngx_sprintf(p, "%4d-%02d-%02dT%02d:%02d:%02dZ",
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+}
+
+
 u_char *
 ngx_palette_cert_time(u_char *p, const ASN1_TIME *t)
 {

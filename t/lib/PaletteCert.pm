@@ -980,6 +980,7 @@ my %STEPS = (
             sha256     => \&_v_cert_fixture,
             api        => \&_v_path,
             id         => \&_v_id,
+            history    => \&_v_uint,
         },
         flags => ['absent'],
     },
@@ -3203,8 +3204,16 @@ sub step_store {
     $self->is($gen, $args->{generation}, "$what: generation $args->{generation}")
         if defined $args->{generation};
 
-    my @gens = grep { m{/gen-[0-9]+$} } glob "$dir/gen-*";
-    $self->is(scalar @gens, 1, "$what: one generation kept");
+    # the current generation and, below it, the history=N (5) replaced last
+
+    my $history = $args->{history} // 5;
+    my @gens = sort { $a <=> $b } map { m{/gen-([0-9]+)$} ? $1 : () }
+                                  glob "$dir/gen-*";
+
+    $self->is($gens[-1], $gen, "$what: no generation above the current one");
+    $self->ok(@gens <= 1 + $history,
+              "$what: the current generation and $history replaced at most",
+              "kept: @gens");
 
     my $cert = _slurp("$dir/$link/certificate.pem");
     my ($leaf) = ($cert // '') =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)/s;
