@@ -59,6 +59,11 @@
 
 #define NGX_PALETTE_CERT_MSG_LEN        1024
 
+/* a pending key's "info" file: key type, time, names, subject */
+#define NGX_PALETTE_CERT_CSR_INFO       (64 + NGX_PALETTE_CERT_CSR_NAMES    \
+                                         * (NGX_PALETTE_CERT_HOST_LEN + 1)  \
+                                         + 1024)
+
 /*
  * A change allocates a record, writes a few kilobytes to the store with a
  * handful of fsync() calls and switches a pointer: well under a second,
@@ -252,6 +257,37 @@ struct ngx_palette_cert_watch_sh_s {
 };
 
 
+/* a pending key and its request, as POST RES?csr made them */
+
+typedef struct {
+    ngx_uint_t                   type;        /* index of the key type */
+    ngx_str_t                    key_type;
+    ngx_str_t                    names;       /* "a.test,10.0.0.1" */
+    ngx_str_t                    subject;     /* as asked, or empty */
+    time_t                       created;
+    ngx_str_t                    key;         /* PEM, cleansed */
+    ngx_str_t                    req;         /* PEM */
+} ngx_palette_cert_csr_t;
+
+
+/* the same in the zone: the names, the key and the request follow */
+
+typedef struct ngx_palette_cert_csr_sh_s  ngx_palette_cert_csr_sh_t;
+
+struct ngx_palette_cert_csr_sh_s {
+    ngx_palette_cert_csr_sh_t   *next;
+    time_t                       created;
+    uint32_t                     names_len;
+    uint32_t                     key_len;
+    uint32_t                     req_len;
+    u_char                       id_len;
+    u_char                       key_type_len;
+    u_char                       id[NGX_PALETTE_CERT_ID_LEN];
+    u_char                       key_type[12];
+    u_char                       data[1];
+};
+
+
 /*
  * The index handshakes search: an open-addressing hash table of names,
  * each with its certificate of either key type.  It is read without a
@@ -313,6 +349,10 @@ typedef struct {
      */
     ngx_palette_cert_record_t   *pending;
     ngx_palette_cert_named_t    *pending_named;
+    ngx_palette_cert_csr_sh_t   *pending_csr;
+
+    /* the pending keys of POST ?csr, by id */
+    ngx_palette_cert_csr_sh_t   *csrs;
 
     /* named certificates, by id */
     ngx_rbtree_t                 named;
@@ -568,6 +608,15 @@ typedef struct {
 } ngx_palette_cert_bundle_t;
 
 
+/* a file of the store: what is written, or read (mode 0: optional) */
+
+typedef struct {
+    const char                  *name;
+    ngx_str_t                    data;
+    ngx_uint_t                   mode;
+} ngx_palette_cert_file_t;
+
+
 /* a replaced version the store keeps, as the history lists it */
 
 typedef struct {
@@ -761,6 +810,15 @@ ngx_int_t ngx_palette_cert_store_load_named(ngx_palette_cert_zone_t *zone,
 ngx_uint_t ngx_palette_cert_store_last(ngx_palette_cert_zone_t *zone);
 ngx_int_t ngx_palette_cert_store_history(ngx_palette_cert_zone_t *zone,
     ngx_array_t *versions, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_store_save_aside(ngx_palette_cert_zone_t *zone,
+    const char *which, ngx_palette_cert_file_t *files, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_store_remove_aside(ngx_palette_cert_zone_t *zone,
+    const char *which, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_store_load_aside(ngx_palette_cert_zone_t *zone,
+    const char *which, ngx_palette_cert_file_t *files,
+    ngx_int_t (*handler)(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_file_t *files), ngx_log_t *log);
+void ngx_palette_cert_files_free(ngx_palette_cert_file_t *files);
 void ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone,
     ngx_log_t *log);
 ngx_int_t ngx_palette_cert_store_lock_init(ngx_palette_cert_zone_t *zone,
@@ -819,6 +877,33 @@ ngx_uint_t ngx_palette_cert_watch_serves(ngx_palette_cert_watch_t *w,
 ngx_int_t ngx_palette_cert_watch_init(ngx_cycle_t *cycle,
     ngx_palette_cert_zone_t *zone);
 ngx_int_t ngx_palette_cert_watch_init_process(ngx_cycle_t *cycle);
+
+
+/* ngx_palette_cert_csr.c */
+ngx_int_t ngx_palette_cert_csr_check(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_csr_fields_t *c, ngx_uint_t named,
+    ngx_palette_cert_csr_t *csr, ngx_pool_t *pool,
+    ngx_palette_cert_error_t *err);
+ngx_uint_t ngx_palette_cert_csr_covers(ngx_str_t *name, ngx_str_t *want);
+ngx_int_t ngx_palette_cert_csr_make(ngx_palette_cert_csr_t *csr);
+void ngx_palette_cert_csr_free(ngx_palette_cert_csr_t *csr);
+ngx_palette_cert_csr_sh_t *ngx_palette_cert_csr_alloc(
+    ngx_palette_cert_zone_t *zone, ngx_str_t *id, ngx_palette_cert_csr_t *csr);
+void ngx_palette_cert_csr_sh_free(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_csr_sh_t *e);
+ngx_int_t ngx_palette_cert_csr_publish(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_csr_sh_t *e);
+void ngx_palette_cert_csr_discard(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_csr_sh_t *e);
+ngx_palette_cert_csr_sh_t **ngx_palette_cert_csr_find(
+    ngx_palette_cert_zone_t *zone, ngx_str_t *id);
+ngx_int_t ngx_palette_cert_csr_key_copy(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, ngx_str_t *key, time_t *created);
+void ngx_palette_cert_csr_consume(ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id, time_t created);
+ngx_int_t ngx_palette_cert_csr_load(ngx_palette_cert_zone_t *zone);
+void ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
+    ngx_palette_cert_zone_t *zone, ngx_str_t *id);
 
 
 /* ngx_palette_cert_selfsigned.c */

@@ -78,6 +78,14 @@ typedef struct {
     ngx_palette_cert_pem_t       version;
     u_char                      *what;
 
+    /* POST ?csr: the key and request made, and their entry in the zone */
+    ngx_palette_cert_csr_t       csr;
+    ngx_palette_cert_csr_sh_t   *csr_entry;
+
+    /* an upload without a key: the pending key it uses, made then */
+    ngx_str_t                    pending_key;
+    time_t                       pending_created;
+
 #if (NGX_THREADS)
     /* the step of a change that a thread runs */
     ngx_thread_task_t           *task;
@@ -90,6 +98,8 @@ typedef struct {
     unsigned                     named:1;
     unsigned                     list:1;
     unsigned                     remove:1;
+    unsigned                     make_csr:1;
+    unsigned                     use_csr:1;
 } ngx_palette_cert_ctx_t;
 
 
@@ -204,6 +214,16 @@ static ngx_int_t ngx_palette_cert_versions(ngx_http_request_t *r,
     ngx_array_t *versions, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_change(ngx_http_request_t *r,
     ngx_int_t rc);
+static ngx_int_t ngx_palette_cert_api_csr(ngx_http_request_t *r,
+    ngx_palette_cert_ctx_t *ctx);
+static ngx_int_t ngx_palette_cert_api_csr_made(ngx_http_request_t *r,
+    ngx_int_t rc, ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_send_csr(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_store_csr(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_ctx_t *ctx, ngx_log_t *log);
+static u_char *ngx_palette_cert_audit_who(ngx_http_request_t *r, u_char *p,
+    u_char *last);
 static ngx_int_t ngx_palette_cert_api_commit(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_answer(ngx_http_request_t *r,
     ngx_int_t rc, ngx_palette_cert_error_t *err);
@@ -228,6 +248,7 @@ static ngx_int_t ngx_palette_cert_api_apply(ngx_http_request_t *r,
 static ngx_int_t ngx_palette_cert_task_check(ngx_http_request_t *r,
     ngx_palette_cert_fields_t *f);
 static void ngx_palette_cert_task_check_handler(void *data, ngx_log_t *log);
+static void ngx_palette_cert_task_csr_handler(void *data, ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_task_store(ngx_http_request_t *r,
     ngx_palette_cert_pem_t *pem);
 static void ngx_palette_cert_task_store_handler(void *data, ngx_log_t *log);
@@ -388,6 +409,14 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
         return ngx_palette_cert_not_allowed(r, "POST", "for a rollback");
     }
 
+    if (act == NGX_PALETTE_CERT_ACT_CSR && r->method != NGX_HTTP_POST) {
+        return ngx_palette_cert_not_allowed(r, "POST", "for a certificate "
+                                            "request; GET shows the pending "
+                                            "one as \"csr_pending\"");
+    }
+
+    ctx->make_csr = (act == NGX_PALETTE_CERT_ACT_CSR);
+
     ctx->remove = (ctx->named && r->method == NGX_HTTP_DELETE);
 
     if ((r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))
@@ -527,11 +556,25 @@ ngx_palette_cert_route(ngx_http_request_t *r, ngx_str_t *id)
 static ngx_int_t
 ngx_palette_cert_api_read(ngx_http_request_t *r)
 {
-    ngx_int_t                 rc;
+    ngx_int_t                 rc, type;
     ngx_str_t                 boundary;
+    ngx_palette_cert_ctx_t   *ctx;
     ngx_palette_cert_error_t  err;
 
-    if (ngx_palette_cert_media_type(r, &boundary) == NGX_DECLINED) {
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    type = ngx_palette_cert_media_type(r, &boundary);
+
+    if (ctx->make_csr && type != NGX_PALETTE_CERT_JSON) {
+        ngx_palette_cert_error(&err, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                               "unsupported_media_type", NULL,
+                               "send the certificate request's names and "
+                               "key type as application/json");
+
+        return ngx_palette_cert_refuse(r, &err);
+    }
+
+    if (type == NGX_DECLINED) {
         ngx_palette_cert_error(&err, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                "unsupported_media_type", NULL,
                                "send the upload as application/json, "
@@ -850,6 +893,10 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ctx->make_csr) {
+        return ngx_palette_cert_api_csr(r, ctx);
+    }
+
     if (ctx->body.len == 0) {
         ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST, "missing_field",
                                "certificate", "the body is empty; send the "
@@ -914,11 +961,29 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
     }
 
     if (!f.has_key || ngx_palette_cert_field_empty(&f.key)) {
-        ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST, "missing_field",
-                               "key", "the field \"key\" is missing or "
-                               "empty; paste the private key of the leaf "
-                               "certificate");
-        return ngx_palette_cert_send_error(r, &err);
+
+        /* the key POST ?csr made, kept in the zone */
+
+        rc = ngx_palette_cert_csr_key_copy(zone, &ctx->id, &ctx->pending_key,
+                                           &ctx->pending_created);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST,
+                                   "missing_field", "key", "the field "
+                                   "\"key\" is missing or empty, and no "
+                                   "key is pending (POST ?csr makes one); "
+                                   "paste the private key of the leaf "
+                                   "certificate");
+            return ngx_palette_cert_send_error(r, &err);
+        }
+
+        f.key = ctx->pending_key;
+        f.has_key = 1;
+        ctx->use_csr = 1;
     }
 
     if (f.has_ca && ngx_palette_cert_field_empty(&f.ca)) {
@@ -1433,6 +1498,173 @@ ngx_palette_cert_api_rollback(ngx_http_request_t *r)
 
 
 /*
+ * POST RES?csr: the request checked, then the key and the request made in
+ * a thread (in the event loop without threads), then applied as a change
+ * that serves nothing new: kept in the zone and the store.
+ */
+
+static ngx_int_t
+ngx_palette_cert_api_csr(ngx_http_request_t *r, ngx_palette_cert_ctx_t *ctx)
+{
+    ngx_int_t                      rc;
+    ngx_palette_cert_zone_t       *zone;
+    ngx_palette_cert_error_t       err;
+    ngx_palette_cert_csr_fields_t  c;
+    ngx_palette_cert_loc_conf_t   *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    if (ngx_palette_cert_parse_csr(ctx->body.data, ctx->body.len, &c)
+        != NGX_OK)
+    {
+        ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST,
+                               "malformed_request", c.field,
+                               "the body cannot be parsed: %s", c.error);
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    rc = ngx_palette_cert_csr_check(zone, &c, ctx->named, &ctx->csr, r->pool,
+                                    &err);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_palette_cert_send_error(r, &err);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the subject points into the body: copied, as the body is cleansed */
+
+    if (ctx->csr.subject.len) {
+        ctx->csr.subject.data = ngx_pstrdup(r->pool, &ctx->csr.subject);
+        if (ctx->csr.subject.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ctx->csr.created = ngx_time();
+
+#if (NGX_THREADS)
+    {
+    ngx_thread_task_t        *task;
+    ngx_palette_cert_task_t  *t;
+
+    task = ngx_palette_cert_task(r);
+
+    if (task) {
+        t = task->ctx;
+        t->resume = ngx_palette_cert_api_csr_made;
+        task->handler = ngx_palette_cert_task_csr_handler;
+
+        rc = ngx_palette_cert_task_post(r, task);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+    }
+#endif
+
+    rc = ngx_palette_cert_csr_make(&ctx->csr);
+
+    return ngx_palette_cert_api_csr_made(r, rc, &err);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_api_csr_made(ngx_http_request_t *r, ngx_int_t rc,
+    ngx_palette_cert_error_t *err)
+{
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "palette_cert: a key and certificate request could "
+                      "not be made");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_palette_cert_api_commit(r);
+}
+
+
+/* the answer to POST ?csr, once the key is kept; logged as a change */
+
+static ngx_int_t
+ngx_palette_cert_send_csr(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone)
+{
+    u_char                  *p, *last, *end, buf[32], who[512], *w;
+    ngx_palette_cert_ctx_t  *ctx;
+    ngx_palette_cert_json_t  j;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    w = ngx_palette_cert_audit_who(r, who, who + sizeof(who));
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "palette_cert zone \"%V\"%s%V%s made a key and a "
+                  "certificate request: key_type %V, names %V%*s",
+                  &zone->name, ctx->named ? " certificate \"" : "",
+                  &ctx->id, ctx->named ? "\"" : "", &ctx->csr.key_type,
+                  &ctx->csr.names, w - who, who);
+
+    if (ngx_palette_cert_json_init(&j, r->pool, 2048) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_palette_cert_json_raw(&j, "{");
+
+    ngx_palette_cert_json_key(&j, "zone");
+    ngx_palette_cert_json_str(&j, zone->name.data, zone->name.len);
+
+    if (ctx->named) {
+        ngx_palette_cert_json_key(&j, "id");
+        ngx_palette_cert_json_str(&j, ctx->id.data, ctx->id.len);
+    }
+
+    ngx_palette_cert_json_key(&j, "csr");
+    ngx_palette_cert_json_str(&j, ctx->csr.req.data, ctx->csr.req.len);
+
+    ngx_palette_cert_json_key(&j, "names");
+    ngx_palette_cert_json_raw(&j, "[");
+
+    p = ctx->csr.names.data;
+    last = p + ctx->csr.names.len;
+
+    while (p < last) {
+        end = ngx_strlchr(p, last, ',');
+        if (end == NULL) {
+            end = last;
+        }
+
+        if (p > ctx->csr.names.data) {
+            ngx_palette_cert_json_raw(&j, ",");
+        }
+
+        ngx_palette_cert_json_str(&j, p, end - p);
+
+        p = (end < last) ? end + 1 : last;
+    }
+
+    ngx_palette_cert_json_raw(&j, "]");
+
+    ngx_palette_cert_json_key(&j, "key_type");
+    ngx_palette_cert_json_str(&j, ctx->csr.key_type.data,
+                              ctx->csr.key_type.len);
+
+    ngx_palette_cert_json_key(&j, "created");
+    p = ngx_palette_cert_rfc3339(buf, ctx->csr.created);
+    ngx_palette_cert_json_str(&j, buf, p - buf);
+
+    ngx_palette_cert_json_raw(&j, "}\n");
+
+    return ngx_palette_cert_send_json(r, NGX_HTTP_OK, &j,
+                                      ngx_palette_cert_etag(r, zone));
+}
+
+
+/*
  * Applies the change the request carries (ctx->pem) and answers it;
  * NGX_BUSY when another change is being applied, NGX_AGAIN when a thread
  * writes the store (the answer follows once it is done).
@@ -1476,6 +1708,14 @@ ngx_palette_cert_api_answer(ngx_http_request_t *r, ngx_int_t rc,
 
     if (rc == NGX_BUSY) {
         return NGX_BUSY;
+    }
+
+    if (ctx->make_csr) {
+        if (rc != NGX_OK) {
+            return ngx_palette_cert_send_error(r, err);
+        }
+
+        return ngx_palette_cert_send_csr(r, zone);
     }
 
     if (rc == NGX_DECLINED) {
@@ -1568,6 +1808,19 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
         goto done;
     }
 
+    if (ctx->make_csr) {
+
+        /* a pending key: no generation, nothing served changes */
+
+        ctx->csr_entry = ngx_palette_cert_csr_alloc(zone, &ctx->id,
+                                                    &ctx->csr);
+        if (ctx->csr_entry == NULL) {
+            goto full;
+        }
+
+        goto store;
+    }
+
     if (ctx->named) {
         if (ngx_palette_cert_named_check(r, zone, ctx, err) != NGX_OK) {
             rc = NGX_ERROR;
@@ -1609,6 +1862,8 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
 
     ctx->reserved = zone->sh->reserved;
     zone->sh->reserved = pem->generation;
+
+store:
 
     rc = NGX_OK;
 
@@ -1757,6 +2012,23 @@ ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
         rc = NGX_BUSY;
     }
 
+    if (ctx->make_csr) {
+        if (rc == NGX_OK) {
+            rc = ngx_palette_cert_csr_publish(zone, ctx->csr_entry);
+
+            if (zone->store.len) {
+                ngx_palette_cert_store_unlock(zone);
+            }
+
+        } else {
+            ngx_palette_cert_csr_discard(zone, ctx->csr_entry);
+        }
+
+        ctx->csr_entry = NULL;
+
+        goto done;
+    }
+
     if (rc != NGX_OK) {
         if (rc == NGX_ERROR && ngx_palette_cert_change_owned(zone)) {
             zone->sh->reserved = ctx->reserved;
@@ -1780,6 +2052,14 @@ ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
                                                    ctx->pem.generation);
     } else {
         rc = ngx_palette_cert_change_publish(zone, ctx->rec);
+    }
+
+    /* the pending key an upload used is gone with it */
+
+    if (rc == NGX_OK && ctx->use_csr) {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+        ngx_palette_cert_csr_consume(zone, &ctx->id, ctx->pending_created);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
     }
 
     if (zone->store.len) {
@@ -1859,16 +2139,70 @@ static ngx_int_t
 ngx_palette_cert_store_change(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_ctx_t *ctx, ngx_palette_cert_pem_t *pem, ngx_log_t *log)
 {
+    ngx_int_t                rc;
+    ngx_palette_cert_zone_t  nz;
+
+    if (ctx->make_csr) {
+        return ngx_palette_cert_store_csr(zone, ctx, log);
+    }
+
     if (!ctx->named) {
-        return ngx_palette_cert_store_save(zone, pem, log);
+        rc = ngx_palette_cert_store_save(zone, pem, log);
+
+    } else if (ctx->remove) {
+        rc = ngx_palette_cert_store_delete_named(zone, &ctx->id,
+                                                 pem->generation, log);
+
+    } else {
+        rc = ngx_palette_cert_store_save_named(zone, &ctx->id, pem, log);
     }
 
-    if (ctx->remove) {
-        return ngx_palette_cert_store_delete_named(zone, &ctx->id,
-                                                   pem->generation, log);
+    /* the pending key it used: the change is made, this is tidying up */
+
+    if (rc == NGX_OK && ctx->use_csr) {
+        nz = *zone;
+        nz.id = ctx->id;
+
+        (void) ngx_palette_cert_store_remove_aside(&nz, "csr", log);
     }
 
-    return ngx_palette_cert_store_save_named(zone, &ctx->id, pem, log);
+    return rc;
+}
+
+
+/* STORE[/named/ID]/csr: the pending key, its request, what was asked */
+
+static ngx_int_t
+ngx_palette_cert_store_csr(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_ctx_t *ctx, ngx_log_t *log)
+{
+    u_char                   *p, info[NGX_PALETTE_CERT_CSR_INFO];
+    ngx_palette_cert_zone_t   nz;
+    ngx_palette_cert_file_t   files[4];
+
+    p = ngx_snprintf(info, sizeof(info), "%V\n%T\n%V\n%V\n",
+                     &ctx->csr.key_type, ctx->csr.created, &ctx->csr.names,
+                     &ctx->csr.subject);
+
+    files[0].name = "key.pem";
+    files[0].data = ctx->csr.key;
+    files[0].mode = 0600;
+
+    files[1].name = "request.pem";
+    files[1].data = ctx->csr.req;
+    files[1].mode = 0644;
+
+    files[2].name = "info";
+    files[2].data.data = info;
+    files[2].data.len = p - info;
+    files[2].mode = 0644;
+
+    files[3].name = NULL;
+
+    nz = *zone;
+    nz.id = ctx->id;
+
+    return ngx_palette_cert_store_save_aside(&nz, "csr", files, log);
 }
 
 
@@ -1953,6 +2287,19 @@ ngx_palette_cert_task_check_handler(void *data, ngx_log_t *log)
      * exits with its worker, it would be freed then, racing the
      * worker's own OpenSSL cleanup at exit.
      */
+
+    OPENSSL_thread_stop();
+}
+
+
+/* a thread makes the key and the request of POST ?csr */
+
+static void
+ngx_palette_cert_task_csr_handler(void *data, ngx_log_t *log)
+{
+    ngx_palette_cert_task_t  *t = data;
+
+    t->rc = ngx_palette_cert_csr_make(&t->ctx->csr);
 
     OPENSSL_thread_stop();
 }
@@ -2643,6 +2990,13 @@ ngx_palette_cert_cleanse(void *data)
         ngx_palette_cert_bundle_free(&ctx->bundle);
         ngx_palette_cert_pem_free(&ctx->pem);
         ngx_palette_cert_pem_free(&ctx->version);
+        ngx_palette_cert_csr_free(&ctx->csr);
+
+        if (ctx->pending_key.data) {
+            ngx_explicit_memzero(ctx->pending_key.data, ctx->pending_key.len);
+            ngx_free(ctx->pending_key.data);
+            ngx_str_null(&ctx->pending_key);
+        }
 
         /*
          * The header buffer belongs to the connection and outlives the
@@ -2967,9 +3321,8 @@ ngx_palette_cert_audit_line(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, const char *what, ngx_uint_t generation,
     u_char *sha256, ngx_str_t *subject, ngx_str_t *not_after)
 {
-    X509                    *peer;
-    u_char                  *p, *u, *q, *last, *c, *i;
-    u_char                   sha[64], user[64], client[256], id[128];
+    u_char                  *p, *w, *i;
+    u_char                   sha[64], who[512], id[128];
     ngx_palette_cert_ctx_t  *ctx;
 
     p = ngx_hex_dump(sha, sha256, 32);
@@ -2983,19 +3336,48 @@ ngx_palette_cert_audit_line(ngx_http_request_t *r,
         i = ngx_snprintf(id, sizeof(id), " certificate \"%V\"", &ctx->id);
     }
 
-    /* the user name as the client sent it: printable characters only */
+    w = ngx_palette_cert_audit_who(r, who, who + sizeof(who));
 
-    last = r->headers_in.user.data + r->headers_in.user.len;
+    /* the client address follows, added by the request's log handler */
+
+    if (subject == NULL) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "palette_cert zone \"%V\"%*s %s: generation %ui, "
+                      "sha256 %*s%*s",
+                      &zone->name, i - id, id, what, generation, p - sha, sha,
+                      w - who, who);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "palette_cert zone \"%V\"%*s %s: generation %ui, "
+                  "sha256 %*s, subject \"%V\", not_after %V%*s",
+                  &zone->name, i - id, id, what, generation, p - sha, sha,
+                  subject, not_after, w - who, who);
+}
+
+
+/*
+ * Who made a change, for the audit line: the user name as the client
+ * sent it (printable characters only), and a verified client certificate,
+ * which may be what let the admin in.
+ */
+
+static u_char *
+ngx_palette_cert_audit_who(ngx_http_request_t *r, u_char *p, u_char *last)
+{
+    X509    *peer;
+    u_char  *q, *end, user[64], *u, client[256], *c;
+
+    end = r->headers_in.user.data + r->headers_in.user.len;
     u = user;
 
     for (q = r->headers_in.user.data;
-         q < last && u < user + sizeof(user);
+         q < end && u < user + sizeof(user);
          q++)
     {
         *u++ = (*q >= 0x20 && *q < 0x7f && *q != '"') ? *q : '?';
     }
-
-    /* a verified client certificate, which may be what let the admin in */
 
     c = client;
 
@@ -3010,30 +3392,16 @@ ngx_palette_cert_audit_line(ngx_http_request_t *r,
         }
     }
 
-    /* the client address follows, added by the request's log handler */
-
-    if (subject == NULL) {
-        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                      "palette_cert zone \"%V\"%*s %s: generation %ui, "
-                      "sha256 %*s%s%*s%s%s%*s%s",
-                      &zone->name, i - id, id, what, generation, p - sha, sha,
-                      u > user ? ", user \"" : "", u - user, user,
-                      u > user ? "\"" : "",
-                      c > client ? ", client certificate \"" : "",
-                      c - client, client, c > client ? "\"" : "");
-        return;
+    if (u > user) {
+        p = ngx_slprintf(p, last, ", user \"%*s\"", u - user, user);
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                  "palette_cert zone \"%V\"%*s %s: generation %ui, "
-                  "sha256 %*s, subject \"%V\", not_after %V%s%*s%s"
-                  "%s%*s%s",
-                  &zone->name, i - id, id, what, generation, p - sha, sha,
-                  subject, not_after,
-                  u > user ? ", user \"" : "", u - user, user,
-                  u > user ? "\"" : "",
-                  c > client ? ", client certificate \"" : "",
-                  c - client, client, c > client ? "\"" : "");
+    if (c > client) {
+        p = ngx_slprintf(p, last, ", client certificate \"%*s\"",
+                         c - client, client);
+    }
+
+    return p;
 }
 
 
@@ -3098,6 +3466,9 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
     } else {
         ngx_palette_cert_json_raw(&j, "null");
     }
+
+    ngx_palette_cert_csr_json(&j, zone, (ctx && ctx->named) ? &ctx->id
+                                                           : &none);
 
     if (dry_run) {
         ngx_palette_cert_json_key(&j, "dry_run");

@@ -18,16 +18,29 @@
 #define NGX_PALETTE_CERT_JSON_DEPTH  32
 
 
-typedef struct {
+typedef struct ngx_palette_cert_json_parser_s  ngx_palette_cert_json_parser_t;
+
+struct ngx_palette_cert_json_parser_s {
     u_char      *pos;
     u_char      *last;
     const char  *error;
-} ngx_palette_cert_json_parser_t;
+
+    /* each member of the object, its value at pos */
+    ngx_int_t  (*member)(ngx_palette_cert_json_parser_t *jp,
+                         ngx_str_t *name);
+    void        *data;
+};
 
 
 static ngx_uint_t ngx_palette_cert_known_field(ngx_str_t *name);
 static ngx_int_t ngx_palette_cert_field(ngx_palette_cert_fields_t *f,
     ngx_str_t *name, ngx_str_t *value);
+static ngx_int_t ngx_palette_cert_upload_member(
+    ngx_palette_cert_json_parser_t *jp, ngx_str_t *name);
+static ngx_int_t ngx_palette_cert_csr_member(
+    ngx_palette_cert_json_parser_t *jp, ngx_str_t *name);
+static ngx_int_t ngx_palette_cert_json_object(
+    ngx_palette_cert_json_parser_t *jp);
 static void ngx_palette_cert_json_ws(ngx_palette_cert_json_parser_t *jp);
 static ngx_int_t ngx_palette_cert_json_string(
     ngx_palette_cert_json_parser_t *jp, ngx_str_t *out);
@@ -98,138 +111,344 @@ ngx_int_t
 ngx_palette_cert_parse_json(u_char *p, size_t len,
     ngx_palette_cert_fields_t *f)
 {
-    ngx_str_t                       name, value;
-    ngx_uint_t                      first;
     ngx_palette_cert_json_parser_t  jp;
 
     jp.pos = p;
     jp.last = p + len;
-    jp.error = "the body is not a JSON object";
+    jp.error = NULL;
+    jp.data = f;
+    jp.member = ngx_palette_cert_upload_member;
 
-    ngx_palette_cert_json_ws(&jp);
-
-    if (jp.pos == jp.last || *jp.pos != '{') {
-        goto failed;
+    if (ngx_palette_cert_json_object(&jp) == NGX_OK) {
+        return NGX_OK;
     }
 
-    jp.pos++;
+    /* a field's own error, or the JSON's */
+
+    if (jp.error) {
+        f->error = jp.error;
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* a member of an upload's object, its value at jp->pos */
+
+static ngx_int_t
+ngx_palette_cert_upload_member(ngx_palette_cert_json_parser_t *jp,
+    ngx_str_t *name)
+{
+    ngx_str_t                   value;
+    ngx_palette_cert_fields_t  *f = jp->data;
+
+    if (*jp->pos == '"') {
+        if (ngx_palette_cert_json_string(jp, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_palette_cert_field(f, name, &value) != NGX_OK) {
+            jp->error = NULL;
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (*jp->pos == 'n'
+        && ngx_palette_cert_json_literal(jp, "null") == NGX_OK)
+    {
+        /* null stands for an absent field */
+
+        if (name->len == 2 && ngx_strncmp(name->data, "ca", 2) == 0) {
+            if (f->has_ca || f->ca_null) {
+                f->error = "a field is given more than once";
+                jp->error = NULL;
+                return NGX_ERROR;
+            }
+
+            f->ca_null = 1;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_palette_cert_known_field(name)) {
+        jp->error = "the fields \"certificate\", \"key\" and \"ca\" must be "
+                    "JSON strings";
+        return NGX_ERROR;
+    }
+
+    return ngx_palette_cert_json_skip(jp, 0);
+}
+
+
+/*
+ * POST ?csr: {"names": [...], "key_type": "...", "subject": "..."}, the
+ * strings decoded in place; other members are skipped.
+ */
+
+ngx_int_t
+ngx_palette_cert_parse_csr(u_char *p, size_t len,
+    ngx_palette_cert_csr_fields_t *c)
+{
+    ngx_palette_cert_json_parser_t  jp;
+
+    ngx_memzero(c, sizeof(ngx_palette_cert_csr_fields_t));
+
+    jp.pos = p;
+    jp.last = p + len;
+    jp.error = NULL;
+    jp.data = c;
+    jp.member = ngx_palette_cert_csr_member;
+
+    if (ngx_palette_cert_json_object(&jp) == NGX_OK) {
+        return NGX_OK;
+    }
+
+    if (jp.error) {
+        c->error = jp.error;
+    }
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_csr_member(ngx_palette_cert_json_parser_t *jp,
+    ngx_str_t *name)
+{
+    ngx_uint_t                      first;
+    ngx_palette_cert_csr_fields_t  *c = jp->data;
+
+    if (name->len == 5 && ngx_strncmp(name->data, "names", 5) == 0) {
+
+        if (c->has_names) {
+            goto twice;
+        }
+
+        c->has_names = 1;
+
+        if (*jp->pos != '[') {
+            c->field = "names";
+            jp->error = "\"names\" must be a JSON array of strings";
+            return NGX_ERROR;
+        }
+
+        jp->pos++;
+        first = 1;
+
+        for ( ;; ) {
+            ngx_palette_cert_json_ws(jp);
+
+            if (jp->pos == jp->last) {
+                jp->error = "the JSON array is not closed";
+                return NGX_ERROR;
+            }
+
+            if (*jp->pos == ']' && first) {
+                jp->pos++;
+                return NGX_OK;
+            }
+
+            first = 0;
+
+            if (*jp->pos != '"') {
+                c->field = "names";
+                jp->error = "\"names\" must be a JSON array of strings";
+                return NGX_ERROR;
+            }
+
+            if (c->nnames == NGX_PALETTE_CERT_CSR_NAMES) {
+                c->field = "names";
+                jp->error = "\"names\" holds more names than a certificate "
+                            "request takes (100)";
+                return NGX_ERROR;
+            }
+
+            if (ngx_palette_cert_json_string(jp, &c->names[c->nnames])
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            c->nnames++;
+
+            ngx_palette_cert_json_ws(jp);
+
+            if (jp->pos == jp->last) {
+                jp->error = "the JSON array is not closed";
+                return NGX_ERROR;
+            }
+
+            if (*jp->pos == ',') {
+                jp->pos++;
+                continue;
+            }
+
+            if (*jp->pos == ']') {
+                jp->pos++;
+                return NGX_OK;
+            }
+
+            jp->error = "JSON array elements are not separated by \",\"";
+            return NGX_ERROR;
+        }
+    }
+
+    if (name->len == 8 && ngx_strncmp(name->data, "key_type", 8) == 0) {
+
+        if (c->has_key_type) {
+            goto twice;
+        }
+
+        c->has_key_type = 1;
+
+        if (*jp->pos != '"') {
+            c->field = "key_type";
+            jp->error = "\"key_type\" must be a JSON string";
+            return NGX_ERROR;
+        }
+
+        return ngx_palette_cert_json_string(jp, &c->key_type);
+    }
+
+    if (name->len == 7 && ngx_strncmp(name->data, "subject", 7) == 0) {
+
+        if (c->has_subject) {
+            goto twice;
+        }
+
+        if (*jp->pos == 'n'
+            && ngx_palette_cert_json_literal(jp, "null") == NGX_OK)
+        {
+            c->has_subject = 1;
+            return NGX_OK;
+        }
+
+        c->has_subject = 1;
+
+        if (*jp->pos != '"') {
+            c->field = "subject";
+            jp->error = "\"subject\" must be a JSON string or null";
+            return NGX_ERROR;
+        }
+
+        return ngx_palette_cert_json_string(jp, &c->subject);
+    }
+
+    return ngx_palette_cert_json_skip(jp, 0);
+
+twice:
+
+    c->field = NULL;
+    jp->error = "a field is given more than once";
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * A JSON object, each member's value given to jp->member at its first
+ * byte; NGX_ERROR with jp->error set when the JSON is malformed (or left
+ * NULL by the member handler that set an error of its own).
+ */
+
+static ngx_int_t
+ngx_palette_cert_json_object(ngx_palette_cert_json_parser_t *jp)
+{
+    ngx_str_t   name;
+    ngx_uint_t  first;
+
+    jp->error = "the body is not a JSON object";
+
+    ngx_palette_cert_json_ws(jp);
+
+    if (jp->pos == jp->last || *jp->pos != '{') {
+        return NGX_ERROR;
+    }
+
+    jp->pos++;
     first = 1;
 
     for ( ;; ) {
-        ngx_palette_cert_json_ws(&jp);
+        ngx_palette_cert_json_ws(jp);
 
-        if (jp.pos == jp.last) {
-            jp.error = "the JSON object is not closed";
-            goto failed;
+        if (jp->pos == jp->last) {
+            jp->error = "the JSON object is not closed";
+            return NGX_ERROR;
         }
 
-        if (*jp.pos == '}') {
+        if (*jp->pos == '}') {
             if (!first) {
-                jp.error = "a comma is followed by \"}\" in the JSON object";
-                goto failed;
+                jp->error = "a comma is followed by \"}\" in the JSON object";
+                return NGX_ERROR;
             }
 
-            jp.pos++;
+            jp->pos++;
             break;
         }
 
         first = 0;
 
-        if (*jp.pos != '"') {
-            jp.error = "a JSON member name is not a string";
-            goto failed;
+        if (*jp->pos != '"') {
+            jp->error = "a JSON member name is not a string";
+            return NGX_ERROR;
         }
 
-        if (ngx_palette_cert_json_string(&jp, &name) != NGX_OK) {
-            goto failed;
+        if (ngx_palette_cert_json_string(jp, &name) != NGX_OK) {
+            return NGX_ERROR;
         }
 
-        ngx_palette_cert_json_ws(&jp);
+        ngx_palette_cert_json_ws(jp);
 
-        if (jp.pos == jp.last || *jp.pos != ':') {
-            jp.error = "a JSON member name is not followed by \":\"";
-            goto failed;
+        if (jp->pos == jp->last || *jp->pos != ':') {
+            jp->error = "a JSON member name is not followed by \":\"";
+            return NGX_ERROR;
         }
 
-        jp.pos++;
+        jp->pos++;
 
-        ngx_palette_cert_json_ws(&jp);
+        ngx_palette_cert_json_ws(jp);
 
-        if (jp.pos == jp.last) {
-            jp.error = "the JSON object is not closed";
-            goto failed;
+        if (jp->pos == jp->last) {
+            jp->error = "the JSON object is not closed";
+            return NGX_ERROR;
         }
 
-        if (*jp.pos == '"') {
-            if (ngx_palette_cert_json_string(&jp, &value) != NGX_OK) {
-                goto failed;
-            }
-
-            if (ngx_palette_cert_field(f, &name, &value) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-        } else if (*jp.pos == 'n'
-                   && ngx_palette_cert_json_literal(&jp, "null") == NGX_OK)
-        {
-            /* null stands for an absent field */
-
-            if (name.len == 2 && ngx_strncmp(name.data, "ca", 2) == 0) {
-                if (f->has_ca || f->ca_null) {
-                    f->error = "a field is given more than once";
-                    return NGX_ERROR;
-                }
-
-                f->ca_null = 1;
-            }
-
-        } else {
-            if (ngx_palette_cert_known_field(&name)) {
-                jp.error = "the fields \"certificate\", \"key\" and \"ca\" "
-                           "must be JSON strings";
-                goto failed;
-            }
-
-            if (ngx_palette_cert_json_skip(&jp, 0) != NGX_OK) {
-                goto failed;
-            }
+        if (jp->member(jp, &name) != NGX_OK) {
+            return NGX_ERROR;
         }
 
-        ngx_palette_cert_json_ws(&jp);
+        ngx_palette_cert_json_ws(jp);
 
-        if (jp.pos == jp.last) {
-            jp.error = "the JSON object is not closed";
-            goto failed;
+        if (jp->pos == jp->last) {
+            jp->error = "the JSON object is not closed";
+            return NGX_ERROR;
         }
 
-        if (*jp.pos == ',') {
-            jp.pos++;
+        if (*jp->pos == ',') {
+            jp->pos++;
             continue;
         }
 
-        if (*jp.pos == '}') {
-            jp.pos++;
+        if (*jp->pos == '}') {
+            jp->pos++;
             break;
         }
 
-        jp.error = "JSON members are not separated by \",\"";
-        goto failed;
+        jp->error = "JSON members are not separated by \",\"";
+        return NGX_ERROR;
     }
 
-    ngx_palette_cert_json_ws(&jp);
+    ngx_palette_cert_json_ws(jp);
 
-    if (jp.pos != jp.last) {
-        jp.error = "text follows the JSON object";
-        goto failed;
+    if (jp->pos != jp->last) {
+        jp->error = "text follows the JSON object";
+        return NGX_ERROR;
     }
 
     return NGX_OK;
-
-failed:
-
-    f->error = jp.error;
-
-    return NGX_ERROR;
 }
 
 

@@ -82,6 +82,23 @@ typedef struct {
 } ngx_palette_cert_list_query_t;
 
 
+/* POST ?csr: the names asked for, at most */
+#define NGX_PALETTE_CERT_CSR_NAMES      100
+
+typedef struct {
+    ngx_str_t   names[NGX_PALETTE_CERT_CSR_NAMES];
+    ngx_uint_t  nnames;
+    ngx_str_t   key_type;
+    ngx_str_t   subject;     /* empty when absent or null */
+    unsigned    has_names:1;
+    unsigned    has_key_type:1;
+    unsigned    has_subject:1;
+
+    const char *field;       /* the field at fault, or NULL */
+    const char *error;       /* why the body is malformed */
+} ngx_palette_cert_csr_fields_t;
+
+
 /* what a certificate's query asks for besides the certificate */
 
 #define NGX_PALETTE_CERT_ACT_NONE       0
@@ -104,6 +121,8 @@ typedef struct {
 
 ngx_int_t ngx_palette_cert_parse_json(u_char *p, size_t len,
     ngx_palette_cert_fields_t *f);
+ngx_int_t ngx_palette_cert_parse_csr(u_char *p, size_t len,
+    ngx_palette_cert_csr_fields_t *c);
 ngx_int_t ngx_palette_cert_parse_urlencoded(u_char *p, size_t len,
     ngx_palette_cert_fields_t *f);
 ngx_int_t ngx_palette_cert_multipart_boundary(ngx_str_t *content_type,

@@ -115,6 +115,12 @@ ngx_palette_cert_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     rc = ngx_palette_cert_zone_load(zone);
 
+    /* what the certificates keep aside: pending keys */
+
+    if (rc == NGX_OK && zone->store.len && !ngx_test_config) {
+        rc = ngx_palette_cert_csr_load(zone);
+    }
+
     if (zone->store.len && !ngx_test_config) {
         ngx_palette_cert_store_unlock(zone);
     }
@@ -886,6 +892,11 @@ ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone)
 
         ngx_palette_cert_record_free(zone, sh->pending);
         sh->pending = NULL;
+    }
+
+    if (sh->pending_csr) {
+        ngx_palette_cert_csr_sh_free(zone, sh->pending_csr);
+        sh->pending_csr = NULL;
     }
 
     if (sh->pending_named) {

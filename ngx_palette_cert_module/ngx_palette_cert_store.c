@@ -103,6 +103,14 @@ static ngx_int_t ngx_palette_cert_read(ngx_palette_cert_zone_t *zone,
 static ngx_int_t ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone,
     ngx_fd_t dfd, const char *dir, ngx_palette_cert_pem_t *pem,
     ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_write_files(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t dfd, const char *dir, ngx_palette_cert_file_t *files,
+    ngx_log_t *log);
+static ngx_fd_t ngx_palette_cert_resource_open(ngx_palette_cert_zone_t *zone,
+    ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_read_aside(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t dfd, const char *which, ngx_palette_cert_file_t *files,
+    ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_write(ngx_palette_cert_zone_t *zone,
     ngx_fd_t gfd, const char *dir, const char *file, ngx_str_t *data,
     ngx_uint_t access, ngx_log_t *log);
@@ -121,7 +129,8 @@ static ngx_int_t ngx_palette_cert_owner(ngx_palette_cert_zone_t *zone,
 
 
 static const char  *ngx_palette_cert_files[] = {
-    "certificate.pem", "key.pem", "ca.pem", "source", "meta", NULL
+    "certificate.pem", "key.pem", "ca.pem", "source", "meta",
+    "request.pem", "info", "activate_at", NULL
 };
 
 
@@ -1015,6 +1024,291 @@ ngx_palette_cert_last(ngx_fd_t dfd)
 
 
 /*
+ * What a certificate keeps aside of the current one, in a folder of its
+ * own next to its generations (STORE/WHICH, STORE/named/ID/WHICH): a
+ * pending key ("csr") or a staged version ("staged").  It is written into
+ * a temporary folder that then takes the place of the old one at once
+ * (renameat2() exchanges them), so that a crash leaves the old or the new.
+ */
+
+ngx_int_t
+ngx_palette_cert_store_save_aside(ngx_palette_cert_zone_t *zone,
+    const char *which, ngx_palette_cert_file_t *files, ngx_log_t *log)
+{
+    u_char                   tmp[64];
+    ngx_fd_t                 dfd;
+    ngx_int_t                rc;
+    ngx_palette_cert_path_t  path;
+
+    dfd = ngx_palette_cert_resource_open(zone, log);
+
+    if (dfd == NGX_INVALID_FILE) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(tmp, ".tmp-%P%Z", ngx_pid);
+
+    ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
+
+    rc = ngx_palette_cert_write_files(zone, dfd, (char *) tmp, files, log);
+
+    if (rc != NGX_OK) {
+        ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
+        goto done;
+    }
+
+    if (renameat2(dfd, (char *) tmp, dfd, which, RENAME_EXCHANGE) == 0) {
+
+        /* the old one is in the temporary folder's place now */
+
+        ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
+
+    } else if (ngx_errno != NGX_ENOENT
+               || renameat(dfd, (char *) tmp, dfd, which) == -1)
+    {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "renameat() \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, which, NULL));
+        ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    rc = ngx_palette_cert_sync_dir(zone, dfd, NULL, log);
+
+done:
+
+    ngx_palette_cert_close(zone, dfd, NULL, log);
+
+    return rc;
+}
+
+
+/* removes it: renamed away at once, then emptied */
+
+ngx_int_t
+ngx_palette_cert_store_remove_aside(ngx_palette_cert_zone_t *zone,
+    const char *which, ngx_log_t *log)
+{
+    u_char                   tmp[64];
+    ngx_fd_t                 dfd;
+    ngx_int_t                rc;
+    ngx_palette_cert_path_t  path;
+
+    dfd = ngx_palette_cert_store_open(zone, NULL);
+
+    if (dfd == NGX_INVALID_FILE) {
+        return (ngx_errno == NGX_ENOENT) ? NGX_OK : NGX_ERROR;
+    }
+
+    ngx_sprintf(tmp, ".tmp-%P%Z", ngx_pid);
+
+    ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
+
+    rc = NGX_OK;
+
+    if (renameat(dfd, which, dfd, (char *) tmp) == -1) {
+        if (ngx_errno != NGX_ENOENT) {
+            ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                          "renameat() \"%s\" failed",
+                          ngx_palette_cert_path(&path, zone, which, NULL));
+            rc = NGX_ERROR;
+        }
+
+        goto done;
+    }
+
+    (void) ngx_palette_cert_sync_dir(zone, dfd, NULL, log);
+
+    ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
+
+done:
+
+    ngx_palette_cert_close(zone, dfd, NULL, log);
+
+    return rc;
+}
+
+
+/*
+ * What each certificate of the store keeps aside as WHICH, the default's
+ * first: the files named are read (ngx_alloc()ed, freed and cleansed
+ * after the handler), and given to the handler with the zone standing for
+ * the certificate (its id set).  Damaged ones are logged and skipped.
+ */
+
+ngx_int_t
+ngx_palette_cert_store_load_aside(ngx_palette_cert_zone_t *zone,
+    const char *which, ngx_palette_cert_file_t *files,
+    ngx_int_t (*handler)(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_file_t *files), ngx_log_t *log)
+{
+    u_char                   name[NGX_PALETTE_CERT_ID_LEN + 1];
+    DIR                     *dir;
+    size_t                   len;
+    ngx_fd_t                 sfd, nfd, dfd;
+    ngx_int_t                rc;
+    struct dirent           *de;
+    ngx_palette_cert_zone_t  nz;
+
+    sfd = ngx_palette_cert_store_open(zone, NULL);
+
+    if (sfd == NGX_INVALID_FILE) {
+        return NGX_OK;
+    }
+
+    rc = NGX_OK;
+
+    if (ngx_palette_cert_read_aside(zone, sfd, which, files, log) == NGX_OK)
+    {
+        rc = handler(zone, files);
+        ngx_palette_cert_files_free(files);
+    }
+
+    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, NULL);
+
+    (void) close(sfd);
+
+    if (rc != NGX_OK || nfd == NGX_INVALID_FILE) {
+        return rc;
+    }
+
+    dir = ngx_palette_cert_scan(nfd);
+
+    (void) close(nfd);
+
+    if (dir == NULL) {
+        return NGX_ERROR;
+    }
+
+    while ((de = readdir(dir)) != NULL) {
+
+        len = ngx_strlen(de->d_name);
+
+        if (!ngx_palette_cert_id_valid((u_char *) de->d_name, len)) {
+            continue;
+        }
+
+        ngx_memcpy(name, de->d_name, len + 1);
+
+        nz = *zone;
+        nz.id.data = name;
+        nz.id.len = len;
+
+        dfd = ngx_palette_cert_store_open(&nz, NULL);
+
+        if (dfd == NGX_INVALID_FILE) {
+            continue;
+        }
+
+        if (ngx_palette_cert_read_aside(&nz, dfd, which, files, log)
+            == NGX_OK)
+        {
+            rc = handler(&nz, files);
+            ngx_palette_cert_files_free(files);
+        }
+
+        (void) close(dfd);
+
+        if (rc != NGX_OK) {
+            break;
+        }
+    }
+
+    (void) closedir(dir);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_read_aside(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
+    const char *which, ngx_palette_cert_file_t *files, ngx_log_t *log)
+{
+    ngx_fd_t                  gfd;
+    ngx_palette_cert_file_t  *f;
+
+    for (f = files; f->name; f++) {
+        ngx_str_null(&f->data);
+    }
+
+    gfd = openat(dfd, which, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+
+    if (gfd == NGX_INVALID_FILE) {
+        return NGX_DECLINED;
+    }
+
+    for (f = files; f->name; f++) {
+        if (ngx_palette_cert_read(zone, gfd, which, f->name, &f->data,
+                                  f->mode == 0, log)
+            != NGX_OK)
+        {
+            ngx_palette_cert_files_free(files);
+            (void) close(gfd);
+            return NGX_ERROR;
+        }
+    }
+
+    (void) close(gfd);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_palette_cert_files_free(ngx_palette_cert_file_t *files)
+{
+    for ( /* void */ ; files->name; files++) {
+        if (files->data.data) {
+            ngx_explicit_memzero(files->data.data, files->data.len);
+            ngx_free(files->data.data);
+            ngx_str_null(&files->data);
+        }
+    }
+}
+
+
+/* the certificate's folder, a named one's made if need be */
+
+static ngx_fd_t
+ngx_palette_cert_resource_open(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
+{
+    u_char                   name[NGX_PALETTE_CERT_ID_LEN + 1];
+    ngx_fd_t                 sfd, nfd, fd;
+    ngx_palette_cert_zone_t  sz;
+
+    if (zone->id.len == 0) {
+        return ngx_palette_cert_store_open(zone, log);
+    }
+
+    sz = *zone;
+    ngx_str_null(&sz.id);
+
+    sfd = ngx_palette_cert_store_open(&sz, log);
+
+    if (sfd == NGX_INVALID_FILE) {
+        return NGX_INVALID_FILE;
+    }
+
+    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 1, log);
+
+    (void) close(sfd);
+
+    if (nfd == NGX_INVALID_FILE) {
+        return NGX_INVALID_FILE;
+    }
+
+    ngx_cpystrn(name, zone->id.data, zone->id.len + 1);
+
+    fd = ngx_palette_cert_subdir(zone, nfd, (char *) name, 1, log);
+
+    (void) close(nfd);
+
+    return fd;
+}
+
+
+/*
  * Leftovers of a process that died while writing: temporary folders
  * (holding a key) whose process is gone.
  */
@@ -1683,11 +1977,62 @@ static ngx_int_t
 ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
     const char *dir, ngx_palette_cert_pem_t *pem, ngx_log_t *log)
 {
+    ngx_uint_t               n;
+    ngx_palette_cert_file_t  files[6];
+
+    n = 0;
+
+    files[n].name = "certificate.pem";
+    files[n].data = pem->cert;
+    files[n++].mode = 0644;
+
+    files[n].name = "key.pem";
+    files[n].data = pem->key;
+    files[n++].mode = 0600;
+
+    if (pem->has_ca) {
+        files[n].name = "ca.pem";
+        files[n].data = pem->ca;
+        files[n++].mode = 0644;
+    }
+
+    files[n].name = "source";
+    files[n].mode = 0644;
+
+    if (pem->source == NGX_PALETTE_CERT_SELF_SIGNED) {
+        ngx_str_set(&files[n].data, "self-signed\n");
+
+    } else {
+        ngx_str_set(&files[n].data, "uploaded\n");
+    }
+
+    n++;
+
+    if (pem->meta.len) {
+        files[n].name = "meta";
+        files[n].data = pem->meta;
+        files[n++].mode = 0644;
+    }
+
+    files[n].name = NULL;
+
+    return ngx_palette_cert_write_files(zone, dfd, dir, files, log);
+}
+
+
+/*
+ * A new folder of files, each synced, then the folder: made by this
+ * process only (0700) until complete, then handed to the worker user.
+ */
+
+static ngx_int_t
+ngx_palette_cert_write_files(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
+    const char *dir, ngx_palette_cert_file_t *files, ngx_log_t *log)
+{
     ngx_fd_t                 gfd;
     ngx_int_t                rc;
     ngx_uid_t                uid;
     ngx_gid_t                gid;
-    ngx_str_t                source;
     ngx_file_info_t          fi;
     ngx_palette_cert_path_t  path;
 
@@ -1729,32 +2074,13 @@ ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
         goto done;
     }
 
-    if (pem->source == NGX_PALETTE_CERT_SELF_SIGNED) {
-        ngx_str_set(&source, "self-signed\n");
-
-    } else {
-        ngx_str_set(&source, "uploaded\n");
-    }
-
-    if (ngx_palette_cert_write(zone, gfd, dir, "certificate.pem", &pem->cert,
-                               0644, log)
-        != NGX_OK
-        || ngx_palette_cert_write(zone, gfd, dir, "key.pem", &pem->key, 0600,
-                                  log)
-           != NGX_OK
-        || (pem->has_ca
-            && ngx_palette_cert_write(zone, gfd, dir, "ca.pem", &pem->ca,
-                                      0644, log)
-               != NGX_OK)
-        || ngx_palette_cert_write(zone, gfd, dir, "source", &source, 0644,
-                                  log)
-           != NGX_OK
-        || (pem->meta.len
-            && ngx_palette_cert_write(zone, gfd, dir, "meta", &pem->meta,
-                                      0644, log)
-               != NGX_OK))
-    {
-        goto done;
+    for ( /* void */ ; files->name; files++) {
+        if (ngx_palette_cert_write(zone, gfd, dir, files->name, &files->data,
+                                   files->mode, log)
+            != NGX_OK)
+        {
+            goto done;
+        }
     }
 
     if (ngx_palette_cert_sync_dir(zone, gfd, dir, log) != NGX_OK) {

@@ -11,6 +11,8 @@
 #   pem         ngx_palette_cert_pem_split
 #   resource    ngx_palette_cert_resource + _id_valid
 #   query       ngx_palette_cert_parse_list_query
+#   action      ngx_palette_cert_parse_action + _parse_rfc3339
+#   csr         ngx_palette_cert_parse_csr
 #   sni         ngx_palette_cert_parse_sni
 #   accept      ngx_palette_cert_wants_openmetrics
 #
@@ -32,7 +34,8 @@
 
 set -euo pipefail
 
-HARNESSES=(json urlencoded multipart pem resource query sni accept)
+HARNESSES=(json urlencoded multipart pem resource query action csr sni
+           accept)
 
 usage() {
     printf 'usage: %s [-h] [--check] [--seconds N] [HARNESS...]\n' \

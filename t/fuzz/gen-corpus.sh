@@ -4,8 +4,9 @@
 # small file per case worth starting from, valid or not, for the parsers of
 # upload bodies (json, urlencoded, multipart), of PEM fields (pem), of the
 # URI after the API's location (resource), of the list's query string
-# (query), of a client hello's server_name extension (sni) and of the
-# Accept header of a metrics scrape (accept).
+# (query), of a certificate's query string (action), of the JSON body of a
+# certificate request (csr), of a client hello's server_name extension
+# (sni) and of the Accept header of a metrics scrape (accept).
 #
 # The PEM text comes from the test certificates (t/lib/gen-certs.sh CERTDIR);
 # of a private key only the start of its DER header is kept, the rest of its
@@ -16,7 +17,7 @@
 #
 # The corpus is committed; this is its recipe.  Run it again only to change
 # the seeds: it replaces every file of
-# OUTDIR/{json,urlencoded,multipart,pem,resource,query,sni,accept}.
+# OUTDIR/{json,urlencoded,multipart,pem,resource,query,action,csr,sni,accept}.
 
 set -euo pipefail
 
@@ -144,7 +145,8 @@ SEC1="$(cut_pem "$CERTS/leaf-a.sec1.key")"
 ENC="$(cut_pem "$CERTS/leaf-a.enc.key")"
 PKCS1_ENC="$(cut_pem "$CERTS/leaf-b.pkcs1-enc.key")"
 
-for d in json urlencoded multipart pem resource query sni accept; do
+for d in json urlencoded multipart pem resource query action csr sni accept
+do
     rm -rf "${OUT:?}/$d"
     mkdir -p "$OUT/$d"
 done
@@ -496,6 +498,131 @@ printf 'after=a&after=bad!' | seed query/after-twice
 printf '&&x=1&limit=3&&after=leaf-b&y' | seed query/other-arguments
 printf 'LIMIT=5&After=x' | seed query/uppercase-names
 printf 'limit=5=5' | seed query/equals-in-value
+
+
+# a certificate's query string; an action seed that is a time alone is
+# for ngx_palette_cert_parse_rfc3339(), which the harness also gives the
+# whole input
+
+printf '' | seed action/empty
+printf 'history' | seed action/history
+printf 'history=' | seed action/history-empty-value
+printf 'staged' | seed action/staged
+printf 'csr' | seed action/csr
+printf 'rollback=12' | seed action/rollback
+printf 'rollback=1' | seed action/rollback-1
+printf 'rollback=0' | seed action/rollback-0
+printf 'rollback=007' | seed action/rollback-leading-zeros
+printf 'rollback=' | seed action/rollback-empty
+printf 'rollback' | seed action/rollback-no-equals
+printf 'rollback=-1' | seed action/rollback-negative
+printf 'rollback=1x' | seed action/rollback-trailing-text
+printf 'rollback=9223372036854775799' | seed action/rollback-most
+printf 'rollback=9223372036854775800' | seed action/rollback-most-plus-1
+printf 'rollback=%s' "$(repeat 25 9)" | seed action/rollback-huge
+printf 'rollback=3&rollback=x' | seed action/rollback-twice-first-valid
+printf 'rollback=x&rollback=3' | seed action/rollback-twice-first-invalid
+printf 'activate_at=2027-01-31T02:00:00Z' | seed action/activate-at
+printf 'activate_at=2027-01-31T02%%3A00%%3A00%%2B01%%3A00' \
+    | seed action/activate-at-escaped-offset
+printf 'activate_at=2027-01-31t02:00:00.123456z' \
+    | seed action/activate-at-fraction-lowercase
+printf 'activate_at=2027-01-31T02:00:00-05:30' \
+    | seed action/activate-at-negative-offset
+printf 'activate_at=2027-01-31T02:00:00+01:00' \
+    | seed action/activate-at-raw-plus
+printf 'activate_at=2027-01-31T02:00:00' | seed action/activate-at-no-zone
+printf 'activate_at=2027-01-31 02:00:00Z' | seed action/activate-at-space
+printf 'activate_at=2028-02-29T00:00:00Z' | seed action/activate-at-leap-day
+printf 'activate_at=2027-02-29T00:00:00Z' \
+    | seed action/activate-at-not-leap-day
+printf 'activate_at=2100-02-29T00:00:00Z' | seed action/activate-at-2100
+printf 'activate_at=2027-04-31T00:00:00Z' | seed action/activate-at-april-31
+printf 'activate_at=2027-13-01T00:00:00Z' | seed action/activate-at-month-13
+printf 'activate_at=2027-01-31T24:00:00Z' | seed action/activate-at-hour-24
+printf 'activate_at=2016-12-31T23:59:60Z' \
+    | seed action/activate-at-leap-second
+printf 'activate_at=1970-01-01T00:00:00Z' | seed action/activate-at-epoch
+printf 'activate_at=1970-01-01T00:00:00%%2B00:01' \
+    | seed action/activate-at-before-epoch
+printf 'activate_at=1969-12-31T23:59:59Z' | seed action/activate-at-1969
+printf 'activate_at=9999-12-31T23:59:59-23:59' | seed action/activate-at-last
+printf 'activate_at=2027-01-31T02:00:00%%2B24:00' \
+    | seed action/activate-at-offset-24
+# 64 bytes decoded, the most a time may have, and one more
+printf 'activate_at=2027-01-31T02:00:00.%sZ' "$(repeat 43 0)" \
+    | seed action/activate-at-64
+printf 'activate_at=2027-01-31T02:00:00.%sZ' "$(repeat 44 0)" \
+    | seed action/activate-at-65
+printf 'activate_at=2027-01-31T02:00:00%%2' \
+    | seed action/activate-at-short-escape
+printf 'activate_at=2027-01-31T02:00:00%%zz' \
+    | seed action/activate-at-bad-escape
+printf 'activate_at=2027-01-31T02:00:00Z%%00' | seed action/activate-at-nul
+printf 'activate_at=' | seed action/activate-at-empty
+printf 'dry_run=1&rollback=3' | seed action/dry-run-rollback
+printf 'history&csr' | seed action/history-csr
+printf 'staged&activate_at=2027-01-31T02:00:00Z' \
+    | seed action/staged-activate-at
+printf 'history&history=2&x=1' | seed action/history-twice
+printf '&&x=1&&csr&y=&' | seed action/other-arguments
+printf 'HISTORY&Csr&rollback_=1&csr2' | seed action/near-names
+printf 'rollback%%3D1&activate%%5Fat=x' | seed action/escaped-names
+printf '2027-01-31T02:00:00Z' | seed action/time
+printf '2027-01-31T02:00:00.5+05:45' | seed action/time-offset
+printf '2027-01-31T02:00:00.Z' | seed action/time-empty-fraction
+printf '2027-01-31T02:00:00+0100' | seed action/time-offset-no-colon
+printf '0000-00-00T00:00:00Z' | seed action/time-zeros
+
+
+# the JSON body of POST ?csr
+
+printf '{"names":["a.test","10.0.0.1"],"key_type":"EC P-256",%s}' \
+    '"subject":"CN=a.test"' | seed csr/request.json
+printf '{"names": ["a.test"]}' | seed csr/names-only.json
+printf '{\r\n\t"key_type": "RSA 2048",\r\n\t"names": [ ],\r\n\t%s\r\n}' \
+    '"subject": null' | seed csr/subject-null-crlf.json
+printf '{"names":["b\\u00fccher.test","\\u002A.a.test"],"subject":%s}' \
+    '"CN=\"x\", O=\\"' | seed csr/escapes.json
+printf '{"names":["%b"],"key_type":"%b"}' 'caf\xc3\xa9.test' \
+    '\xe2\x82\xac' | seed csr/utf8.json
+printf '{"names":["a.test"],"dry_run":true,"n":-1.5e+3,%s}' \
+    '"x":[{"names":5},null,[]]' | seed csr/other-members.json
+printf '{"n\\u0061mes":["a.test"],"key\\u005ftype":"EC P-384"}' \
+    | seed csr/escaped-member-names.json
+printf '{"names":[%s"n100.test"]}' \
+    "$(for i in $(seq 1 99); do printf '"n%s.test",' "$i"; done)" \
+    | seed csr/names-100.json
+printf '{"names":[%s"n101.test"]}' \
+    "$(for i in $(seq 1 100); do printf '"n%s.test",' "$i"; done)" \
+    | seed csr/names-101.json
+printf '{"names":["a.test"],"names":["b.test"]}' | seed csr/names-twice.json
+printf '{"key_type":"EC P-256","key_type":"EC P-256"}' \
+    | seed csr/key-type-twice.json
+printf '{"subject":null,"subject":"CN=a"}' | seed csr/subject-twice.json
+printf '{"names":"a.test"}' | seed csr/names-string.json
+printf '{"names":["a.test",5]}' | seed csr/names-number-element.json
+printf '{"names":["a.test",]}' | seed csr/names-trailing-comma.json
+printf '{"names":["a.test" "b.test"]}' | seed csr/names-missing-comma.json
+printf '{"names":["a.test"' | seed csr/names-unclosed.json
+printf '{"names":["a\\u0000b"]}' | seed csr/names-nul-escape.json
+printf '{"names":["\\ud800"]}' | seed csr/names-unpaired-surrogate.json
+printf '{"names":["\xff"]}' | seed csr/names-invalid-utf8.json
+printf '{"key_type":256}' | seed csr/key-type-number.json
+printf '{"key_type":null}' | seed csr/key-type-null.json
+printf '{"subject":nul}' | seed csr/subject-bad-literal.json
+printf '{"subject":["CN=a"]}' | seed csr/subject-array.json
+printf '{"certificate":"c","key":"k","ca":null}' | seed csr/upload-body.json
+printf '{"x": %s1%s}' "$(printf '[%.0s' {1..31})" "$(printf ']%.0s' {1..31})" \
+    | seed csr/nested-deepest.json
+printf '{"x": %s1%s}' "$(printf '[%.0s' {1..32})" "$(printf ']%.0s' {1..32})" \
+    | seed csr/nested-too-deep.json
+printf '{"x":1.2.3e-,"y":-}' | seed csr/loose-numbers.json
+printf '{"names":[]} {}' | seed csr/trailing-text.json
+printf '{"names":[],}' | seed csr/trailing-comma.json
+printf '["a.test"]' | seed csr/array.json
+printf ' \r\n\t{ }\n' | seed csr/empty-object.json
+printf '' | seed csr/empty
 
 
 # a client hello's server_name extension: the bytes that

@@ -15,6 +15,10 @@
 #include "ngx_palette_cert_fuzz.h"
 
 
+static ngx_int_t ngx_palette_cert_fuzz_hex4(u_char *p, uint32_t *code);
+static ngx_uint_t ngx_palette_cert_fuzz_utf8(u_char *p, size_t len);
+
+
 volatile ngx_cycle_t  *ngx_cycle;
 
 
@@ -197,4 +201,274 @@ ngx_palette_cert_fuzz_in_place(const uint8_t *data, size_t size,
     }
 
     free(buf);
+}
+
+
+/*
+ * A JSON value the parsers decoded in place is the decoding of the string
+ * that starts where it starts, in the body as it was.
+ */
+
+void
+ngx_palette_cert_fuzz_json_value(ngx_str_t *value, u_char *buf,
+    u_char *orig, size_t len)
+{
+    u_char  *out, *end;
+    size_t   off, n, text;
+
+    off = value->data - buf;
+
+    ngx_palette_cert_fuzz_check(off > 0 && orig[off - 1] == '"');
+    ngx_palette_cert_fuzz_check(ngx_strlchr(value->data,
+                                            value->data + value->len, '\0')
+                                == NULL);
+    ngx_palette_cert_fuzz_check(ngx_palette_cert_fuzz_utf8(value->data,
+                                                           value->len));
+
+    out = ngx_palette_cert_fuzz_copy(orig + off, len - off);
+
+    /* the parser accepted the string: so must the decoder here */
+
+    end = ngx_palette_cert_fuzz_json_string(orig + off, orig + len, out, &n);
+
+    ngx_palette_cert_fuzz_check(end != NULL);
+
+    /* decoded, a string is never longer than its text */
+
+    text = end - 1 - (orig + off);
+
+    ngx_palette_cert_fuzz_check(value->len <= text);
+    ngx_palette_cert_fuzz_check(value->len == n);
+    ngx_palette_cert_fuzz_check(n == 0
+                                || ngx_memcmp(value->data, out, n) == 0);
+
+    free(out);
+}
+
+
+/*
+ * Decodes the JSON string text at p (after its opening quote) into out,
+ * which has room for last - p bytes, and sets *n to the length decoded.
+ * Returns the end of the text, past its closing quote, or NULL when the
+ * parsers must refuse it: a raw control character, an invalid escape,
+ * \u0000, a surrogate not in a pair, or UTF-8 that is not well-formed.
+ */
+
+u_char *
+ngx_palette_cert_fuzz_json_string(u_char *p, u_char *last, u_char *out,
+    size_t *n)
+{
+    u_char    *o, c;
+    uint32_t   code, low;
+
+    o = out;
+
+    for ( ;; ) {
+        if (p == last) {
+            return NULL;
+        }
+
+        c = *p++;
+
+        if (c == '"') {
+            break;
+        }
+
+        if (c < 0x20) {
+            return NULL;
+        }
+
+        if (c != '\\') {
+            *o++ = c;
+            continue;
+        }
+
+        if (p == last) {
+            return NULL;
+        }
+
+        c = *p++;
+
+        switch (c) {
+
+        case '"':
+        case '\\':
+        case '/':
+            *o++ = c;
+            continue;
+
+        case 'b':
+            *o++ = 0x08;
+            continue;
+
+        case 'f':
+            *o++ = 0x0c;
+            continue;
+
+        case 'n':
+            *o++ = 0x0a;
+            continue;
+
+        case 'r':
+            *o++ = 0x0d;
+            continue;
+
+        case 't':
+            *o++ = 0x09;
+            continue;
+
+        case 'u':
+            break;
+
+        default:
+            return NULL;
+        }
+
+        if (last - p < 4 || ngx_palette_cert_fuzz_hex4(p, &code) != NGX_OK) {
+            return NULL;
+        }
+
+        p += 4;
+
+        if (code == 0 || (code >= 0xdc00 && code <= 0xdfff)) {
+            return NULL;
+        }
+
+        if (code >= 0xd800 && code <= 0xdbff) {
+            if (last - p < 6 || p[0] != '\\' || p[1] != 'u'
+                || ngx_palette_cert_fuzz_hex4(p + 2, &low) != NGX_OK
+                || low < 0xdc00 || low > 0xdfff)
+            {
+                return NULL;
+            }
+
+            p += 6;
+
+            code = 0x10000 + (((code & 0x3ff) << 10) | (low & 0x3ff));
+        }
+
+        if (code <= 0x7f) {
+            *o++ = (u_char) code;
+
+        } else if (code <= 0x7ff) {
+            *o++ = (u_char) (0xc0 + (code >> 6));
+            *o++ = (u_char) (0x80 + (code & 0x3f));
+
+        } else if (code <= 0xffff) {
+            *o++ = (u_char) (0xe0 + (code >> 12));
+            *o++ = (u_char) (0x80 + ((code >> 6) & 0x3f));
+            *o++ = (u_char) (0x80 + (code & 0x3f));
+
+        } else {
+            *o++ = (u_char) (0xf0 + (code >> 18));
+            *o++ = (u_char) (0x80 + ((code >> 12) & 0x3f));
+            *o++ = (u_char) (0x80 + ((code >> 6) & 0x3f));
+            *o++ = (u_char) (0x80 + (code & 0x3f));
+        }
+    }
+
+    /*
+     * Bytes from 0x80 are copied as they are; an escape's UTF-8 never
+     * starts with a continuation byte, so they are well-formed in the
+     * text if and only if they are in the decoding.
+     */
+
+    if (!ngx_palette_cert_fuzz_utf8(out, o - out)) {
+        return NULL;
+    }
+
+    *n = o - out;
+
+    return p;
+}
+
+
+/* four hex digits, or NGX_ERROR */
+
+static ngx_int_t
+ngx_palette_cert_fuzz_hex4(u_char *p, uint32_t *code)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    *code = 0;
+
+    for (i = 0; i < 4; i++) {
+        c = p[i];
+
+        if (c >= '0' && c <= '9') {
+            *code = *code * 16 + (c - '0');
+
+        } else if (c >= 'a' && c <= 'f') {
+            *code = *code * 16 + (c - 'a' + 10);
+
+        } else if (c >= 'A' && c <= 'F') {
+            *code = *code * 16 + (c - 'A' + 10);
+
+        } else {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* well-formed UTF-8: shortest forms, no surrogates, nothing past U+10FFFF */
+
+static ngx_uint_t
+ngx_palette_cert_fuzz_utf8(u_char *p, size_t len)
+{
+    u_char    *last;
+    size_t     n, i;
+    uint32_t   c, min;
+
+    last = p + len;
+
+    while (p < last) {
+        c = *p++;
+
+        if (c < 0x80) {
+            continue;
+        }
+
+        if ((c & 0xe0) == 0xc0) {
+            n = 1;
+            c &= 0x1f;
+            min = 0x80;
+
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2;
+            c &= 0x0f;
+            min = 0x800;
+
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3;
+            c &= 0x07;
+            min = 0x10000;
+
+        } else {
+            return 0;
+        }
+
+        if ((size_t) (last - p) < n) {
+            return 0;
+        }
+
+        for (i = 0; i < n; i++) {
+            if ((p[i] & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            c = (c << 6) | (p[i] & 0x3f);
+        }
+
+        p += n;
+
+        if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff) {
+            return 0;
+        }
+    }
+
+    return 1;
 }

@@ -7,7 +7,8 @@
 /*
  * What the fuzz harnesses share: the input copied into a heap buffer of
  * exactly its size, so that AddressSanitizer reports any access past
- * either end, and the checks of what the body parsers promise.  A broken
+ * either end, the checks of what the body parsers promise, and a JSON
+ * string decoder of their own to hold decoded values against.  A broken
  * promise aborts, which libFuzzer records as a crash with its input.
  */
 
@@ -44,6 +45,10 @@ void ngx_palette_cert_fuzz_fields(ngx_int_t rc, ngx_palette_cert_fields_t *f,
 void ngx_palette_cert_fuzz_in_place(const uint8_t *data, size_t size,
     ngx_palette_cert_fuzz_parse_pt parse,
     ngx_palette_cert_fuzz_value_pt value);
+void ngx_palette_cert_fuzz_json_value(ngx_str_t *value, u_char *buf,
+    u_char *orig, size_t len);
+u_char *ngx_palette_cert_fuzz_json_string(u_char *p, u_char *last,
+    u_char *out, size_t *n);
 void ngx_palette_cert_fuzz_failed(const char *file, int line,
     const char *expr) __attribute__((noreturn));
 
