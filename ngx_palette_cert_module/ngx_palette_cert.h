@@ -23,6 +23,10 @@
  *   ngx_palette_cert_metrics.c     what is counted, the metrics endpoint,
  *                                  the variables, expiry warnings
  *   ngx_palette_cert_watch.c       certificates that follow a folder
+ *   ngx_palette_cert_aside.c       what a certificate keeps aside in the
+ *                                  zone: a pending key, a staged version
+ *   ngx_palette_cert_csr.c         keys made by nginx, and their requests
+ *   ngx_palette_cert_staged.c      staged versions and their activation
  */
 
 
@@ -270,18 +274,32 @@ typedef struct {
 } ngx_palette_cert_csr_t;
 
 
-/* the same in the zone: the names, the key and the request follow */
+/*
+ * What a certificate keeps aside in the zone: its pending key (the
+ * names, the key and the request follow) or its staged version (the
+ * chain, the key, the CA and what it is served for follow).
+ */
 
-typedef struct ngx_palette_cert_csr_sh_s  ngx_palette_cert_csr_sh_t;
+#define NGX_PALETTE_CERT_ASIDE_CSR      0
+#define NGX_PALETTE_CERT_ASIDE_STAGED   1
 
-struct ngx_palette_cert_csr_sh_s {
-    ngx_palette_cert_csr_sh_t   *next;
-    time_t                       created;
-    uint32_t                     names_len;
-    uint32_t                     key_len;
-    uint32_t                     req_len;
+typedef struct ngx_palette_cert_aside_s  ngx_palette_cert_aside_t;
+
+struct ngx_palette_cert_aside_s {
+    ngx_palette_cert_aside_t    *next;
+
+    /* when the key was made, or when the staged version goes live */
+    time_t                       time;
+
+    uint32_t                     len[4];      /* the parts of data */
+    ngx_uint_t                   kind;
+
+    /* a staged version refused at its time: why, as a result's index */
+    ngx_uint_t                   failed;
+
     u_char                       id_len;
     u_char                       key_type_len;
+    u_char                       has_ca;
     u_char                       id[NGX_PALETTE_CERT_ID_LEN];
     u_char                       key_type[12];
     u_char                       data[1];
@@ -349,10 +367,14 @@ typedef struct {
      */
     ngx_palette_cert_record_t   *pending;
     ngx_palette_cert_named_t    *pending_named;
-    ngx_palette_cert_csr_sh_t   *pending_csr;
+    ngx_palette_cert_aside_t    *pending_aside;
 
-    /* the pending keys of POST ?csr, by id */
-    ngx_palette_cert_csr_sh_t   *csrs;
+    /* pending keys and staged versions, by id */
+    ngx_palette_cert_aside_t    *aside[2];
+
+    /* the earliest time a staged version goes live, 0: none; its taker */
+    ngx_atomic_t                 staged_next;
+    ngx_atomic_t                 staged_busy;
 
     /* named certificates, by id */
     ngx_rbtree_t                 named;
@@ -601,6 +623,9 @@ typedef struct {
     EVP_PKEY                    *key;
     STACK_OF(X509)              *ca;
     ngx_palette_cert_left_out_t *left_out;
+
+    /* when dates were judged: 0 for now */
+    time_t                       at;
 
     /* a named certificate's: what it is served for */
     ngx_palette_cert_meta_t      meta;
@@ -879,6 +904,24 @@ ngx_int_t ngx_palette_cert_watch_init(ngx_cycle_t *cycle,
 ngx_int_t ngx_palette_cert_watch_init_process(ngx_cycle_t *cycle);
 
 
+/* ngx_palette_cert_aside.c */
+ngx_palette_cert_aside_t *ngx_palette_cert_aside_alloc(
+    ngx_palette_cert_zone_t *zone, ngx_uint_t kind, ngx_str_t *id,
+    time_t time, ngx_str_t *parts);
+void ngx_palette_cert_aside_free(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_aside_t *e);
+ngx_int_t ngx_palette_cert_aside_publish(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_aside_t *e);
+void ngx_palette_cert_aside_discard(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_aside_t *e);
+ngx_palette_cert_aside_t **ngx_palette_cert_aside_find(
+    ngx_palette_cert_zone_t *zone, ngx_uint_t kind, ngx_str_t *id);
+ngx_int_t ngx_palette_cert_aside_remove(ngx_palette_cert_zone_t *zone,
+    ngx_uint_t kind, ngx_str_t *id, time_t time);
+ngx_int_t ngx_palette_cert_aside_load(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_aside_t *e);
+
+
 /* ngx_palette_cert_csr.c */
 ngx_int_t ngx_palette_cert_csr_check(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_csr_fields_t *c, ngx_uint_t named,
@@ -887,20 +930,10 @@ ngx_int_t ngx_palette_cert_csr_check(ngx_palette_cert_zone_t *zone,
 ngx_uint_t ngx_palette_cert_csr_covers(ngx_str_t *name, ngx_str_t *want);
 ngx_int_t ngx_palette_cert_csr_make(ngx_palette_cert_csr_t *csr);
 void ngx_palette_cert_csr_free(ngx_palette_cert_csr_t *csr);
-ngx_palette_cert_csr_sh_t *ngx_palette_cert_csr_alloc(
+ngx_palette_cert_aside_t *ngx_palette_cert_csr_alloc(
     ngx_palette_cert_zone_t *zone, ngx_str_t *id, ngx_palette_cert_csr_t *csr);
-void ngx_palette_cert_csr_sh_free(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_csr_sh_t *e);
-ngx_int_t ngx_palette_cert_csr_publish(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_csr_sh_t *e);
-void ngx_palette_cert_csr_discard(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_csr_sh_t *e);
-ngx_palette_cert_csr_sh_t **ngx_palette_cert_csr_find(
-    ngx_palette_cert_zone_t *zone, ngx_str_t *id);
 ngx_int_t ngx_palette_cert_csr_key_copy(ngx_palette_cert_zone_t *zone,
     ngx_str_t *id, ngx_str_t *key, time_t *created);
-void ngx_palette_cert_csr_consume(ngx_palette_cert_zone_t *zone,
-    ngx_str_t *id, time_t created);
 ngx_int_t ngx_palette_cert_csr_load(ngx_palette_cert_zone_t *zone);
 void ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
     ngx_palette_cert_zone_t *zone, ngx_str_t *id);

@@ -80,7 +80,7 @@ typedef struct {
 
     /* POST ?csr: the key and request made, and their entry in the zone */
     ngx_palette_cert_csr_t       csr;
-    ngx_palette_cert_csr_sh_t   *csr_entry;
+    ngx_palette_cert_aside_t    *aside;
 
     /* an upload without a key: the pending key it uses, made then */
     ngx_str_t                    pending_key;
@@ -1812,9 +1812,8 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
 
         /* a pending key: no generation, nothing served changes */
 
-        ctx->csr_entry = ngx_palette_cert_csr_alloc(zone, &ctx->id,
-                                                    &ctx->csr);
-        if (ctx->csr_entry == NULL) {
+        ctx->aside = ngx_palette_cert_csr_alloc(zone, &ctx->id, &ctx->csr);
+        if (ctx->aside == NULL) {
             goto full;
         }
 
@@ -2014,17 +2013,17 @@ ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
 
     if (ctx->make_csr) {
         if (rc == NGX_OK) {
-            rc = ngx_palette_cert_csr_publish(zone, ctx->csr_entry);
+            rc = ngx_palette_cert_aside_publish(zone, ctx->aside);
 
             if (zone->store.len) {
                 ngx_palette_cert_store_unlock(zone);
             }
 
         } else {
-            ngx_palette_cert_csr_discard(zone, ctx->csr_entry);
+            ngx_palette_cert_aside_discard(zone, ctx->aside);
         }
 
-        ctx->csr_entry = NULL;
+        ctx->aside = NULL;
 
         goto done;
     }
@@ -2058,7 +2057,8 @@ ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
 
     if (rc == NGX_OK && ctx->use_csr) {
         ngx_shmtx_lock(&zone->shpool->mutex);
-        ngx_palette_cert_csr_consume(zone, &ctx->id, ctx->pending_created);
+        (void) ngx_palette_cert_aside_remove(zone, NGX_PALETTE_CERT_ASIDE_CSR,
+                                             &ctx->id, ctx->pending_created);
         ngx_shmtx_unlock(&zone->shpool->mutex);
     }
 

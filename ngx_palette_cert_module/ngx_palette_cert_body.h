@@ -69,6 +69,9 @@ typedef struct {
     /* set by the caller: for a named certificate, not the default */
     unsigned    named:1;
 
+    /* set by the caller: dates are judged at this time (0: now) */
+    time_t      at;
+
     const char *error;       /* why the body is malformed */
 } ngx_palette_cert_fields_t;
 

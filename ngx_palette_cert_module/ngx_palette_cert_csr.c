@@ -626,138 +626,29 @@ ngx_palette_cert_csr_free(ngx_palette_cert_csr_t *csr)
 }
 
 
-/*
- * The zone's pending keys: one allocation each, by id ("" for the
- * default), replaced as a whole under the pool's lock; memory that held a
- * key is cleansed before it is given back.
- */
+/* the pending key in the zone, not yet linked (see ngx_palette_cert_aside.c) */
 
-ngx_palette_cert_csr_sh_t *
+ngx_palette_cert_aside_t *
 ngx_palette_cert_csr_alloc(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
     ngx_palette_cert_csr_t *csr)
 {
-    u_char                     *p;
-    ngx_palette_cert_csr_sh_t  *e;
+    ngx_str_t                  parts[4];
+    ngx_palette_cert_aside_t  *e;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    parts[0] = csr->names;
+    parts[1] = csr->key;
+    parts[2] = csr->req;
+    ngx_str_null(&parts[3]);
 
-    e = ngx_slab_alloc_locked(zone->shpool,
-                              offsetof(ngx_palette_cert_csr_sh_t, data)
-                              + csr->names.len + csr->key.len
-                              + csr->req.len);
+    e = ngx_palette_cert_aside_alloc(zone, NGX_PALETTE_CERT_ASIDE_CSR, id,
+                                     csr->created, parts);
+
     if (e) {
-        e->next = NULL;
-        e->created = csr->created;
-        e->names_len = csr->names.len;
-        e->key_len = csr->key.len;
-        e->req_len = csr->req.len;
-        e->id_len = id->len;
-        e->key_type_len = csr->key_type.len;
-
-        ngx_memcpy(e->id, id->data, id->len);
         ngx_memcpy(e->key_type, csr->key_type.data, csr->key_type.len);
-
-        p = ngx_cpymem(e->data, csr->names.data, csr->names.len);
-        p = ngx_cpymem(p, csr->key.data, csr->key.len);
-        ngx_memcpy(p, csr->req.data, csr->req.len);
+        e->key_type_len = csr->key_type.len;
     }
-
-    zone->sh->pending_csr = e;
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return e;
-}
-
-
-void
-ngx_palette_cert_csr_sh_free(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_csr_sh_t *e)
-{
-    ngx_explicit_memzero(e->data + e->names_len, e->key_len);
-    ngx_slab_free_locked(zone->shpool, e);
-}
-
-
-/* NGX_BUSY when the change was taken over meanwhile (e is freed then) */
-
-ngx_int_t
-ngx_palette_cert_csr_publish(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_csr_sh_t *e)
-{
-    ngx_int_t                    rc;
-    ngx_str_t                    id;
-    ngx_palette_cert_csr_sh_t  **pp;
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    if (zone->sh->update != (ngx_atomic_uint_t) ngx_pid
-        || zone->sh->pending_csr != e)
-    {
-        rc = NGX_BUSY;
-        goto done;
-    }
-
-    id.data = e->id;
-    id.len = e->id_len;
-
-    pp = ngx_palette_cert_csr_find(zone, &id);
-
-    if (*pp) {
-        e->next = (*pp)->next;
-        ngx_palette_cert_csr_sh_free(zone, *pp);
-    }
-
-    *pp = e;
-    zone->sh->pending_csr = NULL;
-
-    rc = NGX_OK;
-
-done:
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    return rc;
-}
-
-
-void
-ngx_palette_cert_csr_discard(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_csr_sh_t *e)
-{
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    if (e
-        && zone->sh->update == (ngx_atomic_uint_t) ngx_pid
-        && zone->sh->pending_csr == e)
-    {
-        ngx_palette_cert_csr_sh_free(zone, e);
-        zone->sh->pending_csr = NULL;
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-}
-
-
-/*
- * Where the pending key of the id is linked (or would be): under the
- * pool's lock.
- */
-
-ngx_palette_cert_csr_sh_t **
-ngx_palette_cert_csr_find(ngx_palette_cert_zone_t *zone, ngx_str_t *id)
-{
-    ngx_palette_cert_csr_sh_t  **pp;
-
-    for (pp = &zone->sh->csrs; *pp; pp = &(*pp)->next) {
-        if ((*pp)->id_len == id->len
-            && ngx_memcmp((*pp)->id, id->data, id->len) == 0)
-        {
-            break;
-        }
-    }
-
-    return pp;
 }
 
 
@@ -771,28 +662,28 @@ ngx_int_t
 ngx_palette_cert_csr_key_copy(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
     ngx_str_t *key, time_t *created)
 {
-    ngx_int_t                    rc;
-    ngx_palette_cert_csr_sh_t  **pp;
+    ngx_int_t                  rc;
+    ngx_palette_cert_aside_t  *e;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    pp = ngx_palette_cert_csr_find(zone, id);
+    e = *ngx_palette_cert_aside_find(zone, NGX_PALETTE_CERT_ASIDE_CSR, id);
 
-    if (*pp == NULL) {
+    if (e == NULL) {
         rc = NGX_DECLINED;
         goto done;
     }
 
-    key->data = ngx_alloc((*pp)->key_len, ngx_cycle->log);
+    key->data = ngx_alloc(e->len[1], ngx_cycle->log);
     if (key->data == NULL) {
         rc = NGX_ERROR;
         goto done;
     }
 
-    ngx_memcpy(key->data, (*pp)->data + (*pp)->names_len, (*pp)->key_len);
-    key->len = (*pp)->key_len;
+    ngx_memcpy(key->data, e->data + e->len[0], e->len[1]);
+    key->len = e->len[1];
 
-    *created = (*pp)->created;
+    *created = e->time;
 
     rc = NGX_OK;
 
@@ -804,35 +695,17 @@ done:
 }
 
 
-/* the pending key made at that time, once used: under the pool's lock */
-
-void
-ngx_palette_cert_csr_consume(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
-    time_t created)
-{
-    ngx_palette_cert_csr_sh_t  **pp, *e;
-
-    pp = ngx_palette_cert_csr_find(zone, id);
-    e = *pp;
-
-    if (e && e->created == created) {
-        *pp = e->next;
-        ngx_palette_cert_csr_sh_free(zone, e);
-    }
-}
-
-
 /* "csr_pending": {"names", "key_type", "created", "csr"} or null */
 
 void
 ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
     ngx_palette_cert_zone_t *zone, ngx_str_t *id)
 {
-    u_char                      *p, *last, *end, *copy, buf[32];
-    size_t                       len;
-    time_t                       created;
-    ngx_str_t                    key_type;
-    ngx_palette_cert_csr_sh_t  **pp, *e;
+    u_char                    *p, *last, *end, *copy, buf[32];
+    size_t                     len;
+    time_t                     created;
+    ngx_str_t                  key_type;
+    ngx_palette_cert_aside_t  *e;
 
     ngx_palette_cert_json_key(j, "csr_pending");
 
@@ -843,23 +716,21 @@ ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    pp = ngx_palette_cert_csr_find(zone, id);
-    e = *pp;
+    e = *ngx_palette_cert_aside_find(zone, NGX_PALETTE_CERT_ASIDE_CSR, id);
 
     if (e) {
-        len = e->names_len + e->req_len;
+        len = e->len[0] + e->len[2];
         copy = ngx_pnalloc(j->pool, len + sizeof(e->key_type));
 
         if (copy) {
-            p = ngx_cpymem(copy, e->data, e->names_len);
-            p = ngx_cpymem(p, e->data + e->names_len + e->key_len,
-                           e->req_len);
+            p = ngx_cpymem(copy, e->data, e->len[0]);
+            p = ngx_cpymem(p, e->data + e->len[0] + e->len[1], e->len[2]);
             ngx_memcpy(p, e->key_type, e->key_type_len);
 
             key_type.data = p;
             key_type.len = e->key_type_len;
-            created = e->created;
-            len = e->names_len;
+            created = e->time;
+            len = e->len[0];
         }
     }
 
@@ -942,10 +813,9 @@ static ngx_int_t
 ngx_palette_cert_csr_loaded(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_file_t *files)
 {
-    u_char                     *p, *last, *nl, *line[4];
-    ngx_uint_t                  i;
-    ngx_palette_cert_csr_t      csr;
-    ngx_palette_cert_csr_sh_t  *e, **pp;
+    u_char                  *p, *last, *nl, *line[4];
+    ngx_uint_t               i;
+    ngx_palette_cert_csr_t   csr;
 
     ngx_memzero(&csr, sizeof(ngx_palette_cert_csr_t));
 
@@ -980,27 +850,9 @@ ngx_palette_cert_csr_loaded(ngx_palette_cert_zone_t *zone,
     csr.key = files[0].data;
     csr.req = files[1].data;
 
-    e = ngx_palette_cert_csr_alloc(zone, &zone->id, &csr);
-
-    if (e == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, zone->log, 0,
-                      "palette_cert zone \"%V\" is too small for its "
-                      "pending keys", &zone->name);
-        return NGX_ERROR;
-    }
-
-    zone->sh->pending_csr = NULL;
-
-    pp = ngx_palette_cert_csr_find(zone, &zone->id);
-
-    if (*pp) {
-        ngx_palette_cert_csr_sh_free(zone, e);
-        return NGX_OK;
-    }
-
-    *pp = e;
-
-    return NGX_OK;
+    return ngx_palette_cert_aside_load(zone, ngx_palette_cert_csr_alloc(zone,
+                                                                 &zone->id,
+                                                                 &csr));
 
 damaged:
 

@@ -894,9 +894,9 @@ ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone)
         sh->pending = NULL;
     }
 
-    if (sh->pending_csr) {
-        ngx_palette_cert_csr_sh_free(zone, sh->pending_csr);
-        sh->pending_csr = NULL;
+    if (sh->pending_aside) {
+        ngx_palette_cert_aside_free(zone, sh->pending_aside);
+        sh->pending_aside = NULL;
     }
 
     if (sh->pending_named) {

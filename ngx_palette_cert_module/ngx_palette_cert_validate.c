@@ -55,14 +55,15 @@ static EVP_PKEY *ngx_palette_cert_read_key(ngx_str_t *text,
 static ngx_int_t ngx_palette_cert_check_key(STACK_OF(X509) *certs,
     EVP_PKEY *key, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
-    STACK_OF(X509) *certs, STACK_OF(X509) *ca, STACK_OF(X509) **chain,
-    ngx_palette_cert_error_t *err);
+    STACK_OF(X509) *certs, STACK_OF(X509) *ca, time_t at,
+    STACK_OF(X509) **chain, ngx_palette_cert_error_t *err);
 static X509_STORE *ngx_palette_cert_trust_store(
     ngx_palette_cert_zone_t *zone, STACK_OF(X509) *ca, const char **where,
     ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_find_path(X509_STORE_CTX *ctx,
     X509_STORE *store, X509 *leaf, STACK_OF(X509) *untrusted,
-    ngx_uint_t dates, STACK_OF(X509) **chain);
+    ngx_uint_t dates, time_t at, STACK_OF(X509) **chain);
+static int ngx_palette_cert_cmp_time(const ASN1_TIME *t, time_t at);
 static int ngx_palette_cert_ignore_dates(int ok, X509_STORE_CTX *ctx);
 static int ngx_palette_cert_set_aside(X509_STORE_CTX *ctx,
     STACK_OF(X509) *set);
@@ -71,7 +72,7 @@ static ngx_int_t ngx_palette_cert_same_key(X509 *a, X509 *b);
 static void ngx_palette_cert_chain_error(X509_STORE_CTX *ctx, X509 *leaf,
     const char *where, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_dates(STACK_OF(X509) *chain,
-    ngx_palette_cert_error_t *err);
+    time_t at, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_names(ngx_palette_cert_zone_t *zone,
     X509 *leaf, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_check_own_names(X509 *leaf,
@@ -90,12 +91,14 @@ static ngx_int_t ngx_palette_cert_serve(STACK_OF(X509) *certs,
     ngx_palette_cert_bundle_t *b, ngx_palette_cert_error_t *err);
 static int ngx_palette_cert_find(STACK_OF(X509) *sk, X509 *x);
 static ngx_int_t ngx_palette_cert_push_once(STACK_OF(X509) *sk, X509 *x);
-static u_char *ngx_palette_cert_unfit(X509 *x, u_char *p, u_char *last);
+static u_char *ngx_palette_cert_unfit(X509 *x, time_t at, u_char *p,
+    u_char *last);
 static ngx_int_t ngx_palette_cert_left_out(STACK_OF(X509) *certs,
     STACK_OF(X509) *path, STACK_OF(X509) *served,
     ngx_palette_cert_bundle_t *b);
 static u_char *ngx_palette_cert_left_reason(STACK_OF(X509) *certs, int j,
-    STACK_OF(X509) *path, STACK_OF(X509) *served, u_char *p, u_char *last);
+    STACK_OF(X509) *path, STACK_OF(X509) *served, time_t at, u_char *p,
+    u_char *last);
 static ngx_int_t ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out);
 static ngx_int_t ngx_palette_cert_is_self_signed(X509 *x);
 
@@ -129,6 +132,10 @@ ngx_palette_cert_validate(ngx_palette_cert_zone_t *zone,
 
     ngx_memzero(b, sizeof(ngx_palette_cert_bundle_t));
 
+    /* dates are judged now, or at the time a staged version goes live */
+
+    b->at = up->at;
+
     certs = NULL;
     rc = NGX_ERROR;
 
@@ -155,7 +162,8 @@ ngx_palette_cert_validate(ngx_palette_cert_zone_t *zone,
         goto done;
     }
 
-    if (ngx_palette_cert_check_chain(zone, certs, b->ca, &b->chain, err)
+    if (ngx_palette_cert_check_chain(zone, certs, b->ca, b->at, &b->chain,
+                                     err)
         != NGX_OK)
     {
         goto done;
@@ -163,7 +171,7 @@ ngx_palette_cert_validate(ngx_palette_cert_zone_t *zone,
 
     /* b->chain is the verified path: the leaf first, the anchor last */
 
-    if (ngx_palette_cert_check_dates(b->chain, err) != NGX_OK) {
+    if (ngx_palette_cert_check_dates(b->chain, b->at, err) != NGX_OK) {
         goto done;
     }
 
@@ -589,8 +597,8 @@ ngx_palette_cert_check_key(STACK_OF(X509) *certs, EVP_PKEY *key,
 
 static ngx_int_t
 ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
-    STACK_OF(X509) *certs, STACK_OF(X509) *ca, STACK_OF(X509) **chain,
-    ngx_palette_cert_error_t *err)
+    STACK_OF(X509) *certs, STACK_OF(X509) *ca, time_t at,
+    STACK_OF(X509) **chain, ngx_palette_cert_error_t *err)
 {
     int              i;
     X509            *leaf;
@@ -636,10 +644,11 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
      * own error, and usage later still).
      */
 
-    rc = ngx_palette_cert_find_path(ctx, store, leaf, untrusted, 1, chain);
+    rc = ngx_palette_cert_find_path(ctx, store, leaf, untrusted, 1, at,
+                                    chain);
 
     if (rc == NGX_DECLINED) {
-        rc = ngx_palette_cert_find_path(ctx, store, leaf, untrusted, 0,
+        rc = ngx_palette_cert_find_path(ctx, store, leaf, untrusted, 0, at,
                                         chain);
     }
 
@@ -658,6 +667,10 @@ ngx_palette_cert_check_chain(ngx_palette_cert_zone_t *zone,
 
     if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
         goto nomem;
+    }
+
+    if (at) {
+        X509_STORE_CTX_set_time(ctx, 0, at);
     }
 
     X509_STORE_CTX_set_verify_cb(ctx, ngx_palette_cert_ignore_dates);
@@ -777,7 +790,7 @@ nomem:
 
 static ngx_int_t
 ngx_palette_cert_find_path(X509_STORE_CTX *ctx, X509_STORE *store,
-    X509 *leaf, STACK_OF(X509) *untrusted, ngx_uint_t dates,
+    X509 *leaf, STACK_OF(X509) *untrusted, ngx_uint_t dates, time_t at,
     STACK_OF(X509) **chain)
 {
     int              i;
@@ -793,6 +806,10 @@ ngx_palette_cert_find_path(X509_STORE_CTX *ctx, X509_STORE *store,
         if (X509_STORE_CTX_init(ctx, store, leaf, set) != 1) {
             rc = NGX_ERROR;
             break;
+        }
+
+        if (at) {
+            X509_STORE_CTX_set_time(ctx, 0, at);
         }
 
         if (!dates) {
@@ -975,8 +992,17 @@ ngx_palette_cert_chain_error(X509_STORE_CTX *ctx, X509 *leaf,
 }
 
 
+/* a time of a certificate against now, or against at when it is set */
+
+static int
+ngx_palette_cert_cmp_time(const ASN1_TIME *t, time_t at)
+{
+    return at ? X509_cmp_time(t, &at) : X509_cmp_current_time(t);
+}
+
+
 static ngx_int_t
-ngx_palette_cert_check_dates(STACK_OF(X509) *chain,
+ngx_palette_cert_check_dates(STACK_OF(X509) *chain, time_t at,
     ngx_palette_cert_error_t *err)
 {
     int          i;
@@ -988,7 +1014,7 @@ ngx_palette_cert_check_dates(STACK_OF(X509) *chain,
         x = sk_X509_value(chain, i);
         which = (i == 0) ? "the leaf" : "the chain certificate";
 
-        if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
+        if (ngx_palette_cert_cmp_time(X509_get0_notAfter(x), at) <= 0) {
             p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
                                          X509_get_subject_name(x));
             *p = '\0';
@@ -1002,7 +1028,7 @@ ngx_palette_cert_check_dates(STACK_OF(X509) *chain,
             return NGX_ERROR;
         }
 
-        if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+        if (ngx_palette_cert_cmp_time(X509_get0_notBefore(x), at) > 0) {
             p = ngx_palette_cert_subject(subject, subject + sizeof(subject),
                                          X509_get_subject_name(x));
             *p = '\0';
@@ -1437,7 +1463,8 @@ ngx_palette_cert_serve(STACK_OF(X509) *certs, ngx_palette_cert_bundle_t *b,
 
             if (ngx_palette_cert_find(path, c) < 0
                 && ngx_palette_cert_same_key(c, x)
-                && ngx_palette_cert_unfit(c, reason, reason + sizeof(reason))
+                && ngx_palette_cert_unfit(c, b->at, reason,
+                                          reason + sizeof(reason))
                    == reason
                 && ngx_palette_cert_push_once(served, c) != NGX_OK)
             {
@@ -1510,18 +1537,18 @@ ngx_palette_cert_push_once(STACK_OF(X509) *sk, X509 *x)
  */
 
 static u_char *
-ngx_palette_cert_unfit(X509 *x, u_char *p, u_char *last)
+ngx_palette_cert_unfit(X509 *x, time_t at, u_char *p, u_char *last)
 {
     int               nid;
     u_char            date[32];
     const char       *what;
     const ASN1_TIME  *t;
 
-    if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
+    if (ngx_palette_cert_cmp_time(X509_get0_notAfter(x), at) <= 0) {
         what = "expired on";
         t = X509_get0_notAfter(x);
 
-    } else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+    } else if (ngx_palette_cert_cmp_time(X509_get0_notBefore(x), at) > 0) {
         what = "not valid before";
         t = X509_get0_notBefore(x);
 
@@ -1571,8 +1598,8 @@ ngx_palette_cert_left_out(STACK_OF(X509) *certs, STACK_OF(X509) *path,
     n = 0;
 
     for (j = 1; j < sk_X509_num(certs); j++) {
-        if (ngx_palette_cert_left_reason(certs, j, path, served, reason,
-                                         reason + sizeof(reason))
+        if (ngx_palette_cert_left_reason(certs, j, path, served, b->at,
+                                         reason, reason + sizeof(reason))
             != reason)
         {
             n++;
@@ -1595,7 +1622,7 @@ ngx_palette_cert_left_out(STACK_OF(X509) *certs, STACK_OF(X509) *path,
         c = sk_X509_value(certs, j);
         item = &lo->items[lo->n];
 
-        p = ngx_palette_cert_left_reason(certs, j, path, served,
+        p = ngx_palette_cert_left_reason(certs, j, path, served, b->at,
                                          item->reason,
                                          item->reason + sizeof(item->reason));
         if (p == item->reason) {
@@ -1625,7 +1652,8 @@ ngx_palette_cert_left_out(STACK_OF(X509) *certs, STACK_OF(X509) *path,
 
 static u_char *
 ngx_palette_cert_left_reason(STACK_OF(X509) *certs, int j,
-    STACK_OF(X509) *path, STACK_OF(X509) *served, u_char *p, u_char *last)
+    STACK_OF(X509) *path, STACK_OF(X509) *served, time_t at, u_char *p,
+    u_char *last)
 {
     int      i;
     X509    *c;
@@ -1659,7 +1687,7 @@ ngx_palette_cert_left_reason(STACK_OF(X509) *certs, int j,
 
     for (i = 1; i < sk_X509_num(path); i++) {
         if (ngx_palette_cert_same_key(c, sk_X509_value(path, i))) {
-            r = ngx_palette_cert_unfit(c, p, last);
+            r = ngx_palette_cert_unfit(c, at, p, last);
 
             if (r != p) {
                 return r;
