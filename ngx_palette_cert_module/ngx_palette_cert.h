@@ -294,8 +294,8 @@ struct ngx_palette_cert_aside_s {
     uint32_t                     len[4];      /* the parts of data */
     ngx_uint_t                   kind;
 
-    /* a staged version refused at its time: why, as a result's index */
-    ngx_uint_t                   failed;
+    /* a staged version refused at its time: why (an error's code) */
+    u_char                       refused[32];
 
     u_char                       id_len;
     u_char                       key_type_len;
@@ -503,6 +503,11 @@ typedef struct {
 
     /* palette_cert_watch directives of the zone */
     ngx_array_t                  watches;     /* of watch_t* */
+
+#if (NGX_THREADS)
+    /* staged versions are validated and stored in a thread of it */
+    ngx_thread_pool_t           *thread_pool;
+#endif
 
     ngx_log_t                   *log;
 } ngx_palette_cert_zone_t;
@@ -920,6 +925,19 @@ ngx_int_t ngx_palette_cert_aside_remove(ngx_palette_cert_zone_t *zone,
     ngx_uint_t kind, ngx_str_t *id, time_t time);
 ngx_int_t ngx_palette_cert_aside_load(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_aside_t *e);
+
+
+/* ngx_palette_cert_staged.c */
+ngx_palette_cert_aside_t *ngx_palette_cert_staged_alloc(
+    ngx_palette_cert_zone_t *zone, ngx_str_t *id, time_t time,
+    ngx_palette_cert_pem_t *pem);
+void ngx_palette_cert_staged_schedule(ngx_palette_cert_zone_t *zone);
+void ngx_palette_cert_staged_json(ngx_palette_cert_json_t *j,
+    ngx_palette_cert_zone_t *zone, ngx_str_t *id);
+ngx_int_t ngx_palette_cert_staged_save(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *pem, time_t time, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_staged_load(ngx_palette_cert_zone_t *zone);
+ngx_int_t ngx_palette_cert_staged_init_process(ngx_cycle_t *cycle);
 
 
 /* ngx_palette_cert_csr.c */

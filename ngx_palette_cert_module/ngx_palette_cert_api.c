@@ -100,6 +100,8 @@ typedef struct {
     unsigned                     remove:1;
     unsigned                     make_csr:1;
     unsigned                     use_csr:1;
+    unsigned                     stage:1;
+    unsigned                     unstage:1;
 } ngx_palette_cert_ctx_t;
 
 
@@ -220,6 +222,11 @@ static ngx_int_t ngx_palette_cert_api_csr_made(ngx_http_request_t *r,
     ngx_int_t rc, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_send_csr(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_api_unstaged(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_stage_check(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_ctx_t *ctx,
+    ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_store_csr(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_ctx_t *ctx, ngx_log_t *log);
 static u_char *ngx_palette_cert_audit_who(ngx_http_request_t *r, u_char *p,
@@ -417,7 +424,41 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
 
     ctx->make_csr = (act == NGX_PALETTE_CERT_ACT_CSR);
 
-    ctx->remove = (ctx->named && r->method == NGX_HTTP_DELETE);
+    if (act == NGX_PALETTE_CERT_ACT_ACTIVATE) {
+
+        if (!(r->method & (NGX_HTTP_PUT|NGX_HTTP_POST))) {
+            return ngx_palette_cert_not_allowed(r, "PUT, POST",
+                                                "with activate_at; upload "
+                                                "the version to stage");
+        }
+
+        if (ctx->action.time <= ngx_time()) {
+            ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST,
+                                   "malformed_request", NULL,
+                                   "activate_at is not in the future; "
+                                   "upload without it to make the "
+                                   "certificate current now");
+
+            return ngx_palette_cert_refuse(r, &err);
+        }
+
+        ctx->stage = 1;
+    }
+
+    if (act == NGX_PALETTE_CERT_ACT_STAGED) {
+
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE))) {
+            return ngx_palette_cert_not_allowed(r, "GET, HEAD, DELETE",
+                                                "on the staged version; "
+                                                "stage one with PUT and "
+                                                "?activate_at=TIME");
+        }
+
+        ctx->unstage = (r->method == NGX_HTTP_DELETE);
+    }
+
+    ctx->remove = (ctx->named && r->method == NGX_HTTP_DELETE
+                   && !ctx->unstage);
 
     if ((r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))
         && ngx_palette_cert_cross_origin(r))
@@ -482,6 +523,10 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
         return (res == NGX_PALETTE_CERT_RES_NAMED)
                ? ngx_palette_cert_api_get_named(r)
                : ngx_palette_cert_api_get(r);
+    }
+
+    if (ctx->unstage) {
+        return ngx_palette_cert_api_change(r, ngx_palette_cert_api_commit(r));
     }
 
     return ngx_palette_cert_api_delete(r);
@@ -907,6 +952,12 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
     ngx_memzero(&f, sizeof(ngx_palette_cert_fields_t));
 
     f.named = ctx->named;
+
+    /* a staged version is judged at the time it goes live */
+
+    if (ctx->stage) {
+        f.at = ctx->action.time;
+    }
 
     type = ngx_palette_cert_media_type(r, &boundary);
 
@@ -1665,6 +1716,117 @@ ngx_palette_cert_send_csr(ngx_http_request_t *r,
 
 
 /*
+ * The preconditions of staging a version or cancelling one, under the
+ * change lock: If-Match (and, for a named certificate, If-None-Match and
+ * its names) as for an upload; a staged version to cancel.
+ */
+
+static ngx_int_t
+ngx_palette_cert_stage_check(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_ctx_t *ctx,
+    ngx_palette_cert_error_t *err)
+{
+    ngx_palette_cert_aside_t  *e;
+
+    if (ctx->unstage) {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+        e = *ngx_palette_cert_aside_find(zone, NGX_PALETTE_CERT_ASIDE_STAGED,
+                                         &ctx->id);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        if (e == NULL) {
+            ngx_palette_cert_error(err, NGX_HTTP_NOT_FOUND, "not_found", NULL,
+                                   "no version of the %s%V%s is staged",
+                                   ctx->named ? "certificate \"" : "default "
+                                   "certificate", &ctx->id,
+                                   ctx->named ? "\"" : "");
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ctx->named) {
+        return ngx_palette_cert_named_check(r, zone, ctx, err);
+    }
+
+    if (ngx_palette_cert_if_match(r, zone->sh->generation) != NGX_OK) {
+        ngx_palette_cert_error(err, NGX_HTTP_PRECONDITION_FAILED,
+                               "generation_mismatch", NULL,
+                               "the certificate was changed meanwhile (now "
+                               "generation %ui); reload it and try again",
+                               (ngx_uint_t) zone->sh->generation);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* DELETE RES?staged, done: logged, answered with the resource's JSON */
+
+static ngx_int_t
+ngx_palette_cert_api_unstaged(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone)
+{
+    u_char                    who[512], *w;
+    ngx_palette_cert_ctx_t   *ctx;
+    ngx_palette_cert_json_t   j;
+    ngx_palette_cert_named_t *e;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    w = ngx_palette_cert_audit_who(r, who, who + sizeof(who));
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "palette_cert zone \"%V\"%s%V%s cancelled its staged "
+                  "version%*s", &zone->name,
+                  ctx->named ? " certificate \"" : "", &ctx->id,
+                  ctx->named ? "\"" : "", w - who, who);
+
+    ctx->unstage = 0;
+
+    if (!ctx->named) {
+        if (ngx_palette_cert_refresh(zone, r->connection->log) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_palette_cert_send_cert(r, zone, &zone->current, 0);
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    e = ngx_palette_cert_named_find(zone, ctx->id.data, ctx->id.len);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (e) {
+        return ngx_palette_cert_api_get_named(r);
+    }
+
+    /* a certificate that was to be made then: nothing of it is left */
+
+    if (ngx_palette_cert_json_init(&j, r->pool, 256) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_palette_cert_json_raw(&j, "{");
+
+    ngx_palette_cert_json_key(&j, "zone");
+    ngx_palette_cert_json_str(&j, zone->name.data, zone->name.len);
+
+    ngx_palette_cert_json_key(&j, "id");
+    ngx_palette_cert_json_str(&j, ctx->id.data, ctx->id.len);
+
+    ngx_palette_cert_staged_json(&j, zone, &ctx->id);
+    ngx_palette_cert_csr_json(&j, zone, &ctx->id);
+
+    ngx_palette_cert_json_raw(&j, "}\n");
+
+    return ngx_palette_cert_send_json(r, NGX_HTTP_OK, &j,
+                                      ngx_palette_cert_etag(r, zone));
+}
+
+
+/*
  * Applies the change the request carries (ctx->pem) and answers it;
  * NGX_BUSY when another change is being applied, NGX_AGAIN when a thread
  * writes the store (the answer follows once it is done).
@@ -1710,12 +1872,13 @@ ngx_palette_cert_api_answer(ngx_http_request_t *r, ngx_int_t rc,
         return NGX_BUSY;
     }
 
-    if (ctx->make_csr) {
+    if (ctx->make_csr || ctx->unstage) {
         if (rc != NGX_OK) {
             return ngx_palette_cert_send_error(r, err);
         }
 
-        return ngx_palette_cert_send_csr(r, zone);
+        return ctx->make_csr ? ngx_palette_cert_send_csr(r, zone)
+                             : ngx_palette_cert_api_unstaged(r, zone);
     }
 
     if (rc == NGX_DECLINED) {
@@ -1729,6 +1892,20 @@ ngx_palette_cert_api_answer(ngx_http_request_t *r, ngx_int_t rc,
 
     if (rc != NGX_OK) {
         return ngx_palette_cert_send_error(r, err);
+    }
+
+    if (ctx->stage) {
+        u_char  what[64], *p;
+
+        p = ngx_sprintf(what, "staged a version to go live at ");
+        p = ngx_palette_cert_rfc3339(p, ctx->action.time);
+        *p = '\0';
+
+        ctx->parsed.generation = 0;
+
+        ngx_palette_cert_audit(r, zone, (char *) what, &ctx->parsed);
+
+        return ngx_palette_cert_send_cert(r, zone, &ctx->parsed, 0);
     }
 
     /* counted, and a certificate about to expire is warned of at once */
@@ -1806,6 +1983,23 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
         ngx_palette_cert_api_reloading(err);
         rc = NGX_ERROR;
         goto done;
+    }
+
+    if (ctx->stage || ctx->unstage) {
+        if (ngx_palette_cert_stage_check(r, zone, ctx, err) != NGX_OK) {
+            rc = NGX_ERROR;
+            goto done;
+        }
+
+        if (ctx->stage) {
+            ctx->aside = ngx_palette_cert_staged_alloc(zone, &ctx->id,
+                                                       ctx->action.time, pem);
+            if (ctx->aside == NULL) {
+                goto full;
+            }
+        }
+
+        goto store;
     }
 
     if (ctx->make_csr) {
@@ -2011,9 +2205,34 @@ ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
         rc = NGX_BUSY;
     }
 
-    if (ctx->make_csr) {
+    if (ctx->unstage) {
+        if (rc == NGX_OK) {
+            ngx_shmtx_lock(&zone->shpool->mutex);
+
+            (void) ngx_palette_cert_aside_remove(zone,
+                                                 NGX_PALETTE_CERT_ASIDE_STAGED,
+                                                 &ctx->id, 0);
+            ngx_palette_cert_staged_schedule(zone);
+
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+
+            if (zone->store.len) {
+                ngx_palette_cert_store_unlock(zone);
+            }
+        }
+
+        goto done;
+    }
+
+    if (ctx->make_csr || ctx->stage) {
         if (rc == NGX_OK) {
             rc = ngx_palette_cert_aside_publish(zone, ctx->aside);
+
+            if (rc == NGX_OK && ctx->stage) {
+                ngx_shmtx_lock(&zone->shpool->mutex);
+                ngx_palette_cert_staged_schedule(zone);
+                ngx_shmtx_unlock(&zone->shpool->mutex);
+            }
 
             if (zone->store.len) {
                 ngx_palette_cert_store_unlock(zone);
@@ -2144,6 +2363,15 @@ ngx_palette_cert_store_change(ngx_palette_cert_zone_t *zone,
 
     if (ctx->make_csr) {
         return ngx_palette_cert_store_csr(zone, ctx, log);
+    }
+
+    if (ctx->stage || ctx->unstage) {
+        nz = *zone;
+        nz.id = ctx->id;
+
+        return ctx->stage
+               ? ngx_palette_cert_staged_save(&nz, pem, ctx->action.time, log)
+               : ngx_palette_cert_store_remove_aside(&nz, "staged", log);
     }
 
     if (!ctx->named) {
@@ -3340,6 +3568,18 @@ ngx_palette_cert_audit_line(ngx_http_request_t *r,
 
     /* the client address follows, added by the request's log handler */
 
+    if (generation == 0) {
+
+        /* a staged version: no generation yet */
+
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "palette_cert zone \"%V\"%*s %s: sha256 %*s, "
+                      "subject \"%V\", not_after %V%*s",
+                      &zone->name, i - id, id, what, p - sha, sha,
+                      subject, not_after, w - who, who);
+        return;
+    }
+
     if (subject == NULL) {
         ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                       "palette_cert zone \"%V\"%*s %s: generation %ui, "
@@ -3410,6 +3650,7 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_parsed_t *cur,
     ngx_uint_t dry_run)
 {
+    u_char                    *p, buf[32];
     ngx_str_t                  none;
     ngx_palette_cert_ctx_t    *ctx;
     ngx_palette_cert_json_t    j;
@@ -3432,7 +3673,13 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
     }
 
     ngx_palette_cert_json_key(&j, "generation");
-    ngx_palette_cert_json_uint(&j, cur->generation);
+
+    if (ctx && ctx->stage && !dry_run) {
+        ngx_palette_cert_json_raw(&j, "null");
+
+    } else {
+        ngx_palette_cert_json_uint(&j, cur->generation);
+    }
 
     ngx_str_null(&none);
 
@@ -3467,8 +3714,16 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
         ngx_palette_cert_json_raw(&j, "null");
     }
 
+    ngx_palette_cert_staged_json(&j, zone, (ctx && ctx->named) ? &ctx->id
+                                                              : &none);
     ngx_palette_cert_csr_json(&j, zone, (ctx && ctx->named) ? &ctx->id
                                                            : &none);
+
+    if (ctx && ctx->stage) {
+        ngx_palette_cert_json_key(&j, "activate_at");
+        p = ngx_palette_cert_rfc3339(buf, ctx->action.time);
+        ngx_palette_cert_json_str(&j, buf, p - buf);
+    }
 
     if (dry_run) {
         ngx_palette_cert_json_key(&j, "dry_run");
@@ -3479,8 +3734,11 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
 
     /* the ETag is the live generation; a dry run's is not live */
 
-    return ngx_palette_cert_send_json(r, NGX_HTTP_OK, &j,
-                                      !dry_run ? cur->generation
+    return ngx_palette_cert_send_json(r, (ctx && ctx->stage && !dry_run)
+                                         ? NGX_HTTP_ACCEPTED : NGX_HTTP_OK,
+                                      &j,
+                                      (!dry_run && !(ctx && ctx->stage))
+                                      ? cur->generation
                                       : (ctx && ctx->named)
                                         ? ctx->old_generation
                                         : zone->sh->generation);

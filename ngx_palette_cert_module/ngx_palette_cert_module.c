@@ -459,6 +459,13 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->expire_warn = NGX_CONF_UNSET;
     zone->history = NGX_CONF_UNSET_UINT;
 
+#if (NGX_THREADS)
+    zone->thread_pool = ngx_thread_pool_add(cf, NULL);
+    if (zone->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+#endif
+
     ngx_palette_cert_cache_init(zone);
 
     if (ngx_array_init(&zone->names, cf->pool, 2, sizeof(ngx_str_t))
@@ -1101,6 +1108,10 @@ ngx_palette_cert_init_module(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_palette_cert_init_process(ngx_cycle_t *cycle)
 {
+    if (ngx_palette_cert_staged_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_palette_cert_watch_init_process(cycle) != NGX_OK) {
         return NGX_ERROR;
     }

@@ -115,10 +115,14 @@ ngx_palette_cert_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     rc = ngx_palette_cert_zone_load(zone);
 
-    /* what the certificates keep aside: pending keys */
+    /* what the certificates keep aside: pending keys, staged versions */
 
     if (rc == NGX_OK && zone->store.len && !ngx_test_config) {
         rc = ngx_palette_cert_csr_load(zone);
+
+        if (rc == NGX_OK) {
+            rc = ngx_palette_cert_staged_load(zone);
+        }
     }
 
     if (zone->store.len && !ngx_test_config) {

@@ -258,8 +258,8 @@ Content-Type: application/json
 [200, 200, 200]
 --- response_body_like eval
 ['"generation":1',
- '"generation":2,.*"chain_length":3,"certificate":"[^"]+","ca":"[^"]+","csr_pending":null\}$',
- '"generation":2,.*"chain_length":3,"certificate":"[^"]+","ca":"[^"]+","csr_pending":null\}$']
+ '"generation":2,.*"chain_length":3,"certificate":"[^"]+","ca":"[^"]+","staged":null,"csr_pending":null\}$',
+ '"generation":2,.*"chain_length":3,"certificate":"[^"]+","ca":"[^"]+","staged":null,"csr_pending":null\}$']
 --- steps
 request 3
 get sha256=leaf-a generation=2 chain=leaf-a+int-ca+int-ca-cross

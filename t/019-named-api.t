@@ -106,7 +106,7 @@ Accept: application/json
 ["", "ETag: \"1\"\nCache-Control: no-store\nContent-Type: application/json"]
 --- response_body_like eval
 [qr/"certificates"/,
- qr/^\{"zone":"console","generation":1,"source":"self-signed","subject":"CN=console.example.com","issuer":"CN=console.example.com","serial":"[0-9a-f]+","names":\["console.example.com","127.0.0.1"\],"not_before":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","not_after":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","sha256":"[0-9a-f]{64}","key_type":"EC P-256","chain_length":1,"certificate":"-----BEGIN CERTIFICATE-----\\n[^"]+-----END CERTIFICATE-----\\n","ca":null,"csr_pending":null\}\n?$/]
+ qr/^\{"zone":"console","generation":1,"source":"self-signed","subject":"CN=console.example.com","issuer":"CN=console.example.com","serial":"[0-9a-f]+","names":\["console.example.com","127.0.0.1"\],"not_before":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","not_after":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","sha256":"[0-9a-f]{64}","key_type":"EC P-256","chain_length":1,"certificate":"-----BEGIN CERTIFICATE-----\\n[^"]+-----END CERTIFICATE-----\\n","ca":null,"staged":null,"csr_pending":null\}\n?$/]
 --- steps
 upload named-a id=a
 upload named-b id=b
