@@ -647,6 +647,10 @@ typedef struct {
 } ngx_palette_cert_file_t;
 
 
+/* the files of a stored version, and one more (staged/activate_at) */
+#define NGX_PALETTE_CERT_FILES          7
+
+
 /* a replaced version the store keeps, as the history lists it */
 
 typedef struct {
@@ -719,6 +723,8 @@ void ngx_palette_cert_json_str(ngx_palette_cert_json_t *j, u_char *s,
     size_t len);
 void ngx_palette_cert_json_cstr(ngx_palette_cert_json_t *j, const char *s);
 void ngx_palette_cert_json_uint(ngx_palette_cert_json_t *j, ngx_uint_t n);
+void ngx_palette_cert_json_list(ngx_palette_cert_json_t *j, u_char *p,
+    size_t len);
 
 
 /* ngx_palette_cert_validate.c */
@@ -731,6 +737,7 @@ void ngx_palette_cert_bundle_free(ngx_palette_cert_bundle_t *b);
 ngx_int_t ngx_palette_cert_bundle_pem(ngx_palette_cert_bundle_t *b,
     ngx_palette_cert_pem_t *pem);
 void ngx_palette_cert_pem_free(ngx_palette_cert_pem_t *pem);
+ngx_int_t ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out);
 ngx_int_t ngx_palette_cert_parse_pem(ngx_palette_cert_pem_t *pem,
     ngx_palette_cert_parsed_t *parsed, ngx_log_t *log);
 void ngx_palette_cert_parsed_free(ngx_palette_cert_parsed_t *parsed);
@@ -849,6 +856,8 @@ ngx_int_t ngx_palette_cert_store_load_aside(ngx_palette_cert_zone_t *zone,
     ngx_int_t (*handler)(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_file_t *files), ngx_log_t *log);
 void ngx_palette_cert_files_free(ngx_palette_cert_file_t *files);
+ngx_uint_t ngx_palette_cert_store_files(ngx_palette_cert_pem_t *pem,
+    ngx_palette_cert_file_t *files);
 void ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone,
     ngx_log_t *log);
 ngx_int_t ngx_palette_cert_store_lock_init(ngx_palette_cert_zone_t *zone,

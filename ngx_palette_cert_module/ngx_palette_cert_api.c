@@ -21,6 +21,13 @@
  * untrusted input, and the store's writes and fsync() calls) run in a
  * thread of nginx's default pool while the event loop serves the worker's
  * other connections; everything in shared memory stays in the event loop.
+ *
+ * A certificate's query may ask for more: "history" lists the versions
+ * the store keeps, "rollback=GEN" uploads one of them again, the upload
+ * of "activate_at=TIME" is staged rather than made current, "staged"
+ * (DELETE) cancels it, and "csr" makes a pending key.  Staging, cancelling
+ * and making a key are changes too, applied the same way under the same
+ * locks, but what they change is kept aside (ngx_palette_cert_aside.c).
  */
 
 
@@ -302,6 +309,8 @@ static ngx_int_t ngx_palette_cert_send_cert(ngx_http_request_t *r,
     ngx_uint_t dry_run);
 static ngx_int_t ngx_palette_cert_send_error(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_json_head(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_json_t *j, size_t size);
 static ngx_int_t ngx_palette_cert_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_palette_cert_json_t *j, ngx_uint_t generation);
 static ngx_int_t ngx_palette_cert_send(ngx_http_request_t *r,
@@ -1310,7 +1319,6 @@ ngx_palette_cert_api_history(ngx_http_request_t *r)
     ngx_int_t                     rc;
     ngx_uint_t                    i;
     ngx_array_t                   versions;
-    ngx_palette_cert_ctx_t       *ctx;
     ngx_palette_cert_json_t       j;
     ngx_palette_cert_zone_t      *zone;
     ngx_palette_cert_error_t      err;
@@ -1320,7 +1328,9 @@ ngx_palette_cert_api_history(ngx_http_request_t *r)
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
     zone = plcf->zone;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+    if (ngx_palette_cert_json_head(r, zone, &j, 1024) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     rc = ngx_palette_cert_versions(r, &versions, &err);
 
@@ -1330,18 +1340,6 @@ ngx_palette_cert_api_history(ngx_http_request_t *r)
 
     if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_palette_cert_json_init(&j, r->pool, 1024);
-
-    ngx_palette_cert_json_raw(&j, "{");
-
-    ngx_palette_cert_json_key(&j, "zone");
-    ngx_palette_cert_json_str(&j, zone->name.data, zone->name.len);
-
-    if (ctx->named) {
-        ngx_palette_cert_json_key(&j, "id");
-        ngx_palette_cert_json_str(&j, ctx->id.data, ctx->id.len);
     }
 
     ngx_palette_cert_json_key(&j, "history");
@@ -1400,10 +1398,6 @@ ngx_palette_cert_api_history(ngx_http_request_t *r)
     }
 
     ngx_palette_cert_json_raw(&j, "]}\n");
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     return ngx_palette_cert_send_json(r, NGX_HTTP_OK, &j,
                                       ngx_palette_cert_etag(r, zone));
@@ -1645,7 +1639,7 @@ static ngx_int_t
 ngx_palette_cert_send_csr(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone)
 {
-    u_char                  *p, *last, *end, buf[32], who[512], *w;
+    u_char                  *p, buf[32], who[512], *w;
     ngx_palette_cert_ctx_t  *ctx;
     ngx_palette_cert_json_t  j;
 
@@ -1660,45 +1654,15 @@ ngx_palette_cert_send_csr(ngx_http_request_t *r,
                   &ctx->id, ctx->named ? "\"" : "", &ctx->csr.key_type,
                   &ctx->csr.names, w - who, who);
 
-    if (ngx_palette_cert_json_init(&j, r->pool, 2048) != NGX_OK) {
+    if (ngx_palette_cert_json_head(r, zone, &j, 2048) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_palette_cert_json_raw(&j, "{");
-
-    ngx_palette_cert_json_key(&j, "zone");
-    ngx_palette_cert_json_str(&j, zone->name.data, zone->name.len);
-
-    if (ctx->named) {
-        ngx_palette_cert_json_key(&j, "id");
-        ngx_palette_cert_json_str(&j, ctx->id.data, ctx->id.len);
     }
 
     ngx_palette_cert_json_key(&j, "csr");
     ngx_palette_cert_json_str(&j, ctx->csr.req.data, ctx->csr.req.len);
 
     ngx_palette_cert_json_key(&j, "names");
-    ngx_palette_cert_json_raw(&j, "[");
-
-    p = ctx->csr.names.data;
-    last = p + ctx->csr.names.len;
-
-    while (p < last) {
-        end = ngx_strlchr(p, last, ',');
-        if (end == NULL) {
-            end = last;
-        }
-
-        if (p > ctx->csr.names.data) {
-            ngx_palette_cert_json_raw(&j, ",");
-        }
-
-        ngx_palette_cert_json_str(&j, p, end - p);
-
-        p = (end < last) ? end + 1 : last;
-    }
-
-    ngx_palette_cert_json_raw(&j, "]");
+    ngx_palette_cert_json_list(&j, ctx->csr.names.data, ctx->csr.names.len);
 
     ngx_palette_cert_json_key(&j, "key_type");
     ngx_palette_cert_json_str(&j, ctx->csr.key_type.data,
@@ -3865,6 +3829,34 @@ ngx_palette_cert_etag(ngx_http_request_t *r, ngx_palette_cert_zone_t *zone)
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return generation;
+}
+
+
+/* an answer's JSON begun: {"zone", and a named certificate's "id" */
+
+static ngx_int_t
+ngx_palette_cert_json_head(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_json_t *j, size_t size)
+{
+    ngx_palette_cert_ctx_t  *ctx;
+
+    if (ngx_palette_cert_json_init(j, r->pool, size) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_palette_cert_json_raw(j, "{");
+
+    ngx_palette_cert_json_key(j, "zone");
+    ngx_palette_cert_json_str(j, zone->name.data, zone->name.len);
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (ctx && ctx->named) {
+        ngx_palette_cert_json_key(j, "id");
+        ngx_palette_cert_json_str(j, ctx->id.data, ctx->id.len);
+    }
+
+    return NGX_OK;
 }
 
 

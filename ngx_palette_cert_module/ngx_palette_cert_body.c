@@ -54,6 +54,8 @@ static u_char *ngx_palette_cert_find(u_char *p, u_char *last, u_char *s,
     size_t len);
 static ngx_int_t ngx_palette_cert_part_name(u_char *p, u_char *last,
     ngx_str_t *name);
+static u_char *ngx_palette_cert_next_arg(u_char *p, u_char *last,
+    u_char **name, size_t *nlen, u_char **value, size_t *vlen);
 static u_char *ngx_palette_cert_param(u_char *p, u_char *last,
     const char *param, ngx_str_t *value);
 
@@ -1375,6 +1377,41 @@ ngx_palette_cert_resource(u_char *p, size_t len, ngx_str_t *id)
 
 
 /*
+ * The query's argument at p: its name and value (nothing decoded), and
+ * where the next one begins.
+ */
+
+static u_char *
+ngx_palette_cert_next_arg(u_char *p, u_char *last, u_char **name,
+    size_t *nlen, u_char **value, size_t *vlen)
+{
+    u_char  *end, *eq;
+
+    end = ngx_strlchr(p, last, '&');
+    if (end == NULL) {
+        end = last;
+    }
+
+    *name = p;
+
+    eq = ngx_strlchr(p, end, '=');
+
+    if (eq == NULL) {
+        *nlen = end - p;
+        *value = end;
+        *vlen = 0;
+
+    } else {
+        *nlen = eq - p;
+        *value = eq + 1;
+        *vlen = end - (eq + 1);
+    }
+
+    return (end < last) ? end + 1 : last;
+}
+
+
+/*
  * The list's query string: "limit=N" (1 to 1000) and "after=ID"; other
  * arguments are left to others.  The first of each counts, as with
  * nginx's $arg_ variables.  q->after points into p.
@@ -1384,7 +1421,7 @@ ngx_int_t
 ngx_palette_cert_parse_list_query(u_char *p, size_t len,
     ngx_palette_cert_list_query_t *q)
 {
-    u_char      *last, *name, *value, *end;
+    u_char      *last, *name, *value;
     size_t       nlen, vlen;
     ngx_uint_t   i, limit, seen_limit, seen_after;
 
@@ -1397,27 +1434,7 @@ ngx_palette_cert_parse_list_query(u_char *p, size_t len,
     seen_after = 0;
 
     while (p < last) {
-        name = p;
-
-        end = ngx_strlchr(p, last, '&');
-        if (end == NULL) {
-            end = last;
-        }
-
-        value = ngx_strlchr(name, end, '=');
-
-        if (value == NULL) {
-            nlen = end - name;
-            value = end;
-            vlen = 0;
-
-        } else {
-            nlen = value - name;
-            value++;
-            vlen = end - value;
-        }
-
-        p = (end < last) ? end + 1 : last;
+        p = ngx_palette_cert_next_arg(p, last, &name, &nlen, &value, &vlen);
 
         if (nlen == 5 && ngx_strncmp(name, "limit", 5) == 0) {
             if (seen_limit++) {
@@ -1479,7 +1496,7 @@ ngx_int_t
 ngx_palette_cert_parse_action(u_char *p, size_t len,
     ngx_palette_cert_action_t *a)
 {
-    u_char      *last, *name, *value, *end, *d;
+    u_char      *last, *name, *value, *d;
     u_char       buf[NGX_PALETTE_CERT_TIME_LEN];
     size_t       nlen, vlen;
     ngx_int_t    n;
@@ -1497,27 +1514,7 @@ ngx_palette_cert_parse_action(u_char *p, size_t len,
     last = p + len;
 
     while (p < last) {
-        name = p;
-
-        end = ngx_strlchr(p, last, '&');
-        if (end == NULL) {
-            end = last;
-        }
-
-        value = ngx_strlchr(name, end, '=');
-
-        if (value == NULL) {
-            nlen = end - name;
-            value = end;
-            vlen = 0;
-
-        } else {
-            nlen = value - name;
-            value++;
-            vlen = end - value;
-        }
-
-        p = (end < last) ? end + 1 : last;
+        p = ngx_palette_cert_next_arg(p, last, &name, &nlen, &value, &vlen);
 
         for (action = 1; action < sizeof(names) / sizeof(names[0]); action++) {
             if (nlen == ngx_strlen(names[action])

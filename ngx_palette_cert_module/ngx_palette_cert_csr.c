@@ -25,7 +25,6 @@ static ngx_int_t ngx_palette_cert_csr_name(ngx_str_t *name);
 static ngx_int_t ngx_palette_cert_csr_subject(X509_NAME *xn,
     ngx_str_t *subject, X509_NAME **out);
 static EVP_PKEY *ngx_palette_cert_csr_key(ngx_uint_t type);
-static ngx_int_t ngx_palette_cert_csr_pem(BIO *bio, ngx_str_t *out);
 static ngx_int_t ngx_palette_cert_csr_loaded(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_file_t *files);
 
@@ -528,7 +527,7 @@ ngx_palette_cert_csr_make(ngx_palette_cert_csr_t *csr)
 
     if (bio == NULL
         || PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1
-        || ngx_palette_cert_csr_pem(bio, &csr->key) != NGX_OK)
+        || ngx_palette_cert_bio_str(bio, &csr->key) != NGX_OK)
     {
         goto done;
     }
@@ -539,7 +538,7 @@ ngx_palette_cert_csr_make(ngx_palette_cert_csr_t *csr)
 
     if (bio == NULL
         || PEM_write_bio_X509_REQ(bio, req) != 1
-        || ngx_palette_cert_csr_pem(bio, &csr->req) != NGX_OK)
+        || ngx_palette_cert_bio_str(bio, &csr->req) != NGX_OK)
     {
         goto done;
     }
@@ -581,32 +580,6 @@ ngx_palette_cert_csr_key(ngx_uint_t type)
     default: /* 3 */
         return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 3072);
     }
-}
-
-
-/* what the BIO holds, copied out: the BIO's own copy is its to cleanse */
-
-static ngx_int_t
-ngx_palette_cert_csr_pem(BIO *bio, ngx_str_t *out)
-{
-    char  *data;
-    long   len;
-
-    len = BIO_get_mem_data(bio, &data);
-
-    if (len <= 0) {
-        return NGX_ERROR;
-    }
-
-    out->data = ngx_alloc(len, ngx_cycle->log);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(out->data, data, len);
-    out->len = len;
-
-    return NGX_OK;
 }
 
 
@@ -701,7 +674,7 @@ void
 ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
     ngx_palette_cert_zone_t *zone, ngx_str_t *id)
 {
-    u_char                    *p, *last, *end, *copy, buf[32];
+    u_char                    *p, *copy, buf[32];
     size_t                     len;
     time_t                     created;
     ngx_str_t                  key_type;
@@ -749,27 +722,7 @@ ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
     ngx_palette_cert_json_raw(j, "{");
 
     ngx_palette_cert_json_key(j, "names");
-    ngx_palette_cert_json_raw(j, "[");
-
-    p = copy;
-    last = copy + len;
-
-    while (p < last) {
-        end = ngx_strlchr(p, last, ',');
-        if (end == NULL) {
-            end = last;
-        }
-
-        if (p > copy) {
-            ngx_palette_cert_json_raw(j, ",");
-        }
-
-        ngx_palette_cert_json_str(j, p, end - p);
-
-        p = (end < last) ? end + 1 : last;
-    }
-
-    ngx_palette_cert_json_raw(j, "]");
+    ngx_palette_cert_json_list(j, copy, len);
 
     ngx_palette_cert_json_key(j, "key_type");
     ngx_palette_cert_json_str(j, key_type.data, key_type.len);
@@ -779,7 +732,7 @@ ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
     ngx_palette_cert_json_str(j, buf, p - buf);
 
     ngx_palette_cert_json_key(j, "csr");
-    ngx_palette_cert_json_str(j, last, key_type.data - last);
+    ngx_palette_cert_json_str(j, copy + len, key_type.data - (copy + len));
 
     ngx_palette_cert_json_raw(j, "}");
 }

@@ -179,3 +179,34 @@ ngx_palette_cert_json_uint(ngx_palette_cert_json_t *j, ngx_uint_t n)
         j->pos = ngx_sprintf(j->pos, "%ui", n);
     }
 }
+
+
+/* "a,b,c" as a JSON array of strings */
+
+void
+ngx_palette_cert_json_list(ngx_palette_cert_json_t *j, u_char *p, size_t len)
+{
+    u_char  *last, *end, *start;
+
+    ngx_palette_cert_json_raw(j, "[");
+
+    start = p;
+    last = p + len;
+
+    while (p < last) {
+        end = ngx_strlchr(p, last, ',');
+        if (end == NULL) {
+            end = last;
+        }
+
+        if (p > start) {
+            ngx_palette_cert_json_raw(j, ",");
+        }
+
+        ngx_palette_cert_json_str(j, p, end - p);
+
+        p = (end < last) ? end + 1 : last;
+    }
+
+    ngx_palette_cert_json_raw(j, "]");
+}

@@ -234,31 +234,11 @@ ngx_palette_cert_staged_save(ngx_palette_cert_zone_t *zone,
 {
     u_char                   *p, buf[NGX_TIME_T_LEN + 2];
     ngx_uint_t                n;
-    ngx_palette_cert_file_t   files[6];
+    ngx_palette_cert_file_t   files[NGX_PALETTE_CERT_FILES];
 
     p = ngx_sprintf(buf, "%T\n", time);
 
-    n = 0;
-
-    files[n].name = "certificate.pem";
-    files[n].data = pem->cert;
-    files[n++].mode = 0644;
-
-    files[n].name = "key.pem";
-    files[n].data = pem->key;
-    files[n++].mode = 0600;
-
-    if (pem->has_ca) {
-        files[n].name = "ca.pem";
-        files[n].data = pem->ca;
-        files[n++].mode = 0644;
-    }
-
-    if (pem->meta.len) {
-        files[n].name = "meta";
-        files[n].data = pem->meta;
-        files[n++].mode = 0644;
-    }
+    n = ngx_palette_cert_store_files(pem, files);
 
     files[n].name = "activate_at";
     files[n].data.data = buf;

@@ -406,46 +406,40 @@ ngx_int_t
 ngx_palette_cert_store_save_named(ngx_palette_cert_zone_t *zone,
     ngx_str_t *id, ngx_palette_cert_pem_t *pem, ngx_log_t *log)
 {
-    u_char                   name[NGX_PALETTE_CERT_ID_LEN + 1];
     ngx_fd_t                 sfd, nfd, fd;
     ngx_palette_cert_zone_t  nz;
 
-    sfd = ngx_palette_cert_store_open(zone, log);
+    nz = *zone;
+    nz.id = *id;
 
-    if (sfd == NGX_INVALID_FILE) {
-        return NGX_ERROR;
-    }
+    /* named/ID, made if need be */
 
-    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 1, log);
-
-    (void) close(sfd);
-
-    if (nfd == NGX_INVALID_FILE) {
-        return NGX_ERROR;
-    }
-
-    ngx_cpystrn(name, id->data, id->len + 1);
-
-    fd = ngx_palette_cert_subdir(zone, nfd, (char *) name, 1, log);
+    fd = ngx_palette_cert_resource_open(&nz, log);
 
     if (fd == NGX_INVALID_FILE) {
-        (void) close(nfd);
         return NGX_ERROR;
     }
 
     (void) close(fd);
 
-    nz = *zone;
-    nz.id = *id;
-
     if (ngx_palette_cert_store_save(&nz, pem, log) != NGX_OK) {
-        (void) close(nfd);
         return NGX_ERROR;
     }
 
-    ngx_palette_cert_named_generation(zone, nfd, pem->generation, log);
+    sfd = ngx_palette_cert_store_open(zone, log);
 
-    (void) close(nfd);
+    if (sfd == NGX_INVALID_FILE) {
+        return NGX_OK;
+    }
+
+    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, log);
+
+    (void) close(sfd);
+
+    if (nfd != NGX_INVALID_FILE) {
+        ngx_palette_cert_named_generation(zone, nfd, pem->generation, log);
+        (void) close(nfd);
+    }
 
     return NGX_OK;
 }
@@ -1977,8 +1971,24 @@ static ngx_int_t
 ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
     const char *dir, ngx_palette_cert_pem_t *pem, ngx_log_t *log)
 {
-    ngx_uint_t               n;
-    ngx_palette_cert_file_t  files[6];
+    ngx_palette_cert_file_t  files[NGX_PALETTE_CERT_FILES];
+
+    (void) ngx_palette_cert_store_files(pem, files);
+
+    return ngx_palette_cert_write_files(zone, dfd, dir, files, log);
+}
+
+
+/*
+ * The files a version is stored as, into files[] (NGX_PALETTE_CERT_FILES
+ * of them at most, the last with a NULL name): the index of that last.
+ */
+
+ngx_uint_t
+ngx_palette_cert_store_files(ngx_palette_cert_pem_t *pem,
+    ngx_palette_cert_file_t *files)
+{
+    ngx_uint_t  n;
 
     n = 0;
 
@@ -2016,7 +2026,7 @@ ngx_palette_cert_write_dir(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
 
     files[n].name = NULL;
 
-    return ngx_palette_cert_write_files(zone, dfd, dir, files, log);
+    return n;
 }
 
 

@@ -99,7 +99,6 @@ static ngx_int_t ngx_palette_cert_left_out(STACK_OF(X509) *certs,
 static u_char *ngx_palette_cert_left_reason(STACK_OF(X509) *certs, int j,
     STACK_OF(X509) *path, STACK_OF(X509) *served, time_t at, u_char *p,
     u_char *last);
-static ngx_int_t ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out);
 static ngx_int_t ngx_palette_cert_is_self_signed(X509 *x);
 
 
@@ -1876,7 +1875,9 @@ failed:
 }
 
 
-static ngx_int_t
+/* what a memory BIO holds, copied out (the BIO cleanses its own copy) */
+
+ngx_int_t
 ngx_palette_cert_bio_str(BIO *bio, ngx_str_t *out)
 {
     char  *data;

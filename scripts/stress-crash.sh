@@ -11,6 +11,10 @@
 #     t/lib/gen-certs.sh): two replace the default (three chains), one the
 #     named certificate "sa" (two ECDSA and one RSA chain for a.test), and
 #     one creates the named certificate "sb" (b.test) and deletes it;
+#     one goes through the rest of the API on the named certificate "sc"
+#     (*.w.test, x.w.test): a key made by nginx (?csr), a version staged
+#     a second ahead (?activate_at), the history and a rollback to its
+#     newest version, a cancelled staging (DELETE ?staged);
 #   - a killer sends SIGKILL to a random worker every 100-500 ms (the
 #     master starts a new one);
 #   - three clients keep doing fresh TLS handshakes
@@ -167,6 +171,58 @@ uploader() {
         fi
         printf '%s %s\n' "$res" "$name"
     done > "$PREFIX/run/uploads-$id.log"
+}
+
+# The rest of the API on "sc": each answer a success, a refusal that the
+# others' changes explain (404: nothing staged, or the version rolled back
+# to was pruned meanwhile; 503 busy) or cut by a kill.
+aside_client() {
+    local end="$1" i=0 out code what gen at
+
+    out="$PREFIX/run/aside.json"
+
+    while [[ "$EPOCHSECONDS" -lt "$end" ]]; do
+        case $((i % 5)) in
+            0)
+                what=csr
+                code="$(curl -s -o "$out" -w '%{http_code}' --max-time 5 \
+                        -X POST -H 'Content-Type: application/json' \
+                        -d '{"names":["c.test"],"key_type":"EC P-256"}' \
+                        "$API_URL/sc?csr"; printf ' %s' "$?")"
+                ;;
+            1)
+                what=upload
+                code="$(upload "$( ((i % 2)) && echo named-xw \
+                                   || echo named-wild)" "$out" 5 \
+                        "$API_URL/sc")"
+                ;;
+            2)
+                what=stage
+                at="$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ)"
+                code="$(upload named-wild "$out" 5 \
+                        "$API_URL/sc?activate_at=$at")"
+                ;;
+            3)
+                what=rollback
+                gen="$(curl -s --max-time 5 "$API_URL/sc?history" \
+                       | jq -r '.history[0].generation // empty' \
+                         2>/dev/null || true)"
+                if [[ -z "$gen" ]]; then
+                    i=$((i + 1))
+                    continue
+                fi
+                code="$(curl -s -o "$out" -w '%{http_code}' --max-time 5 \
+                        -X POST "$API_URL/sc?rollback=$gen";
+                        printf ' %s' "$?")"
+                ;;
+            4)
+                what=unstage
+                code="$(remove "$API_URL/sc?staged" "$out")"
+                ;;
+        esac
+        i=$((i + 1))
+        printf '%s %s\n' "$code" "$what"
+    done > "$PREFIX/run/aside.log"
 }
 
 # Metrics while all that goes on: each answer must be whole (promtool
@@ -342,6 +398,9 @@ done
 killer "$END" &
 SCRATCH_BG+=("$!")
 
+aside_client "$END" &
+SCRATCH_BG+=("$!")
+
 scraper "$END" &
 SCRATCH_BG+=("$!")
 
@@ -428,6 +487,20 @@ if [[ "$up_other" -ne 0 ]]; then
 fi
 if [[ "$kills" -eq 0 ]]; then
     fail "no worker was killed"
+fi
+
+aside_sent="$(wc -l < "$PREFIX/run/aside.log")"
+aside_ok="$(awk '$1 ~ /^20[02]$/' "$PREFIX/run/aside.log" | wc -l)"
+aside_bad="$(awk '!($1 ~ /^(200|202|404|503)$/ \
+                   || ($1 == "000" && $2 ~ /^5[256]$/))' \
+             "$PREFIX/run/aside.log")"
+if [[ -n "$aside_bad" ]]; then
+    fail "the rest of the API on sc answered otherwise:" \
+        "$(printf '%s\n' "$aside_bad" | awk '{ print $1 "/" $3 }' \
+           | sort | uniq -c | awk '{ print $2 " x" $1 }' | paste -sd ' ')"
+fi
+if [[ "$aside_ok" -eq 0 ]]; then
+    fail "none of $aside_sent requests of the rest of the API on sc succeeded"
 fi
 
 scrapes="$(wc -l < "$PREFIX/run/scrapes.log")"
@@ -600,6 +673,8 @@ stress-crash: ${DURATION}s, $UPLOADERS upload clients, $WORKERS workers
               failed otherwise $((hs_failed + hs_cut_alone)),
               unknown certificate $hs_unknown
               time in ms: median $hs_p50, 99% $hs_p99, max $hs_max
+  sc          csr, upload, staging, rollback, cancel: sent $aside_sent,
+              succeeded $aside_ok
   generation  $GEN0 at start, ${GEN:-?} at the end (sa: ${GEN_SA:-?})
   metrics     scraped $scrapes times, whole $scrapes_200, not clean for
               promtool $scrapes_bad

@@ -10,6 +10,8 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
 use PaletteCert;
+use PaletteCert::Check qw(served wait_served sha error_log count_log
+                          check_hook);
 
 use File::Path ();
 use File::Temp ();
@@ -72,22 +74,7 @@ $defaults{no_error_log} = "[error]\n[alert]\n[crit]\n";
 
 PaletteCert::defaults(%defaults);
 
-Test::Nginx::Socket::add_response_body_check(sub {
-    my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
-
-    return if $dry_run || $req_idx || $repeated_req_idx;
-
-    my $check = eval { $block->check };
-
-    return if !defined $check;
-
-    $check =~ s/^\s+|\s+$//g;
-
-    my $sub = main->can("check_$check")
-        or die "no check_$check in this file\n";
-
-    $sub->($block->name);
-});
+check_hook();
 
 run_tests();
 
@@ -112,65 +99,6 @@ sub write_files {
 
     system('sh', $WRITE, $mode, $dir, $chain, $key, @ca) == 0
         or die "$WRITE $mode $dir $fixture failed: $?\n";
-}
-
-
-sub sha {
-    my ($fixture) = @_;
-
-    (my $sha = PaletteCert::fixture("$fixture.sha256")) =~ s/\s+//g;
-
-    return $sha;
-}
-
-
-# The SHA-256 of the leaf a fresh full handshake gets, or undef.
-
-sub served {
-    my (%o) = @_;
-
-    my ($sock) = PaletteCert::Run::_tls_connect(undef,
-                                           port => $o{port}
-                                                   || $ENV{TEST_NGINX_TLS_PORT},
-                                           sni  => $o{sni}
-                                                   || 'console.example.com',
-                                           tls  => 'any');
-    return undef if !$sock;
-
-    my $peer = PaletteCert::Run::_peer($sock);
-
-    $sock->close(SSL_fast_shutdown => 1);
-
-    return $peer ? $peer->{sha256} : undef;
-}
-
-
-# Seconds until every handshake of a few in a row gets the leaf (undef
-# past the timeout).
-
-sub wait_served {
-    my ($sha, $timeout, %o) = @_;
-
-    my $start = Time::HiRes::time();
-
-    while (Time::HiRes::time() - $start < $timeout) {
-        my $all = 1;
-
-        for (1 .. 8) {
-            my $got = served(%o);
-
-            if (!defined $got || $got ne $sha) {
-                $all = 0;
-                last;
-            }
-        }
-
-        return Time::HiRes::time() - $start if $all;
-
-        Time::HiRes::sleep(0.05);
-    }
-
-    return undef;
 }
 
 
@@ -226,24 +154,6 @@ sub check_load {
     ok(@$got >= 20, "$name - handshakes ran the whole time (" . @$got . ")");
     is(scalar @failed, 0, "$name - none of them failed");
     is(scalar @other, 0, "$name - each got one of the certificates, whole");
-}
-
-
-sub error_log {
-    my $log = PaletteCert::_server_root() . '/logs/error.log';
-
-    open my $fh, '<', $log or die "$log: $!";
-    my @lines = <$fh>;
-    close $fh;
-
-    return @lines;
-}
-
-
-sub count_log {
-    my ($re) = @_;
-
-    return scalar grep { /$re/ } error_log();
 }
 
 
@@ -651,7 +561,6 @@ GET /cert
 \[emerg\].*"palette_cert_watch" refers to zone "b" that is not declared by "palette_cert_zone" before it
 
 
-
 === TEST 2: nginx -t: an invalid id
 --- request
 GET /cert
@@ -660,7 +569,6 @@ GET /cert
     palette_cert_watch a/-x /tmp;
 --- nginx_t_error
 \[emerg\].*invalid certificate id "-x" in "palette_cert_watch"
-
 
 
 === TEST 3: nginx -t: one watch a certificate
@@ -674,7 +582,6 @@ GET /cert
 \[emerg\].*"palette_cert_watch": the certificate "x" of zone "a" is watched already
 
 
-
 === TEST 4: nginx -t: interval= of a second at least, no other parameter
 --- request
 GET /cert
@@ -685,7 +592,6 @@ GET /cert
 \[emerg\].*invalid "interval=500ms" in "palette_cert_watch", at least 1s is needed
 
 
-
 === TEST 5: nginx -t: an unknown parameter; in http only
 --- request
 GET /cert
@@ -694,7 +600,6 @@ GET /cert
     palette_cert_watch a /tmp every=5s;
 --- nginx_t_error
 \[emerg\].*invalid parameter "every=5s" in "palette_cert_watch"
-
 
 
 === TEST 6: a store that holds an uploaded certificate (made so here)
@@ -712,7 +617,6 @@ upload leaf-b
 uploaded
 
 
-
 === TEST 7: (the same store) valid watched files win over it at start, and the API refuses changes
 --- http_config
     palette_cert_zone w:4m store=$TEST_NGINX_STORE_DIR/watch-store;
@@ -725,7 +629,6 @@ uploaded
 GET /cert
 --- check
 start_wins
-
 
 
 === TEST 8: (the same store and files) a restart changes nothing
@@ -745,7 +648,6 @@ changed by the watched folder
 [error]
 
 
-
 === TEST 9: (the same store) invalid watched files at start: the stored certificate stays, one error line
 --- http_config
     palette_cert_zone w:4m store=$TEST_NGINX_STORE_DIR/watch-store;
@@ -763,7 +665,6 @@ start_invalid
 [crit]
 
 
-
 === TEST 10: the kubelet swaps the Secret while handshakes run: none fails, every worker follows
 --- http_config
     palette_cert_zone w:4m;
@@ -776,7 +677,6 @@ start_invalid
 GET /cert
 --- check
 kubelet_swap
-
 
 
 === TEST 11: certbot renews a named certificate, which the API then leaves to the folder
@@ -793,7 +693,6 @@ GET /cert
 certbot
 
 
-
 === TEST 12: a writer that replaces the certificate, then the key: never a mix, never refused
 --- http_config
     palette_cert_zone w:4m;
@@ -806,7 +705,6 @@ certbot
 GET /cert
 --- check
 naive
-
 
 
 === TEST 13: expired, mismatched, wrong names, garbage: refused, logged once each, the old one kept
@@ -826,7 +724,6 @@ refused
 [crit]
 
 
-
 === TEST 14: a folder missing at start, then written, then gone, then unreadable: one line a problem
 --- http_config
     palette_cert_zone w:4m store=$TEST_NGINX_STORE_DIR/watch-none-store;
@@ -842,7 +739,6 @@ missing
 --- no_error_log
 [alert]
 [crit]
-
 
 
 === TEST 15: a fleet: three instances watching one folder follow one swap
