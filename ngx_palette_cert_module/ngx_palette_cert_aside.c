@@ -41,13 +41,21 @@ ngx_palette_cert_aside_alloc(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
         e->kind = kind;
         e->time = time;
         e->id_len = id->len;
-        ngx_memcpy(e->id, id->data, id->len);
+
+        /* the default's id, and parts not given, are NULL and empty */
+
+        if (id->len) {
+            ngx_memcpy(e->id, id->data, id->len);
+        }
 
         p = e->data;
 
         for (i = 0; i < 4; i++) {
             e->len[i] = parts[i].len;
-            p = ngx_cpymem(p, parts[i].data, parts[i].len);
+
+            if (parts[i].len) {
+                p = ngx_cpymem(p, parts[i].data, parts[i].len);
+            }
         }
     }
 
@@ -141,7 +149,8 @@ ngx_palette_cert_aside_find(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
 
     for (pp = &zone->sh->aside[kind]; *pp; pp = &(*pp)->next) {
         if ((*pp)->id_len == id->len
-            && ngx_memcmp((*pp)->id, id->data, id->len) == 0)
+            && (id->len == 0
+                || ngx_memcmp((*pp)->id, id->data, id->len) == 0))
         {
             break;
         }
