@@ -470,43 +470,6 @@ sub check_persist_use {
 }
 
 
-# Making an RSA 3072 key does not stall the worker: handshakes go on.
-
-sub check_no_stall {
-    my ($name) = @_;
-
-    my $port = PaletteCert::_api_port();
-    my ($out, $err) = ('', '');
-
-    my $h = IPC::Run::start(['curl', '-sS', '-o', '/dev/null',
-                             '-w', '%{http_code}',
-                             '-H', 'Content-Type: application/json',
-                             '--data-binary',
-                             csr_body(key_type => 'RSA 3072'),
-                             "http://127.0.0.1:$port/cert?csr"],
-                            \undef, \$out, \$err);
-
-    my ($slowest, $n) = (0, 0);
-
-    while ($h->pumpable) {
-        my $t = Time::HiRes::time();
-        my $got = served();
-        my $took = Time::HiRes::time() - $t;
-
-        $n++ if defined $got;
-        $slowest = $took if $took > $slowest;
-
-        $h->pump_nb;
-        last if $n > 2000;
-    }
-
-    $h->finish;
-
-    is($out, '200', "$name - RSA 3072: 200");
-    ok($n >= 1, "$name - handshakes completed meanwhile ($n)");
-    ok($slowest < 0.5, "$name - none took long ($slowest s)");
-}
-
 __DATA__
 
 === TEST 1: POST ?csr answers with a request for the names; the key pends in the zone (GET) and the store (0600), never shown or logged
@@ -576,11 +539,3 @@ GET /cert
 --- request
 GET /cert
 --- check: persist_use
-
-
-
-=== TEST 9: an RSA 3072 key is made in a thread: handshakes go on meanwhile
---- workers: 1
---- request
-GET /cert
---- check: no_stall
