@@ -359,6 +359,36 @@ sub check_reload {
 }
 
 
+# A binary upgrade in between: the old nginx and the new one both hold
+# the version; exactly one of them activates it.
+
+sub check_upgrade {
+    my ($name) = @_;
+
+    my ($s, $g) = api_json('GET', '/cert');
+    my $gen = $g->{generation};
+
+    my $at = time() + 3;
+    my ($status) = stage('/cert', 'leaf-c', $at);
+    is($status, 202, "$name - staged");
+
+    my $run = PaletteCert::Run->new(name => $name);
+    $run->run({ op => 'upgrade', pos => [], args => {}, flags => {},
+                line => 0, text => 'upgrade' });
+    $run->finish;
+
+    ok(defined wait_served(sha('leaf-c'), 8), "$name - served after it");
+
+    Time::HiRes::sleep(2);
+
+    ($s, $g) = api_json('GET', '/cert');
+    is($g->{generation}, $gen + 1, "$name - one new generation");
+    is($g->{staged}, undef, "$name - nothing staged");
+    is(count_log(qr/activated the version staged for/), 1,
+       "$name - one audit line, of one of the two nginx");
+}
+
+
 my %kept;
 
 sub check_persist_stage {
@@ -437,7 +467,14 @@ GET /cert
 
 
 
-=== TEST 8: staged in the store...
+=== TEST 8: a binary upgrade in between: one activation, by the old nginx or the new one
+--- request
+GET /cert
+--- check: upgrade
+
+
+
+=== TEST 9: staged in the store...
 --- http_config
     palette_cert_zone s:4m names=console.example.com store=$TEST_NGINX_STORE_DIR/staged-persist;
     server {
@@ -451,7 +488,7 @@ GET /cert
 
 
 
-=== TEST 9: ...is activated at its time by the next nginx, once
+=== TEST 10: ...is activated at its time by the next nginx, once
 --- http_config
     palette_cert_zone s:4m names=console.example.com store=$TEST_NGINX_STORE_DIR/staged-persist;
     server {
