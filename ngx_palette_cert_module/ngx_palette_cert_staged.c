@@ -29,6 +29,9 @@ typedef struct {
     ngx_palette_cert_zone_t      *zone;
     ngx_event_t                   event;
     ngx_uint_t                    running;
+
+    /* nginx shutting down waits for timers, not for threads */
+    ngx_event_t                   guard;
 #if (NGX_THREADS)
     ngx_thread_task_t            *task;
 #endif
@@ -78,6 +81,7 @@ static ngx_int_t ngx_palette_cert_staged_loaded(ngx_palette_cert_zone_t *zone,
 static void ngx_palette_cert_staged_check_handler(void *data, ngx_log_t *log);
 static void ngx_palette_cert_staged_store_handler(void *data, ngx_log_t *log);
 static void ngx_palette_cert_staged_task_done(ngx_event_t *ev);
+static void ngx_palette_cert_staged_guard(ngx_event_t *ev);
 #endif
 
 
@@ -374,6 +378,12 @@ ngx_palette_cert_staged_init_process(ngx_cycle_t *cycle)
         st->event.log = cycle->log;
         st->event.cancelable = 1;
 
+        st->guard.data = st;
+        st->guard.log = cycle->log;
+#if (NGX_THREADS)
+        st->guard.handler = ngx_palette_cert_staged_guard;
+#endif
+
         ngx_add_timer(&st->event,
                       ngx_random() % NGX_PALETTE_CERT_STAGED_TICK + 1);
     }
@@ -489,6 +499,7 @@ ngx_palette_cert_staged_handler(ngx_event_t *ev)
         st->task->event.log = ev->log;
 
         if (ngx_thread_task_post(zone->thread_pool, st->task) == NGX_OK) {
+            ngx_add_timer(&st->guard, NGX_PALETTE_CERT_UPDATE_WAIT);
             return;
         }
     }
@@ -679,6 +690,7 @@ ngx_palette_cert_staged_checked(ngx_palette_cert_staged_job_t *job,
             if (ngx_thread_task_post(zone->thread_pool, job->timer->task)
                 == NGX_OK)
             {
+                ngx_add_timer(&job->timer->guard, NGX_PALETTE_CERT_UPDATE_WAIT);
                 return;
             }
 
@@ -891,6 +903,10 @@ ngx_palette_cert_staged_end(ngx_palette_cert_staged_job_t *job)
 
     job->timer->running = 0;
 
+    if (job->timer->guard.timer_set) {
+        ngx_del_timer(&job->timer->guard);
+    }
+
     ngx_palette_cert_staged_release(job->timer->zone);
 
     ngx_explicit_memzero(job, sizeof(ngx_palette_cert_staged_job_t));
@@ -940,6 +956,12 @@ ngx_palette_cert_staged_task_done(ngx_event_t *ev)
 
     ngx_palette_cert_staged_finish(job, ev->log);
     ngx_palette_cert_staged_end(job);
+}
+
+static void
+ngx_palette_cert_staged_guard(ngx_event_t *ev)
+{
+    ngx_add_timer(ev, NGX_PALETTE_CERT_UPDATE_WAIT);
 }
 
 #endif
