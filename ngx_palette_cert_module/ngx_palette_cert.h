@@ -542,6 +542,9 @@ typedef struct {
 #if (NGX_THREADS)
     ngx_thread_pool_t           *thread_pool;
     ngx_thread_task_t           *task;
+
+    /* nginx shutting down waits for timers, not for threads */
+    ngx_event_t                  guard;
 #endif
 } ngx_palette_cert_watch_t;
 

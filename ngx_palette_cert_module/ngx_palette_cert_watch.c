@@ -102,6 +102,7 @@ static ngx_msec_t ngx_palette_cert_watch_now(void);
 static void ngx_palette_cert_watch_load_handler(void *data, ngx_log_t *log);
 static void ngx_palette_cert_watch_store_handler(void *data, ngx_log_t *log);
 static void ngx_palette_cert_watch_task_done(ngx_event_t *ev);
+static void ngx_palette_cert_watch_guard(ngx_event_t *ev);
 #endif
 
 
@@ -407,6 +408,12 @@ ngx_palette_cert_watch_init_process(ngx_cycle_t *cycle)
             w[j]->event.log = cycle->log;
             w[j]->event.cancelable = 1;
 
+#if (NGX_THREADS)
+            w[j]->guard.handler = ngx_palette_cert_watch_guard;
+            w[j]->guard.data = w[j];
+            w[j]->guard.log = cycle->log;
+#endif
+
             ngx_add_timer(&w[j]->event,
                           ngx_random() % ngx_min(w[j]->interval, 1000) + 1);
         }
@@ -546,6 +553,7 @@ ngx_palette_cert_watch_check(ngx_palette_cert_watch_t *w, ngx_log_t *log)
             task->handler = ngx_palette_cert_watch_load_handler;
 
             if (ngx_thread_task_post(w->thread_pool, task) == NGX_OK) {
+                ngx_add_timer(&w->guard, NGX_PALETTE_CERT_UPDATE_WAIT);
                 return;
             }
         }
@@ -1061,6 +1069,7 @@ ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
             zone->storing = 1;
 
             if (ngx_thread_task_post(w->thread_pool, task) == NGX_OK) {
+                ngx_add_timer(&w->guard, NGX_PALETTE_CERT_UPDATE_WAIT);
                 return NGX_AGAIN;
             }
 
@@ -1316,6 +1325,12 @@ ngx_palette_cert_watch_end(ngx_palette_cert_watch_job_t *job)
     ngx_palette_cert_bundle_free(&job->bundle);
     ngx_palette_cert_pem_free(&job->pem);
 
+#if (NGX_THREADS)
+    if (job->watch->guard.timer_set) {
+        ngx_del_timer(&job->watch->guard);
+    }
+#endif
+
     ngx_palette_cert_watch_release(job->watch);
 
     ngx_explicit_memzero(job, sizeof(ngx_palette_cert_watch_job_t));
@@ -1378,6 +1393,12 @@ ngx_palette_cert_watch_task_done(ngx_event_t *ev)
 
     ngx_palette_cert_watch_finish(job, ev->log);
     ngx_palette_cert_watch_end(job);
+}
+
+static void
+ngx_palette_cert_watch_guard(ngx_event_t *ev)
+{
+    ngx_add_timer(ev, NGX_PALETTE_CERT_UPDATE_WAIT);
 }
 
 #endif
