@@ -8,7 +8,7 @@
  * Staged activation: PUT RES?activate_at=TIME validates an upload with
  * its dates judged at TIME and keeps it aside, in the zone and in the
  * store (STORE[/named/ID]/staged).  At that time exactly one worker makes
- * it current: every worker looks once a second, the zone lets one of them
+ * it current: every worker looks twice a second, the zone lets one of them
  * at a time act, and the version, validated again in full (now), is
  * applied as an upload is, its staged copy removed in the same step.  One
  * that no longer validates stays aside, marked refused, with an alert.
@@ -21,8 +21,8 @@
 #include "ngx_palette_cert.h"
 
 
-/* how often a worker looks at the staged versions' clock */
-#define NGX_PALETTE_CERT_STAGED_TICK  1000
+/* how often each worker looks at the staged versions' clock (ms) */
+#define NGX_PALETTE_CERT_STAGED_TICK  500
 
 
 typedef struct {
@@ -331,7 +331,7 @@ ngx_palette_cert_staged_loaded(ngx_palette_cert_zone_t *zone,
 }
 
 
-/* every worker looks at each zone's clock once a second */
+/* every worker looks at each zone's clock twice a second */
 
 ngx_int_t
 ngx_palette_cert_staged_init_process(ngx_cycle_t *cycle)
