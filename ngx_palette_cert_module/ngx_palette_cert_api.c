@@ -1706,9 +1706,9 @@ ngx_palette_cert_stage_check(ngx_http_request_t *r,
                                    ctx->named ? "\"" : "");
             return NGX_DECLINED;
         }
-
-        return NGX_OK;
     }
+
+    /* If-Match, as for an upload or a DELETE of the certificate itself */
 
     if (ctx->named) {
         return ngx_palette_cert_named_check(r, zone, ctx, err);
@@ -3638,7 +3638,7 @@ ngx_palette_cert_send_cert(ngx_http_request_t *r,
 
     ngx_palette_cert_json_key(&j, "generation");
 
-    if (ctx && ctx->stage && !dry_run) {
+    if (ctx && ctx->stage) {
         ngx_palette_cert_json_raw(&j, "null");
 
     } else {

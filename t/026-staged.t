@@ -236,6 +236,36 @@ sub check_refusals {
 
     my ($s, $g) = api_json('GET', '/cert');
     is($g->{staged}, undef, "$name - nothing staged");
+
+    # a dry run of a staging: checked, answered as the staging would be
+    # but with 200, nothing staged
+
+    my $at = time() + 60;
+    my ($status, $j) = stage('/cert?dry_run=1', 'leaf-a', $at);
+    is($status, 200, "$name - dry run: 200");
+    ok($j->{dry_run}, "$name - dry run: \"dry_run\": true");
+    ok(exists $j->{generation} && !defined $j->{generation},
+       "$name - dry run: no generation, as the staged version has none");
+    is($j->{activate_at}, rfc3339($at), "$name - dry run: activate_at");
+
+    ($s, $g) = api_json('GET', '/cert');
+    is($g->{staged}, undef, "$name - the dry run staged nothing");
+
+    # cancelling is conditional too
+
+    stage('/cert', 'leaf-a', $at);
+
+    ($status, $j) = api_json('DELETE', '/cert?staged',
+                             headers => ['If-Match: "999"']);
+    is($status, 412, "$name - DELETE ?staged with a stale If-Match: 412");
+    is($j->{error}, 'generation_mismatch', "$name - generation_mismatch");
+
+    ($s, $g) = api_json('GET', '/cert');
+    ok($g->{staged}, "$name - still staged");
+
+    ($status, $j) = api_json('DELETE', '/cert?staged',
+                             headers => ["If-Match: \"$g->{generation}\""]);
+    is($status, 200, "$name - with the current one: 200");
 }
 
 
