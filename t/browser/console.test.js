@@ -17,6 +17,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import tls from "node:tls";
@@ -454,7 +456,7 @@ test("g: the keyboard alone reaches every field and button in order, and saves",
         }
     }
     const want = ["refresh", "certificate", "certificate-file", "key", "key-file",
-                  "ca", "ca-file", "check", "save"];
+                  "ca", "ca-file", "schedule", "check", "save"];
     const seen = order.filter((id) => want.includes(id));
     assert.deepEqual(seen, want, `tab order: ${order.join(", ")}`);
 
@@ -478,9 +480,15 @@ test("g: the keyboard alone reaches every field and button in order, and saves",
     await page.keyboard.press("Tab");
     await page.keyboard.press("Tab");
     await page.keyboard.insertText(ca);
-    await page.keyboard.press("Tab");
-    await page.keyboard.press("Tab");
-    await page.keyboard.press("Tab");
+
+    // past the CA's file picker and "Schedule for", left empty (Chromium
+    // stops at each part of its date and time), to Save
+    for (let i = 0; i < 12; i++) {
+        await page.keyboard.press("Tab");
+        if (await page.evaluate(() => document.activeElement.id) === "save") {
+            break;
+        }
+    }
     assert.equal(await page.evaluate(() => document.activeElement.id), "save");
     await page.keyboard.press("Enter");
 
@@ -508,7 +516,8 @@ test("h: on a phone the page fits the screen", async () => {
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `no horizontal scrolling (${width}px wide)`);
 
-    for (const id of ["certificate", "key", "ca", "save", "check"]) {
+    for (const id of ["certificate", "key", "ca", "schedule", "save", "check",
+                      "history-reload", "csr-names", "csr-make"]) {
         const box = await page.locator(`#${id}`).boundingBox();
         assert.ok(box && box.x >= 0 && box.x + box.width <= 390,
                   `#${id} is within the screen`);
@@ -1089,4 +1098,381 @@ test("v: on a phone the list of named certificates fits the screen", async () =>
     assert.ok(box && box.x >= 0 && box.x + box.width <= 390);
 
     await closeContext(o, "30-named-phone.png");
+});
+
+
+// The default certificate's history, staged uploads and keys made by the
+// server.  These tests build on each other in order too: w deletes the
+// named certificates left above (they, not the default, are served for
+// console.example.com) and uploads twice, x uses the history w leaves.
+
+async function history() {
+    const r = await request(`${API}?history`);
+    assert.equal(r.status, 200, "GET ?history answers 200");
+    return r.json.history;
+}
+
+// The generations of the rows of the history the page shows, in order.
+async function historyRows(page) {
+    return page.locator("#history-list tr[data-generation]").evaluateAll((rows) =>
+        rows.map((r) => Number(r.getAttribute("data-generation"))));
+}
+
+// The SHA-256 of a PEM certificate, as the API writes it.
+function sha256OfPem(pem) {
+    return new X509Certificate(pem).fingerprint256.replace(/:/g, "")
+        .toLowerCase();
+}
+
+// A time as "Schedule for" takes it in a browser in Asia/Kolkata (UTC+05:30
+// all year), and as the API writes it: whole minutes, "ms" from now.
+const KOLKATA = { timezoneId: "Asia/Kolkata" };
+
+function kolkata(ms) {
+    const at = new Date(Math.floor((Date.now() + ms) / 60000) * 60000);
+    return {
+        local: new Date(at.getTime() + 330 * 60000).toISOString().slice(0, 16),
+        utc: at.toISOString().slice(0, 19) + "Z",
+    };
+}
+
+
+test("w: the history lists the versions two uploads replaced; a rollback confirmed on the page serves one again", async () => {
+    // the named certificates left by the tests above are served for
+    // console.example.com instead of the default: they go first
+    for (const c of await namedList()) {
+        assert.equal((await named(c.id, "DELETE")).status, 200);
+    }
+
+    const start = await current();
+    const a = await api("PUT", upload("leaf-a"), { "If-Match": `"${start.generation}"` });
+    assert.equal(a.status, 200);
+    const b = await api("PUT", upload("leaf-b"), { "If-Match": `"${a.json.generation}"` });
+    assert.equal(b.status, 200);
+
+    const kept = await history();
+    assert.deepEqual(kept.slice(0, 2).map((v) => [v.generation, v.sha256]),
+                     [[a.json.generation, sha256Of("leaf-a")],
+                      [start.generation, start.sha256]], "newest first");
+
+    const o = await openConsole();
+    const { page } = o;
+    const posts = [];
+    page.on("request", (r) => {
+        if (r.method() === "POST") {
+            posts.push({ url: r.url(), ifMatch: r.headers()["if-match"] });
+        }
+    });
+
+    // every version the server keeps, as it lists them
+    await page.locator("#history-list tr[data-generation]").first().waitFor();
+    assert.deepEqual(await historyRows(page), kept.map((v) => v.generation));
+    assert.match(await page.locator("#history-count").innerText(),
+                 new RegExp(`^${kept.length} earlier versions?, newest first`));
+
+    const row = page.locator(`#history-list tr[data-generation="${a.json.generation}"]`);
+    const text = await row.innerText();
+    assert.ok(text.includes(sha256Of("leaf-a").slice(0, 16)), "the SHA-256, shortened");
+    assert.ok(!text.includes(sha256Of("leaf-a")), "not in full");
+    assert.ok(text.includes(shownTime(a.json.not_after)), "its expiry");
+    assert.match(text, /expires in \d+ days/);
+    assert.match(text, /Uploaded/);
+    assert.ok(text.includes(shownTime(kept[0].replaced_at)), "when it was replaced");
+    const before = page.locator(`#history-list tr[data-generation="${start.generation}"]`);
+    assert.match(await before.innerText(),
+                 start.source === "self-signed" ? /Self-signed/ : /Uploaded/);
+    await page.screenshot({ path: path.join(SHOTS, "31-history.png"),
+                            fullPage: true });
+
+    // the confirmation, on the page, says which version
+    await page.getByRole("button", { name: `Roll back to generation ${a.json.generation}`,
+                                     exact: true }).click();
+    const confirm = page.locator("#history-confirm");
+    await confirm.waitFor({ state: "visible" });
+    assert.match(await confirm.innerText(),
+                 new RegExp(`Roll back to generation ${a.json.generation} \\(SHA-256 ${sha256Of("leaf-a").slice(0, 16)}`));
+    assert.equal(await page.evaluate(() => document.activeElement.id),
+                 "history-confirm-no", "the safe choice has the focus");
+    assert.equal(posts.length, 0, "nothing is sent before the confirmation");
+    await page.screenshot({ path: path.join(SHOTS, "32-history-confirm.png"),
+                            fullPage: true });
+
+    await page.getByRole("button", { name: "Roll back", exact: true }).click();
+    const msg = page.locator("#history-msg");
+    await msg.getByText(`Rolled back: generation ${a.json.generation} is live again`)
+        .waitFor();
+    assert.equal(await msg.getAttribute("role"), "status");
+    assert.ok((await msg.innerText()).includes(sha256Of("leaf-a")));
+
+    // one POST ?rollback=GEN, with If-Match of the generation shown
+    assert.deepEqual(posts, [{ url: `${API}?rollback=${a.json.generation}`,
+                               ifMatch: `"${b.json.generation}"` }]);
+
+    const after = await current();
+    assert.equal(after.generation, b.json.generation + 1, "a new generation");
+    assert.equal(after.sha256, sha256Of("leaf-a"));
+    assert.equal(await served(), sha256Of("leaf-a"),
+                 "a fresh handshake gets the version rolled back to");
+
+    // the current view and the history follow: leaf-b is now history
+    await page.locator("#current").getByText(sha256Of("leaf-a")).waitFor();
+    assert.match(await page.locator("#current").innerText(),
+                 new RegExp(`Generation\\s+${after.generation}\\b`));
+    assert.ok(await confirm.isHidden());
+    await page.waitForFunction((g) => document.querySelector(
+        "#history-list tr[data-generation]").getAttribute("data-generation") === String(g),
+        b.json.generation);
+    assert.deepEqual(await historyRows(page), (await history()).map((v) => v.generation));
+    assert.match(await row.innerText(), /the one served now/);
+
+    await closeContext(o, "33-history-rolled-back.png");
+});
+
+
+test("x: cancelling the confirmation of a rollback sends nothing and changes nothing", async () => {
+    const before = await current();
+    const beforeServed = await served();
+    const kept = await history();
+    const oldest = kept[kept.length - 1];
+    const o = await openConsole();
+    const { page } = o;
+    let posts = 0;
+    page.on("request", (r) => { posts += r.method() === "POST" ? 1 : 0; });
+
+    const button = page.getByRole("button", {
+        name: `Roll back to generation ${oldest.generation}`, exact: true });
+    await button.click();
+    const confirm = page.locator("#history-confirm");
+    await confirm.waitFor({ state: "visible" });
+    assert.match(await confirm.innerText(),
+                 new RegExp(`Roll back to generation ${oldest.generation}\\b`));
+
+    await page.getByRole("button", { name: "Keep the current one" }).click();
+    await confirm.waitFor({ state: "hidden" });
+    assert.equal(await button.evaluate((b) => b === document.activeElement), true,
+                 "the focus goes back to the row's button");
+    assert.ok(await page.locator("#history-msg").isHidden());
+
+    assert.equal(posts, 0, "nothing was sent");
+    const after = await current();
+    assert.equal(after.generation, before.generation);
+    assert.equal(after.sha256, before.sha256);
+    assert.equal(await served(), beforeServed);
+    assert.deepEqual((await history()).map((v) => v.generation),
+                     kept.map((v) => v.generation));
+
+    await closeContext(o, "34-history-kept.png");
+});
+
+
+test("y: an upload scheduled a minute ahead, in the browser's local time, is shown as scheduled, and Cancel removes it", async () => {
+    const before = await current();
+    const beforeServed = await served();
+    const o = await openConsole(KOLKATA);
+    const { page } = o;
+    const at = kolkata(120000);
+
+    await fillFields(page, upload("leaf-c"));
+    await page.getByLabel("Schedule for").fill(at.local);
+    assert.match(await page.locator("#schedule-hint").innerText(),
+                 /\(Asia\/(Kolkata|Calcutta), UTC\+05:30\)/, "the time zone is said");
+    assert.equal(await page.locator("#schedule-utc").innerText(),
+                 `That is ${shownTime(at.utc)}.`, "and the time in UTC");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+
+    const panel = await resultPanel(page);
+    await panel.getByText(`Scheduled: it goes live at ${shownTime(at.utc)}`).waitFor();
+    assert.ok((await panel.innerText()).includes(sha256Of("leaf-c")));
+
+    // staged for that time, in UTC; nothing served changed
+    const mid = await current();
+    assert.deepEqual(mid.staged && [mid.staged.activate_at, mid.staged.sha256, mid.staged.refused],
+                     [at.utc, sha256Of("leaf-c"), null]);
+    assert.equal(mid.generation, before.generation);
+    assert.equal(mid.sha256, before.sha256);
+    assert.equal(await served(), beforeServed);
+
+    // shown with the current certificate; the form is cleared
+    const staged = page.locator("#staged");
+    await staged.waitFor({ state: "visible" });
+    assert.match(await staged.innerText(), new RegExp(
+        `Scheduled: CN=www\\.example\\.com at ${shownTime(at.utc)}`));
+    assert.ok((await staged.innerText()).includes(sha256Of("leaf-c")));
+    assert.equal(await page.getByLabel("Schedule for").inputValue(), "");
+    assert.equal(await page.getByLabel("Key", { exact: true }).inputValue(), "");
+    await page.screenshot({ path: path.join(SHOTS, "35-scheduled.png"),
+                            fullPage: true });
+
+    // Cancel: DELETE ?staged
+    await staged.getByRole("button", { name: "Cancel the scheduled version" }).click();
+    await page.locator("#current-msg")
+        .getByText(`Cancelled: nothing goes live at ${shownTime(at.utc)}`).waitFor();
+    assert.ok(await staged.isHidden());
+
+    const after = await current();
+    assert.equal(after.staged, null, "nothing is staged");
+    assert.equal(after.generation, before.generation);
+    assert.equal(await served(), beforeServed);
+
+    await closeContext(o, "36-schedule-cancelled.png");
+});
+
+
+test("z: an upload scheduled in the past gets the server's message under Schedule for, and nothing is staged", async () => {
+    const before = await current();
+    const o = await openConsole(KOLKATA);
+    const { page } = o;
+    o.expected.add(400);
+
+    await fillFields(page, upload("leaf-c"));
+    await page.getByLabel("Schedule for").fill(kolkata(-3600000).local);
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+
+    const err = page.locator("#schedule-error");
+    await err.waitFor({ state: "visible" });
+    assert.match(await err.innerText(), /not in the future/);
+    const field = page.getByLabel("Schedule for");
+    assert.equal(await field.getAttribute("aria-invalid"), "true");
+    assert.match(await field.getAttribute("aria-describedby"), /schedule-error/);
+    assert.equal(await page.evaluate(() => document.activeElement.id), "schedule");
+    assert.match(await page.locator("#busy").innerText(), /^Schedule for: .*not in the future/);
+    assert.ok(await page.locator("#result").isHidden(), "no success panel");
+    assert.ok(await page.locator("#staged").isHidden());
+
+    const after = await current();
+    assert.equal(after.staged, null);
+    assert.equal(after.generation, before.generation);
+
+    // what was entered is kept, to be corrected
+    assert.equal(await page.getByLabel("Key", { exact: true }).inputValue(),
+                 fixture("leaf-c.key"));
+
+    await closeContext(o, "37-schedule-past.png");
+});
+
+
+test("aa: a CSR made on the page is shown with Copy and Download; the certificate signed for it is uploaded without a key", async () => {
+    const before = await current();
+    const o = await openConsole();
+    const { page, context } = o;
+    await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+
+    // the zone's names=, console.example.com and 127.0.0.1
+    await page.getByLabel("Names", { exact: true })
+        .fill("console.example.com,\n127.0.0.1");
+    await page.getByLabel("Key type").selectOption("EC P-384");
+    await page.getByLabel("Subject").fill("CN=console.example.com, O=Palette Test");
+    await page.getByRole("button", { name: "Generate CSR" }).click();
+
+    const box = page.locator("#csr-pending");
+    await box.waitFor({ state: "visible" });
+    const pem = await page.getByLabel("Certificate signing request (PEM)").inputValue();
+    assert.match(pem, /^-----BEGIN CERTIFICATE REQUEST-----\n/);
+    assert.equal(await page.getByLabel("Certificate signing request (PEM)")
+        .getAttribute("readonly"), "");
+    const facts = await box.innerText();
+    assert.match(facts, /console\.example\.com/);
+    assert.match(facts, /127\.0\.0\.1/);
+    assert.match(facts, /EC P-384/);
+    assert.match(await page.locator("#csr-busy").innerText(), /^Made an EC P-384 key and a CSR/);
+
+    // the request asks for what was given
+    const req = execFileSync("openssl", ["req", "-noout", "-subject", "-text"],
+                             { input: pem, stdio: ["pipe", "pipe", "pipe"] }).toString();
+    assert.match(req, /subject=CN = console\.example\.com, O = Palette Test/);
+    assert.match(req, /DNS:console\.example\.com, IP Address:127\.0\.0\.1/);
+    assert.match(req, /NIST CURVE: P-384/);
+
+    // the server keeps it; the key field is now optional, and says why
+    const pending = (await current()).csr_pending;
+    assert.equal(pending.csr, pem);
+    assert.equal(pending.key_type, "EC P-384");
+    assert.ok(await page.locator("#key-opt").isVisible(), "Key is marked optional");
+    assert.match(await page.locator("#key-hint").innerText(),
+                 /Leave it empty to use the EC P-384 key this server made/);
+
+    await page.screenshot({ path: path.join(SHOTS, "38-csr.png"), fullPage: true });
+
+    // Copy and Download
+    await box.getByRole("button", { name: "Copy", exact: true }).click();
+    await page.locator("#csr-copied").getByText("The CSR was copied.").waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), pem);
+
+    const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        box.getByRole("button", { name: "Download", exact: true }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), "console.example.com.csr");
+    assert.equal(readFileSync(await download.path(), "utf8"), pem);
+    await closeContext(o);
+
+    // a page opened later shows the pending key and its request again
+    const o2 = await openConsole();
+    const page2 = o2.page;
+    await page2.locator("#csr-pending").waitFor({ state: "visible" });
+    assert.equal(await page2.getByLabel("Certificate signing request (PEM)")
+        .inputValue(), pem);
+    assert.match(await page2.locator("#csr-pending").innerText(),
+                 new RegExp(shownTime(pending.created)));
+
+    // signed by int-ca, with the names the request asks for
+    const leaf = execFileSync("openssl", [
+        "x509", "-req", "-CA", path.join(CERTS, "int-ca.crt"),
+        "-CAkey", path.join(CERTS, "int-ca.key"), "-days", "30",
+        "-copy_extensions", "copy",
+    ], { input: pem, stdio: ["pipe", "pipe", "pipe"] }).toString();
+    const sha = sha256OfPem(leaf);
+
+    await page2.getByRole("button", { name: "Upload the signed certificate" }).click();
+    assert.equal(await page2.evaluate(() => document.activeElement.id), "certificate");
+    await fillFields(page2, { certificate: leaf + fixture("int-ca.crt"), key: "",
+                              ca: fixture("ca.pem") });
+    await page2.getByRole("button", { name: "Save", exact: true }).click();
+
+    const panel = await resultPanel(page2);
+    await panel.getByText("Saved: the new certificate is live").waitFor();
+    assert.match(await panel.innerText(), /uses the key this server made for the CSR/);
+
+    const after = await current();
+    assert.equal(after.generation, before.generation + 1);
+    assert.equal(after.sha256, sha);
+    assert.equal(after.key_type, "EC P-384");
+    assert.equal(after.csr_pending, null, "the pending key is in service now");
+    assert.equal(await served(), sha, "a fresh handshake gets it");
+
+    // the notice is gone, and the key is required again
+    assert.ok(await page2.locator("#csr-pending").isHidden());
+    assert.ok(await page2.locator("#key-opt").isHidden());
+
+    await closeContext(o2, "39-csr-signed-saved.png");
+});
+
+
+test("ab: a CSR whose names leave out one of the zone's gets the server's message under Names, and no key is made", async () => {
+    const o = await openConsole();
+    const { page } = o;
+    o.expected.add(422);
+    let posts = 0;
+    page.on("request", (r) => { posts += r.method() === "POST" ? 1 : 0; });
+
+    // no names: said at once, nothing is sent
+    await page.getByRole("button", { name: "Generate CSR" }).click();
+    await page.locator("#csr-names-error").getByText(/Give the names/).waitFor();
+    assert.equal(posts, 0, "nothing was sent");
+
+    await page.getByLabel("Names", { exact: true }).fill("console.example.com");
+    await page.getByRole("button", { name: "Generate CSR" }).click();
+
+    const err = page.locator("#csr-names-error");
+    await err.getByText(/127\.0\.0\.1/).waitFor();
+    const names = page.getByLabel("Names", { exact: true });
+    assert.equal(await names.getAttribute("aria-invalid"), "true");
+    assert.match(await names.getAttribute("aria-describedby"), /csr-names-error/);
+    assert.equal(await page.evaluate(() => document.activeElement.id), "csr-names");
+    assert.match(await page.locator("#csr-busy").innerText(), /^Names: /);
+    assert.ok(await page.locator("#csr-pending").isHidden());
+
+    assert.equal((await current()).csr_pending, null, "no key is pending");
+
+    await closeContext(o, "40-csr-name-mismatch.png");
 });
