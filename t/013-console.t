@@ -129,7 +129,7 @@ GET /cert
 "Accept: $main::BROWSER"
 --- error_code: 200
 --- response_body_unlike chomp
-(?i)https?:|//[a-z0-9-]+\.|<(?:script|link|img|iframe|object|embed|source|audio|video)\b[^>]*\s(?:src|srcset|data)\s*=|<link\b[^>]*\shref\s*=\s*"(?!data:)|@import|url\(
+(?i)https?:|//[a-z0-9-]+\.|<(?:script|link|img|iframe|object|embed|source|audio|video)\b[^>]*\s(?:src|srcset|data)\s*=|<link\b[^>]*\shref\s*=\s*"(?!data:)|@import|(?<![a-z])url\(
 
 
 
