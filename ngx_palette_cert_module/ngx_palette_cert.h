@@ -9,8 +9,9 @@
  *
  *   ngx_palette_cert_module.c      directives, configuration, zone set-up
  *   ngx_palette_cert_api.c         the admin endpoint (content handler)
- *   ngx_palette_cert_body.c        request body parsers, PEM splitting
- *                                  (untrusted bytes)
+ *   ngx_palette_cert_body.c        parsers of untrusted bytes: request
+ *                                  bodies, PEM splitting, the URI and its
+ *                                  query, a client hello's server name
  *   ngx_palette_cert_json.c        JSON output
  *   ngx_palette_cert_validate.c    upload validation, certificate info
  *   ngx_palette_cert_shm.c         the default's record in shared memory

@@ -216,6 +216,8 @@ static ngx_int_t ngx_palette_cert_api_check(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_checked(ngx_http_request_t *r,
     ngx_int_t rc, ngx_palette_cert_error_t *err);
+static void ngx_palette_cert_stale(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_delete(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_history(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_rollback(ngx_http_request_t *r);
@@ -1165,13 +1167,23 @@ ngx_palette_cert_api_checked(ngx_http_request_t *r, ngx_int_t rc,
 
 mismatch:
 
+    ngx_palette_cert_stale(zone, err);
+
+    return ngx_palette_cert_send_error(r, err);
+}
+
+
+/* 412: If-Match names a generation of the default that is no longer live */
+
+static void
+ngx_palette_cert_stale(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_error_t *err)
+{
     ngx_palette_cert_error(err, NGX_HTTP_PRECONDITION_FAILED,
                            "generation_mismatch", NULL,
                            "the certificate was changed meanwhile (now "
                            "generation %ui); reload it and try again",
                            (ngx_uint_t) zone->sh->generation);
-
-    return ngx_palette_cert_send_error(r, err);
 }
 
 
@@ -1715,11 +1727,7 @@ ngx_palette_cert_stage_check(ngx_http_request_t *r,
     }
 
     if (ngx_palette_cert_if_match(r, zone->sh->generation) != NGX_OK) {
-        ngx_palette_cert_error(err, NGX_HTTP_PRECONDITION_FAILED,
-                               "generation_mismatch", NULL,
-                               "the certificate was changed meanwhile (now "
-                               "generation %ui); reload it and try again",
-                               (ngx_uint_t) zone->sh->generation);
+        ngx_palette_cert_stale(zone, err);
         return NGX_DECLINED;
     }
 
@@ -1846,11 +1854,7 @@ ngx_palette_cert_api_answer(ngx_http_request_t *r, ngx_int_t rc,
     }
 
     if (rc == NGX_DECLINED) {
-        ngx_palette_cert_error(err, NGX_HTTP_PRECONDITION_FAILED,
-                               "generation_mismatch", NULL,
-                               "the certificate was changed meanwhile (now "
-                               "generation %ui); reload it and try again",
-                               (ngx_uint_t) zone->sh->generation);
+        ngx_palette_cert_stale(zone, err);
         return ngx_palette_cert_send_error(r, err);
     }
 
@@ -2730,6 +2734,7 @@ static ngx_int_t
 ngx_palette_cert_api_get_named(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
+    ngx_uint_t                    staged, pending;
     ngx_palette_cert_ctx_t       *ctx;
     ngx_palette_cert_zone_t      *zone;
     ngx_palette_cert_named_t     *e;
@@ -2760,9 +2765,27 @@ ngx_palette_cert_api_get_named(ngx_http_request_t *r)
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     if (rc == NGX_DECLINED) {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+
+        staged = *ngx_palette_cert_aside_find(zone,
+                                              NGX_PALETTE_CERT_ASIDE_STAGED,
+                                              &ctx->id)
+                 != NULL;
+        pending = *ngx_palette_cert_aside_find(zone,
+                                               NGX_PALETTE_CERT_ASIDE_CSR,
+                                               &ctx->id)
+                  != NULL;
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
         ngx_palette_cert_error(&err, NGX_HTTP_NOT_FOUND, "not_found", NULL,
                                "there is no certificate with the id %V in "
-                               "the zone %V", &ctx->id, &zone->name);
+                               "the zone %V%s%s", &ctx->id, &zone->name,
+                               staged ? "; a version of it is staged "
+                                        "(DELETE ?staged cancels it)" : "",
+                               pending ? "; a key made for it waits for its "
+                                         "certificate (POST ?csr made it)"
+                                       : "");
         return ngx_palette_cert_send_error(r, &err);
     }
 

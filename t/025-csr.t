@@ -395,6 +395,8 @@ sub check_named {
 
     my ($status, $g) = api_json('GET', '/cert/site-a');
     is($status, 404, "$name - no certificate site-a yet");
+    like($g->{message}, qr/a key made for it waits for its certificate/,
+         "$name - the 404 says a key waits for it");
 
     ($status, $g) = api_json('GET', '/cert');
     is($g->{csr_pending}, undef, "$name - the default has none pending");

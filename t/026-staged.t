@@ -344,8 +344,10 @@ sub check_named_new {
     is($status, 202, "$name - 202");
     is($j->{id}, 'n', "$name - id");
 
-    ($status) = api('GET', '/cert/n');
+    ($status, $j) = api_json('GET', '/cert/n');
     is($status, 404, "$name - not there yet");
+    like($j->{message}, qr/a version of it is staged/,
+         "$name - the 404 says a version is staged");
 
     ok(defined wait_served(sha('named-b'), 5, sni => 'b.test'),
        "$name - b.test gets it at its time");
