@@ -681,6 +681,21 @@ typedef struct {
 } ngx_palette_cert_pem_t;
 
 
+/* a change nginx makes itself: a watched folder, a staged version */
+
+typedef struct {
+    ngx_palette_cert_zone_t     *zone;
+    ngx_str_t                    id;          /* empty: the default */
+    ngx_palette_cert_pem_t      *pem;
+    ngx_palette_cert_meta_t     *meta;        /* a named one's names */
+
+    /* what is made current, and the generation given before it */
+    ngx_palette_cert_record_t   *rec;
+    ngx_palette_cert_named_t    *entry;
+    ngx_uint_t                   reserved;
+} ngx_palette_cert_change_t;
+
+
 /* a growing output buffer for JSON */
 
 typedef struct {
@@ -789,6 +804,10 @@ ngx_int_t ngx_palette_cert_named_change_publish(ngx_palette_cert_zone_t *zone,
 void ngx_palette_cert_named_change_discard(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_named_t *e);
 ngx_uint_t ngx_palette_cert_change_owned(ngx_palette_cert_zone_t *zone);
+ngx_int_t ngx_palette_cert_change_begin(ngx_palette_cert_change_t *ch,
+    ngx_palette_cert_error_t *err, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_change_end(ngx_palette_cert_change_t *ch,
+    ngx_int_t stored);
 
 
 /* ngx_palette_cert_named.c */

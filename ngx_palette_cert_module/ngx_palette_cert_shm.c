@@ -1104,3 +1104,156 @@ ngx_palette_cert_change_owned(ngx_palette_cert_zone_t *zone)
 {
     return zone->sh->update == (ngx_atomic_uint_t) ngx_pid;
 }
+
+
+/*
+ * A change nginx makes itself, without a request (a watched folder, a
+ * staged version at its time), once its files are validated: the change
+ * lock, the names' conflicts, a generation, the record or entry, and the
+ * store's lock.  NGX_OK: all held, the store is to be written, then
+ * ngx_palette_cert_change_end(); NGX_BUSY: another change, a reload or
+ * another nginx: nothing held, try later; NGX_DECLINED: refused (err
+ * set), nothing held.
+ */
+
+ngx_int_t
+ngx_palette_cert_change_begin(ngx_palette_cert_change_t *ch,
+    ngx_palette_cert_error_t *err, ngx_log_t *log)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  name;
+    ngx_palette_cert_zone_t   *zone;
+    ngx_palette_cert_named_t  *other;
+
+    zone = ch->zone;
+
+    ch->rec = NULL;
+    ch->entry = NULL;
+
+    if (ngx_palette_cert_update_trylock(zone) != NGX_OK) {
+        return NGX_BUSY;
+    }
+
+    if (zone->sh->retired) {
+        ngx_palette_cert_update_unlock(zone);
+        return NGX_BUSY;
+    }
+
+    if (ch->id.len) {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+        other = ngx_palette_cert_named_conflict(zone, &ch->id, ch->meta,
+                                                &name);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        if (other) {
+            ngx_palette_cert_update_unlock(zone);
+
+            ngx_palette_cert_error(err, NGX_HTTP_CONFLICT, "name_conflict",
+                                   "certificate",
+                                   "the name %V is served already by the "
+                                   "certificate \"%*s\" of the same key "
+                                   "type", &name, (size_t) other->id_len,
+                                   other->id);
+            return NGX_DECLINED;
+        }
+    }
+
+    ch->pem->generation = ngx_palette_cert_next_generation(zone);
+
+    if (ch->id.len) {
+        ch->entry = ngx_palette_cert_named_change_alloc(zone, &ch->id,
+                                                        ch->meta, ch->pem);
+        rc = (ch->entry == NULL) ? NGX_ERROR : NGX_OK;
+
+    } else {
+        ch->rec = ngx_palette_cert_change_alloc(zone, ch->pem);
+        rc = (ch->rec == NULL) ? NGX_ERROR : NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_palette_cert_update_unlock(zone);
+
+        ngx_palette_cert_error(err, NGX_HTTP_INSUFFICIENT_STORAGE,
+                               "zone_full", NULL, "the zone \"%V\" is too "
+                               "small to hold this certificate; raise its "
+                               "size in \"palette_cert_zone\"", &zone->name);
+        return NGX_DECLINED;
+    }
+
+    ch->reserved = zone->sh->reserved;
+    zone->sh->reserved = ch->pem->generation;
+
+    if (zone->store.len == 0) {
+        return NGX_OK;
+    }
+
+    rc = ngx_palette_cert_store_lock(zone, 0, log);
+
+    if (rc == NGX_OK && ngx_palette_cert_store_alone(zone, log) != NGX_OK) {
+        ngx_palette_cert_store_unlock(zone);
+        rc = NGX_BUSY;
+    }
+
+    if (rc != NGX_OK) {
+        (void) ngx_palette_cert_change_end(ch, NGX_BUSY);
+        return NGX_BUSY;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Once the store is written (stored: NGX_OK, or NGX_ERROR with the store's
+ * lock let go): made current, or given back.  NGX_OK: current; NGX_BUSY:
+ * taken over meanwhile; NGX_ERROR: the store refused it, or the index has
+ * no room left for its names.
+ */
+
+ngx_int_t
+ngx_palette_cert_change_end(ngx_palette_cert_change_t *ch, ngx_int_t stored)
+{
+    ngx_int_t                 rc;
+    ngx_palette_cert_zone_t  *zone;
+
+    zone = ch->zone;
+    rc = stored;
+
+    if (rc == NGX_OK && !ngx_palette_cert_change_owned(zone)) {
+        rc = NGX_BUSY;
+    }
+
+    if (rc == NGX_OK) {
+        if (ch->id.len) {
+            rc = ngx_palette_cert_named_change_publish(zone, &ch->id,
+                                                       ch->entry,
+                                                       ch->pem->generation);
+        } else {
+            rc = ngx_palette_cert_change_publish(zone, ch->rec);
+        }
+    }
+
+    if (zone->store.len && stored == NGX_OK) {
+        ngx_palette_cert_store_unlock(zone);
+    }
+
+    if (rc != NGX_OK) {
+        if (ngx_palette_cert_change_owned(zone)) {
+            zone->sh->reserved = ch->reserved;
+        }
+
+        if (ch->id.len) {
+            ngx_palette_cert_named_change_discard(zone, ch->entry);
+
+        } else {
+            ngx_palette_cert_change_discard(zone, ch->rec);
+        }
+    }
+
+    ch->rec = NULL;
+    ch->entry = NULL;
+
+    ngx_palette_cert_update_unlock(zone);
+
+    return rc;
+}

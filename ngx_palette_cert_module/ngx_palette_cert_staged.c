@@ -53,9 +53,7 @@ typedef struct {
     ngx_palette_cert_pem_t        pem;
     ngx_palette_cert_error_t      err;
 
-    ngx_palette_cert_record_t    *rec;
-    ngx_palette_cert_named_t     *entry;
-    ngx_uint_t                    reserved;
+    ngx_palette_cert_change_t     change;
 
     ngx_int_t                     rc;
     unsigned                      storing:1;
@@ -585,14 +583,10 @@ static void
 ngx_palette_cert_staged_checked(ngx_palette_cert_staged_job_t *job,
     ngx_log_t *log)
 {
-    ngx_int_t                   rc;
-    ngx_str_t                   name;
-    ngx_palette_cert_zone_t    *zone;
-    ngx_palette_cert_named_t   *other;
-    ngx_palette_cert_pem_t     *pem;
+    ngx_int_t                 rc;
+    ngx_palette_cert_zone_t  *zone;
 
     zone = job->timer->zone;
-    pem = &job->pem;
 
     if (job->rc == NGX_DECLINED) {
         ngx_palette_cert_staged_refused(job, log);
@@ -605,79 +599,25 @@ ngx_palette_cert_staged_checked(ngx_palette_cert_staged_job_t *job,
 
     /* another change in progress, or a reload: the next tick tries again */
 
-    if (ngx_palette_cert_update_trylock(zone) != NGX_OK) {
-        goto end;
-    }
+    job->change.zone = zone;
+    job->change.id = job->id;
+    job->change.pem = &job->pem;
+    job->change.meta = &job->bundle.meta;
 
-    if (zone->sh->retired) {
-        ngx_palette_cert_update_unlock(zone);
-        goto end;
-    }
+    rc = ngx_palette_cert_change_begin(&job->change, &job->err, log);
 
-    if (job->id.len) {
-        ngx_shmtx_lock(&zone->shpool->mutex);
-        other = ngx_palette_cert_named_conflict(zone, &job->id,
-                                                &job->bundle.meta, &name);
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-
-        if (other) {
-            ngx_palette_cert_update_unlock(zone);
-
-            ngx_palette_cert_error(&job->err, NGX_HTTP_CONFLICT,
-                                   "name_conflict", "certificate",
-                                   "the name %V is served already by the "
-                                   "certificate \"%*s\" of the same key "
-                                   "type", &name, (size_t) other->id_len,
-                                   other->id);
-
-            ngx_palette_cert_staged_refused(job, log);
-            goto end;
-        }
-    }
-
-    pem->generation = ngx_palette_cert_next_generation(zone);
-
-    if (job->id.len) {
-        job->entry = ngx_palette_cert_named_change_alloc(zone, &job->id,
-                                                         &job->bundle.meta,
-                                                         pem);
-        rc = (job->entry == NULL) ? NGX_ERROR : NGX_OK;
-
-    } else {
-        job->rec = ngx_palette_cert_change_alloc(zone, pem);
-        rc = (job->rec == NULL) ? NGX_ERROR : NGX_OK;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_palette_cert_update_unlock(zone);
-
-        ngx_palette_cert_error(&job->err, NGX_HTTP_INSUFFICIENT_STORAGE,
-                               "zone_full", NULL, "the zone \"%V\" is too "
-                               "small to hold this certificate", &zone->name);
-
+    if (rc == NGX_DECLINED) {
         ngx_palette_cert_staged_refused(job, log);
         goto end;
     }
 
-    job->reserved = zone->sh->reserved;
-    zone->sh->reserved = pem->generation;
+    if (rc != NGX_OK) {
+        goto end;
+    }
 
     job->rc = NGX_OK;
 
     if (zone->store.len) {
-        rc = ngx_palette_cert_store_lock(zone, 0, log);
-
-        if (rc == NGX_OK && ngx_palette_cert_store_alone(zone, log) != NGX_OK)
-        {
-            ngx_palette_cert_store_unlock(zone);
-            rc = NGX_BUSY;
-        }
-
-        if (rc != NGX_OK) {
-            job->rc = NGX_BUSY;
-            ngx_palette_cert_staged_finish(job, log);
-            goto end;
-        }
 
 #if (NGX_THREADS)
 
@@ -756,45 +696,15 @@ ngx_palette_cert_staged_finish(ngx_palette_cert_staged_job_t *job,
     ngx_palette_cert_zone_t  *zone;
 
     zone = job->timer->zone;
-    rc = job->rc;
 
-    if (rc == NGX_OK && !ngx_palette_cert_change_owned(zone)) {
-        rc = NGX_BUSY;
-    }
-
-    if (rc == NGX_OK) {
-        if (job->id.len) {
-            rc = ngx_palette_cert_named_change_publish(zone, &job->id,
-                                                       job->entry,
-                                                       job->pem.generation);
-        } else {
-            rc = ngx_palette_cert_change_publish(zone, job->rec);
-        }
-    }
-
-    if (zone->store.len && job->rc == NGX_OK) {
-        ngx_palette_cert_store_unlock(zone);
-    }
-
-    if (rc != NGX_OK) {
-        if (ngx_palette_cert_change_owned(zone)) {
-            zone->sh->reserved = job->reserved;
-        }
-
-        if (job->id.len) {
-            ngx_palette_cert_named_change_discard(zone, job->entry);
-
-        } else {
-            ngx_palette_cert_change_discard(zone, job->rec);
-        }
-    }
-
-    job->rec = NULL;
-    job->entry = NULL;
+    rc = ngx_palette_cert_change_end(&job->change, job->rc);
 
     if (rc == NGX_OK) {
 
-        /* made current: the staged one is gone, the clock set again */
+        /*
+         * made current: the staged one is gone, the clock set again (no
+         * other worker looks meanwhile: this one holds the zone's turn)
+         */
 
         ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -806,8 +716,6 @@ ngx_palette_cert_staged_finish(ngx_palette_cert_staged_job_t *job,
         ngx_shmtx_unlock(&zone->shpool->mutex);
     }
 
-    ngx_palette_cert_update_unlock(zone);
-
     if (job->rc == NGX_ERROR) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "palette_cert zone \"%V\": the version staged for "
@@ -815,6 +723,19 @@ ngx_palette_cert_staged_finish(ngx_palette_cert_staged_job_t *job,
                       "again", &zone->name,
                       job->id.len ? "the certificate \"" : "the default",
                       &job->id, job->id.len ? "\"" : "");
+        return;
+    }
+
+    if (rc == NGX_ERROR) {
+
+        /* the index of names has no room left for this one's */
+
+        ngx_palette_cert_error(&job->err, NGX_HTTP_INSUFFICIENT_STORAGE,
+                               "zone_full", NULL, "the zone \"%V\" is too "
+                               "small for the names of this certificate",
+                               &zone->name);
+
+        ngx_palette_cert_staged_refused(job, log);
         return;
     }
 
@@ -957,6 +878,7 @@ ngx_palette_cert_staged_task_done(ngx_event_t *ev)
     ngx_palette_cert_staged_finish(job, ev->log);
     ngx_palette_cert_staged_end(job);
 }
+
 
 static void
 ngx_palette_cert_staged_guard(ngx_event_t *ev)

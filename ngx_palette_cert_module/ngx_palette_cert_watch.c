@@ -53,10 +53,8 @@ typedef struct {
     ngx_uint_t                      failed_file;
     ngx_err_t                       failed_err;
 
-    /* the default's record or the named entry being made current */
-    ngx_palette_cert_record_t      *rec;
-    ngx_palette_cert_named_t       *entry;
-    ngx_uint_t                      reserved;
+    /* what is being made current */
+    ngx_palette_cert_change_t       change;
 
     ngx_int_t                       rc;
     unsigned                        storing:1;
@@ -961,101 +959,50 @@ ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
     ngx_log_t *log)
 {
     ngx_int_t                  rc;
-    ngx_str_t                  name;
-    ngx_palette_cert_pem_t    *pem;
     ngx_palette_cert_zone_t   *zone;
-    ngx_palette_cert_named_t  *other;
     ngx_palette_cert_watch_t  *w;
 
     w = job->watch;
     zone = w->zone;
-    pem = &job->pem;
 
-    if (ngx_palette_cert_update_trylock(zone) != NGX_OK) {
+    job->change.zone = zone;
+    job->change.id = w->id;
+    job->change.pem = &job->pem;
+    job->change.meta = &job->bundle.meta;
+
+    rc = ngx_palette_cert_change_begin(&job->change, &job->err, log);
+
+    if (rc == NGX_BUSY) {
+
+        /* another change, a reload or another nginx: soon again */
+
         w->sh->next_check = 0;
         return NGX_BUSY;
     }
 
-    if (zone->sh->retired) {
-        ngx_palette_cert_update_unlock(zone);
-        return NGX_BUSY;
-    }
+    if (rc == NGX_DECLINED) {
 
-    if (w->id.len) {
-        ngx_shmtx_lock(&zone->shpool->mutex);
-        other = ngx_palette_cert_named_conflict(zone, &w->id,
-                                                &job->bundle.meta, &name);
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-
-        if (other) {
-            ngx_palette_cert_update_unlock(zone);
-
-            ngx_log_error(NGX_LOG_ERR, log, 0,
-                          "palette_cert zone \"%V\" certificate \"%V\": the "
-                          "watched folder \"%V\" is refused (name_conflict): "
-                          "the name %V is served already by the "
-                          "certificate \"%*s\" of the same key type; the "
-                          "certificate in service stays",
-                          &zone->name, &w->id, &w->path, &name,
-                          (size_t) other->id_len, other->id);
-
-            ngx_palette_cert_count_change(zone, "name_conflict");
-
-            w->sh->seen = job->sig;
-            w->sh->tries = 0;
-
-            return NGX_DECLINED;
-        }
-    }
-
-    pem->generation = ngx_palette_cert_next_generation(zone);
-
-    if (w->id.len) {
-        job->entry = ngx_palette_cert_named_change_alloc(zone, &w->id,
-                                                         &job->bundle.meta,
-                                                         pem);
-        rc = (job->entry == NULL) ? NGX_ERROR : NGX_OK;
-
-    } else {
-        job->rec = ngx_palette_cert_change_alloc(zone, pem);
-        rc = (job->rec == NULL) ? NGX_ERROR : NGX_OK;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_palette_cert_update_unlock(zone);
+        /* a name of another certificate, or no room: until they change */
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "palette_cert zone \"%V\" is too small for the "
-                      "certificate of the watched folder \"%V\"",
-                      &zone->name, &w->path);
+                      "palette_cert zone \"%V\"%s%V%s: the watched folder "
+                      "\"%V\" is refused (%s): %*s; the certificate in "
+                      "service stays",
+                      &zone->name, w->id.len ? " certificate \"" : "",
+                      &w->id, w->id.len ? "\"" : "", &w->path, job->err.code,
+                      job->err.last - job->err.message, job->err.message);
 
-        ngx_palette_cert_count_change(zone, "zone_full");
+        ngx_palette_cert_count_change(zone, job->err.code);
 
         w->sh->seen = job->sig;
+        w->sh->tries = 0;
 
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
-
-    job->reserved = zone->sh->reserved;
-    zone->sh->reserved = pem->generation;
 
     job->rc = NGX_OK;
 
     if (zone->store.len) {
-        rc = ngx_palette_cert_store_lock(zone, 0, log);
-
-        if (rc == NGX_OK && ngx_palette_cert_store_alone(zone, log) != NGX_OK)
-        {
-            ngx_palette_cert_store_unlock(zone);
-            rc = NGX_BUSY;
-        }
-
-        if (rc != NGX_OK) {
-            w->sh->next_check = 0;
-            job->rc = NGX_BUSY;
-            ngx_palette_cert_watch_finish(job, log);
-            return NGX_BUSY;
-        }
 
 #if (NGX_THREADS)
 
@@ -1123,43 +1070,8 @@ ngx_palette_cert_watch_finish(ngx_palette_cert_watch_job_t *job,
 
     w = job->watch;
     zone = w->zone;
-    rc = job->rc;
 
-    if (rc == NGX_OK && !ngx_palette_cert_change_owned(zone)) {
-        rc = NGX_BUSY;
-    }
-
-    if (rc == NGX_OK) {
-        if (w->id.len) {
-            rc = ngx_palette_cert_named_change_publish(zone, &w->id,
-                                                       job->entry,
-                                                       job->pem.generation);
-        } else {
-            rc = ngx_palette_cert_change_publish(zone, job->rec);
-        }
-    }
-
-    if (zone->store.len && job->rc == NGX_OK) {
-        ngx_palette_cert_store_unlock(zone);
-    }
-
-    if (rc != NGX_OK) {
-        if (ngx_palette_cert_change_owned(zone)) {
-            zone->sh->reserved = job->reserved;
-        }
-
-        if (w->id.len) {
-            ngx_palette_cert_named_change_discard(zone, job->entry);
-
-        } else {
-            ngx_palette_cert_change_discard(zone, job->rec);
-        }
-    }
-
-    job->rec = NULL;
-    job->entry = NULL;
-
-    ngx_palette_cert_update_unlock(zone);
+    rc = ngx_palette_cert_change_end(&job->change, job->rc);
 
     if (job->rc == NGX_ERROR) {
         w->sh->next_check = ngx_palette_cert_watch_now()
@@ -1394,6 +1306,7 @@ ngx_palette_cert_watch_task_done(ngx_event_t *ev)
     ngx_palette_cert_watch_finish(job, ev->log);
     ngx_palette_cert_watch_end(job);
 }
+
 
 static void
 ngx_palette_cert_watch_guard(ngx_event_t *ev)
