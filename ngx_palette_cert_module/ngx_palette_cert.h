@@ -870,6 +870,8 @@ ngx_int_t ngx_palette_cert_store_load_named(ngx_palette_cert_zone_t *zone,
 ngx_uint_t ngx_palette_cert_store_last(ngx_palette_cert_zone_t *zone);
 ngx_int_t ngx_palette_cert_store_history(ngx_palette_cert_zone_t *zone,
     ngx_array_t *versions, ngx_log_t *log);
+ngx_uint_t ngx_palette_cert_store_kept(ngx_palette_cert_zone_t *zone,
+    ngx_uint_t generation);
 ngx_int_t ngx_palette_cert_store_save_aside(ngx_palette_cert_zone_t *zone,
     const char *which, ngx_palette_cert_file_t *files, ngx_log_t *log);
 ngx_int_t ngx_palette_cert_store_remove_aside(ngx_palette_cert_zone_t *zone,

@@ -221,6 +221,8 @@ static void ngx_palette_cert_stale(ngx_palette_cert_zone_t *zone,
 static ngx_int_t ngx_palette_cert_api_delete(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_history(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_rollback(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_exists(ngx_http_request_t *r,
+    ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_versions(ngx_http_request_t *r,
     ngx_array_t *versions, ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_change(ngx_http_request_t *r,
@@ -1254,6 +1256,40 @@ ngx_palette_cert_api_change(ngx_http_request_t *r, ngx_int_t rc)
 }
 
 
+/* the certificate the URI names is there: NGX_DECLINED with err set if not */
+
+static ngx_int_t
+ngx_palette_cert_exists(ngx_http_request_t *r, ngx_palette_cert_error_t *err)
+{
+    ngx_palette_cert_ctx_t       *ctx;
+    ngx_palette_cert_zone_t      *zone;
+    ngx_palette_cert_named_t     *e;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
+
+    if (!ctx->named) {
+        return NGX_OK;
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+    zone = plcf->zone;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    e = ngx_palette_cert_named_find(zone, ctx->id.data, ctx->id.len);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (e == NULL) {
+        ngx_palette_cert_error(err, NGX_HTTP_NOT_FOUND, "not_found", NULL,
+                               "there is no certificate with the id %V in "
+                               "the zone %V", &ctx->id, &zone->name);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
 /*
  * The replaced versions the store keeps of the certificate the URI names:
  * NGX_DECLINED with err set when there is no such certificate.
@@ -1267,7 +1303,6 @@ ngx_palette_cert_versions(ngx_http_request_t *r, ngx_array_t *versions,
     ngx_uint_t                    i;
     ngx_palette_cert_ctx_t       *ctx;
     ngx_palette_cert_zone_t      *zone, nz;
-    ngx_palette_cert_named_t     *e;
     ngx_palette_cert_version_t   *v;
     ngx_palette_cert_loc_conf_t  *plcf;
 
@@ -1283,18 +1318,8 @@ ngx_palette_cert_versions(ngx_http_request_t *r, ngx_array_t *versions,
         return NGX_ERROR;
     }
 
-    if (ctx->named) {
-        ngx_shmtx_lock(&zone->shpool->mutex);
-        e = ngx_palette_cert_named_find(zone, ctx->id.data, ctx->id.len);
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-
-        if (e == NULL) {
-            ngx_palette_cert_error(err, NGX_HTTP_NOT_FOUND, "not_found",
-                                   NULL, "there is no certificate with the "
-                                   "id %V in the zone %V", &ctx->id,
-                                   &zone->name);
-            return NGX_DECLINED;
-        }
+    if (ngx_palette_cert_exists(r, err) != NGX_OK) {
+        return NGX_DECLINED;
     }
 
     if (zone->store.len == 0) {
@@ -1428,13 +1453,11 @@ ngx_palette_cert_api_rollback(ngx_http_request_t *r)
 {
     u_char                       *what, name[32];
     ngx_int_t                     rc;
-    ngx_uint_t                    i, gen, found;
-    ngx_array_t                   versions;
+    ngx_uint_t                    gen;
     ngx_palette_cert_ctx_t       *ctx;
     ngx_palette_cert_zone_t      *zone, nz;
     ngx_palette_cert_error_t      err;
     ngx_palette_cert_fields_t     f;
-    ngx_palette_cert_version_t   *v;
     ngx_palette_cert_loc_conf_t  *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
@@ -1453,35 +1476,22 @@ ngx_palette_cert_api_rollback(ngx_http_request_t *r)
         return rc;
     }
 
-    rc = ngx_palette_cert_versions(r, &versions, &err);
-
-    if (rc == NGX_DECLINED) {
+    if (ngx_palette_cert_exists(r, &err) != NGX_OK) {
         return ngx_palette_cert_send_error(r, &err);
     }
 
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     gen = ctx->action.generation;
-    found = 0;
-    v = versions.elts;
 
-    for (i = 0; i < versions.nelts; i++) {
-        found |= (v[i].generation == gen);
-        ngx_free(v[i].cert.data);
-    }
+    nz = *zone;
+    nz.id = ctx->id;
 
-    if (!found) {
+    if (zone->store.len == 0 || !ngx_palette_cert_store_kept(&nz, gen)) {
         ngx_palette_cert_error(&err, NGX_HTTP_NOT_FOUND, "not_found", NULL,
                                "generation %ui is not in the history of "
                                "this certificate; GET it with ?history for "
                                "the versions kept", gen);
         return ngx_palette_cert_send_error(r, &err);
     }
-
-    nz = *zone;
-    nz.id = ctx->id;
 
     ngx_sprintf(name, "gen-%ui%Z", gen);
 

@@ -120,6 +120,8 @@ static void ngx_palette_cert_store_prune(ngx_palette_cert_zone_t *zone,
     ngx_fd_t dfd, u_char *keep, ngx_log_t *log);
 static ngx_uint_t ngx_palette_cert_history_scan(ngx_palette_cert_zone_t *zone,
     DIR *dir, ngx_int_t current, ngx_uint_t *kept);
+static ngx_int_t ngx_palette_cert_history_open(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t *dfd, u_char *cur, ngx_uint_t *kept, ngx_uint_t *nkept);
 static void ngx_palette_cert_remove_dir(ngx_palette_cert_zone_t *zone,
     ngx_fd_t dfd, const char *dir, ngx_log_t *log);
 static void ngx_palette_cert_close(ngx_palette_cert_zone_t *zone,
@@ -853,6 +855,69 @@ ngx_palette_cert_history_scan(ngx_palette_cert_zone_t *zone, DIR *dir,
 
 
 /*
+ * The store folder of a certificate, opened (dfd), the generation folder
+ * "current" names (cur) and the history kept below it (kept[], nkept).
+ * NGX_DECLINED when there is no current one.
+ */
+
+static ngx_int_t
+ngx_palette_cert_history_open(ngx_palette_cert_zone_t *zone, ngx_fd_t *dfd,
+    u_char *cur, ngx_uint_t *kept, ngx_uint_t *nkept)
+{
+    DIR        *dir;
+    ngx_int_t   current;
+
+    *dfd = ngx_palette_cert_store_open(zone, NULL);
+
+    if (*dfd == NGX_INVALID_FILE) {
+        return (ngx_errno == NGX_ENOENT) ? NGX_DECLINED : NGX_ERROR;
+    }
+
+    current = ngx_palette_cert_current(zone, *dfd, cur, 32, NULL);
+    dir = (current > 0) ? ngx_palette_cert_scan(*dfd) : NULL;
+
+    if (dir == NULL) {
+        (void) close(*dfd);
+        return (current > 0) ? NGX_ERROR : NGX_DECLINED;
+    }
+
+    *nkept = ngx_palette_cert_history_scan(zone, dir, current, kept);
+
+    (void) closedir(dir);
+
+    return NGX_OK;
+}
+
+
+/* whether the history of a certificate holds that generation */
+
+ngx_uint_t
+ngx_palette_cert_store_kept(ngx_palette_cert_zone_t *zone,
+    ngx_uint_t generation)
+{
+    u_char      cur[32];
+    ngx_fd_t    dfd;
+    ngx_uint_t  i, nkept, kept[NGX_PALETTE_CERT_HISTORY_MAX];
+
+    if (ngx_palette_cert_history_open(zone, &dfd, cur, kept, &nkept)
+        != NGX_OK)
+    {
+        return 0;
+    }
+
+    (void) close(dfd);
+
+    for (i = 0; i < nkept; i++) {
+        if (kept[i] == generation) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
  * The replaced versions the store keeps of a certificate, newest first:
  * their generation, source, chain, and when they were replaced (when the
  * next one was written).  NGX_DECLINED when there is no current one.
@@ -863,39 +928,18 @@ ngx_palette_cert_store_history(ngx_palette_cert_zone_t *zone,
     ngx_array_t *versions, ngx_log_t *log)
 {
     u_char                       cur[32], name[32];
-    DIR                         *dir;
     ngx_fd_t                     dfd, gfd;
-    ngx_int_t                    current, rc;
+    ngx_int_t                    rc;
     ngx_str_t                    source;
     ngx_uint_t                   i, nkept, kept[NGX_PALETTE_CERT_HISTORY_MAX];
     struct stat                  st;
     ngx_palette_cert_version_t  *v;
 
-    dfd = ngx_palette_cert_store_open(zone, NULL);
+    rc = ngx_palette_cert_history_open(zone, &dfd, cur, kept, &nkept);
 
-    if (dfd == NGX_INVALID_FILE) {
-        return (ngx_errno == NGX_ENOENT) ? NGX_DECLINED : NGX_ERROR;
+    if (rc != NGX_OK) {
+        return rc;
     }
-
-    current = ngx_palette_cert_current(zone, dfd, cur, sizeof(cur), NULL);
-
-    if (current <= 0) {
-        (void) close(dfd);
-        return NGX_DECLINED;
-    }
-
-    dir = ngx_palette_cert_scan(dfd);
-
-    if (dir == NULL) {
-        (void) close(dfd);
-        return NGX_ERROR;
-    }
-
-    nkept = ngx_palette_cert_history_scan(zone, dir, current, kept);
-
-    (void) closedir(dir);
-
-    rc = NGX_OK;
 
     /* replaced when the next one was written: the current one first */
 
