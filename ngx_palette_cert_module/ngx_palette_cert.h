@@ -725,6 +725,8 @@ extern ngx_uint_t    ngx_palette_cert_remember;
 /* ngx_palette_cert_module.c */
 ngx_palette_cert_zone_t *ngx_palette_cert_find_zone(ngx_conf_t *cf,
     ngx_str_t *name);
+ngx_int_t ngx_palette_cert_zone_reloaded(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_zone_t *ozone);
 
 
 /* ngx_palette_cert_api.c */

@@ -25,12 +25,19 @@ static char *ngx_palette_cert_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ssize_t ngx_palette_cert_zone_size(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_str_t *name);
+static ngx_int_t ngx_palette_cert_zone_params(ngx_conf_t *cf,
+    ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_zone_path(ngx_conf_t *cf,
+    ngx_palette_cert_zone_t *zone, ngx_str_t *value);
 static ngx_int_t ngx_palette_cert_zone_names(ngx_conf_t *cf,
     ngx_palette_cert_zone_t *zone, ngx_str_t *value);
 static ngx_int_t ngx_palette_cert_zone_trust(ngx_conf_t *cf,
     ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_zone_store(ngx_conf_t *cf,
     ngx_palette_cert_main_conf_t *pmcf, ngx_palette_cert_zone_t *zone);
+static ngx_uint_t ngx_palette_cert_str_eq(ngx_str_t *a, ngx_str_t *b);
 static ngx_int_t ngx_palette_cert_add_path(ngx_conf_t *cf, ngx_str_t *name);
 static char *ngx_palette_cert(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_palette_cert_api(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -382,60 +389,16 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_palette_cert_main_conf_t *pmcf = conf;
 
-    u_char                    *p;
     ssize_t                    size;
-    ngx_int_t                  n;
-    ngx_str_t                 *value, name, s, store;
-    ngx_uint_t                 i, store_set;
+    ngx_str_t                 *value, name;
     ngx_shm_zone_t            *shm_zone;
     ngx_pool_cleanup_t        *cln;
     ngx_palette_cert_zone_t   *zone, **zonep;
 
     value = cf->args->elts;
 
-    p = (u_char *) ngx_strchr(value[1].data, ':');
-
-    if (p == NULL || p == value[1].data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone \"%V\" in \"palette_cert_zone\", "
-                           "expected NAME:SIZE", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    name.data = value[1].data;
-    name.len = p - value[1].data;
-
-    /* the name is also a folder name under the prefix */
-
-    for (p = name.data; p < name.data + name.len; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-              || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid zone name \"%V\" in "
-                               "\"palette_cert_zone\", use letters, "
-                               "digits, \"_\" and \"-\"", &name);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    s.data = p + 1;
-    s.len = value[1].data + value[1].len - s.data;
-
-    size = ngx_parse_size(&s);
-
+    size = ngx_palette_cert_zone_size(cf, &value[1], &name);
     if (size == NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\" in \"palette_cert_zone\"",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (size < (ssize_t) (8 * ngx_pagesize)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" of \"palette_cert_zone\" is too "
-                           "small, at least %uzk is needed",
-                           &name, 8 * ngx_pagesize / 1024);
         return NGX_CONF_ERROR;
     }
 
@@ -477,189 +440,9 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    store_set = 0;
-
-    for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "names=", 6) == 0) {
-
-            if (zone->names.nelts) {
-                goto duplicate;
-            }
-
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            if (ngx_palette_cert_zone_names(cf, zone, &s) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "store=", 6) == 0) {
-
-            if (store_set) {
-                goto duplicate;
-            }
-
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            store_set = 1;
-
-            if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
-                continue;
-            }
-
-            if (s.len == 0) {
-                goto invalid;
-            }
-
-            zone->store = s;
-
-            if (ngx_conf_full_name(cf->cycle, &zone->store, 0) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            /* "dir/" and "dir" are one folder */
-
-            while (zone->store.len > 1
-                   && zone->store.data[zone->store.len - 1] == '/')
-            {
-                zone->store.len--;
-            }
-
-            zone->store.data[zone->store.len] = '\0';
-
-            if (ngx_palette_cert_add_path(cf, &zone->store) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "trust=", 6) == 0) {
-
-            if (zone->trust.data) {
-                goto duplicate;
-            }
-
-            zone->trust.data = value[i].data + 6;
-            zone->trust.len = value[i].len - 6;
-
-            if (zone->trust.len == 0) {
-                goto invalid;
-            }
-
-            if (ngx_palette_cert_zone_trust(cf, zone) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "cache=", 6) == 0) {
-
-            if (zone->cache_max != NGX_CONF_UNSET_UINT) {
-                goto duplicate;
-            }
-
-            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
-
-            if (n == NGX_ERROR || n == 0) {
-                goto invalid;
-            }
-
-            zone->cache_max = n;
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "expire_warn=", 12) == 0) {
-
-            if (zone->expire_warn != NGX_CONF_UNSET) {
-                goto duplicate;
-            }
-
-            s.data = value[i].data + 12;
-            s.len = value[i].len - 12;
-
-            zone->expire_warn = ngx_parse_time(&s, 1);
-
-            if (zone->expire_warn == (time_t) NGX_ERROR) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "history=", 8) == 0) {
-
-            if (zone->history != NGX_CONF_UNSET_UINT) {
-                goto duplicate;
-            }
-
-            n = ngx_atoi(value[i].data + 8, value[i].len - 8);
-
-            if (n == NGX_ERROR || n > NGX_PALETTE_CERT_HISTORY_MAX) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\" in \"palette_cert_zone\": "
-                                   "the history keeps 0 to %d versions",
-                                   &value[i], NGX_PALETTE_CERT_HISTORY_MAX);
-                return NGX_CONF_ERROR;
-            }
-
-            zone->history = n;
-
-            continue;
-        }
-
-        goto invalid;
-    }
-
-    if (zone->history == NGX_CONF_UNSET_UINT) {
-        zone->history = NGX_PALETTE_CERT_HISTORY;
-    }
-
-    if (zone->cache_max == NGX_CONF_UNSET_UINT) {
-        zone->cache_max = NGX_PALETTE_CERT_CACHE;
-    }
-
-    if (zone->expire_warn == NGX_CONF_UNSET) {
-        zone->expire_warn = NGX_PALETTE_CERT_EXPIRE_WARN;
-    }
-
-    if (!store_set) {
-
-        /* palette_cert/NAME under the prefix, both created at start */
-
-        ngx_str_set(&s, "palette_cert");
-
-        if (ngx_conf_full_name(cf->cycle, &s, 0) != NGX_OK
-            || ngx_palette_cert_add_path(cf, &s) != NGX_OK)
-        {
-            return NGX_CONF_ERROR;
-        }
-
-        /* paths are used as C strings: the terminating NUL is kept */
-
-        store.len = s.len + 1 + name.len;
-        store.data = ngx_pnalloc(cf->pool, store.len + 1);
-        if (store.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_sprintf(store.data, "%V/%V%Z", &s, &name);
-
-        zone->store = store;
-
-        if (ngx_palette_cert_add_path(cf, &zone->store) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (ngx_palette_cert_zone_store(cf, pmcf, zone) != NGX_OK) {
+    if (ngx_palette_cert_zone_params(cf, zone) != NGX_OK
+        || ngx_palette_cert_zone_store(cf, pmcf, zone) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -696,6 +479,189 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     *zonep = zone;
 
     return NGX_CONF_OK;
+}
+
+
+/* NAME:SIZE; the name is also a folder name under the prefix */
+
+static ssize_t
+ngx_palette_cert_zone_size(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *name)
+{
+    u_char     *p;
+    ssize_t     size;
+    ngx_str_t   s;
+
+    p = (u_char *) ngx_strchr(value->data, ':');
+
+    if (p == NULL || p == value->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\" in \"palette_cert_zone\", "
+                           "expected NAME:SIZE", value);
+        return NGX_ERROR;
+    }
+
+    name->data = value->data;
+    name->len = p - value->data;
+
+    for (p = name->data; p < name->data + name->len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid zone name \"%V\" in "
+                               "\"palette_cert_zone\", use letters, "
+                               "digits, \"_\" and \"-\"", name);
+            return NGX_ERROR;
+        }
+    }
+
+    s.data = p + 1;
+    s.len = value->data + value->len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\" in \"palette_cert_zone\"",
+                           value);
+        return NGX_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" of \"palette_cert_zone\" is too "
+                           "small, at least %uzk is needed",
+                           name, 8 * ngx_pagesize / 1024);
+        return NGX_ERROR;
+    }
+
+    return size;
+}
+
+
+/* the parameters after NAME:SIZE, and the defaults of those not given */
+
+static ngx_int_t
+ngx_palette_cert_zone_params(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone)
+{
+    ngx_int_t    n;
+    ngx_str_t   *value, s, *store;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+    store = NULL;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        s.data = (u_char *) ngx_strchr(value[i].data, '=');
+
+        if (s.data == NULL) {
+            goto invalid;
+        }
+
+        s.data++;
+        s.len = value[i].data + value[i].len - s.data;
+
+        if (ngx_strncmp(value[i].data, "names=", 6) == 0) {
+
+            if (zone->names.nelts) {
+                goto duplicate;
+            }
+
+            if (ngx_palette_cert_zone_names(cf, zone, &s) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+        } else if (ngx_strncmp(value[i].data, "store=", 6) == 0) {
+
+            if (store) {
+                goto duplicate;
+            }
+
+            store = &value[i];
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            if (ngx_palette_cert_zone_path(cf, zone, &s) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+        } else if (ngx_strncmp(value[i].data, "trust=", 6) == 0) {
+
+            if (zone->trust.data) {
+                goto duplicate;
+            }
+
+            zone->trust = s;
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            if (ngx_palette_cert_zone_trust(cf, zone) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+        } else if (ngx_strncmp(value[i].data, "cache=", 6) == 0) {
+
+            if (zone->cache_max != NGX_CONF_UNSET_UINT) {
+                goto duplicate;
+            }
+
+            n = ngx_atoi(s.data, s.len);
+
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            zone->cache_max = n;
+
+        } else if (ngx_strncmp(value[i].data, "expire_warn=", 12) == 0) {
+
+            if (zone->expire_warn != NGX_CONF_UNSET) {
+                goto duplicate;
+            }
+
+            zone->expire_warn = ngx_parse_time(&s, 1);
+
+            if (zone->expire_warn == (time_t) NGX_ERROR) {
+                goto invalid;
+            }
+
+        } else if (ngx_strncmp(value[i].data, "history=", 8) == 0) {
+
+            if (zone->history != NGX_CONF_UNSET_UINT) {
+                goto duplicate;
+            }
+
+            n = ngx_atoi(s.data, s.len);
+
+            if (n == NGX_ERROR || n > NGX_PALETTE_CERT_HISTORY_MAX) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in \"palette_cert_zone\": "
+                                   "the history keeps 0 to %d versions",
+                                   &value[i], NGX_PALETTE_CERT_HISTORY_MAX);
+                return NGX_ERROR;
+            }
+
+            zone->history = n;
+
+        } else {
+            goto invalid;
+        }
+    }
+
+    ngx_conf_init_uint_value(zone->history, NGX_PALETTE_CERT_HISTORY);
+    ngx_conf_init_uint_value(zone->cache_max, NGX_PALETTE_CERT_CACHE);
+    ngx_conf_init_value(zone->expire_warn, NGX_PALETTE_CERT_EXPIRE_WARN);
+
+    if (store == NULL) {
+        return ngx_palette_cert_zone_path(cf, zone, NULL);
+    }
+
+    return NGX_OK;
 
 invalid:
 
@@ -703,7 +669,7 @@ invalid:
                        "invalid parameter \"%V\" in \"palette_cert_zone\"",
                        &value[i]);
 
-    return NGX_CONF_ERROR;
+    return NGX_ERROR;
 
 duplicate:
 
@@ -711,7 +677,63 @@ duplicate:
                        "duplicate parameter \"%V\" in \"palette_cert_zone\"",
                        &value[i]);
 
-    return NGX_CONF_ERROR;
+    return NGX_ERROR;
+}
+
+
+/*
+ * The store folder of store=PATH, "off", or, without store=,
+ * palette_cert/NAME under the prefix; nginx creates the folders at start.
+ * Paths are used as C strings: the terminating NUL is kept.
+ */
+
+static ngx_int_t
+ngx_palette_cert_zone_path(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone,
+    ngx_str_t *value)
+{
+    ngx_str_t  s;
+
+    if (value == NULL) {
+        ngx_str_set(&s, "palette_cert");
+
+        if (ngx_conf_full_name(cf->cycle, &s, 0) != NGX_OK
+            || ngx_palette_cert_add_path(cf, &s) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        zone->store.len = s.len + 1 + zone->name.len;
+        zone->store.data = ngx_pnalloc(cf->pool, zone->store.len + 1);
+        if (zone->store.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(zone->store.data, "%V/%V%Z", &s, &zone->name);
+
+        return ngx_palette_cert_add_path(cf, &zone->store);
+    }
+
+    if (value->len == 3 && ngx_strncmp(value->data, "off", 3) == 0) {
+        return NGX_OK;
+    }
+
+    zone->store = *value;
+
+    if (ngx_conf_full_name(cf->cycle, &zone->store, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* "dir/" and "dir" are one folder */
+
+    while (zone->store.len > 1
+           && zone->store.data[zone->store.len - 1] == '/')
+    {
+        zone->store.len--;
+    }
+
+    zone->store.data[zone->store.len] = '\0';
+
+    return ngx_palette_cert_add_path(cf, &zone->store);
 }
 
 
@@ -882,6 +904,103 @@ ngx_palette_cert_zone_store(ngx_conf_t *cf,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A reload compares each zone with the running one of the same name, as
+ * limit_req compares its key, and says what takes effect when: store=
+ * at the next restart (until then the zone keeps the folder it was read
+ * from, or none), names= at once for what is checked and at the next
+ * restart for the self-signed default, the rest at once.
+ */
+
+ngx_int_t
+ngx_palette_cert_zone_reloaded(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_zone_t *ozone)
+{
+    u_char      *p;
+    ngx_str_t    off, none, *os, *ns;
+    ngx_uint_t   i;
+
+    ngx_str_set(&off, "off");
+    ngx_str_set(&none, "none");
+
+    if (!ngx_palette_cert_str_eq(&zone->store, &ozone->store)) {
+        os = ozone->store.len ? &ozone->store : &off;
+        ns = zone->store.len ? &zone->store : &off;
+
+        ngx_log_error(NGX_LOG_WARN, zone->log, 0,
+                      "palette_cert zone \"%V\": \"store=\" changes from "
+                      "\"%V\" to \"%V\" at the next restart, until then "
+                      "it stays \"%V\"", &zone->name, os, ns, os);
+
+        p = ngx_pnalloc(zone->cycle->pool, ozone->store.len + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, ozone->store.data, ozone->store.len);
+        p[ozone->store.len] = '\0';
+
+        zone->store.data = p;
+        zone->store.len = ozone->store.len;
+    }
+
+    for (i = 0; i < zone->names.nelts && i < ozone->names.nelts; i++) {
+        if (!ngx_palette_cert_str_eq(&((ngx_str_t *) zone->names.elts)[i],
+                                     &((ngx_str_t *) ozone->names.elts)[i]))
+        {
+            break;
+        }
+    }
+
+    if (i < zone->names.nelts || i < ozone->names.nelts) {
+        ngx_log_error(NGX_LOG_WARN, zone->log, 0,
+                      "palette_cert zone \"%V\": \"names=\" changed: uploads "
+                      "are checked against the new names now, the "
+                      "self-signed default is made for them at the next "
+                      "restart", &zone->name);
+    }
+
+    if (!ngx_palette_cert_str_eq(&zone->trust, &ozone->trust)) {
+        ngx_log_error(NGX_LOG_NOTICE, zone->log, 0,
+                      "palette_cert zone \"%V\": \"trust=\" changes from "
+                      "\"%V\" to \"%V\" now", &zone->name,
+                      ozone->trust.len ? &ozone->trust : &none,
+                      zone->trust.len ? &zone->trust : &none);
+    }
+
+    if (zone->history != ozone->history) {
+        ngx_log_error(NGX_LOG_NOTICE, zone->log, 0,
+                      "palette_cert zone \"%V\": \"history=\" changes from "
+                      "%ui to %ui now, for each certificate at its next "
+                      "change", &zone->name, ozone->history, zone->history);
+    }
+
+    if (zone->cache_max != ozone->cache_max) {
+        ngx_log_error(NGX_LOG_NOTICE, zone->log, 0,
+                      "palette_cert zone \"%V\": \"cache=\" changes from "
+                      "%ui to %ui now", &zone->name, ozone->cache_max,
+                      zone->cache_max);
+    }
+
+    if (zone->expire_warn != ozone->expire_warn) {
+        ngx_log_error(NGX_LOG_NOTICE, zone->log, 0,
+                      "palette_cert zone \"%V\": \"expire_warn=\" changes "
+                      "from %Ts to %Ts now", &zone->name, ozone->expire_warn,
+                      zone->expire_warn);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_palette_cert_str_eq(ngx_str_t *a, ngx_str_t *b)
+{
+    return a->len == b->len
+           && (a->len == 0 || ngx_memcmp(a->data, b->data, a->len) == 0);
 }
 
 

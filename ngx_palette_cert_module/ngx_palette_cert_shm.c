@@ -24,6 +24,8 @@
 
 
 static ngx_int_t ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone);
+static ngx_palette_cert_zone_t *ngx_palette_cert_running_zone(
+    ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_zone_default(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_uint_t *renewed);
@@ -50,9 +52,17 @@ ngx_palette_cert_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     size_t                    len;
     ngx_int_t                 rc;
     ngx_palette_cert_sh_t    *sh;
-    ngx_palette_cert_zone_t  *zone;
+    ngx_palette_cert_zone_t  *zone, *oz;
 
     zone = shm_zone->data;
+
+    /* a reload: with another size, the running zone is not passed */
+
+    oz = ozone ? ozone : ngx_palette_cert_running_zone(zone);
+
+    if (oz && ngx_palette_cert_zone_reloaded(zone, oz) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (zone->store.len && !ngx_test_config) {
         (void) ngx_palette_cert_store_lock_init(zone, zone->log);
@@ -275,22 +285,22 @@ nomem:
 }
 
 
-static ngx_int_t
-ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone)
+/*
+ * The zone of the same name in the running configuration, while a reload
+ * makes the new one: ngx_cycle is still the running cycle.
+ */
+
+static ngx_palette_cert_zone_t *
+ngx_palette_cert_running_zone(ngx_palette_cert_zone_t *zone)
 {
-    ngx_int_t                   rc;
-    ngx_uint_t                  i;
-    ngx_list_part_t            *part;
-    ngx_shm_zone_t             *shm_zone;
-    ngx_palette_cert_pem_t      def, cur;
-    ngx_palette_cert_zone_t    *ozone;
-    ngx_palette_cert_record_t  *rec;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_shm_zone_t   *shm_zone;
 
     if (ngx_cycle == NULL || ngx_cycle->shared_memory.part.elts == NULL) {
-        return NGX_DECLINED;
+        return NULL;
     }
 
-    ozone = NULL;
     part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
     shm_zone = part->elts;
 
@@ -298,7 +308,7 @@ ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone)
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                break;
+                return NULL;
             }
 
             part = part->next;
@@ -312,10 +322,21 @@ ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone)
                            zone->name.len)
                == 0)
         {
-            ozone = shm_zone[i].data;
-            break;
+            return shm_zone[i].data;
         }
     }
+}
+
+
+static ngx_int_t
+ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone)
+{
+    ngx_int_t                   rc;
+    ngx_palette_cert_pem_t      def, cur;
+    ngx_palette_cert_zone_t    *ozone;
+    ngx_palette_cert_record_t  *rec;
+
+    ozone = ngx_palette_cert_running_zone(zone);
 
     if (ozone == NULL || ozone->sh == NULL || ozone->sh->self_signed == NULL)
     {

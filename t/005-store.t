@@ -209,3 +209,51 @@ GET /cert
 "generation":2,"source":"self-signed","subject":"CN=new.example.com".*"names":\["new.example.com","10.0.0.5"\]
 --- error_log
 the names changed, a new self-signed certificate is made
+
+
+
+=== TEST 11: a reload says when each change of the zone takes effect: trust= and history= now, store= at the next restart (until then the zone keeps writing where it read)
+--- fresh_store
+--- http_config
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/console trust=$TEST_NGINX_CERT_DIR/ca.pem history=5;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        server_name console.example.com;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        palette_cert console;
+        location / { return 200 "tls ok\n"; }
+    }
+--- request
+GET /cert
+--- steps
+upload leaf-a
+reload from="/console " to="/moved "
+upload leaf-b
+store console sha256=leaf-b
+handshake count=5 expect=leaf-b
+reload from=certs/ca.pem to=certs/other-root-ca.crt
+upload other-leaf ca=other-root-ca
+reload from=history=5 to=history=2
+reload from=names=console.example.com to=names=console.example.com,10.0.0.9
+upload other-leaf ca=other-root-ca error=name_mismatch
+handshake count=5 expect=other-leaf
+--- error_log eval
+[
+qr/\[warn\].*palette_cert zone "console": "store=" changes from "[^"]*\/console" to "[^"]*\/moved" at the next restart, until then it stays "[^"]*\/console"/,
+qr/\[notice\].*palette_cert zone "console": "trust=" changes from "[^"]*\/ca\.pem" to "[^"]*\/other-root-ca\.crt" now/,
+qr/\[notice\].*palette_cert zone "console": "history=" changes from 5 to 2 now/,
+qr/\[warn\].*palette_cert zone "console": "names=" changed: uploads are checked against the new names now, the self-signed default is made for them at the next restart/,
+]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 12: the restart reads the new store= folder
+--- http_config
+    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/moved;
+--- request
+GET /cert
+--- steps
+get source=self-signed generation=1

@@ -953,8 +953,8 @@ my %STEPS = (
     },
     reload => {
         keys => {
-            from => \&_v_word,
-            to   => \&_v_word,
+            from => \&_v_text,
+            to   => \&_v_text,
         },
     },
     open => {
