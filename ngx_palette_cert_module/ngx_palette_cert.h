@@ -8,7 +8,11 @@
  * Types shared by the files of the module.  Each file owns one concern:
  *
  *   ngx_palette_cert_module.c      directives, configuration, zone set-up
- *   ngx_palette_cert_api.c         the admin endpoint (content handler)
+ *   ngx_palette_cert_api.c         the admin endpoint: routing, request
+ *                                  checks, the change flow, its threads
+ *   ngx_palette_cert_answer.c      its answers: JSON, errors, the page,
+ *                                  headers, the filter of nginx's own
+ *                                  answers (ngx_palette_cert_api.h)
  *   ngx_palette_cert_body.c        parsers of untrusted bytes: request
  *                                  bodies, PEM splitting, the URI and its
  *                                  query, a client hello's server name
