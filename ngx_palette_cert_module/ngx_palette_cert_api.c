@@ -44,6 +44,15 @@
 #define NGX_PALETTE_CERT_MULTI  3
 
 
+/* an entry of a page of the list, copied out of the zone */
+
+typedef struct {
+    ngx_str_t                    id;
+    ngx_uint_t                   generation;
+    ngx_palette_cert_meta_t      meta;
+} ngx_palette_cert_list_item_t;
+
+
 #if (NGX_THREADS)
 
 /*
@@ -90,11 +99,15 @@ static ngx_event_t                       ngx_palette_cert_h2_event;
 #endif
 
 
+static ngx_int_t ngx_palette_cert_api_allowed(ngx_http_request_t *r,
+    ngx_palette_cert_ctx_t *ctx, ngx_int_t *rc);
 static ngx_int_t ngx_palette_cert_not_allowed(ngx_http_request_t *r,
     char *methods, char *where);
 static ngx_uint_t ngx_palette_cert_route(ngx_http_request_t *r,
     ngx_str_t *id);
 static ngx_int_t ngx_palette_cert_api_list(ngx_http_request_t *r);
+static void ngx_palette_cert_list_item(ngx_palette_cert_json_t *j,
+    ngx_palette_cert_list_item_t *item);
 static ngx_int_t ngx_palette_cert_api_get_named(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_read(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_refuse(ngx_http_request_t *r,
@@ -106,6 +119,11 @@ static void ngx_palette_cert_api_body(ngx_http_request_t *r);
 static void ngx_palette_cert_api_end(ngx_http_request_t *r, ngx_int_t rc);
 static ngx_int_t ngx_palette_cert_api_upload(ngx_http_request_t *r,
     ngx_palette_cert_ctx_t *ctx);
+static ngx_int_t ngx_palette_cert_parse_body(ngx_http_request_t *r,
+    ngx_palette_cert_ctx_t *ctx, ngx_palette_cert_fields_t *f);
+static ngx_int_t ngx_palette_cert_pending_key(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_ctx_t *ctx, ngx_palette_cert_fields_t *f,
+    ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_api_check(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_fields_t *f, ngx_palette_cert_ctx_t *ctx,
     ngx_palette_cert_error_t *err);
@@ -205,8 +223,6 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
     ngx_uint_t                    res, act;
     ngx_palette_cert_ctx_t       *ctx;
     ngx_palette_cert_error_t      err;
-    ngx_palette_cert_watch_t     *w;
-    ngx_palette_cert_loc_conf_t  *plcf;
 
     /* If-Match is the API's own, checked against the live generation */
 
@@ -274,94 +290,11 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
         return ngx_palette_cert_refuse(r, &err);
     }
 
+    if (ngx_palette_cert_api_allowed(r, ctx, &rc) != NGX_OK) {
+        return rc;
+    }
+
     act = ctx->action.action;
-
-    if (act == NGX_PALETTE_CERT_ACT_HISTORY
-        && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
-    {
-        return ngx_palette_cert_not_allowed(r, "GET, HEAD",
-                                            "on the history; roll back "
-                                            "with POST and ?rollback=GEN");
-    }
-
-    if (act == NGX_PALETTE_CERT_ACT_ROLLBACK && r->method != NGX_HTTP_POST) {
-        return ngx_palette_cert_not_allowed(r, "POST", "for a rollback");
-    }
-
-    if (act == NGX_PALETTE_CERT_ACT_CSR && r->method != NGX_HTTP_POST) {
-        return ngx_palette_cert_not_allowed(r, "POST", "for a certificate "
-                                            "request; GET shows the pending "
-                                            "one as \"csr_pending\"");
-    }
-
-    ctx->make_csr = (act == NGX_PALETTE_CERT_ACT_CSR);
-
-    if (act == NGX_PALETTE_CERT_ACT_ACTIVATE) {
-
-        if (!(r->method & (NGX_HTTP_PUT|NGX_HTTP_POST))) {
-            return ngx_palette_cert_not_allowed(r, "PUT, POST",
-                                                "with activate_at; upload "
-                                                "the version to stage");
-        }
-
-        if (ctx->action.time <= ngx_time()) {
-            ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST,
-                                   "malformed_request", NULL,
-                                   "activate_at is not in the future; "
-                                   "upload without it to make the "
-                                   "certificate current now");
-
-            return ngx_palette_cert_refuse(r, &err);
-        }
-
-        ctx->stage = 1;
-    }
-
-    if (act == NGX_PALETTE_CERT_ACT_STAGED) {
-
-        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE))) {
-            return ngx_palette_cert_not_allowed(r, "GET, HEAD, DELETE",
-                                                "on the staged version; "
-                                                "stage one with PUT and "
-                                                "?activate_at=TIME");
-        }
-
-        ctx->unstage = (r->method == NGX_HTTP_DELETE);
-    }
-
-    ctx->remove = (ctx->named && r->method == NGX_HTTP_DELETE
-                   && !ctx->unstage);
-
-    if ((r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))
-        && ngx_palette_cert_cross_origin(r))
-    {
-        ngx_palette_cert_error(&err, NGX_HTTP_FORBIDDEN, "cross_origin",
-                               NULL, "a browser sent this change from "
-                               "another site; changes are accepted only "
-                               "from this endpoint's own pages or from "
-                               "clients outside a browser");
-
-        return ngx_palette_cert_refuse(r, &err);
-    }
-
-    /* a certificate that follows a folder changes there only */
-
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-
-    w = (res == NGX_PALETTE_CERT_RES_LIST)
-        ? NULL : ngx_palette_cert_watch_find(plcf->zone, &id);
-
-    if (w && (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))) {
-        ngx_palette_cert_error(&err, NGX_HTTP_CONFLICT, "managed_by_watch",
-                               NULL, "the %s%V%s follows the folder \"%V\" "
-                               "(palette_cert_watch): change the files "
-                               "there, or remove the directive to change it "
-                               "here", id.len ? "certificate \"" : "default "
-                               "certificate", &w->id, id.len ? "\"" : "",
-                               &w->path);
-
-        return ngx_palette_cert_refuse(r, &err);
-    }
 
     if (act == NGX_PALETTE_CERT_ACT_ROLLBACK) {
         return ngx_palette_cert_api_rollback(r);
@@ -402,6 +335,122 @@ ngx_palette_cert_api_handler(ngx_http_request_t *r)
     }
 
     return ngx_palette_cert_api_delete(r);
+}
+
+
+/*
+ * What the query and the method ask for, and whether they may: NGX_DONE
+ * with the answer's rc in *rc when they may not.
+ */
+
+static ngx_int_t
+ngx_palette_cert_api_allowed(ngx_http_request_t *r,
+    ngx_palette_cert_ctx_t *ctx, ngx_int_t *rc)
+{
+    ngx_uint_t                    act;
+    ngx_palette_cert_error_t      err;
+    ngx_palette_cert_watch_t     *w;
+    ngx_palette_cert_loc_conf_t  *plcf;
+
+    act = ctx->action.action;
+
+    if (act == NGX_PALETTE_CERT_ACT_HISTORY
+        && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
+    {
+        *rc = ngx_palette_cert_not_allowed(r, "GET, HEAD",
+                                           "on the history; roll back "
+                                           "with POST and ?rollback=GEN");
+        return NGX_DONE;
+    }
+
+    if (act == NGX_PALETTE_CERT_ACT_ROLLBACK && r->method != NGX_HTTP_POST) {
+        *rc = ngx_palette_cert_not_allowed(r, "POST", "for a rollback");
+        return NGX_DONE;
+    }
+
+    if (act == NGX_PALETTE_CERT_ACT_CSR && r->method != NGX_HTTP_POST) {
+        *rc = ngx_palette_cert_not_allowed(r, "POST", "for a certificate "
+                                           "request; GET shows the pending "
+                                           "one as \"csr_pending\"");
+        return NGX_DONE;
+    }
+
+    ctx->make_csr = (act == NGX_PALETTE_CERT_ACT_CSR);
+
+    if (act == NGX_PALETTE_CERT_ACT_ACTIVATE) {
+
+        if (!(r->method & (NGX_HTTP_PUT|NGX_HTTP_POST))) {
+            *rc = ngx_palette_cert_not_allowed(r, "PUT, POST",
+                                               "with activate_at; upload "
+                                               "the version to stage");
+            return NGX_DONE;
+        }
+
+        if (ctx->action.time <= ngx_time()) {
+            ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST,
+                                   "malformed_request", NULL,
+                                   "activate_at is not in the future; "
+                                   "upload without it to make the "
+                                   "certificate current now");
+
+            *rc = ngx_palette_cert_refuse(r, &err);
+            return NGX_DONE;
+        }
+
+        ctx->stage = 1;
+    }
+
+    if (act == NGX_PALETTE_CERT_ACT_STAGED) {
+
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE))) {
+            *rc = ngx_palette_cert_not_allowed(r, "GET, HEAD, DELETE",
+                                               "on the staged version; "
+                                               "stage one with PUT and "
+                                               "?activate_at=TIME");
+            return NGX_DONE;
+        }
+
+        ctx->unstage = (r->method == NGX_HTTP_DELETE);
+    }
+
+    ctx->remove = (ctx->named && r->method == NGX_HTTP_DELETE
+                   && !ctx->unstage);
+
+    if ((r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))
+        && ngx_palette_cert_cross_origin(r))
+    {
+        ngx_palette_cert_error(&err, NGX_HTTP_FORBIDDEN, "cross_origin",
+                               NULL, "a browser sent this change from "
+                               "another site; changes are accepted only "
+                               "from this endpoint's own pages or from "
+                               "clients outside a browser");
+
+        *rc = ngx_palette_cert_refuse(r, &err);
+        return NGX_DONE;
+    }
+
+    /* a certificate that follows a folder changes there only */
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
+
+    w = ctx->list
+        ? NULL : ngx_palette_cert_watch_find(plcf->zone, &ctx->id);
+
+    if (w && (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))) {
+        ngx_palette_cert_error(&err, NGX_HTTP_CONFLICT, "managed_by_watch",
+                               NULL, "the %s%V%s follows the folder \"%V\" "
+                               "(palette_cert_watch): change the files "
+                               "there, or remove the directive to change it "
+                               "here",
+                               ctx->id.len ? "certificate \""
+                                           : "default certificate",
+                               &w->id, ctx->id.len ? "\"" : "", &w->path);
+
+        *rc = ngx_palette_cert_refuse(r, &err);
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -785,8 +834,7 @@ static ngx_int_t
 ngx_palette_cert_api_upload(ngx_http_request_t *r,
     ngx_palette_cert_ctx_t *ctx)
 {
-    ngx_int_t                     type, rc;
-    ngx_str_t                     boundary, ctype;
+    ngx_int_t                     rc;
     ngx_palette_cert_zone_t      *zone;
     ngx_palette_cert_error_t      err;
     ngx_palette_cert_fields_t     f;
@@ -831,41 +879,10 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
         f.at = ctx->action.time;
     }
 
-    type = ngx_palette_cert_media_type(r, &boundary);
+    rc = ngx_palette_cert_parse_body(r, ctx, &f);
 
-    switch (type) {
-
-    case NGX_PALETTE_CERT_JSON:
-        rc = ngx_palette_cert_parse_json(ctx->body.data, ctx->body.len, &f);
-        break;
-
-    case NGX_PALETTE_CERT_FORM:
-        rc = ngx_palette_cert_parse_urlencoded(ctx->body.data, ctx->body.len,
-                                               &f);
-        break;
-
-    default: /* NGX_PALETTE_CERT_MULTI */
-        /* the boundary is decoded in place: in a copy of the header */
-
-        ctype.len = r->headers_in.content_type->value.len;
-        ctype.data = ngx_pnalloc(r->pool, ctype.len);
-        if (ctype.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_memcpy(ctype.data, r->headers_in.content_type->value.data,
-                   ctype.len);
-
-        if (ngx_palette_cert_multipart_boundary(&ctype, &boundary) != NGX_OK)
-        {
-            f.error = "the multipart Content-Type has no valid boundary";
-            rc = NGX_ERROR;
-            break;
-        }
-
-        rc = ngx_palette_cert_parse_multipart(ctx->body.data, ctx->body.len,
-                                              &boundary, &f);
-        break;
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (rc != NGX_OK) {
@@ -884,29 +901,15 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
     }
 
     if (!f.has_key || ngx_palette_cert_field_empty(&f.key)) {
-
-        /* the key POST ?csr made, kept in the zone */
-
-        rc = ngx_palette_cert_csr_key_copy(zone, &ctx->id, &ctx->pending_key,
-                                           &ctx->pending_created);
+        rc = ngx_palette_cert_pending_key(zone, ctx, &f, &err);
 
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         if (rc == NGX_DECLINED) {
-            ngx_palette_cert_error(&err, NGX_HTTP_BAD_REQUEST,
-                                   "missing_field", "key", "the field "
-                                   "\"key\" is missing or empty, and no "
-                                   "key is pending (POST ?csr makes one); "
-                                   "paste the private key of the leaf "
-                                   "certificate");
             return ngx_palette_cert_send_error(r, &err);
         }
-
-        f.key = ctx->pending_key;
-        f.has_key = 1;
-        ctx->use_csr = 1;
     }
 
     if (f.has_ca && ngx_palette_cert_field_empty(&f.ca)) {
@@ -926,6 +929,85 @@ ngx_palette_cert_api_upload(ngx_http_request_t *r,
     rc = ngx_palette_cert_api_check(zone, &f, ctx, &err);
 
     return ngx_palette_cert_api_checked(r, rc, &err);
+}
+
+
+/*
+ * The body's fields, by its media type: NGX_DECLINED with f->error set
+ * when it does not parse.
+ */
+
+static ngx_int_t
+ngx_palette_cert_parse_body(ngx_http_request_t *r,
+    ngx_palette_cert_ctx_t *ctx, ngx_palette_cert_fields_t *f)
+{
+    ngx_str_t  boundary, ctype;
+
+    switch (ngx_palette_cert_media_type(r, &boundary)) {
+
+    case NGX_PALETTE_CERT_JSON:
+        return ngx_palette_cert_parse_json(ctx->body.data, ctx->body.len, f)
+               == NGX_OK ? NGX_OK : NGX_DECLINED;
+
+    case NGX_PALETTE_CERT_FORM:
+        return ngx_palette_cert_parse_urlencoded(ctx->body.data,
+                                                 ctx->body.len, f)
+               == NGX_OK ? NGX_OK : NGX_DECLINED;
+
+    default: /* NGX_PALETTE_CERT_MULTI */
+        break;
+    }
+
+    /* the boundary is decoded in place: in a copy of the header */
+
+    ctype.len = r->headers_in.content_type->value.len;
+    ctype.data = ngx_pnalloc(r->pool, ctype.len);
+    if (ctype.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ctype.data, r->headers_in.content_type->value.data, ctype.len);
+
+    if (ngx_palette_cert_multipart_boundary(&ctype, &boundary) != NGX_OK) {
+        f->error = "the multipart Content-Type has no valid boundary";
+        return NGX_DECLINED;
+    }
+
+    return ngx_palette_cert_parse_multipart(ctx->body.data, ctx->body.len,
+                                            &boundary, f)
+           == NGX_OK ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* an upload without a key: the key POST ?csr made, kept in the zone */
+
+static ngx_int_t
+ngx_palette_cert_pending_key(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_ctx_t *ctx, ngx_palette_cert_fields_t *f,
+    ngx_palette_cert_error_t *err)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_palette_cert_csr_key_copy(zone, &ctx->id, &ctx->pending_key,
+                                       &ctx->pending_created);
+
+    if (rc == NGX_DECLINED) {
+        ngx_palette_cert_error(err, NGX_HTTP_BAD_REQUEST, "missing_field",
+                               "key", "the field \"key\" is missing or "
+                               "empty, and no key is pending (POST ?csr "
+                               "makes one); paste the private key of the "
+                               "leaf certificate");
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    f->key = ctx->pending_key;
+    f->has_key = 1;
+    ctx->use_csr = 1;
+
+    return NGX_OK;
 }
 
 
@@ -1911,15 +1993,7 @@ store:
 
 full:
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "palette_cert zone \"%V\" is too small for the "
-                  "new certificate", &zone->name);
-
-    ngx_palette_cert_error(err, NGX_HTTP_INSUFFICIENT_STORAGE,
-                           "zone_full", NULL,
-                           "the zone \"%V\" is too small to hold this "
-                           "certificate; raise its size in "
-                           "\"palette_cert_zone\"", &zone->name);
+    ngx_palette_cert_zone_full(zone, err, r->connection->log);
     rc = NGX_ERROR;
 
 done:
@@ -2681,7 +2755,6 @@ ngx_palette_cert_api_get_named(ngx_http_request_t *r)
 static ngx_int_t
 ngx_palette_cert_api_list(ngx_http_request_t *r)
 {
-    u_char                         *p, *last, buf[64];
     ngx_uint_t                      i, n, failed, generation;
     ngx_array_t                     page;
     ngx_palette_cert_zone_t        *zone;
@@ -2690,14 +2763,7 @@ ngx_palette_cert_api_list(ngx_http_request_t *r)
     ngx_palette_cert_error_t        err;
     ngx_palette_cert_loc_conf_t    *plcf;
     ngx_palette_cert_list_query_t   q;
-
-    typedef struct {
-        ngx_str_t                   id;
-        ngx_uint_t                  generation;
-        ngx_palette_cert_meta_t     meta;
-    } item_t;
-
-    item_t                         *item;
+    ngx_palette_cert_list_item_t   *item;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
     zone = plcf->zone;
@@ -2717,7 +2783,8 @@ ngx_palette_cert_api_list(ngx_http_request_t *r)
         return ngx_palette_cert_send_error(r, &err);
     }
 
-    if (ngx_array_init(&page, r->pool, ngx_min(q.limit, 100), sizeof(item_t))
+    if (ngx_array_init(&page, r->pool, ngx_min(q.limit, 100),
+                       sizeof(ngx_palette_cert_list_item_t))
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -2784,39 +2851,7 @@ ngx_palette_cert_api_list(ngx_http_request_t *r)
     for (i = 0; i < page.nelts; i++) {
         ngx_palette_cert_json_raw(&j, i ? ",{" : "{");
 
-        ngx_palette_cert_json_key(&j, "id");
-        ngx_palette_cert_json_str(&j, item[i].id.data, item[i].id.len);
-
-        ngx_palette_cert_json_key(&j, "names");
-        ngx_palette_cert_json_raw(&j, "[");
-
-        last = item[i].meta.names + item[i].meta.names_len;
-
-        for (p = item[i].meta.names; p < last; p += 2 + p[1]) {
-            if (p != item[i].meta.names) {
-                ngx_palette_cert_json_raw(&j, ",");
-            }
-
-            ngx_palette_cert_json_str(&j, p + 2, p[1]);
-        }
-
-        ngx_palette_cert_json_raw(&j, "]");
-
-        ngx_palette_cert_json_key(&j, "key_type");
-        ngx_palette_cert_json_str(&j, item[i].meta.key_type.data,
-                                  item[i].meta.key_type.len);
-
-        ngx_palette_cert_json_key(&j, "not_after");
-        ngx_palette_cert_json_str(&j, item[i].meta.not_after.data,
-                                  item[i].meta.not_after.len);
-
-        p = ngx_hex_dump(buf, item[i].meta.sha256, 32);
-        ngx_palette_cert_json_key(&j, "sha256");
-        ngx_palette_cert_json_str(&j, buf, p - buf);
-
-        ngx_palette_cert_json_key(&j, "generation");
-        ngx_palette_cert_json_uint(&j, item[i].generation);
-
+        ngx_palette_cert_list_item(&j, &item[i]);
         ngx_palette_cert_json_raw(&j, "}");
     }
 
@@ -2835,6 +2870,47 @@ ngx_palette_cert_api_list(ngx_http_request_t *r)
     ngx_palette_cert_json_raw(&j, "}\n");
 
     return ngx_palette_cert_send_json(r, NGX_HTTP_OK, &j, generation);
+}
+
+
+static void
+ngx_palette_cert_list_item(ngx_palette_cert_json_t *j,
+    ngx_palette_cert_list_item_t *item)
+{
+    u_char  *p, *last, buf[64];
+
+    ngx_palette_cert_json_key(j, "id");
+    ngx_palette_cert_json_str(j, item->id.data, item->id.len);
+
+    ngx_palette_cert_json_key(j, "names");
+    ngx_palette_cert_json_raw(j, "[");
+
+    last = item->meta.names + item->meta.names_len;
+
+    for (p = item->meta.names; p < last; p += 2 + p[1]) {
+        if (p != item->meta.names) {
+            ngx_palette_cert_json_raw(j, ",");
+        }
+
+        ngx_palette_cert_json_str(j, p + 2, p[1]);
+    }
+
+    ngx_palette_cert_json_raw(j, "]");
+
+    ngx_palette_cert_json_key(j, "key_type");
+    ngx_palette_cert_json_str(j, item->meta.key_type.data,
+                              item->meta.key_type.len);
+
+    ngx_palette_cert_json_key(j, "not_after");
+    ngx_palette_cert_json_str(j, item->meta.not_after.data,
+                              item->meta.not_after.len);
+
+    p = ngx_hex_dump(buf, item->meta.sha256, 32);
+    ngx_palette_cert_json_key(j, "sha256");
+    ngx_palette_cert_json_str(j, buf, p - buf);
+
+    ngx_palette_cert_json_key(j, "generation");
+    ngx_palette_cert_json_uint(j, item->generation);
 }
 
 

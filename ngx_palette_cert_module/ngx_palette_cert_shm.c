@@ -1193,11 +1193,7 @@ ngx_palette_cert_change_begin(ngx_palette_cert_change_t *ch,
 
     if (rc != NGX_OK) {
         ngx_palette_cert_update_unlock(zone);
-
-        ngx_palette_cert_error(err, NGX_HTTP_INSUFFICIENT_STORAGE,
-                               "zone_full", NULL, "the zone \"%V\" is too "
-                               "small to hold this certificate; raise its "
-                               "size in \"palette_cert_zone\"", &zone->name);
+        ngx_palette_cert_zone_full(zone, err, NULL);
         return NGX_DECLINED;
     }
 
@@ -1221,6 +1217,29 @@ ngx_palette_cert_change_begin(ngx_palette_cert_change_t *ch,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A change the zone has no room for: 507, and logged where the caller
+ * does not log what it refuses itself.
+ */
+
+void
+ngx_palette_cert_zone_full(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_error_t *err, ngx_log_t *log)
+{
+    if (log) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "palette_cert zone \"%V\" is too small for the "
+                      "new certificate", &zone->name);
+    }
+
+    ngx_palette_cert_error(err, NGX_HTTP_INSUFFICIENT_STORAGE,
+                           "zone_full", NULL,
+                           "the zone \"%V\" is too small to hold this "
+                           "certificate; raise its size in "
+                           "\"palette_cert_zone\"", &zone->name);
 }
 
 
