@@ -685,7 +685,10 @@ typedef struct {
 } ngx_palette_cert_pem_t;
 
 
-/* a change nginx makes itself: a watched folder, a staged version */
+/*
+ * A change of what is served: by the API, a watched folder, a staged
+ * version
+ */
 
 typedef struct {
     ngx_palette_cert_zone_t     *zone;
@@ -812,6 +815,8 @@ void ngx_palette_cert_named_change_discard(ngx_palette_cert_zone_t *zone,
 ngx_uint_t ngx_palette_cert_change_owned(ngx_palette_cert_zone_t *zone);
 ngx_int_t ngx_palette_cert_change_begin(ngx_palette_cert_change_t *ch,
     ngx_palette_cert_error_t *err, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_change_reserve(ngx_palette_cert_change_t *ch,
+    ngx_uint_t remove);
 void ngx_palette_cert_zone_full(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_error_t *err, ngx_log_t *log);
 ngx_int_t ngx_palette_cert_change_end(ngx_palette_cert_change_t *ch,

@@ -365,17 +365,11 @@ ngx_palette_cert_send_deleted(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
-    if (ngx_palette_cert_json_init(&j, r->pool, 256) != NGX_OK) {
+    /* a named certificate: the head names it */
+
+    if (ngx_palette_cert_json_head(r, zone, &j, 256) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_palette_cert_json_raw(&j, "{");
-
-    ngx_palette_cert_json_key(&j, "zone");
-    ngx_palette_cert_json_str(&j, zone->name.data, zone->name.len);
-
-    ngx_palette_cert_json_key(&j, "id");
-    ngx_palette_cert_json_str(&j, ctx->id.data, ctx->id.len);
 
     ngx_palette_cert_json_key(&j, "deleted");
     ngx_palette_cert_json_raw(&j, "true");

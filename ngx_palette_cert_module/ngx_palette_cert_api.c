@@ -110,6 +110,8 @@ static void ngx_palette_cert_list_item(ngx_palette_cert_json_t *j,
     ngx_palette_cert_list_item_t *item);
 static ngx_int_t ngx_palette_cert_api_get_named(ngx_http_request_t *r);
 static ngx_int_t ngx_palette_cert_api_read(ngx_http_request_t *r);
+static ngx_int_t ngx_palette_cert_read_body(ngx_http_request_t *r,
+    ngx_http_client_body_handler_pt handler);
 static ngx_int_t ngx_palette_cert_refuse(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err);
 static void ngx_palette_cert_refused(ngx_http_request_t *r);
@@ -522,7 +524,7 @@ ngx_palette_cert_route(ngx_http_request_t *r, ngx_str_t *id)
 static ngx_int_t
 ngx_palette_cert_api_read(ngx_http_request_t *r)
 {
-    ngx_int_t                 rc, type;
+    ngx_int_t                 type;
     ngx_str_t                 boundary;
     ngx_palette_cert_ctx_t   *ctx;
     ngx_palette_cert_error_t  err;
@@ -556,14 +558,26 @@ ngx_palette_cert_api_read(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    return ngx_palette_cert_read_body(r, ngx_palette_cert_api_body);
+}
+
+
+/*
+ * The body goes where the cleanup cleanses it.  One over
+ * client_max_body_size is refused by nginx itself, before or while it is
+ * read; the filter of ngx_palette_cert_answer.c turns that answer into
+ * JSON.
+ */
+
+static ngx_int_t
+ngx_palette_cert_read_body(ngx_http_request_t *r,
+    ngx_http_client_body_handler_pt handler)
+{
+    ngx_int_t  rc;
+
     r->request_body_in_clean_file = 1;
 
-    /*
-     * A body over client_max_body_size is refused by nginx itself, before
-     * or while it is read; the filters below turn that answer into JSON.
-     */
-
-    rc = ngx_http_read_client_request_body(r, ngx_palette_cert_api_body);
+    rc = ngx_http_read_client_request_body(r, handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
@@ -583,7 +597,6 @@ ngx_palette_cert_api_read(ngx_http_request_t *r)
 static ngx_int_t
 ngx_palette_cert_refuse(ngx_http_request_t *r, ngx_palette_cert_error_t *err)
 {
-    ngx_int_t                rc;
     ngx_palette_cert_ctx_t  *ctx;
 
     ctx = ngx_palette_cert_cleanup_ctx(r);
@@ -599,15 +612,7 @@ ngx_palette_cert_refuse(ngx_http_request_t *r, ngx_palette_cert_error_t *err)
     *ctx->refusal = *err;
     ctx->refusal->last = ctx->refusal->message + (err->last - err->message);
 
-    r->request_body_in_clean_file = 1;
-
-    rc = ngx_http_read_client_request_body(r, ngx_palette_cert_refused);
-
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
-    }
-
-    return NGX_DONE;
+    return ngx_palette_cert_read_body(r, ngx_palette_cert_refused);
 }
 
 
@@ -1727,17 +1732,9 @@ ngx_palette_cert_api_unstaged(ngx_http_request_t *r,
 
     /* a certificate that was to be made then: nothing of it is left */
 
-    if (ngx_palette_cert_json_init(&j, r->pool, 256) != NGX_OK) {
+    if (ngx_palette_cert_json_head(r, zone, &j, 256) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_palette_cert_json_raw(&j, "{");
-
-    ngx_palette_cert_json_key(&j, "zone");
-    ngx_palette_cert_json_str(&j, zone->name.data, zone->name.len);
-
-    ngx_palette_cert_json_key(&j, "id");
-    ngx_palette_cert_json_str(&j, ctx->id.data, ctx->id.len);
 
     ngx_palette_cert_staged_json(&j, zone, &ctx->id);
     ngx_palette_cert_csr_json(&j, zone, &ctx->id);
@@ -1944,36 +1941,21 @@ ngx_palette_cert_api_apply(ngx_http_request_t *r,
         goto done;
     }
 
-    pem->generation = ngx_palette_cert_next_generation(zone);
+    ctx->change.zone = zone;
+    ctx->change.pem = pem;
+    ctx->change.meta = &ctx->bundle.meta;
 
     if (ctx->named) {
-        ctx->entry = NULL;
-
-        if (!ctx->remove) {
-            ctx->entry = ngx_palette_cert_named_change_alloc(zone, &ctx->id,
-                                                             &ctx->bundle.meta,
-                                                             pem);
-            if (ctx->entry == NULL) {
-                goto full;
-            }
-        }
+        ctx->change.id = ctx->id;
 
     } else {
-        ctx->rec = ngx_palette_cert_change_alloc(zone, pem);
-
-        if (ctx->rec == NULL) {
-            goto full;
-        }
+        ngx_str_null(&ctx->change.id);
     }
 
-    /*
-     * Should this process die once the store holds the change, no other
-     * change gets its generation; should the store refuse it, the next
-     * one does.
-     */
-
-    ctx->reserved = zone->sh->reserved;
-    zone->sh->reserved = pem->generation;
+    if (ngx_palette_cert_change_reserve(&ctx->change, ctx->remove) != NGX_OK)
+    {
+        goto full;
+    }
 
 store:
 
@@ -2158,30 +2140,9 @@ ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
         goto done;
     }
 
-    if (rc != NGX_OK) {
-        if (rc == NGX_ERROR && ngx_palette_cert_change_owned(zone)) {
-            zone->sh->reserved = ctx->reserved;
-        }
-
-        if (ctx->named) {
-            ngx_palette_cert_named_change_discard(zone, ctx->entry);
-
-        } else {
-            ngx_palette_cert_change_discard(zone, ctx->rec);
-        }
-
-        goto done;
-    }
-
     /* NGX_BUSY when it was taken over meanwhile: nothing is made current */
 
-    if (ctx->named) {
-        rc = ngx_palette_cert_named_change_publish(zone, &ctx->id,
-                                                   ctx->entry,
-                                                   ctx->pem.generation);
-    } else {
-        rc = ngx_palette_cert_change_publish(zone, ctx->rec);
-    }
+    rc = ngx_palette_cert_change_end(&ctx->change, rc);
 
     /* the pending key an upload used is gone with it */
 
@@ -2192,14 +2153,9 @@ ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
         ngx_shmtx_unlock(&zone->shpool->mutex);
     }
 
-    if (zone->store.len) {
-        ngx_palette_cert_store_unlock(zone);
-    }
+    return rc;
 
 done:
-
-    ctx->rec = NULL;
-    ctx->entry = NULL;
 
     ngx_palette_cert_update_unlock(zone);
 

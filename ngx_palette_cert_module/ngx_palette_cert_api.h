@@ -38,15 +38,11 @@ typedef struct {
     /* when the change first found another one being applied */
     ngx_msec_t                   wait_start;
 
-    /* the default's record a change makes current */
-    ngx_palette_cert_record_t   *rec;
+    /* what a change makes current, and the generation given before it */
+    ngx_palette_cert_change_t    change;
 
-    /* the zone's last generation given before this change took one */
-    ngx_uint_t                   reserved;
-
-    /* a named certificate: its id, its entry */
+    /* a named certificate: its id */
     ngx_str_t                    id;
-    ngx_palette_cert_named_t    *entry;
 
     /* what a deletion removed, for the audit line */
     ngx_uint_t                   old_generation;

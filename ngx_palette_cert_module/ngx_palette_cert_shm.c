@@ -1043,8 +1043,6 @@ ngx_palette_cert_change_discard(ngx_palette_cert_zone_t *zone,
 }
 
 
-/* whether this process still holds the change lock it took */
-
 /* the same for a named certificate: e is NULL for a deletion */
 
 ngx_palette_cert_named_t *
@@ -1120,6 +1118,8 @@ ngx_palette_cert_named_change_discard(ngx_palette_cert_zone_t *zone,
 }
 
 
+/* whether this process still holds the change lock it took */
+
 ngx_uint_t
 ngx_palette_cert_change_owned(ngx_palette_cert_zone_t *zone)
 {
@@ -1179,26 +1179,11 @@ ngx_palette_cert_change_begin(ngx_palette_cert_change_t *ch,
         }
     }
 
-    ch->pem->generation = ngx_palette_cert_next_generation(zone);
-
-    if (ch->id.len) {
-        ch->entry = ngx_palette_cert_named_change_alloc(zone, &ch->id,
-                                                        ch->meta, ch->pem);
-        rc = (ch->entry == NULL) ? NGX_ERROR : NGX_OK;
-
-    } else {
-        ch->rec = ngx_palette_cert_change_alloc(zone, ch->pem);
-        rc = (ch->rec == NULL) ? NGX_ERROR : NGX_OK;
-    }
-
-    if (rc != NGX_OK) {
+    if (ngx_palette_cert_change_reserve(ch, 0) != NGX_OK) {
         ngx_palette_cert_update_unlock(zone);
         ngx_palette_cert_zone_full(zone, err, NULL);
         return NGX_DECLINED;
     }
-
-    ch->reserved = zone->sh->reserved;
-    zone->sh->reserved = ch->pem->generation;
 
     if (zone->store.len == 0) {
         return NGX_OK;
@@ -1215,6 +1200,52 @@ ngx_palette_cert_change_begin(ngx_palette_cert_change_t *ch,
         (void) ngx_palette_cert_change_end(ch, NGX_BUSY);
         return NGX_BUSY;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Under the change lock: the change's generation, its record or entry
+ * (none for the deletion of a named certificate), and the generation
+ * reserved.  Should this process die once the store holds the change, no
+ * other change gets its generation; should the store refuse it, the next
+ * one does.  NGX_DECLINED when the zone has no room for it.
+ */
+
+ngx_int_t
+ngx_palette_cert_change_reserve(ngx_palette_cert_change_t *ch,
+    ngx_uint_t remove)
+{
+    ngx_palette_cert_zone_t  *zone;
+
+    zone = ch->zone;
+
+    ch->rec = NULL;
+    ch->entry = NULL;
+
+    ch->pem->generation = ngx_palette_cert_next_generation(zone);
+
+    if (ch->id.len) {
+        if (!remove) {
+            ch->entry = ngx_palette_cert_named_change_alloc(zone, &ch->id,
+                                                            ch->meta,
+                                                            ch->pem);
+            if (ch->entry == NULL) {
+                return NGX_DECLINED;
+            }
+        }
+
+    } else {
+        ch->rec = ngx_palette_cert_change_alloc(zone, ch->pem);
+
+        if (ch->rec == NULL) {
+            return NGX_DECLINED;
+        }
+    }
+
+    ch->reserved = zone->sh->reserved;
+    zone->sh->reserved = ch->pem->generation;
 
     return NGX_OK;
 }
