@@ -32,6 +32,8 @@
  *                                  zone: a pending key, a staged version
  *   ngx_palette_cert_csr.c         keys made by nginx, and their requests
  *   ngx_palette_cert_staged.c      staged versions and their activation
+ *   ngx_palette_cert_job.c         the steps of a change nginx makes
+ *                                  itself (watch, staged), in threads
  */
 
 
@@ -703,6 +705,32 @@ typedef struct {
 } ngx_palette_cert_change_t;
 
 
+/* the steps of a change nginx makes itself (ngx_palette_cert_job.c) */
+
+typedef struct ngx_palette_cert_job_s  ngx_palette_cert_job_t;
+
+struct ngx_palette_cert_job_s {
+    ngx_palette_cert_change_t    change;
+    ngx_int_t                    rc;
+    unsigned                     storing:1;
+
+    /* the steps, the first two in a thread where there is a pool */
+    void                       (*check)(ngx_palette_cert_job_t *job);
+    ngx_int_t                  (*store)(ngx_palette_cert_job_t *job);
+    void                       (*checked)(ngx_palette_cert_job_t *job,
+                                          ngx_log_t *log);
+    void                       (*finish)(ngx_palette_cert_job_t *job,
+                                         ngx_log_t *log);
+    void                       (*end)(ngx_palette_cert_job_t *job);
+
+#if (NGX_THREADS)
+    ngx_thread_pool_t           *thread_pool;
+    ngx_thread_task_t          **task;        /* made once, kept there */
+    ngx_event_t                 *guard;
+#endif
+};
+
+
 /* a growing output buffer for JSON */
 
 typedef struct {
@@ -727,6 +755,13 @@ extern int           ngx_palette_cert_conn_index;
 
 /* the running configuration's "remember", once it is in use */
 extern ngx_uint_t    ngx_palette_cert_remember;
+
+
+/* ngx_palette_cert_job.c */
+void ngx_palette_cert_job_check(ngx_palette_cert_job_t *job, ngx_log_t *log);
+ngx_int_t ngx_palette_cert_job_store(ngx_palette_cert_job_t *job,
+    ngx_log_t *log);
+void ngx_palette_cert_job_guard(ngx_event_t *ev);
 
 
 /* ngx_palette_cert_module.c */

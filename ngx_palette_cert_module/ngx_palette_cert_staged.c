@@ -41,6 +41,8 @@ typedef struct {
 /* an activation in progress */
 
 typedef struct {
+    ngx_palette_cert_job_t        job;          /* first: its steps' */
+
     ngx_palette_cert_staged_timer_t  *timer;
 
     ngx_str_t                     id;
@@ -52,35 +54,23 @@ typedef struct {
     ngx_palette_cert_bundle_t     bundle;
     ngx_palette_cert_pem_t        pem;
     ngx_palette_cert_error_t      err;
-
-    ngx_palette_cert_change_t     change;
-
-    ngx_int_t                     rc;
-    unsigned                      storing:1;
 } ngx_palette_cert_staged_job_t;
 
 
 static void ngx_palette_cert_staged_handler(ngx_event_t *ev);
 static ngx_int_t ngx_palette_cert_staged_take(ngx_palette_cert_zone_t *zone);
 static void ngx_palette_cert_staged_release(ngx_palette_cert_zone_t *zone);
-static void ngx_palette_cert_staged_check(ngx_palette_cert_staged_job_t *job);
-static void ngx_palette_cert_staged_checked(
-    ngx_palette_cert_staged_job_t *job, ngx_log_t *log);
-static ngx_int_t ngx_palette_cert_staged_store(
-    ngx_palette_cert_staged_job_t *job);
-static void ngx_palette_cert_staged_finish(ngx_palette_cert_staged_job_t *job,
+static void ngx_palette_cert_staged_check(ngx_palette_cert_job_t *j);
+static void ngx_palette_cert_staged_checked(ngx_palette_cert_job_t *j,
+    ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_staged_store(ngx_palette_cert_job_t *j);
+static void ngx_palette_cert_staged_finish(ngx_palette_cert_job_t *j,
     ngx_log_t *log);
 static void ngx_palette_cert_staged_refused(
     ngx_palette_cert_staged_job_t *job, ngx_log_t *log);
-static void ngx_palette_cert_staged_end(ngx_palette_cert_staged_job_t *job);
+static void ngx_palette_cert_staged_end(ngx_palette_cert_job_t *j);
 static ngx_int_t ngx_palette_cert_staged_loaded(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_file_t *files);
-#if (NGX_THREADS)
-static void ngx_palette_cert_staged_check_handler(void *data, ngx_log_t *log);
-static void ngx_palette_cert_staged_store_handler(void *data, ngx_log_t *log);
-static void ngx_palette_cert_staged_task_done(ngx_event_t *ev);
-static void ngx_palette_cert_staged_guard(ngx_event_t *ev);
-#endif
 
 
 static ngx_connection_t  ngx_palette_cert_staged_conn;
@@ -378,9 +368,7 @@ ngx_palette_cert_staged_init_process(ngx_cycle_t *cycle)
 
         st->guard.data = st;
         st->guard.log = cycle->log;
-#if (NGX_THREADS)
-        st->guard.handler = ngx_palette_cert_staged_guard;
-#endif
+        st->guard.handler = ngx_palette_cert_job_guard;
 
         ngx_add_timer(&st->event,
                       ngx_random() % NGX_PALETTE_CERT_STAGED_TICK + 1);
@@ -483,29 +471,19 @@ ngx_palette_cert_staged_handler(ngx_event_t *ev)
 
     st->running = 1;
 
+    job->job.check = ngx_palette_cert_staged_check;
+    job->job.checked = ngx_palette_cert_staged_checked;
+    job->job.store = ngx_palette_cert_staged_store;
+    job->job.finish = ngx_palette_cert_staged_finish;
+    job->job.end = ngx_palette_cert_staged_end;
+
 #if (NGX_THREADS)
-
-    if (st->task == NULL) {
-        st->task = ngx_thread_task_alloc(ngx_cycle->pool, 0);
-    }
-
-    if (st->task && zone->thread_pool) {
-        st->task->ctx = job;
-        st->task->handler = ngx_palette_cert_staged_check_handler;
-        st->task->event.handler = ngx_palette_cert_staged_task_done;
-        st->task->event.data = job;
-        st->task->event.log = ev->log;
-
-        if (ngx_thread_task_post(zone->thread_pool, st->task) == NGX_OK) {
-            ngx_add_timer(&st->guard, NGX_PALETTE_CERT_UPDATE_WAIT);
-            return;
-        }
-    }
-
+    job->job.thread_pool = zone->thread_pool;
+    job->job.task = &st->task;
+    job->job.guard = &st->guard;
 #endif
 
-    ngx_palette_cert_staged_check(job);
-    ngx_palette_cert_staged_checked(job, ev->log);
+    ngx_palette_cert_job_check(&job->job, ev->log);
 }
 
 
@@ -541,8 +519,10 @@ ngx_palette_cert_staged_release(ngx_palette_cert_zone_t *zone)
 /* validated again in full, now: it may run in a thread */
 
 static void
-ngx_palette_cert_staged_check(ngx_palette_cert_staged_job_t *job)
+ngx_palette_cert_staged_check(ngx_palette_cert_job_t *j)
 {
+    ngx_palette_cert_staged_job_t *job = (ngx_palette_cert_staged_job_t *) j;
+
     ngx_palette_cert_fields_t  f;
 
     ngx_memzero(&f, sizeof(ngx_palette_cert_fields_t));
@@ -559,7 +539,7 @@ ngx_palette_cert_staged_check(ngx_palette_cert_staged_job_t *job)
                                   &job->err)
         != NGX_OK)
     {
-        job->rc = NGX_DECLINED;
+        job->job.rc = NGX_DECLINED;
         return;
     }
 
@@ -568,43 +548,44 @@ ngx_palette_cert_staged_check(ngx_palette_cert_staged_job_t *job)
             && ngx_palette_cert_meta_text(&job->bundle.meta, &job->pem.meta)
                != NGX_OK))
     {
-        job->rc = NGX_ERROR;
+        job->job.rc = NGX_ERROR;
         return;
     }
 
     job->pem.source = NGX_PALETTE_CERT_UPLOADED;
-    job->rc = NGX_OK;
+    job->job.rc = NGX_OK;
 }
 
 
 /* in the event loop, once checked: refused, or applied as an upload is */
 
 static void
-ngx_palette_cert_staged_checked(ngx_palette_cert_staged_job_t *job,
-    ngx_log_t *log)
+ngx_palette_cert_staged_checked(ngx_palette_cert_job_t *j, ngx_log_t *log)
 {
+    ngx_palette_cert_staged_job_t *job = (ngx_palette_cert_staged_job_t *) j;
+
     ngx_int_t                 rc;
     ngx_palette_cert_zone_t  *zone;
 
     zone = job->timer->zone;
 
-    if (job->rc == NGX_DECLINED) {
+    if (job->job.rc == NGX_DECLINED) {
         ngx_palette_cert_staged_refused(job, log);
         goto end;
     }
 
-    if (job->rc != NGX_OK) {
+    if (job->job.rc != NGX_OK) {
         goto end;
     }
 
     /* another change in progress, or a reload: the next tick tries again */
 
-    job->change.zone = zone;
-    job->change.id = job->id;
-    job->change.pem = &job->pem;
-    job->change.meta = &job->bundle.meta;
+    job->job.change.zone = zone;
+    job->job.change.id = job->id;
+    job->job.change.pem = &job->pem;
+    job->job.change.meta = &job->bundle.meta;
 
-    rc = ngx_palette_cert_change_begin(&job->change, &job->err, log);
+    rc = ngx_palette_cert_change_begin(&job->job.change, &job->err, log);
 
     if (rc == NGX_DECLINED) {
         ngx_palette_cert_staged_refused(job, log);
@@ -615,52 +596,23 @@ ngx_palette_cert_staged_checked(ngx_palette_cert_staged_job_t *job,
         goto end;
     }
 
-    job->rc = NGX_OK;
-
-    if (zone->store.len) {
-
-#if (NGX_THREADS)
-
-        if (job->timer->task && zone->thread_pool) {
-            job->storing = 1;
-            zone->storing = 1;
-
-            job->timer->task->handler = ngx_palette_cert_staged_store_handler;
-
-            if (ngx_thread_task_post(zone->thread_pool, job->timer->task)
-                == NGX_OK)
-            {
-                ngx_add_timer(&job->timer->guard, NGX_PALETTE_CERT_UPDATE_WAIT);
-                return;
-            }
-
-            job->storing = 0;
-            zone->storing = 0;
-        }
-
-#endif
-
-        job->rc = ngx_palette_cert_staged_store(job);
-
-        if (job->rc != NGX_OK) {
-            ngx_palette_cert_store_unlock(zone);
-            job->rc = NGX_ERROR;
-        }
+    if (ngx_palette_cert_job_store(j, log) == NGX_AGAIN) {
+        return;
     }
-
-    ngx_palette_cert_staged_finish(job, log);
 
 end:
 
-    ngx_palette_cert_staged_end(job);
+    ngx_palette_cert_staged_end(j);
 }
 
 
 /* the store's part: the new generation, then the staged copy goes */
 
 static ngx_int_t
-ngx_palette_cert_staged_store(ngx_palette_cert_staged_job_t *job)
+ngx_palette_cert_staged_store(ngx_palette_cert_job_t *j)
 {
+    ngx_palette_cert_staged_job_t *job = (ngx_palette_cert_staged_job_t *) j;
+
     ngx_int_t                 rc;
     ngx_palette_cert_zone_t   nz;
 
@@ -684,12 +636,13 @@ ngx_palette_cert_staged_store(ngx_palette_cert_staged_job_t *job)
 }
 
 
-/* once the store is written (job->rc): made current or given back */
+/* once the store is written (rc): made current or given back */
 
 static void
-ngx_palette_cert_staged_finish(ngx_palette_cert_staged_job_t *job,
-    ngx_log_t *log)
+ngx_palette_cert_staged_finish(ngx_palette_cert_job_t *j, ngx_log_t *log)
 {
+    ngx_palette_cert_staged_job_t *job = (ngx_palette_cert_staged_job_t *) j;
+
     u_char                   *h, *s, *d, *t;
     u_char                    sha[64], subject[256], date[32], when[32];
     ngx_int_t                 rc;
@@ -697,7 +650,7 @@ ngx_palette_cert_staged_finish(ngx_palette_cert_staged_job_t *job,
 
     zone = job->timer->zone;
 
-    rc = ngx_palette_cert_change_end(&job->change, job->rc);
+    rc = ngx_palette_cert_change_end(&job->job.change, job->job.rc);
 
     if (rc == NGX_OK) {
 
@@ -716,7 +669,7 @@ ngx_palette_cert_staged_finish(ngx_palette_cert_staged_job_t *job,
         ngx_shmtx_unlock(&zone->shpool->mutex);
     }
 
-    if (job->rc == NGX_ERROR) {
+    if (job->job.rc == NGX_ERROR) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "palette_cert zone \"%V\": the version staged for "
                       "%s%V%s could not be saved in the store, it is tried "
@@ -808,8 +761,10 @@ ngx_palette_cert_staged_refused(ngx_palette_cert_staged_job_t *job,
 
 
 static void
-ngx_palette_cert_staged_end(ngx_palette_cert_staged_job_t *job)
+ngx_palette_cert_staged_end(ngx_palette_cert_job_t *j)
 {
+    ngx_palette_cert_staged_job_t *job = (ngx_palette_cert_staged_job_t *) j;
+
     size_t  len;
 
     if (job->staged.cert.data) {
@@ -833,57 +788,3 @@ ngx_palette_cert_staged_end(ngx_palette_cert_staged_job_t *job)
     ngx_explicit_memzero(job, sizeof(ngx_palette_cert_staged_job_t));
     ngx_free(job);
 }
-
-
-#if (NGX_THREADS)
-
-static void
-ngx_palette_cert_staged_check_handler(void *data, ngx_log_t *log)
-{
-    ngx_palette_cert_staged_check(data);
-
-    OPENSSL_thread_stop();
-}
-
-
-static void
-ngx_palette_cert_staged_store_handler(void *data, ngx_log_t *log)
-{
-    ngx_palette_cert_staged_job_t  *job = data;
-
-    job->rc = ngx_palette_cert_staged_store(job);
-}
-
-
-static void
-ngx_palette_cert_staged_task_done(ngx_event_t *ev)
-{
-    ngx_palette_cert_staged_job_t  *job;
-
-    job = ev->data;
-
-    if (!job->storing) {
-        ngx_palette_cert_staged_checked(job, ev->log);
-        return;
-    }
-
-    job->storing = 0;
-    job->timer->zone->storing = 0;
-
-    if (job->rc != NGX_OK) {
-        ngx_palette_cert_store_unlock(job->timer->zone);
-        job->rc = NGX_ERROR;
-    }
-
-    ngx_palette_cert_staged_finish(job, ev->log);
-    ngx_palette_cert_staged_end(job);
-}
-
-
-static void
-ngx_palette_cert_staged_guard(ngx_event_t *ev)
-{
-    ngx_add_timer(ev, NGX_PALETTE_CERT_UPDATE_WAIT);
-}
-
-#endif

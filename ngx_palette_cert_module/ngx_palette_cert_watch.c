@@ -38,6 +38,8 @@
 /* a check in progress, from its stat() to its end */
 
 typedef struct {
+    ngx_palette_cert_job_t          job;        /* first: its steps' */
+
     ngx_palette_cert_watch_t       *watch;
     ngx_palette_cert_watch_sig_t    sig;
     ngx_uint_t                      layout;
@@ -53,11 +55,6 @@ typedef struct {
     ngx_uint_t                      failed_file;
     ngx_err_t                       failed_err;
 
-    /* what is being made current */
-    ngx_palette_cert_change_t       change;
-
-    ngx_int_t                       rc;
-    unsigned                        storing:1;
 } ngx_palette_cert_watch_job_t;
 
 
@@ -74,10 +71,10 @@ static void ngx_palette_cert_watch_check(ngx_palette_cert_watch_t *w,
     ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_watch_stat(ngx_palette_cert_watch_t *w,
     ngx_palette_cert_watch_sig_t *sig, ngx_uint_t *layout, ngx_log_t *log);
-static void ngx_palette_cert_watch_load(ngx_palette_cert_watch_job_t *job);
+static void ngx_palette_cert_watch_load(ngx_palette_cert_job_t *j);
 static ngx_int_t ngx_palette_cert_watch_read(ngx_palette_cert_watch_job_t *job,
     ngx_uint_t i);
-static void ngx_palette_cert_watch_loaded(ngx_palette_cert_watch_job_t *job,
+static void ngx_palette_cert_watch_loaded(ngx_palette_cert_job_t *j,
     ngx_log_t *log);
 static ngx_uint_t ngx_palette_cert_watch_equal(ngx_palette_cert_pem_t *pem,
     ngx_str_t *cert, ngx_str_t *ca, ngx_uint_t has_ca);
@@ -85,23 +82,16 @@ static ngx_uint_t ngx_palette_cert_watch_same(ngx_palette_cert_watch_job_t *job,
     ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
     ngx_log_t *log);
-static ngx_int_t ngx_palette_cert_watch_store(
-    ngx_palette_cert_watch_job_t *job);
-static void ngx_palette_cert_watch_finish(ngx_palette_cert_watch_job_t *job,
+static ngx_int_t ngx_palette_cert_watch_store(ngx_palette_cert_job_t *j);
+static void ngx_palette_cert_watch_finish(ngx_palette_cert_job_t *j,
     ngx_log_t *log);
 static void ngx_palette_cert_watch_audit(ngx_palette_cert_watch_job_t *job,
     ngx_log_t *log);
 static void ngx_palette_cert_watch_problem(ngx_palette_cert_watch_t *w,
     ngx_uint_t file, ngx_err_t err, const char *what, ngx_log_t *log);
-static void ngx_palette_cert_watch_end(ngx_palette_cert_watch_job_t *job);
+static void ngx_palette_cert_watch_end(ngx_palette_cert_job_t *j);
 static ngx_msec_t ngx_palette_cert_watch_now(void);
 
-#if (NGX_THREADS)
-static void ngx_palette_cert_watch_load_handler(void *data, ngx_log_t *log);
-static void ngx_palette_cert_watch_store_handler(void *data, ngx_log_t *log);
-static void ngx_palette_cert_watch_task_done(ngx_event_t *ev);
-static void ngx_palette_cert_watch_guard(ngx_event_t *ev);
-#endif
 
 
 /* what timer events point at: nginx's debug log reads it as a connection */
@@ -407,7 +397,7 @@ ngx_palette_cert_watch_init_process(ngx_cycle_t *cycle)
             w[j]->event.cancelable = 1;
 
 #if (NGX_THREADS)
-            w[j]->guard.handler = ngx_palette_cert_watch_guard;
+            w[j]->guard.handler = ngx_palette_cert_job_guard;
             w[j]->guard.data = w[j];
             w[j]->guard.log = cycle->log;
 #endif
@@ -528,39 +518,23 @@ ngx_palette_cert_watch_check(ngx_palette_cert_watch_t *w, ngx_log_t *log)
 
     w->running = 1;
 
+    job->job.check = ngx_palette_cert_watch_load;
+    job->job.checked = ngx_palette_cert_watch_loaded;
+    job->job.store = ngx_palette_cert_watch_store;
+    job->job.finish = ngx_palette_cert_watch_finish;
+    job->job.end = ngx_palette_cert_watch_end;
+
 #if (NGX_THREADS)
 
-    if (ngx_palette_cert_watch_live) {
-        ngx_thread_task_t  *task;
+    /* at start the master reads the folders itself */
 
-        task = w->task;
-
-        if (task == NULL) {
-            task = ngx_thread_task_alloc(ngx_cycle->pool, 0);
-
-            if (task) {
-                task->event.handler = ngx_palette_cert_watch_task_done;
-                task->event.log = ngx_cycle->log;
-                w->task = task;
-            }
-        }
-
-        if (task) {
-            task->ctx = job;
-            task->event.data = job;
-            task->handler = ngx_palette_cert_watch_load_handler;
-
-            if (ngx_thread_task_post(w->thread_pool, task) == NGX_OK) {
-                ngx_add_timer(&w->guard, NGX_PALETTE_CERT_UPDATE_WAIT);
-                return;
-            }
-        }
-    }
+    job->job.thread_pool = ngx_palette_cert_watch_live ? w->thread_pool : NULL;
+    job->job.task = &w->task;
+    job->job.guard = &w->guard;
 
 #endif
 
-    ngx_palette_cert_watch_load(job);
-    ngx_palette_cert_watch_loaded(job, log);
+    ngx_palette_cert_job_check(&job->job, log);
 }
 
 
@@ -655,8 +629,10 @@ ngx_palette_cert_watch_stat(ngx_palette_cert_watch_t *w,
  */
 
 static void
-ngx_palette_cert_watch_load(ngx_palette_cert_watch_job_t *job)
+ngx_palette_cert_watch_load(ngx_palette_cert_job_t *j)
 {
+    ngx_palette_cert_watch_job_t *job = (ngx_palette_cert_watch_job_t *) j;
+
     ngx_uint_t                     i, layout;
     ngx_palette_cert_fields_t      f;
     ngx_palette_cert_watch_t      *w;
@@ -668,7 +644,7 @@ ngx_palette_cert_watch_load(ngx_palette_cert_watch_job_t *job)
         if (job->sig.file[i].present
             && ngx_palette_cert_watch_read(job, i) != NGX_OK)
         {
-            job->rc = NGX_ABORT;
+            job->job.rc = NGX_ABORT;
             return;
         }
     }
@@ -679,7 +655,7 @@ ngx_palette_cert_watch_load(ngx_palette_cert_watch_job_t *job)
         || layout != job->layout
         || ngx_memcmp(&sig, &job->sig, sizeof(sig)) != 0)
     {
-        job->rc = NGX_AGAIN;
+        job->job.rc = NGX_AGAIN;
         return;
     }
 
@@ -696,7 +672,7 @@ ngx_palette_cert_watch_load(ngx_palette_cert_watch_job_t *job)
     if (ngx_palette_cert_validate(w->zone, &f, &job->bundle, &job->err)
         != NGX_OK)
     {
-        job->rc = NGX_DECLINED;
+        job->job.rc = NGX_DECLINED;
         return;
     }
 
@@ -705,13 +681,13 @@ ngx_palette_cert_watch_load(ngx_palette_cert_watch_job_t *job)
             && ngx_palette_cert_meta_text(&job->bundle.meta, &job->pem.meta)
                != NGX_OK))
     {
-        job->rc = NGX_ERROR;
+        job->job.rc = NGX_ERROR;
         return;
     }
 
     job->pem.source = NGX_PALETTE_CERT_UPLOADED;
 
-    job->rc = NGX_OK;
+    job->job.rc = NGX_OK;
 }
 
 
@@ -789,16 +765,17 @@ ngx_palette_cert_watch_read(ngx_palette_cert_watch_job_t *job, ngx_uint_t i)
 /* in the event loop, once read and validated */
 
 static void
-ngx_palette_cert_watch_loaded(ngx_palette_cert_watch_job_t *job,
-    ngx_log_t *log)
+ngx_palette_cert_watch_loaded(ngx_palette_cert_job_t *j, ngx_log_t *log)
 {
+    ngx_palette_cert_watch_job_t *job = (ngx_palette_cert_watch_job_t *) j;
+
     ngx_palette_cert_watch_t     *w;
     ngx_palette_cert_watch_sh_t  *wsh;
 
     w = job->watch;
     wsh = w->sh;
 
-    switch (job->rc) {
+    switch (job->job.rc) {
 
     case NGX_AGAIN:
 
@@ -863,7 +840,7 @@ ngx_palette_cert_watch_loaded(ngx_palette_cert_watch_job_t *job,
         break;
     }
 
-    ngx_palette_cert_watch_end(job);
+    ngx_palette_cert_watch_end(j);
 }
 
 
@@ -965,12 +942,12 @@ ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
     w = job->watch;
     zone = w->zone;
 
-    job->change.zone = zone;
-    job->change.id = w->id;
-    job->change.pem = &job->pem;
-    job->change.meta = &job->bundle.meta;
+    job->job.change.zone = zone;
+    job->job.change.id = w->id;
+    job->job.change.pem = &job->pem;
+    job->job.change.meta = &job->bundle.meta;
 
-    rc = ngx_palette_cert_change_begin(&job->change, &job->err, log);
+    rc = ngx_palette_cert_change_begin(&job->job.change, &job->err, log);
 
     if (rc == NGX_BUSY) {
 
@@ -1000,51 +977,17 @@ ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
         return NGX_DECLINED;
     }
 
-    job->rc = NGX_OK;
-
-    if (zone->store.len) {
-
-#if (NGX_THREADS)
-
-        if (ngx_palette_cert_watch_live) {
-            ngx_thread_task_t  *task;
-
-            task = w->task;
-
-            task->handler = ngx_palette_cert_watch_store_handler;
-            job->storing = 1;
-            zone->storing = 1;
-
-            if (ngx_thread_task_post(w->thread_pool, task) == NGX_OK) {
-                ngx_add_timer(&w->guard, NGX_PALETTE_CERT_UPDATE_WAIT);
-                return NGX_AGAIN;
-            }
-
-            job->storing = 0;
-            zone->storing = 0;
-        }
-
-#endif
-
-        job->rc = ngx_palette_cert_watch_store(job);
-
-        if (job->rc != NGX_OK) {
-            ngx_palette_cert_store_unlock(zone);
-            job->rc = NGX_ERROR;
-        }
-    }
-
-    ngx_palette_cert_watch_finish(job, log);
-
-    return NGX_OK;
+    return ngx_palette_cert_job_store(&job->job, log);
 }
 
 
 /* the store's part; it may run in a thread */
 
 static ngx_int_t
-ngx_palette_cert_watch_store(ngx_palette_cert_watch_job_t *job)
+ngx_palette_cert_watch_store(ngx_palette_cert_job_t *j)
 {
+    ngx_palette_cert_watch_job_t *job = (ngx_palette_cert_watch_job_t *) j;
+
     ngx_palette_cert_watch_t  *w;
 
     w = job->watch;
@@ -1058,12 +1001,13 @@ ngx_palette_cert_watch_store(ngx_palette_cert_watch_job_t *job)
 }
 
 
-/* once the store is written (job->rc): made current or given back */
+/* once the store is written (rc): made current or given back */
 
 static void
-ngx_palette_cert_watch_finish(ngx_palette_cert_watch_job_t *job,
-    ngx_log_t *log)
+ngx_palette_cert_watch_finish(ngx_palette_cert_job_t *j, ngx_log_t *log)
 {
+    ngx_palette_cert_watch_job_t *job = (ngx_palette_cert_watch_job_t *) j;
+
     ngx_int_t                  rc;
     ngx_palette_cert_zone_t   *zone;
     ngx_palette_cert_watch_t  *w;
@@ -1071,9 +1015,9 @@ ngx_palette_cert_watch_finish(ngx_palette_cert_watch_job_t *job,
     w = job->watch;
     zone = w->zone;
 
-    rc = ngx_palette_cert_change_end(&job->change, job->rc);
+    rc = ngx_palette_cert_change_end(&job->job.change, job->job.rc);
 
-    if (job->rc == NGX_ERROR) {
+    if (job->job.rc == NGX_ERROR) {
         w->sh->next_check = ngx_palette_cert_watch_now()
                             + NGX_PALETTE_CERT_WATCH_STORE_AGAIN;
 
@@ -1223,8 +1167,10 @@ ngx_palette_cert_watch_problem(ngx_palette_cert_watch_t *w, ngx_uint_t file,
 
 
 static void
-ngx_palette_cert_watch_end(ngx_palette_cert_watch_job_t *job)
+ngx_palette_cert_watch_end(ngx_palette_cert_job_t *j)
 {
+    ngx_palette_cert_watch_job_t *job = (ngx_palette_cert_watch_job_t *) j;
+
     ngx_uint_t  i;
 
     for (i = 0; i < 3; i++) {
@@ -1259,59 +1205,3 @@ ngx_palette_cert_watch_now(void)
 
     return (ngx_msec_t) tp->sec * 1000 + tp->msec;
 }
-
-
-#if (NGX_THREADS)
-
-static void
-ngx_palette_cert_watch_load_handler(void *data, ngx_log_t *log)
-{
-    ngx_palette_cert_watch_load(data);
-
-    /* what OpenSSL keeps for this thread goes now, as for uploads */
-
-    OPENSSL_thread_stop();
-}
-
-
-static void
-ngx_palette_cert_watch_store_handler(void *data, ngx_log_t *log)
-{
-    ngx_palette_cert_watch_job_t  *job = data;
-
-    job->rc = ngx_palette_cert_watch_store(job);
-}
-
-
-static void
-ngx_palette_cert_watch_task_done(ngx_event_t *ev)
-{
-    ngx_palette_cert_watch_job_t  *job;
-
-    job = ev->data;
-
-    if (!job->storing) {
-        ngx_palette_cert_watch_loaded(job, ev->log);
-        return;
-    }
-
-    job->storing = 0;
-    job->watch->zone->storing = 0;
-
-    if (job->rc != NGX_OK) {
-        ngx_palette_cert_store_unlock(job->watch->zone);
-        job->rc = NGX_ERROR;
-    }
-
-    ngx_palette_cert_watch_finish(job, ev->log);
-    ngx_palette_cert_watch_end(job);
-}
-
-
-static void
-ngx_palette_cert_watch_guard(ngx_event_t *ev)
-{
-    ngx_add_timer(ev, NGX_PALETTE_CERT_UPDATE_WAIT);
-}
-
-#endif
