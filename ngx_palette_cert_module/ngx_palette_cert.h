@@ -709,21 +709,34 @@ typedef struct {
 
 typedef struct ngx_palette_cert_job_s  ngx_palette_cert_job_t;
 
-struct ngx_palette_cert_job_s {
-    ngx_palette_cert_change_t    change;
-    ngx_int_t                    rc;
-    unsigned                     storing:1;
-
-    /* the steps, the first two in a thread where there is a pool */
+typedef struct {
+    /* in a thread where there is a pool */
     void                       (*check)(ngx_palette_cert_job_t *job);
     ngx_int_t                  (*store)(ngx_palette_cert_job_t *job);
+
+    /* in the event loop */
     void                       (*checked)(ngx_palette_cert_job_t *job,
                                           ngx_log_t *log);
     void                       (*finish)(ngx_palette_cert_job_t *job,
                                          ngx_log_t *log);
     void                       (*end)(ngx_palette_cert_job_t *job);
+} ngx_palette_cert_job_ops_t;
+
+
+struct ngx_palette_cert_job_s {
+    ngx_palette_cert_job_ops_t  *ops;
+    ngx_palette_cert_change_t    change;
+
+    /* what the check makes of the files, or why it refuses them */
+    ngx_palette_cert_bundle_t    bundle;
+    ngx_palette_cert_pem_t       pem;
+    ngx_palette_cert_error_t     err;
+
+    ngx_int_t                    rc;
+    unsigned                     storing:1;
 
 #if (NGX_THREADS)
+    /* NULL: the steps run in the event loop */
     ngx_thread_pool_t           *thread_pool;
     ngx_thread_task_t          **task;        /* made once, kept there */
     ngx_event_t                 *guard;
@@ -758,7 +771,13 @@ extern ngx_uint_t    ngx_palette_cert_remember;
 
 
 /* ngx_palette_cert_job.c */
+void ngx_palette_cert_job_init(ngx_palette_cert_job_t *job,
+    ngx_palette_cert_job_ops_t *ops, ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id);
 void ngx_palette_cert_job_check(ngx_palette_cert_job_t *job, ngx_log_t *log);
+void ngx_palette_cert_job_validate(ngx_palette_cert_job_t *job,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem);
+void ngx_palette_cert_job_free(ngx_palette_cert_job_t *job);
 ngx_int_t ngx_palette_cert_job_store(ngx_palette_cert_job_t *job,
     ngx_log_t *log);
 void ngx_palette_cert_job_guard(ngx_event_t *ev);

@@ -167,6 +167,8 @@ static ngx_int_t ngx_palette_cert_api_store(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_store_change(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_ctx_t *ctx, ngx_palette_cert_pem_t *pem, ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_api_aside(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_ctx_t *ctx, ngx_int_t rc);
 static void ngx_palette_cert_api_store_failed(ngx_palette_cert_error_t *err);
@@ -2098,46 +2100,10 @@ ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
         rc = NGX_BUSY;
     }
 
-    if (ctx->unstage) {
-        if (rc == NGX_OK) {
-            ngx_shmtx_lock(&zone->shpool->mutex);
-
-            (void) ngx_palette_cert_aside_remove(zone,
-                                                 NGX_PALETTE_CERT_ASIDE_STAGED,
-                                                 &ctx->id, 0);
-            ngx_palette_cert_staged_schedule(zone);
-
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-
-            if (zone->store.len) {
-                ngx_palette_cert_store_unlock(zone);
-            }
-        }
-
-        goto done;
-    }
-
-    if (ctx->make_csr || ctx->stage) {
-        if (rc == NGX_OK) {
-            rc = ngx_palette_cert_aside_publish(zone, ctx->aside);
-
-            if (rc == NGX_OK && ctx->stage) {
-                ngx_shmtx_lock(&zone->shpool->mutex);
-                ngx_palette_cert_staged_schedule(zone);
-                ngx_shmtx_unlock(&zone->shpool->mutex);
-            }
-
-            if (zone->store.len) {
-                ngx_palette_cert_store_unlock(zone);
-            }
-
-        } else {
-            ngx_palette_cert_aside_discard(zone, ctx->aside);
-        }
-
-        ctx->aside = NULL;
-
-        goto done;
+    if (ctx->unstage || ctx->make_csr || ctx->stage) {
+        rc = ngx_palette_cert_api_aside(zone, ctx, rc);
+        ngx_palette_cert_update_unlock(zone);
+        return rc;
     }
 
     /* NGX_BUSY when it was taken over meanwhile: nothing is made current */
@@ -2154,10 +2120,51 @@ ngx_palette_cert_api_finish(ngx_palette_cert_zone_t *zone,
     }
 
     return rc;
+}
 
-done:
 
-    ngx_palette_cert_update_unlock(zone);
+/*
+ * What a change keeps aside (a staged version, a pending key) or cancels
+ * (a staged version), once the store is written: made so, or given back.
+ */
+
+static ngx_int_t
+ngx_palette_cert_api_aside(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_ctx_t *ctx, ngx_int_t rc)
+{
+    if (rc != NGX_OK) {
+        if (!ctx->unstage) {
+            ngx_palette_cert_aside_discard(zone, ctx->aside);
+            ctx->aside = NULL;
+        }
+
+        return rc;
+    }
+
+    if (ctx->unstage) {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+
+        (void) ngx_palette_cert_aside_remove(zone,
+                                             NGX_PALETTE_CERT_ASIDE_STAGED,
+                                             &ctx->id, 0);
+        ngx_palette_cert_staged_schedule(zone);
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    } else {
+        rc = ngx_palette_cert_aside_publish(zone, ctx->aside);
+        ctx->aside = NULL;
+
+        if (rc == NGX_OK && ctx->stage) {
+            ngx_shmtx_lock(&zone->shpool->mutex);
+            ngx_palette_cert_staged_schedule(zone);
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+        }
+    }
+
+    if (zone->store.len) {
+        ngx_palette_cert_store_unlock(zone);
+    }
 
     return rc;
 }

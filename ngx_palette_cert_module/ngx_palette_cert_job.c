@@ -27,7 +27,23 @@ static void ngx_palette_cert_job_done(ngx_event_t *ev);
 #endif
 
 
-/* the check, then job->checked() in the event loop */
+/* what the change is about: known from the start, before any step */
+
+void
+ngx_palette_cert_job_init(ngx_palette_cert_job_t *job,
+    ngx_palette_cert_job_ops_t *ops, ngx_palette_cert_zone_t *zone,
+    ngx_str_t *id)
+{
+    job->ops = ops;
+
+    job->change.zone = zone;
+    job->change.id = *id;
+    job->change.pem = &job->pem;
+    job->change.meta = &job->bundle.meta;
+}
+
+
+/* the check, then job->ops->checked() in the event loop */
 
 void
 ngx_palette_cert_job_check(ngx_palette_cert_job_t *job, ngx_log_t *log)
@@ -41,14 +57,67 @@ ngx_palette_cert_job_check(ngx_palette_cert_job_t *job, ngx_log_t *log)
     }
 #endif
 
-    job->check(job);
-    job->checked(job, log);
+    job->ops->check(job);
+    job->ops->checked(job, log);
 }
 
 
 /*
- * Once the change began: the store's writes, then job->finish().
- * NGX_AGAIN when a thread writes the store: job->end() follows the
+ * The check: the files of pem (cert, key, ca, has_ca) validated as an
+ * upload is, at the time it is made, into the job's bundle and PEM.
+ * rc: NGX_DECLINED, with err set, when they are refused.
+ */
+
+void
+ngx_palette_cert_job_validate(ngx_palette_cert_job_t *job,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem)
+{
+    ngx_palette_cert_fields_t  f;
+
+    ngx_memzero(&f, sizeof(ngx_palette_cert_fields_t));
+
+    f.certificate = pem->cert;
+    f.key = pem->key;
+    f.ca = pem->ca;
+    f.has_certificate = 1;
+    f.has_key = 1;
+    f.has_ca = pem->has_ca && pem->ca.len;
+    f.named = (job->change.id.len != 0);
+
+    if (ngx_palette_cert_validate(zone, &f, &job->bundle, &job->err)
+        != NGX_OK)
+    {
+        job->rc = NGX_DECLINED;
+        return;
+    }
+
+    if (ngx_palette_cert_bundle_pem(&job->bundle, &job->pem) != NGX_OK
+        || (f.named
+            && ngx_palette_cert_meta_text(&job->bundle.meta, &job->pem.meta)
+               != NGX_OK))
+    {
+        job->rc = NGX_ERROR;
+        return;
+    }
+
+    job->pem.source = NGX_PALETTE_CERT_UPLOADED;
+    job->rc = NGX_OK;
+}
+
+
+/* what the job holds, given back; the key's bytes cleansed */
+
+void
+ngx_palette_cert_job_free(ngx_palette_cert_job_t *job)
+{
+    ngx_palette_cert_bundle_free(&job->bundle);
+    ngx_palette_cert_pem_free(&job->pem);
+}
+
+
+/*
+ * Once the change began: the store's writes, then job->ops->finish().
+ * NGX_AGAIN when a thread writes the store: job->ops->end() follows the
  * finish then; otherwise it is the caller's.
  */
 
@@ -82,7 +151,7 @@ ngx_palette_cert_job_store(ngx_palette_cert_job_t *job, ngx_log_t *log)
 
 #endif
 
-        job->rc = job->store(job);
+        job->rc = job->ops->store(job);
 
         if (job->rc != NGX_OK) {
             ngx_palette_cert_store_unlock(zone);
@@ -90,7 +159,7 @@ ngx_palette_cert_job_store(ngx_palette_cert_job_t *job, ngx_log_t *log)
         }
     }
 
-    job->finish(job, log);
+    job->ops->finish(job, log);
 
     return NGX_OK;
 }
@@ -144,7 +213,7 @@ ngx_palette_cert_job_check_handler(void *data, ngx_log_t *log)
 {
     ngx_palette_cert_job_t  *job = data;
 
-    job->check(job);
+    job->ops->check(job);
 
     /* what OpenSSL keeps for this thread goes now, as for uploads */
 
@@ -157,7 +226,7 @@ ngx_palette_cert_job_store_handler(void *data, ngx_log_t *log)
 {
     ngx_palette_cert_job_t  *job = data;
 
-    job->rc = job->store(job);
+    job->rc = job->ops->store(job);
 }
 
 
@@ -170,7 +239,7 @@ ngx_palette_cert_job_done(ngx_event_t *ev)
     job = ev->data;
 
     if (!job->storing) {
-        job->checked(job, ev->log);
+        job->ops->checked(job, ev->log);
         return;
     }
 
@@ -184,8 +253,8 @@ ngx_palette_cert_job_done(ngx_event_t *ev)
         job->rc = NGX_ERROR;
     }
 
-    job->finish(job, ev->log);
-    job->end(job);
+    job->ops->finish(job, ev->log);
+    job->ops->end(job);
 }
 
 #endif

@@ -49,11 +49,8 @@ typedef struct {
     u_char                        id_data[NGX_PALETTE_CERT_ID_LEN];
     time_t                        time;
 
-    /* the staged version, copied out; then what is made current */
+    /* the staged version, copied out */
     ngx_palette_cert_pem_t        staged;
-    ngx_palette_cert_bundle_t     bundle;
-    ngx_palette_cert_pem_t        pem;
-    ngx_palette_cert_error_t      err;
 } ngx_palette_cert_staged_job_t;
 
 
@@ -71,6 +68,15 @@ static void ngx_palette_cert_staged_refused(
 static void ngx_palette_cert_staged_end(ngx_palette_cert_job_t *j);
 static ngx_int_t ngx_palette_cert_staged_loaded(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_file_t *files);
+
+
+static ngx_palette_cert_job_ops_t  ngx_palette_cert_staged_ops = {
+    ngx_palette_cert_staged_check,
+    ngx_palette_cert_staged_store,
+    ngx_palette_cert_staged_checked,
+    ngx_palette_cert_staged_finish,
+    ngx_palette_cert_staged_end
+};
 
 
 static ngx_connection_t  ngx_palette_cert_staged_conn;
@@ -471,11 +477,8 @@ ngx_palette_cert_staged_handler(ngx_event_t *ev)
 
     st->running = 1;
 
-    job->job.check = ngx_palette_cert_staged_check;
-    job->job.checked = ngx_palette_cert_staged_checked;
-    job->job.store = ngx_palette_cert_staged_store;
-    job->job.finish = ngx_palette_cert_staged_finish;
-    job->job.end = ngx_palette_cert_staged_end;
+    ngx_palette_cert_job_init(&job->job, &ngx_palette_cert_staged_ops, zone,
+                              &job->id);
 
 #if (NGX_THREADS)
     job->job.thread_pool = zone->thread_pool;
@@ -523,37 +526,7 @@ ngx_palette_cert_staged_check(ngx_palette_cert_job_t *j)
 {
     ngx_palette_cert_staged_job_t *job = (ngx_palette_cert_staged_job_t *) j;
 
-    ngx_palette_cert_fields_t  f;
-
-    ngx_memzero(&f, sizeof(ngx_palette_cert_fields_t));
-
-    f.certificate = job->staged.cert;
-    f.key = job->staged.key;
-    f.ca = job->staged.ca;
-    f.has_certificate = 1;
-    f.has_key = 1;
-    f.has_ca = job->staged.has_ca && job->staged.ca.len;
-    f.named = (job->id.len != 0);
-
-    if (ngx_palette_cert_validate(job->timer->zone, &f, &job->bundle,
-                                  &job->err)
-        != NGX_OK)
-    {
-        job->job.rc = NGX_DECLINED;
-        return;
-    }
-
-    if (ngx_palette_cert_bundle_pem(&job->bundle, &job->pem) != NGX_OK
-        || (f.named
-            && ngx_palette_cert_meta_text(&job->bundle.meta, &job->pem.meta)
-               != NGX_OK))
-    {
-        job->job.rc = NGX_ERROR;
-        return;
-    }
-
-    job->pem.source = NGX_PALETTE_CERT_UPLOADED;
-    job->job.rc = NGX_OK;
+    ngx_palette_cert_job_validate(j, job->timer->zone, &job->staged);
 }
 
 
@@ -564,10 +537,7 @@ ngx_palette_cert_staged_checked(ngx_palette_cert_job_t *j, ngx_log_t *log)
 {
     ngx_palette_cert_staged_job_t *job = (ngx_palette_cert_staged_job_t *) j;
 
-    ngx_int_t                 rc;
-    ngx_palette_cert_zone_t  *zone;
-
-    zone = job->timer->zone;
+    ngx_int_t  rc;
 
     if (job->job.rc == NGX_DECLINED) {
         ngx_palette_cert_staged_refused(job, log);
@@ -580,12 +550,7 @@ ngx_palette_cert_staged_checked(ngx_palette_cert_job_t *j, ngx_log_t *log)
 
     /* another change in progress, or a reload: the next tick tries again */
 
-    job->job.change.zone = zone;
-    job->job.change.id = job->id;
-    job->job.change.pem = &job->pem;
-    job->job.change.meta = &job->bundle.meta;
-
-    rc = ngx_palette_cert_change_begin(&job->job.change, &job->err, log);
+    rc = ngx_palette_cert_change_begin(&job->job.change, &job->job.err, log);
 
     if (rc == NGX_DECLINED) {
         ngx_palette_cert_staged_refused(job, log);
@@ -621,10 +586,10 @@ ngx_palette_cert_staged_store(ngx_palette_cert_job_t *j)
 
     if (job->id.len) {
         rc = ngx_palette_cert_store_save_named(job->timer->zone, &job->id,
-                                               &job->pem, ngx_cycle->log);
+                                               &job->job.pem, ngx_cycle->log);
 
     } else {
-        rc = ngx_palette_cert_store_save(&nz, &job->pem, ngx_cycle->log);
+        rc = ngx_palette_cert_store_save(&nz, &job->job.pem, ngx_cycle->log);
     }
 
     if (rc == NGX_OK) {
@@ -683,7 +648,7 @@ ngx_palette_cert_staged_finish(ngx_palette_cert_job_t *j, ngx_log_t *log)
 
         /* the index of names has no room left for this one's */
 
-        ngx_palette_cert_error(&job->err, NGX_HTTP_INSUFFICIENT_STORAGE,
+        ngx_palette_cert_error(&job->job.err, NGX_HTTP_INSUFFICIENT_STORAGE,
                                "zone_full", NULL, "the zone \"%V\" is too "
                                "small for the names of this certificate",
                                &zone->name);
@@ -696,10 +661,10 @@ ngx_palette_cert_staged_finish(ngx_palette_cert_job_t *j, ngx_log_t *log)
         return;
     }
 
-    h = ngx_palette_cert_sha256(sha, job->bundle.leaf);
+    h = ngx_palette_cert_sha256(sha, job->job.bundle.leaf);
     s = ngx_palette_cert_subject(subject, subject + sizeof(subject),
-                                 X509_get_subject_name(job->bundle.leaf));
-    d = ngx_palette_cert_time(date, X509_get0_notAfter(job->bundle.leaf));
+                                 X509_get_subject_name(job->job.bundle.leaf));
+    d = ngx_palette_cert_time(date, X509_get0_notAfter(job->job.bundle.leaf));
     t = ngx_palette_cert_rfc3339(when, job->time);
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
@@ -708,7 +673,7 @@ ngx_palette_cert_staged_finish(ngx_palette_cert_job_t *j, ngx_log_t *log)
                   "\"%*s\", not_after %*s",
                   &zone->name, job->id.len ? " certificate \"" : "",
                   &job->id, job->id.len ? "\"" : "", t - when, when,
-                  job->pem.generation, h - sha, sha, s - subject, subject,
+                  job->job.pem.generation, h - sha, sha, s - subject, subject,
                   d - date, date);
 
     ngx_palette_cert_count_change(zone, "ok");
@@ -737,7 +702,7 @@ ngx_palette_cert_staged_refused(ngx_palette_cert_staged_job_t *job,
                                      &job->id);
 
     if (e && e->time == job->time) {
-        ngx_cpystrn(e->refused, (u_char *) job->err.code,
+        ngx_cpystrn(e->refused, (u_char *) job->job.err.code,
                     sizeof(e->refused));
     }
 
@@ -753,10 +718,10 @@ ngx_palette_cert_staged_refused(ngx_palette_cert_staged_job_t *job,
                   "service stays",
                   &zone->name, job->id.len ? " certificate \"" : "",
                   &job->id, job->id.len ? "\"" : "", t - when, when,
-                  job->err.code, job->err.last - job->err.message,
-                  job->err.message);
+                  job->job.err.code, job->job.err.last - job->job.err.message,
+                  job->job.err.message);
 
-    ngx_palette_cert_count_change(zone, job->err.code);
+    ngx_palette_cert_count_change(zone, job->job.err.code);
 }
 
 
@@ -774,8 +739,7 @@ ngx_palette_cert_staged_end(ngx_palette_cert_job_t *j)
         ngx_free(job->staged.cert.data);
     }
 
-    ngx_palette_cert_bundle_free(&job->bundle);
-    ngx_palette_cert_pem_free(&job->pem);
+    ngx_palette_cert_job_free(&job->job);
 
     job->timer->running = 0;
 

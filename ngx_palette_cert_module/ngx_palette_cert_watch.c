@@ -47,10 +47,6 @@ typedef struct {
     /* the files' bytes, the key's cleansed */
     ngx_str_t                       data[3];
 
-    ngx_palette_cert_bundle_t       bundle;
-    ngx_palette_cert_pem_t          pem;
-    ngx_palette_cert_error_t        err;
-
     /* a file that could not be read, and why */
     ngx_uint_t                      failed_file;
     ngx_err_t                       failed_err;
@@ -95,6 +91,15 @@ static ngx_msec_t ngx_palette_cert_watch_now(void);
 
 
 /* what timer events point at: nginx's debug log reads it as a connection */
+
+static ngx_palette_cert_job_ops_t  ngx_palette_cert_watch_ops = {
+    ngx_palette_cert_watch_load,
+    ngx_palette_cert_watch_store,
+    ngx_palette_cert_watch_loaded,
+    ngx_palette_cert_watch_finish,
+    ngx_palette_cert_watch_end
+};
+
 
 static ngx_connection_t  ngx_palette_cert_watch_conn;
 
@@ -518,11 +523,8 @@ ngx_palette_cert_watch_check(ngx_palette_cert_watch_t *w, ngx_log_t *log)
 
     w->running = 1;
 
-    job->job.check = ngx_palette_cert_watch_load;
-    job->job.checked = ngx_palette_cert_watch_loaded;
-    job->job.store = ngx_palette_cert_watch_store;
-    job->job.finish = ngx_palette_cert_watch_finish;
-    job->job.end = ngx_palette_cert_watch_end;
+    ngx_palette_cert_job_init(&job->job, &ngx_palette_cert_watch_ops, w->zone,
+                              &w->id);
 
 #if (NGX_THREADS)
 
@@ -634,7 +636,7 @@ ngx_palette_cert_watch_load(ngx_palette_cert_job_t *j)
     ngx_palette_cert_watch_job_t *job = (ngx_palette_cert_watch_job_t *) j;
 
     ngx_uint_t                     i, layout;
-    ngx_palette_cert_fields_t      f;
+    ngx_palette_cert_pem_t         pem;
     ngx_palette_cert_watch_t      *w;
     ngx_palette_cert_watch_sig_t   sig;
 
@@ -659,35 +661,14 @@ ngx_palette_cert_watch_load(ngx_palette_cert_job_t *j)
         return;
     }
 
-    ngx_memzero(&f, sizeof(ngx_palette_cert_fields_t));
+    ngx_memzero(&pem, sizeof(ngx_palette_cert_pem_t));
 
-    f.certificate = job->data[0];
-    f.key = job->data[1];
-    f.ca = job->data[2];
-    f.has_certificate = 1;
-    f.has_key = 1;
-    f.has_ca = (job->data[2].len != 0);
-    f.named = (w->id.len != 0);
+    pem.cert = job->data[0];
+    pem.key = job->data[1];
+    pem.ca = job->data[2];
+    pem.has_ca = (job->data[2].len != 0);
 
-    if (ngx_palette_cert_validate(w->zone, &f, &job->bundle, &job->err)
-        != NGX_OK)
-    {
-        job->job.rc = NGX_DECLINED;
-        return;
-    }
-
-    if (ngx_palette_cert_bundle_pem(&job->bundle, &job->pem) != NGX_OK
-        || (f.named
-            && ngx_palette_cert_meta_text(&job->bundle.meta, &job->pem.meta)
-               != NGX_OK))
-    {
-        job->job.rc = NGX_ERROR;
-        return;
-    }
-
-    job->pem.source = NGX_PALETTE_CERT_UPLOADED;
-
-    job->job.rc = NGX_OK;
+    ngx_palette_cert_job_validate(j, w->zone, &pem);
 }
 
 
@@ -793,7 +774,7 @@ ngx_palette_cert_watch_loaded(ngx_palette_cert_job_t *j, ngx_log_t *log)
 
         /* a key caught before its certificate, or after, is waited for */
 
-        if (ngx_strcmp(job->err.code, "key_mismatch") == 0
+        if (ngx_strcmp(job->job.err.code, "key_mismatch") == 0
             && wsh->tries < NGX_PALETTE_CERT_WATCH_TRIES)
         {
             wsh->tries++;
@@ -805,10 +786,10 @@ ngx_palette_cert_watch_loaded(ngx_palette_cert_job_t *j, ngx_log_t *log)
                       "\"%V\" is refused (%s): %*s; the certificate in "
                       "service stays",
                       &w->zone->name, w->id.len ? " certificate \"" : "",
-                      &w->id, w->id.len ? "\"" : "", &w->path, job->err.code,
-                      job->err.last - job->err.message, job->err.message);
+                      &w->id, w->id.len ? "\"" : "", &w->path, job->job.err.code,
+                      job->job.err.last - job->job.err.message, job->job.err.message);
 
-        ngx_palette_cert_count_change(w->zone, job->err.code);
+        ngx_palette_cert_count_change(w->zone, job->job.err.code);
 
         wsh->seen = job->sig;
         wsh->tries = 0;
@@ -876,7 +857,7 @@ ngx_palette_cert_watch_same(ngx_palette_cert_watch_job_t *job, ngx_log_t *log)
 
     w = job->watch;
     zone = w->zone;
-    pem = &job->pem;
+    pem = &job->job.pem;
 
     if (w->id.len == 0) {
         (void) ngx_palette_cert_refresh(zone, log);
@@ -942,12 +923,7 @@ ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
     w = job->watch;
     zone = w->zone;
 
-    job->job.change.zone = zone;
-    job->job.change.id = w->id;
-    job->job.change.pem = &job->pem;
-    job->job.change.meta = &job->bundle.meta;
-
-    rc = ngx_palette_cert_change_begin(&job->job.change, &job->err, log);
+    rc = ngx_palette_cert_change_begin(&job->job.change, &job->job.err, log);
 
     if (rc == NGX_BUSY) {
 
@@ -966,10 +942,10 @@ ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
                       "\"%V\" is refused (%s): %*s; the certificate in "
                       "service stays",
                       &zone->name, w->id.len ? " certificate \"" : "",
-                      &w->id, w->id.len ? "\"" : "", &w->path, job->err.code,
-                      job->err.last - job->err.message, job->err.message);
+                      &w->id, w->id.len ? "\"" : "", &w->path, job->job.err.code,
+                      job->job.err.last - job->job.err.message, job->job.err.message);
 
-        ngx_palette_cert_count_change(zone, job->err.code);
+        ngx_palette_cert_count_change(zone, job->job.err.code);
 
         w->sh->seen = job->sig;
         w->sh->tries = 0;
@@ -993,11 +969,11 @@ ngx_palette_cert_watch_store(ngx_palette_cert_job_t *j)
     w = job->watch;
 
     if (w->id.len) {
-        return ngx_palette_cert_store_save_named(w->zone, &w->id, &job->pem,
+        return ngx_palette_cert_store_save_named(w->zone, &w->id, &job->job.pem,
                                                  ngx_cycle->log);
     }
 
-    return ngx_palette_cert_store_save(w->zone, &job->pem, ngx_cycle->log);
+    return ngx_palette_cert_store_save(w->zone, &job->job.pem, ngx_cycle->log);
 }
 
 
@@ -1064,7 +1040,7 @@ ngx_palette_cert_watch_finish(ngx_palette_cert_job_t *j, ngx_log_t *log)
 
     w->sh->seen = job->sig;
     w->sh->tries = 0;
-    w->sh->generation = job->pem.generation;
+    w->sh->generation = job->job.pem.generation;
 
     ngx_palette_cert_watch_audit(job, log);
 
@@ -1089,7 +1065,7 @@ ngx_palette_cert_watch_audit(ngx_palette_cert_watch_job_t *job,
     ngx_palette_cert_watch_t  *w;
 
     w = job->watch;
-    leaf = job->bundle.leaf;
+    leaf = job->job.bundle.leaf;
 
     if (X509_digest(leaf, EVP_sha256(), md, &n) != 1 || n != 32) {
         ngx_memzero(md, 32);
@@ -1105,7 +1081,7 @@ ngx_palette_cert_watch_audit(ngx_palette_cert_watch_job_t *job,
                   "folder \"%V\": generation %ui, sha256 %*s, subject "
                   "\"%*s\", not_after %*s",
                   &w->zone->name, w->id.len ? " certificate \"" : "", &w->id,
-                  w->id.len ? "\"" : "", &w->path, job->pem.generation,
+                  w->id.len ? "\"" : "", &w->path, job->job.pem.generation,
                   h - sha, sha, s - subject, subject, d - date, date);
 }
 
@@ -1180,8 +1156,7 @@ ngx_palette_cert_watch_end(ngx_palette_cert_job_t *j)
         }
     }
 
-    ngx_palette_cert_bundle_free(&job->bundle);
-    ngx_palette_cert_pem_free(&job->pem);
+    ngx_palette_cert_job_free(&job->job);
 
 #if (NGX_THREADS)
     if (job->watch->guard.timer_set) {
