@@ -360,8 +360,8 @@ ngx_int_t
 ngx_palette_cert_send_deleted(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone)
 {
-    ngx_palette_cert_ctx_t   *ctx;
-    ngx_palette_cert_json_t   j;
+    ngx_palette_cert_ctx_t  *ctx;
+    ngx_palette_cert_json_t  j;
 
     ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
@@ -388,14 +388,12 @@ ngx_int_t
 ngx_palette_cert_send_error(ngx_http_request_t *r,
     ngx_palette_cert_error_t *err)
 {
-    ngx_str_t                     retry;
-    ngx_palette_cert_ctx_t       *ctx;
-    ngx_palette_cert_json_t       j;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    ngx_str_t                 retry;
+    ngx_palette_cert_ctx_t   *ctx;
+    ngx_palette_cert_json_t   j;
+    ngx_palette_cert_zone_t  *zone;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     /* a change refused: counted by its code (not a dry run, not the list) */
 
@@ -602,8 +600,8 @@ ngx_palette_cert_headers(ngx_http_request_t *r, ngx_uint_t status,
 static ngx_int_t
 ngx_palette_cert_add_headers(ngx_http_request_t *r, ngx_uint_t generation)
 {
-    u_char     *p;
-    ngx_str_t   value;
+    u_char    *p;
+    ngx_str_t  value;
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 2);
     if (p == NULL) {

@@ -222,11 +222,11 @@ static void ngx_palette_cert_audit_line(ngx_http_request_t *r,
 ngx_int_t
 ngx_palette_cert_api_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
-    ngx_str_t                     id;
-    ngx_uint_t                    res, act;
-    ngx_palette_cert_ctx_t       *ctx;
-    ngx_palette_cert_error_t      err;
+    ngx_int_t                 rc;
+    ngx_str_t                 id;
+    ngx_uint_t                res, act;
+    ngx_palette_cert_ctx_t   *ctx;
+    ngx_palette_cert_error_t  err;
 
     /* If-Match is the API's own, checked against the live generation */
 
@@ -351,10 +351,9 @@ static ngx_int_t
 ngx_palette_cert_api_allowed(ngx_http_request_t *r,
     ngx_palette_cert_ctx_t *ctx, ngx_int_t *rc)
 {
-    ngx_uint_t                    act;
-    ngx_palette_cert_error_t      err;
-    ngx_palette_cert_watch_t     *w;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    ngx_uint_t                 act;
+    ngx_palette_cert_error_t   err;
+    ngx_palette_cert_watch_t  *w;
 
     act = ctx->action.action;
 
@@ -435,10 +434,9 @@ ngx_palette_cert_api_allowed(ngx_http_request_t *r,
 
     /* a certificate that follows a folder changes there only */
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-
     w = ctx->list
-        ? NULL : ngx_palette_cert_watch_find(plcf->zone, &ctx->id);
+        ? NULL : ngx_palette_cert_watch_find(ngx_palette_cert_api_zone(r),
+                                             &ctx->id);
 
     if (w && (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))) {
         ngx_palette_cert_error(&err, NGX_HTTP_CONFLICT, "managed_by_watch",
@@ -805,14 +803,12 @@ ngx_palette_cert_api_retry(ngx_http_request_t *r)
 static ngx_int_t
 ngx_palette_cert_api_busy(ngx_http_request_t *r)
 {
-    time_t                        start;
-    ngx_pid_t                     pid;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_error_t      err;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    time_t                    start;
+    ngx_pid_t                 pid;
+    ngx_palette_cert_zone_t  *zone;
+    ngx_palette_cert_error_t  err;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     pid = (ngx_pid_t) zone->sh->update;
     start = zone->sh->update_start;
@@ -841,14 +837,12 @@ static ngx_int_t
 ngx_palette_cert_api_upload(ngx_http_request_t *r,
     ngx_palette_cert_ctx_t *ctx)
 {
-    ngx_int_t                     rc;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_error_t      err;
-    ngx_palette_cert_fields_t     f;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    ngx_int_t                  rc;
+    ngx_palette_cert_zone_t   *zone;
+    ngx_palette_cert_error_t   err;
+    ngx_palette_cert_fields_t  f;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     rc = ngx_palette_cert_collect_body(r, &ctx->body);
 
@@ -1060,14 +1054,12 @@ static ngx_int_t
 ngx_palette_cert_api_checked(ngx_http_request_t *r, ngx_int_t rc,
     ngx_palette_cert_error_t *err)
 {
-    ngx_uint_t                    dry_run;
-    ngx_palette_cert_ctx_t       *ctx;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_parsed_t    *parsed;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    ngx_uint_t                  dry_run;
+    ngx_palette_cert_ctx_t     *ctx;
+    ngx_palette_cert_zone_t    *zone;
+    ngx_palette_cert_parsed_t  *parsed;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
@@ -1140,13 +1132,11 @@ ngx_palette_cert_stale(ngx_palette_cert_zone_t *zone,
 static ngx_int_t
 ngx_palette_cert_api_delete(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
-    ngx_palette_cert_ctx_t       *ctx;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    ngx_int_t                 rc;
+    ngx_palette_cert_ctx_t   *ctx;
+    ngx_palette_cert_zone_t  *zone;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     if (zone->sh == NULL || zone->sh->self_signed == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1209,10 +1199,9 @@ ngx_palette_cert_api_change(ngx_http_request_t *r, ngx_int_t rc)
 static ngx_int_t
 ngx_palette_cert_exists(ngx_http_request_t *r, ngx_palette_cert_error_t *err)
 {
-    ngx_palette_cert_ctx_t       *ctx;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_named_t     *e;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    ngx_palette_cert_ctx_t    *ctx;
+    ngx_palette_cert_zone_t   *zone;
+    ngx_palette_cert_named_t  *e;
 
     ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
@@ -1220,8 +1209,7 @@ ngx_palette_cert_exists(ngx_http_request_t *r, ngx_palette_cert_error_t *err)
         return NGX_OK;
     }
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     ngx_shmtx_lock(&zone->shpool->mutex);
     e = ngx_palette_cert_named_find(zone, ctx->id.data, ctx->id.len);
@@ -1247,15 +1235,13 @@ static ngx_int_t
 ngx_palette_cert_versions(ngx_http_request_t *r, ngx_array_t *versions,
     ngx_palette_cert_error_t *err)
 {
-    ngx_int_t                     rc;
-    ngx_uint_t                    i;
-    ngx_palette_cert_ctx_t       *ctx;
-    ngx_palette_cert_zone_t      *zone, nz;
-    ngx_palette_cert_version_t   *v;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    ngx_int_t                    rc;
+    ngx_uint_t                   i;
+    ngx_palette_cert_ctx_t      *ctx;
+    ngx_palette_cert_zone_t     *zone, nz;
+    ngx_palette_cert_version_t  *v;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
@@ -1298,20 +1284,18 @@ ngx_palette_cert_versions(ngx_http_request_t *r, ngx_array_t *versions,
 static ngx_int_t
 ngx_palette_cert_api_history(ngx_http_request_t *r)
 {
-    BIO                          *bio;
-    X509                         *x;
-    u_char                       *p, buf[NGX_PALETTE_CERT_DN_LEN];
-    ngx_int_t                     rc;
-    ngx_uint_t                    i;
-    ngx_array_t                   versions;
-    ngx_palette_cert_json_t       j;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_error_t      err;
-    ngx_palette_cert_version_t   *v;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    BIO                         *bio;
+    X509                        *x;
+    u_char                      *p, buf[NGX_PALETTE_CERT_DN_LEN];
+    ngx_int_t                    rc;
+    ngx_uint_t                   i;
+    ngx_array_t                  versions;
+    ngx_palette_cert_json_t      j;
+    ngx_palette_cert_zone_t     *zone;
+    ngx_palette_cert_error_t     err;
+    ngx_palette_cert_version_t  *v;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     if (ngx_palette_cert_json_head(r, zone, &j, 1024) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1399,17 +1383,15 @@ ngx_palette_cert_api_history(ngx_http_request_t *r)
 static ngx_int_t
 ngx_palette_cert_api_rollback(ngx_http_request_t *r)
 {
-    u_char                       *what, name[32];
-    ngx_int_t                     rc;
-    ngx_uint_t                    gen;
-    ngx_palette_cert_ctx_t       *ctx;
-    ngx_palette_cert_zone_t      *zone, nz;
-    ngx_palette_cert_error_t      err;
-    ngx_palette_cert_fields_t     f;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    u_char                    *what, name[32];
+    ngx_int_t                  rc;
+    ngx_uint_t                 gen;
+    ngx_palette_cert_ctx_t    *ctx;
+    ngx_palette_cert_zone_t   *zone, nz;
+    ngx_palette_cert_error_t   err;
+    ngx_palette_cert_fields_t  f;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     /* the version read holds its key: cleansed with the request */
 
@@ -1525,10 +1507,8 @@ ngx_palette_cert_api_csr(ngx_http_request_t *r, ngx_palette_cert_ctx_t *ctx)
     ngx_palette_cert_zone_t       *zone;
     ngx_palette_cert_error_t       err;
     ngx_palette_cert_csr_fields_t  c;
-    ngx_palette_cert_loc_conf_t   *plcf;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     if (ngx_palette_cert_parse_csr(ctx->body.data, ctx->body.len, &c)
         != NGX_OK)
@@ -1699,10 +1679,10 @@ static ngx_int_t
 ngx_palette_cert_api_unstaged(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone)
 {
-    u_char                    who[512], *w;
-    ngx_palette_cert_ctx_t   *ctx;
-    ngx_palette_cert_json_t   j;
-    ngx_palette_cert_named_t *e;
+    u_char                     who[512], *w;
+    ngx_palette_cert_ctx_t    *ctx;
+    ngx_palette_cert_json_t    j;
+    ngx_palette_cert_named_t  *e;
 
     ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
@@ -1779,14 +1759,12 @@ static ngx_int_t
 ngx_palette_cert_api_answer(ngx_http_request_t *r, ngx_int_t rc,
     ngx_palette_cert_error_t *err)
 {
-    const char                   *what;
-    ngx_palette_cert_ctx_t       *ctx;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_parsed_t     parsed;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    const char                *what;
+    ngx_palette_cert_ctx_t    *ctx;
+    ngx_palette_cert_zone_t   *zone;
+    ngx_palette_cert_parsed_t  parsed;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
@@ -1881,13 +1859,11 @@ static ngx_int_t
 ngx_palette_cert_api_apply(ngx_http_request_t *r,
     ngx_palette_cert_pem_t *pem, ngx_palette_cert_error_t *err)
 {
-    ngx_int_t                     rc;
-    ngx_palette_cert_ctx_t       *ctx;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    ngx_int_t                 rc;
+    ngx_palette_cert_ctx_t   *ctx;
+    ngx_palette_cert_zone_t  *zone;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     ctx = ngx_http_get_module_ctx(r, ngx_palette_cert_module);
 
@@ -2278,9 +2254,9 @@ static ngx_int_t
 ngx_palette_cert_store_csr(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_ctx_t *ctx, ngx_log_t *log)
 {
-    u_char                   *p, info[NGX_PALETTE_CERT_CSR_INFO];
-    ngx_palette_cert_zone_t   nz;
-    ngx_palette_cert_file_t   files[4];
+    u_char                  *p, info[NGX_PALETTE_CERT_CSR_INFO];
+    ngx_palette_cert_zone_t  nz;
+    ngx_palette_cert_file_t  files[4];
 
     p = ngx_snprintf(info, sizeof(info), "%V\n%T\n%V\n%V\n",
                      &ctx->csr.key_type, ctx->csr.created, &ctx->csr.names,
@@ -2639,17 +2615,15 @@ ngx_palette_cert_task_guard(ngx_event_t *ev)
 static ngx_int_t
 ngx_palette_cert_api_get_named(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
-    ngx_uint_t                    staged, pending;
-    ngx_palette_cert_ctx_t       *ctx;
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_named_t     *e;
-    ngx_palette_cert_error_t      err;
-    ngx_palette_cert_parsed_t     parsed;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    ngx_int_t                  rc;
+    ngx_uint_t                 staged, pending;
+    ngx_palette_cert_ctx_t    *ctx;
+    ngx_palette_cert_zone_t   *zone;
+    ngx_palette_cert_named_t  *e;
+    ngx_palette_cert_error_t   err;
+    ngx_palette_cert_parsed_t  parsed;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     /* the copy holds the key: cleansed with the request */
 
@@ -2718,18 +2692,16 @@ ngx_palette_cert_api_get_named(ngx_http_request_t *r)
 static ngx_int_t
 ngx_palette_cert_api_list(ngx_http_request_t *r)
 {
-    ngx_uint_t                      i, n, failed, generation;
-    ngx_array_t                     page;
-    ngx_palette_cert_zone_t        *zone;
-    ngx_palette_cert_json_t         j;
-    ngx_palette_cert_named_t       *e;
-    ngx_palette_cert_error_t        err;
-    ngx_palette_cert_loc_conf_t    *plcf;
-    ngx_palette_cert_list_query_t   q;
-    ngx_palette_cert_list_item_t   *item;
+    ngx_uint_t                     i, n, failed, generation;
+    ngx_array_t                    page;
+    ngx_palette_cert_zone_t       *zone;
+    ngx_palette_cert_json_t        j;
+    ngx_palette_cert_named_t      *e;
+    ngx_palette_cert_error_t       err;
+    ngx_palette_cert_list_query_t  q;
+    ngx_palette_cert_list_item_t  *item;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     /* a browser opening the list gets the console page, as at the default */
 
@@ -2880,11 +2852,9 @@ ngx_palette_cert_list_item(ngx_palette_cert_json_t *j,
 static ngx_int_t
 ngx_palette_cert_api_get(ngx_http_request_t *r)
 {
-    ngx_palette_cert_zone_t      *zone;
-    ngx_palette_cert_loc_conf_t  *plcf;
+    ngx_palette_cert_zone_t  *zone;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_palette_cert_module);
-    zone = plcf->zone;
+    zone = ngx_palette_cert_api_zone(r);
 
     if (ngx_palette_cert_refresh(zone, r->connection->log) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -2901,8 +2871,8 @@ ngx_palette_cert_api_get(ngx_http_request_t *r)
 static ngx_int_t
 ngx_palette_cert_media_type(ngx_http_request_t *r, ngx_str_t *boundary)
 {
-    u_char     *p, *last;
-    ngx_str_t   type;
+    u_char    *p, *last;
+    ngx_str_t  type;
 
     if (r->headers_in.content_type == NULL) {
         return NGX_DECLINED;
@@ -3142,8 +3112,8 @@ ngx_palette_cert_cleanse_h2_handler(ngx_event_t *ev)
 static ngx_int_t
 ngx_palette_cert_if_match(ngx_http_request_t *r, ngx_uint_t generation)
 {
-    u_char     *p, *last, *start;
-    ngx_int_t   n;
+    u_char    *p, *last, *start;
+    ngx_int_t  n;
 
     if (r->headers_in.if_match == NULL) {
         return NGX_OK;
@@ -3232,10 +3202,10 @@ static void
 ngx_palette_cert_audit(ngx_http_request_t *r, ngx_palette_cert_zone_t *zone,
     const char *what, ngx_palette_cert_parsed_t *cur)
 {
-    u_char        *s, *d, md[EVP_MAX_MD_SIZE];
-    u_char         subject[256], date[32];
-    ngx_str_t      subj, na;
-    unsigned int   n;
+    u_char       *s, *d, md[EVP_MAX_MD_SIZE];
+    u_char        subject[256], date[32];
+    ngx_str_t     subj, na;
+    unsigned int  n;
 
     if (X509_digest(cur->leaf, EVP_sha256(), md, &n) != 1 || n != 32) {
         ngx_memzero(md, 32);

@@ -82,6 +82,12 @@ typedef struct {
 } ngx_palette_cert_ctx_t;
 
 
+/* the zone of the request's API location */
+#define ngx_palette_cert_api_zone(r)                                          \
+    ((ngx_palette_cert_loc_conf_t *)                                          \
+         ngx_http_get_module_loc_conf(r, ngx_palette_cert_module))->zone
+
+
 /* ngx_palette_cert_api.c */
 ngx_uint_t ngx_palette_cert_dry_run(ngx_http_request_t *r);
 

@@ -487,9 +487,9 @@ ngx_palette_cert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ssize_t
 ngx_palette_cert_zone_size(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *name)
 {
-    u_char     *p;
-    ssize_t     size;
-    ngx_str_t   s;
+    u_char    *p;
+    ssize_t    size;
+    ngx_str_t  s;
 
     p = (u_char *) ngx_strchr(value->data, ':');
 
@@ -544,9 +544,9 @@ ngx_palette_cert_zone_size(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *name)
 static ngx_int_t
 ngx_palette_cert_zone_params(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone)
 {
-    ngx_int_t    n;
-    ngx_str_t   *value, s, *store;
-    ngx_uint_t   i;
+    ngx_int_t   n;
+    ngx_str_t  *value, s, *store;
+    ngx_uint_t  i;
 
     value = cf->args->elts;
     store = NULL;
@@ -796,9 +796,9 @@ ngx_palette_cert_zone_names(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone,
 static ngx_int_t
 ngx_palette_cert_zone_trust(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone)
 {
-    BIO         *bio;
-    X509        *x;
-    ngx_uint_t   n;
+    BIO        *bio;
+    X509       *x;
+    ngx_uint_t  n;
 
     if (ngx_conf_full_name(cf->cycle, &zone->trust, 1) != NGX_OK) {
         return NGX_ERROR;
@@ -919,9 +919,9 @@ ngx_int_t
 ngx_palette_cert_zone_reloaded(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_zone_t *ozone)
 {
-    u_char      *p;
-    ngx_str_t    off, none, *os, *ns;
-    ngx_uint_t   i;
+    u_char     *p;
+    ngx_str_t   off, none, *os, *ns;
+    ngx_uint_t  i;
 
     ngx_str_set(&off, "off");
     ngx_str_set(&none, "none");

@@ -230,9 +230,9 @@ ngx_int_t
 ngx_palette_cert_staged_save(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, time_t time, ngx_log_t *log)
 {
-    u_char                   *p, buf[NGX_TIME_T_LEN + 2];
-    ngx_uint_t                n;
-    ngx_palette_cert_file_t   files[NGX_PALETTE_CERT_FILES];
+    u_char                  *p, buf[NGX_TIME_T_LEN + 2];
+    ngx_uint_t               n;
+    ngx_palette_cert_file_t  files[NGX_PALETTE_CERT_FILES];
 
     p = ngx_sprintf(buf, "%T\n", time);
 
@@ -285,9 +285,9 @@ static ngx_int_t
 ngx_palette_cert_staged_loaded(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_file_t *files)
 {
-    size_t                   len;
-    time_t                   time;
-    ngx_palette_cert_pem_t   pem;
+    size_t                  len;
+    time_t                  time;
+    ngx_palette_cert_pem_t  pem;
 
     len = files[2].data.len;
 

@@ -76,6 +76,8 @@ static ngx_uint_t ngx_palette_cert_watch_equal(ngx_palette_cert_pem_t *pem,
     ngx_str_t *cert, ngx_str_t *ca, ngx_uint_t has_ca);
 static ngx_uint_t ngx_palette_cert_watch_same(ngx_palette_cert_watch_job_t *job,
     ngx_log_t *log);
+static void ngx_palette_cert_watch_refused(ngx_palette_cert_watch_job_t *job,
+    ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
     ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_watch_store(ngx_palette_cert_job_t *j);
@@ -120,12 +122,12 @@ static ngx_uint_t  ngx_palette_cert_watch_live;
 char *
 ngx_palette_cert_watch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    u_char                     *p;
-    ngx_str_t                  *value, name, id, s;
-    ngx_uint_t                  i;
-    ngx_msec_t                  interval;
-    ngx_palette_cert_zone_t    *zone;
-    ngx_palette_cert_watch_t   *w, **wp;
+    u_char                    *p;
+    ngx_str_t                 *value, name, id, s;
+    ngx_uint_t                 i;
+    ngx_msec_t                 interval;
+    ngx_palette_cert_zone_t   *zone;
+    ngx_palette_cert_watch_t  *w, **wp;
 
     value = cf->args->elts;
 
@@ -363,10 +365,10 @@ ngx_palette_cert_watch_init(ngx_cycle_t *cycle, ngx_palette_cert_zone_t *zone)
 ngx_int_t
 ngx_palette_cert_watch_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                      i, j;
-    ngx_palette_cert_zone_t       **zones;
-    ngx_palette_cert_watch_t      **w;
-    ngx_palette_cert_main_conf_t   *pmcf;
+    ngx_uint_t                     i, j;
+    ngx_palette_cert_zone_t      **zones;
+    ngx_palette_cert_watch_t     **w;
+    ngx_palette_cert_main_conf_t  *pmcf;
 
     if (ngx_process != NGX_PROCESS_WORKER
         && ngx_process != NGX_PROCESS_SINGLE)
@@ -781,18 +783,7 @@ ngx_palette_cert_watch_loaded(ngx_palette_cert_job_t *j, ngx_log_t *log)
             break;
         }
 
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "palette_cert zone \"%V\"%s%V%s: the watched folder "
-                      "\"%V\" is refused (%s): %*s; the certificate in "
-                      "service stays",
-                      &w->zone->name, w->id.len ? " certificate \"" : "",
-                      &w->id, w->id.len ? "\"" : "", &w->path, job->job.err.code,
-                      job->job.err.last - job->job.err.message, job->job.err.message);
-
-        ngx_palette_cert_count_change(w->zone, job->job.err.code);
-
-        wsh->seen = job->sig;
-        wsh->tries = 0;
+        ngx_palette_cert_watch_refused(job, log);
         wsh->problem = 0;
         break;
 
@@ -822,6 +813,36 @@ ngx_palette_cert_watch_loaded(ngx_palette_cert_job_t *j, ngx_log_t *log)
     }
 
     ngx_palette_cert_watch_end(j);
+}
+
+
+/*
+ * The files are refused (job->job.err says why): logged and counted once,
+ * and not looked at again until they change.
+ */
+
+static void
+ngx_palette_cert_watch_refused(ngx_palette_cert_watch_job_t *job,
+    ngx_log_t *log)
+{
+    ngx_palette_cert_error_t  *err;
+    ngx_palette_cert_watch_t  *w;
+
+    w = job->watch;
+    err = &job->job.err;
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "palette_cert zone \"%V\"%s%V%s: the watched folder "
+                  "\"%V\" is refused (%s): %*s; the certificate in "
+                  "service stays",
+                  &w->zone->name, w->id.len ? " certificate \"" : "",
+                  &w->id, w->id.len ? "\"" : "", &w->path, err->code,
+                  err->last - err->message, err->message);
+
+    ngx_palette_cert_count_change(w->zone, err->code);
+
+    w->sh->seen = job->sig;
+    w->sh->tries = 0;
 }
 
 
@@ -916,12 +937,7 @@ static ngx_int_t
 ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
     ngx_log_t *log)
 {
-    ngx_int_t                  rc;
-    ngx_palette_cert_zone_t   *zone;
-    ngx_palette_cert_watch_t  *w;
-
-    w = job->watch;
-    zone = w->zone;
+    ngx_int_t  rc;
 
     rc = ngx_palette_cert_change_begin(&job->job.change, &job->job.err, log);
 
@@ -929,7 +945,7 @@ ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
 
         /* another change, a reload or another nginx: soon again */
 
-        w->sh->next_check = 0;
+        job->watch->sh->next_check = 0;
         return NGX_BUSY;
     }
 
@@ -937,19 +953,7 @@ ngx_palette_cert_watch_apply(ngx_palette_cert_watch_job_t *job,
 
         /* a name of another certificate, or no room: until they change */
 
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "palette_cert zone \"%V\"%s%V%s: the watched folder "
-                      "\"%V\" is refused (%s): %*s; the certificate in "
-                      "service stays",
-                      &zone->name, w->id.len ? " certificate \"" : "",
-                      &w->id, w->id.len ? "\"" : "", &w->path, job->job.err.code,
-                      job->job.err.last - job->job.err.message, job->job.err.message);
-
-        ngx_palette_cert_count_change(zone, job->job.err.code);
-
-        w->sh->seen = job->sig;
-        w->sh->tries = 0;
-
+        ngx_palette_cert_watch_refused(job, log);
         return NGX_DECLINED;
     }
 
@@ -1095,8 +1099,8 @@ static void
 ngx_palette_cert_watch_problem(ngx_palette_cert_watch_t *w, ngx_uint_t file,
     ngx_err_t err, const char *what, ngx_log_t *log)
 {
-    char      *name;
-    uint32_t   problem;
+    char     *name;
+    uint32_t  problem;
 
     if (log == NULL) {
         return;
