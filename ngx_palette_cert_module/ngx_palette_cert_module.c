@@ -29,6 +29,8 @@ static ssize_t ngx_palette_cert_zone_size(ngx_conf_t *cf, ngx_str_t *value,
     ngx_str_t *name);
 static ngx_int_t ngx_palette_cert_zone_params(ngx_conf_t *cf,
     ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_zone_param(ngx_conf_t *cf,
+    ngx_palette_cert_zone_t *zone, ngx_str_t *param, ngx_uint_t *store);
 static ngx_int_t ngx_palette_cert_zone_path(ngx_conf_t *cf,
     ngx_palette_cert_zone_t *zone, ngx_str_t *value);
 static ngx_int_t ngx_palette_cert_zone_names(ngx_conf_t *cf,
@@ -544,112 +546,33 @@ ngx_palette_cert_zone_size(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *name)
 static ngx_int_t
 ngx_palette_cert_zone_params(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone)
 {
-    ngx_int_t   n;
-    ngx_str_t  *value, s, *store;
-    ngx_uint_t  i;
+    ngx_int_t    rc;
+    ngx_str_t   *value;
+    ngx_uint_t   i, store;
 
     value = cf->args->elts;
-    store = NULL;
+    store = 0;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
-        s.data = (u_char *) ngx_strchr(value[i].data, '=');
+        rc = ngx_palette_cert_zone_param(cf, zone, &value[i], &store);
 
-        if (s.data == NULL) {
-            goto invalid;
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in "
+                               "\"palette_cert_zone\"", &value[i]);
+            return NGX_ERROR;
         }
 
-        s.data++;
-        s.len = value[i].data + value[i].len - s.data;
+        if (rc == NGX_BUSY) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate parameter \"%V\" in "
+                               "\"palette_cert_zone\"", &value[i]);
+            return NGX_ERROR;
+        }
 
-        if (ngx_strncmp(value[i].data, "names=", 6) == 0) {
-
-            if (zone->names.nelts) {
-                goto duplicate;
-            }
-
-            if (ngx_palette_cert_zone_names(cf, zone, &s) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-        } else if (ngx_strncmp(value[i].data, "store=", 6) == 0) {
-
-            if (store) {
-                goto duplicate;
-            }
-
-            store = &value[i];
-
-            if (s.len == 0) {
-                goto invalid;
-            }
-
-            if (ngx_palette_cert_zone_path(cf, zone, &s) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-        } else if (ngx_strncmp(value[i].data, "trust=", 6) == 0) {
-
-            if (zone->trust.data) {
-                goto duplicate;
-            }
-
-            zone->trust = s;
-
-            if (s.len == 0) {
-                goto invalid;
-            }
-
-            if (ngx_palette_cert_zone_trust(cf, zone) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-        } else if (ngx_strncmp(value[i].data, "cache=", 6) == 0) {
-
-            if (zone->cache_max != NGX_CONF_UNSET_UINT) {
-                goto duplicate;
-            }
-
-            n = ngx_atoi(s.data, s.len);
-
-            if (n == NGX_ERROR || n == 0) {
-                goto invalid;
-            }
-
-            zone->cache_max = n;
-
-        } else if (ngx_strncmp(value[i].data, "expire_warn=", 12) == 0) {
-
-            if (zone->expire_warn != NGX_CONF_UNSET) {
-                goto duplicate;
-            }
-
-            zone->expire_warn = ngx_parse_time(&s, 1);
-
-            if (zone->expire_warn == (time_t) NGX_ERROR) {
-                goto invalid;
-            }
-
-        } else if (ngx_strncmp(value[i].data, "history=", 8) == 0) {
-
-            if (zone->history != NGX_CONF_UNSET_UINT) {
-                goto duplicate;
-            }
-
-            n = ngx_atoi(s.data, s.len);
-
-            if (n == NGX_ERROR || n > NGX_PALETTE_CERT_HISTORY_MAX) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\" in \"palette_cert_zone\": "
-                                   "the history keeps 0 to %d versions",
-                                   &value[i], NGX_PALETTE_CERT_HISTORY_MAX);
-                return NGX_ERROR;
-            }
-
-            zone->history = n;
-
-        } else {
-            goto invalid;
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
         }
     }
 
@@ -657,27 +580,110 @@ ngx_palette_cert_zone_params(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone)
     ngx_conf_init_uint_value(zone->cache_max, NGX_PALETTE_CERT_CACHE);
     ngx_conf_init_value(zone->expire_warn, NGX_PALETTE_CERT_EXPIRE_WARN);
 
-    if (store == NULL) {
-        return ngx_palette_cert_zone_path(cf, zone, NULL);
+    return store ? NGX_OK : ngx_palette_cert_zone_path(cf, zone, NULL);
+}
+
+
+/*
+ * One NAME=VALUE parameter: NGX_DECLINED when it is invalid, NGX_BUSY
+ * when it was given before, NGX_ERROR when it was logged here.
+ */
+
+static ngx_int_t
+ngx_palette_cert_zone_param(ngx_conf_t *cf, ngx_palette_cert_zone_t *zone,
+    ngx_str_t *param, ngx_uint_t *store)
+{
+    ngx_int_t  n;
+    ngx_str_t  s;
+
+    s.data = (u_char *) ngx_strchr(param->data, '=');
+
+    if (s.data == NULL || s.data + 1 == param->data + param->len) {
+        return NGX_DECLINED;
     }
 
+    s.data++;
+    s.len = param->data + param->len - s.data;
+
+    if (ngx_strncmp(param->data, "names=", 6) == 0) {
+
+        if (zone->names.nelts) {
+            return NGX_BUSY;
+        }
+
+        return ngx_palette_cert_zone_names(cf, zone, &s);
+    }
+
+    if (ngx_strncmp(param->data, "store=", 6) == 0) {
+
+        if ((*store)++) {
+            return NGX_BUSY;
+        }
+
+        return ngx_palette_cert_zone_path(cf, zone, &s);
+    }
+
+    if (ngx_strncmp(param->data, "trust=", 6) == 0) {
+
+        if (zone->trust.data) {
+            return NGX_BUSY;
+        }
+
+        zone->trust = s;
+
+        return ngx_palette_cert_zone_trust(cf, zone);
+    }
+
+    if (ngx_strncmp(param->data, "cache=", 6) == 0) {
+
+        if (zone->cache_max != NGX_CONF_UNSET_UINT) {
+            return NGX_BUSY;
+        }
+
+        n = ngx_atoi(s.data, s.len);
+
+        if (n == NGX_ERROR || n == 0) {
+            return NGX_DECLINED;
+        }
+
+        zone->cache_max = n;
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(param->data, "expire_warn=", 12) == 0) {
+
+        if (zone->expire_warn != NGX_CONF_UNSET) {
+            return NGX_BUSY;
+        }
+
+        zone->expire_warn = ngx_parse_time(&s, 1);
+
+        return (zone->expire_warn == (time_t) NGX_ERROR) ? NGX_DECLINED
+                                                         : NGX_OK;
+    }
+
+    if (ngx_strncmp(param->data, "history=", 8) != 0) {
+        return NGX_DECLINED;
+    }
+
+    if (zone->history != NGX_CONF_UNSET_UINT) {
+        return NGX_BUSY;
+    }
+
+    n = ngx_atoi(s.data, s.len);
+
+    if (n == NGX_ERROR || n > NGX_PALETTE_CERT_HISTORY_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"%V\" in \"palette_cert_zone\": the "
+                           "history keeps 0 to %d versions", param,
+                           NGX_PALETTE_CERT_HISTORY_MAX);
+        return NGX_ERROR;
+    }
+
+    zone->history = n;
+
     return NGX_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\" in \"palette_cert_zone\"",
-                       &value[i]);
-
-    return NGX_ERROR;
-
-duplicate:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "duplicate parameter \"%V\" in \"palette_cert_zone\"",
-                       &value[i]);
-
-    return NGX_ERROR;
 }
 
 

@@ -27,6 +27,8 @@ static ngx_int_t ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone);
 static ngx_palette_cert_zone_t *ngx_palette_cert_running_zone(
     ngx_palette_cert_zone_t *zone);
 static ngx_int_t ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_zone_current(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *cur, ngx_uint_t renewed, ngx_uint_t *last);
 static ngx_int_t ngx_palette_cert_zone_default(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_uint_t *renewed);
 static ngx_int_t ngx_palette_cert_pem_usable(ngx_palette_cert_zone_t *zone,
@@ -186,40 +188,7 @@ ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone)
         goto nomem;
     }
 
-    rc = NGX_DECLINED;
-    last = 0;
-
-    if (zone->store.len) {
-        rc = ngx_palette_cert_store_load(zone, "current", &cur, zone->log);
-
-        /* the generation is known even when the files are damaged */
-
-        last = cur.generation;
-
-        if (rc == NGX_ERROR && last) {
-            ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
-                          "palette_cert zone \"%V\": generation %ui in "
-                          "\"%V\" cannot be used, the self-signed "
-                          "certificate is served", &zone->name, last,
-                          &zone->store);
-        }
-
-        if (rc == NGX_OK
-            && ngx_palette_cert_pem_usable(zone, &cur, "current") != NGX_OK)
-        {
-            ngx_palette_cert_pem_free(&cur);
-            rc = NGX_ERROR;
-        }
-
-        /* the default served until now was replaced by a new one */
-
-        if (rc == NGX_OK && renewed
-            && cur.source == NGX_PALETTE_CERT_SELF_SIGNED)
-        {
-            ngx_palette_cert_pem_free(&cur);
-            rc = NGX_DECLINED;
-        }
-    }
+    rc = ngx_palette_cert_zone_current(zone, &cur, renewed, &last);
 
     if (rc != NGX_OK) {
 
@@ -282,6 +251,57 @@ nomem:
     ngx_palette_cert_pem_free(&def);
 
     return NGX_ERROR;
+}
+
+
+/*
+ * What the store serves: NGX_DECLINED when it holds nothing usable (or
+ * the default it served was replaced by a new one); *last is its
+ * generation all the same.
+ */
+
+static ngx_int_t
+ngx_palette_cert_zone_current(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_pem_t *cur, ngx_uint_t renewed, ngx_uint_t *last)
+{
+    ngx_int_t  rc;
+
+    *last = 0;
+
+    if (zone->store.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_palette_cert_store_load(zone, "current", cur, zone->log);
+
+    /* the generation is known even when the files are damaged */
+
+    *last = cur->generation;
+
+    if (rc == NGX_ERROR && *last) {
+        ngx_log_error(NGX_LOG_ALERT, zone->log, 0,
+                      "palette_cert zone \"%V\": generation %ui in "
+                      "\"%V\" cannot be used, the self-signed "
+                      "certificate is served", &zone->name, *last,
+                      &zone->store);
+    }
+
+    if (rc == NGX_OK
+        && ngx_palette_cert_pem_usable(zone, cur, "current") != NGX_OK)
+    {
+        ngx_palette_cert_pem_free(cur);
+        rc = NGX_ERROR;
+    }
+
+    /* the default served until now was replaced by a new one */
+
+    if (rc == NGX_OK && renewed && cur->source == NGX_PALETTE_CERT_SELF_SIGNED)
+    {
+        ngx_palette_cert_pem_free(cur);
+        rc = NGX_DECLINED;
+    }
+
+    return rc;
 }
 
 

@@ -60,6 +60,8 @@ static char *ngx_palette_cert_watch_file_names[2][3] = {
 };
 
 
+static ngx_palette_cert_zone_t *ngx_palette_cert_watch_target(ngx_conf_t *cf,
+    ngx_str_t *value, ngx_str_t *id);
 static void ngx_palette_cert_watch_handler(ngx_event_t *ev);
 static ngx_int_t ngx_palette_cert_watch_take(ngx_palette_cert_watch_t *w);
 static void ngx_palette_cert_watch_release(ngx_palette_cert_watch_t *w);
@@ -123,7 +125,7 @@ char *
 ngx_palette_cert_watch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     u_char                    *p;
-    ngx_str_t                 *value, name, id, s;
+    ngx_str_t                 *value, id, s;
     ngx_uint_t                 i;
     ngx_msec_t                 interval;
     ngx_palette_cert_zone_t   *zone;
@@ -131,44 +133,8 @@ ngx_palette_cert_watch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    name = value[1];
-
-    /* the default's: empty, but never NULL, as it goes into messages */
-    ngx_str_set(&id, "");
-
-    p = ngx_strlchr(name.data, name.data + name.len, '/');
-
-    if (p) {
-        id.data = p + 1;
-        id.len = name.data + name.len - id.data;
-        name.len = p - name.data;
-
-        if (!ngx_palette_cert_id_valid(id.data, id.len)) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid certificate id \"%V\" in "
-                               "\"palette_cert_watch\": up to 64 letters, "
-                               "digits, dots, underscores and hyphens, "
-                               "starting with a letter or digit", &id);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    zone = ngx_palette_cert_find_zone(cf, &name);
-
+    zone = ngx_palette_cert_watch_target(cf, &value[1], &id);
     if (zone == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"palette_cert_watch\" refers to zone \"%V\" "
-                           "that is not declared by \"palette_cert_zone\" "
-                           "before it", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_palette_cert_watch_find(zone, &id)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"palette_cert_watch\": the %s%V%s of zone "
-                           "\"%V\" is watched already",
-                           id.len ? "certificate \"" : "default certificate",
-                           &id, id.len ? "\"" : "", &zone->name);
         return NGX_CONF_ERROR;
     }
 
@@ -256,6 +222,60 @@ ngx_palette_cert_watch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     *wp = w;
 
     return NGX_CONF_OK;
+}
+
+
+/* ZONE or ZONE/ID: the zone, and the id (empty for the default) */
+
+static ngx_palette_cert_zone_t *
+ngx_palette_cert_watch_target(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *id)
+{
+    u_char                   *p;
+    ngx_str_t                 name;
+    ngx_palette_cert_zone_t  *zone;
+
+    name = *value;
+
+    /* the default's: empty, but never NULL, as it goes into messages */
+    ngx_str_set(id, "");
+
+    p = ngx_strlchr(name.data, name.data + name.len, '/');
+
+    if (p) {
+        id->data = p + 1;
+        id->len = name.data + name.len - id->data;
+        name.len = p - name.data;
+
+        if (!ngx_palette_cert_id_valid(id->data, id->len)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid certificate id \"%V\" in "
+                               "\"palette_cert_watch\": up to 64 letters, "
+                               "digits, dots, underscores and hyphens, "
+                               "starting with a letter or digit", id);
+            return NULL;
+        }
+    }
+
+    zone = ngx_palette_cert_find_zone(cf, &name);
+
+    if (zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"palette_cert_watch\" refers to zone \"%V\" "
+                           "that is not declared by \"palette_cert_zone\" "
+                           "before it", &name);
+        return NULL;
+    }
+
+    if (ngx_palette_cert_watch_find(zone, id)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"palette_cert_watch\": the %s%V%s of zone "
+                           "\"%V\" is watched already",
+                           id->len ? "certificate \"" : "default certificate",
+                           id, id->len ? "\"" : "", &zone->name);
+        return NULL;
+    }
+
+    return zone;
 }
 
 
