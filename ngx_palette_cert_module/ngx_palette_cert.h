@@ -919,6 +919,8 @@ void ngx_palette_cert_tag(u_char *tag, size_t *len, ngx_str_t *id,
     ngx_uint_t generation, X509 *leaf, time_t not_after, u_char *sha256);
 void ngx_palette_cert_count_change(ngx_palette_cert_zone_t *zone,
     const char *result);
+ngx_palette_cert_main_conf_t *ngx_palette_cert_worker_conf(
+    ngx_cycle_t *cycle);
 ngx_int_t ngx_palette_cert_expire_init(ngx_cycle_t *cycle);
 void ngx_palette_cert_expire_check(ngx_palette_cert_zone_t *zone,
     ngx_log_t *log);
