@@ -820,6 +820,8 @@ ngx_palette_cert_named_t *ngx_palette_cert_named_next(
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_named_t *e);
 ngx_int_t ngx_palette_cert_meta(X509 *leaf, EVP_PKEY *key,
     ngx_palette_cert_meta_t *m, u_char *buf, size_t size);
+size_t ngx_palette_cert_ip_text(const ASN1_OCTET_STRING *ip, u_char *text,
+    size_t size);
 ngx_palette_cert_named_t *ngx_palette_cert_named_alloc(
     ngx_palette_cert_zone_t *zone, ngx_str_t *id, ngx_palette_cert_meta_t *m,
     ngx_palette_cert_pem_t *pem);
@@ -827,6 +829,8 @@ ngx_palette_cert_named_t *ngx_palette_cert_named_dup(
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_named_t *o);
 void ngx_palette_cert_named_free(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_named_t *e);
+ngx_int_t ngx_palette_cert_pem_alloc(ngx_palette_cert_pem_t *pem,
+    size_t cert_len, size_t key_len, size_t ca_len);
 ngx_int_t ngx_palette_cert_named_copy(ngx_palette_cert_named_t *e,
     ngx_palette_cert_pem_t *pem);
 ngx_int_t ngx_palette_cert_named_meta(ngx_palette_cert_named_t *e,
