@@ -959,6 +959,9 @@ ngx_int_t ngx_palette_cert_aside_publish(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_aside_t *e);
 void ngx_palette_cert_aside_discard(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_aside_t *e);
+ngx_int_t ngx_palette_cert_aside_copy(ngx_palette_cert_zone_t *zone,
+    ngx_uint_t kind, ngx_str_t *id, ngx_uint_t parts, ngx_pool_t *pool,
+    ngx_palette_cert_aside_t **copy);
 ngx_palette_cert_aside_t **ngx_palette_cert_aside_find(
     ngx_palette_cert_zone_t *zone, ngx_uint_t kind, ngx_str_t *id);
 ngx_int_t ngx_palette_cert_aside_remove(ngx_palette_cert_zone_t *zone,

@@ -674,47 +674,23 @@ void
 ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
     ngx_palette_cert_zone_t *zone, ngx_str_t *id)
 {
-    u_char                    *p, *copy, buf[32];
-    size_t                     len;
-    time_t                     created;
-    ngx_str_t                  key_type;
+    u_char                    *p, buf[32];
+    ngx_int_t                  rc;
     ngx_palette_cert_aside_t  *e;
 
     ngx_palette_cert_json_key(j, "csr_pending");
 
-    copy = NULL;
-    len = 0;
-    created = 0;
-    key_type.len = 0;
+    /* the names and the request: the key is not copied */
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    rc = ngx_palette_cert_aside_copy(zone, NGX_PALETTE_CERT_ASIDE_CSR, id,
+                                     1 | 4, j->pool, &e);
 
-    e = *ngx_palette_cert_aside_find(zone, NGX_PALETTE_CERT_ASIDE_CSR, id);
-
-    if (e) {
-        len = e->len[0] + e->len[2];
-        copy = ngx_pnalloc(j->pool, len + sizeof(e->key_type));
-
-        if (copy) {
-            p = ngx_cpymem(copy, e->data, e->len[0]);
-            p = ngx_cpymem(p, e->data + e->len[0] + e->len[1], e->len[2]);
-            ngx_memcpy(p, e->key_type, e->key_type_len);
-
-            key_type.data = p;
-            key_type.len = e->key_type_len;
-            created = e->time;
-            len = e->len[0];
-        }
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    if (e == NULL) {
+    if (rc == NGX_DECLINED) {
         ngx_palette_cert_json_raw(j, "null");
         return;
     }
 
-    if (copy == NULL) {
+    if (rc != NGX_OK) {
         j->failed = 1;
         return;
     }
@@ -722,17 +698,17 @@ ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
     ngx_palette_cert_json_raw(j, "{");
 
     ngx_palette_cert_json_key(j, "names");
-    ngx_palette_cert_json_list(j, copy, len);
+    ngx_palette_cert_json_list(j, e->data, e->len[0]);
 
     ngx_palette_cert_json_key(j, "key_type");
-    ngx_palette_cert_json_str(j, key_type.data, key_type.len);
+    ngx_palette_cert_json_str(j, e->key_type, e->key_type_len);
 
     ngx_palette_cert_json_key(j, "created");
-    p = ngx_palette_cert_rfc3339(buf, created);
+    p = ngx_palette_cert_rfc3339(buf, e->time);
     ngx_palette_cert_json_str(j, buf, p - buf);
 
     ngx_palette_cert_json_key(j, "csr");
-    ngx_palette_cert_json_str(j, copy + len, key_type.data - (copy + len));
+    ngx_palette_cert_json_str(j, e->data + e->len[0], e->len[2]);
 
     ngx_palette_cert_json_raw(j, "}");
 }
@@ -746,15 +722,12 @@ ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
 ngx_int_t
 ngx_palette_cert_csr_load(ngx_palette_cert_zone_t *zone)
 {
-    ngx_palette_cert_file_t  files[4];
-
-    files[0].name = "key.pem";
-    files[0].mode = 1;
-    files[1].name = "request.pem";
-    files[1].mode = 1;
-    files[2].name = "info";
-    files[2].mode = 1;
-    files[3].name = NULL;
+    ngx_palette_cert_file_t  files[] = {
+        { "key.pem", ngx_null_string, 1 },
+        { "request.pem", ngx_null_string, 1 },
+        { "info", ngx_null_string, 1 },
+        { NULL, ngx_null_string, 0 }
+    };
 
     return ngx_palette_cert_store_load_aside(zone, "csr", files,
                                              ngx_palette_cert_csr_loaded,
