@@ -887,6 +887,8 @@ ngx_palette_cert_named_t *ngx_palette_cert_named_next(
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_named_t *e);
 ngx_int_t ngx_palette_cert_meta(X509 *leaf, EVP_PKEY *key,
     ngx_palette_cert_meta_t *m, u_char *buf, size_t size);
+size_t ngx_palette_cert_ip_text(const ASN1_OCTET_STRING *ip, u_char *text,
+    size_t size);
 ngx_palette_cert_named_t *ngx_palette_cert_named_alloc(
     ngx_palette_cert_zone_t *zone, ngx_str_t *id, ngx_palette_cert_meta_t *m,
     ngx_palette_cert_pem_t *pem);
@@ -894,6 +896,8 @@ ngx_palette_cert_named_t *ngx_palette_cert_named_dup(
     ngx_palette_cert_zone_t *zone, ngx_palette_cert_named_t *o);
 void ngx_palette_cert_named_free(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_named_t *e);
+ngx_int_t ngx_palette_cert_pem_alloc(ngx_palette_cert_pem_t *pem,
+    size_t cert_len, size_t key_len, size_t ca_len);
 ngx_int_t ngx_palette_cert_named_copy(ngx_palette_cert_named_t *e,
     ngx_palette_cert_pem_t *pem);
 ngx_int_t ngx_palette_cert_named_meta(ngx_palette_cert_named_t *e,
@@ -986,6 +990,8 @@ void ngx_palette_cert_tag(u_char *tag, size_t *len, ngx_str_t *id,
     ngx_uint_t generation, X509 *leaf, time_t not_after, u_char *sha256);
 void ngx_palette_cert_count_change(ngx_palette_cert_zone_t *zone,
     const char *result);
+ngx_palette_cert_main_conf_t *ngx_palette_cert_worker_conf(
+    ngx_cycle_t *cycle);
 ngx_int_t ngx_palette_cert_expire_init(ngx_cycle_t *cycle);
 void ngx_palette_cert_expire_check(ngx_palette_cert_zone_t *zone,
     ngx_log_t *log);
@@ -1020,6 +1026,9 @@ ngx_int_t ngx_palette_cert_aside_publish(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_aside_t *e);
 void ngx_palette_cert_aside_discard(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_aside_t *e);
+ngx_int_t ngx_palette_cert_aside_copy(ngx_palette_cert_zone_t *zone,
+    ngx_uint_t kind, ngx_str_t *id, ngx_uint_t parts, ngx_pool_t *pool,
+    ngx_palette_cert_aside_t **copy);
 ngx_palette_cert_aside_t **ngx_palette_cert_aside_find(
     ngx_palette_cert_zone_t *zone, ngx_uint_t kind, ngx_str_t *id);
 ngx_int_t ngx_palette_cert_aside_remove(ngx_palette_cert_zone_t *zone,

@@ -91,29 +91,24 @@ ngx_palette_cert_aside_publish(ngx_palette_cert_zone_t *zone,
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    if (zone->sh->update != (ngx_atomic_uint_t) ngx_pid
-        || zone->sh->pending_aside != e)
-    {
-        rc = NGX_BUSY;
-        goto done;
+    rc = NGX_BUSY;
+
+    if (ngx_palette_cert_change_owned(zone) && zone->sh->pending_aside == e) {
+        id.data = e->id;
+        id.len = e->id_len;
+
+        pp = ngx_palette_cert_aside_find(zone, e->kind, &id);
+
+        if (*pp) {
+            e->next = (*pp)->next;
+            ngx_palette_cert_aside_free(zone, *pp);
+        }
+
+        *pp = e;
+        zone->sh->pending_aside = NULL;
+
+        rc = NGX_OK;
     }
-
-    id.data = e->id;
-    id.len = e->id_len;
-
-    pp = ngx_palette_cert_aside_find(zone, e->kind, &id);
-
-    if (*pp) {
-        e->next = (*pp)->next;
-        ngx_palette_cert_aside_free(zone, *pp);
-    }
-
-    *pp = e;
-    zone->sh->pending_aside = NULL;
-
-    rc = NGX_OK;
-
-done:
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
@@ -127,8 +122,7 @@ ngx_palette_cert_aside_discard(ngx_palette_cert_zone_t *zone,
 {
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    if (e
-        && zone->sh->update == (ngx_atomic_uint_t) ngx_pid
+    if (e && ngx_palette_cert_change_owned(zone)
         && zone->sh->pending_aside == e)
     {
         ngx_palette_cert_aside_free(zone, e);
@@ -136,6 +130,74 @@ ngx_palette_cert_aside_discard(ngx_palette_cert_zone_t *zone,
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+/*
+ * A copy, from the pool, of what a certificate keeps aside of that kind,
+ * made under the pool's lock: the entry with the parts asked for (a bit
+ * each, 1 << i), the others left out and empty, so that a key is copied
+ * only where it is used.  NGX_DECLINED when there is none, NGX_ERROR when
+ * memory runs out.
+ */
+
+ngx_int_t
+ngx_palette_cert_aside_copy(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
+    ngx_str_t *id, ngx_uint_t parts, ngx_pool_t *pool,
+    ngx_palette_cert_aside_t **copy)
+{
+    u_char                    *p, *src;
+    size_t                     size;
+    ngx_int_t                  rc;
+    ngx_uint_t                 i;
+    ngx_palette_cert_aside_t  *e, *c;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    e = *ngx_palette_cert_aside_find(zone, kind, id);
+
+    if (e == NULL) {
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    size = offsetof(ngx_palette_cert_aside_t, data);
+
+    for (i = 0; i < 4; i++) {
+        size += (parts & (1 << i)) ? e->len[i] : 0;
+    }
+
+    c = ngx_palloc(pool, size);
+    if (c == NULL) {
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    ngx_memcpy(c, e, offsetof(ngx_palette_cert_aside_t, data));
+    c->next = NULL;
+
+    p = c->data;
+    src = e->data;
+
+    for (i = 0; i < 4; i++) {
+        if (parts & (1 << i)) {
+            p = ngx_cpymem(p, src, e->len[i]);
+
+        } else {
+            c->len[i] = 0;
+        }
+
+        src += e->len[i];
+    }
+
+    *copy = c;
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
 }
 
 

@@ -39,11 +39,31 @@ static ngx_int_t ngx_palette_cert_upload_member(
     ngx_palette_cert_json_parser_t *jp, ngx_str_t *name);
 static ngx_int_t ngx_palette_cert_csr_member(
     ngx_palette_cert_json_parser_t *jp, ngx_str_t *name);
+static ngx_int_t ngx_palette_cert_csr_string(
+    ngx_palette_cert_json_parser_t *jp, ngx_palette_cert_csr_fields_t *c,
+    const char *field, ngx_str_t *value, const char *error);
+static ngx_int_t ngx_palette_cert_csr_names(
+    ngx_palette_cert_json_parser_t *jp, ngx_palette_cert_csr_fields_t *c);
+static ngx_int_t ngx_palette_cert_json_parse(u_char *p, size_t len,
+    ngx_int_t (*member)(ngx_palette_cert_json_parser_t *jp, ngx_str_t *name),
+    void *data, const char **error);
 static ngx_int_t ngx_palette_cert_json_object(
     ngx_palette_cert_json_parser_t *jp);
+static ngx_int_t ngx_palette_cert_json_open(
+    ngx_palette_cert_json_parser_t *jp, u_char close, const char *unclosed);
+static ngx_int_t ngx_palette_cert_json_name(
+    ngx_palette_cert_json_parser_t *jp, ngx_str_t *name);
+static ngx_int_t ngx_palette_cert_json_next(
+    ngx_palette_cert_json_parser_t *jp, u_char close, const char *unclosed,
+    const char *unseparated);
+static ngx_int_t ngx_palette_cert_json_more(
+    ngx_palette_cert_json_parser_t *jp, const char *unclosed);
 static void ngx_palette_cert_json_ws(ngx_palette_cert_json_parser_t *jp);
 static ngx_int_t ngx_palette_cert_json_string(
     ngx_palette_cert_json_parser_t *jp, ngx_str_t *out);
+static ngx_int_t ngx_palette_cert_json_escape(
+    ngx_palette_cert_json_parser_t *jp, u_char **pos, u_char **dst);
+static u_char *ngx_palette_cert_utf8_write(u_char *dst, ngx_uint_t code);
 static ngx_int_t ngx_palette_cert_json_skip(
     ngx_palette_cert_json_parser_t *jp, ngx_uint_t depth);
 static ngx_int_t ngx_palette_cert_utf8(u_char *p, u_char *last);
@@ -113,25 +133,8 @@ ngx_int_t
 ngx_palette_cert_parse_json(u_char *p, size_t len,
     ngx_palette_cert_fields_t *f)
 {
-    ngx_palette_cert_json_parser_t  jp;
-
-    jp.pos = p;
-    jp.last = p + len;
-    jp.error = NULL;
-    jp.data = f;
-    jp.member = ngx_palette_cert_upload_member;
-
-    if (ngx_palette_cert_json_object(&jp) == NGX_OK) {
-        return NGX_OK;
-    }
-
-    /* a field's own error, or the JSON's */
-
-    if (jp.error) {
-        f->error = jp.error;
-    }
-
-    return NGX_ERROR;
+    return ngx_palette_cert_json_parse(p, len, ngx_palette_cert_upload_member,
+                                       f, &f->error);
 }
 
 
@@ -194,25 +197,10 @@ ngx_int_t
 ngx_palette_cert_parse_csr(u_char *p, size_t len,
     ngx_palette_cert_csr_fields_t *c)
 {
-    ngx_palette_cert_json_parser_t  jp;
-
     ngx_memzero(c, sizeof(ngx_palette_cert_csr_fields_t));
 
-    jp.pos = p;
-    jp.last = p + len;
-    jp.error = NULL;
-    jp.data = c;
-    jp.member = ngx_palette_cert_csr_member;
-
-    if (ngx_palette_cert_json_object(&jp) == NGX_OK) {
-        return NGX_OK;
-    }
-
-    if (jp.error) {
-        c->error = jp.error;
-    }
-
-    return NGX_ERROR;
+    return ngx_palette_cert_json_parse(p, len, ngx_palette_cert_csr_member,
+                                       c, &c->error);
 }
 
 
@@ -220,7 +208,6 @@ static ngx_int_t
 ngx_palette_cert_csr_member(ngx_palette_cert_json_parser_t *jp,
     ngx_str_t *name)
 {
-    ngx_uint_t                      first;
     ngx_palette_cert_csr_fields_t  *c = jp->data;
 
     if (name->len == 5 && ngx_strncmp(name->data, "names", 5) == 0) {
@@ -231,71 +218,7 @@ ngx_palette_cert_csr_member(ngx_palette_cert_json_parser_t *jp,
 
         c->has_names = 1;
 
-        if (*jp->pos != '[') {
-            c->field = "names";
-            jp->error = "\"names\" must be a JSON array of strings";
-            return NGX_ERROR;
-        }
-
-        jp->pos++;
-        first = 1;
-
-        for ( ;; ) {
-            ngx_palette_cert_json_ws(jp);
-
-            if (jp->pos == jp->last) {
-                jp->error = "the JSON array is not closed";
-                return NGX_ERROR;
-            }
-
-            if (*jp->pos == ']' && first) {
-                jp->pos++;
-                return NGX_OK;
-            }
-
-            first = 0;
-
-            if (*jp->pos != '"') {
-                c->field = "names";
-                jp->error = "\"names\" must be a JSON array of strings";
-                return NGX_ERROR;
-            }
-
-            if (c->nnames == NGX_PALETTE_CERT_CSR_NAMES) {
-                c->field = "names";
-                jp->error = "\"names\" holds more names than a certificate "
-                            "request takes (100)";
-                return NGX_ERROR;
-            }
-
-            if (ngx_palette_cert_json_string(jp, &c->names[c->nnames])
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            c->nnames++;
-
-            ngx_palette_cert_json_ws(jp);
-
-            if (jp->pos == jp->last) {
-                jp->error = "the JSON array is not closed";
-                return NGX_ERROR;
-            }
-
-            if (*jp->pos == ',') {
-                jp->pos++;
-                continue;
-            }
-
-            if (*jp->pos == ']') {
-                jp->pos++;
-                return NGX_OK;
-            }
-
-            jp->error = "JSON array elements are not separated by \",\"";
-            return NGX_ERROR;
-        }
+        return ngx_palette_cert_csr_names(jp, c);
     }
 
     if (name->len == 8 && ngx_strncmp(name->data, "key_type", 8) == 0) {
@@ -306,13 +229,9 @@ ngx_palette_cert_csr_member(ngx_palette_cert_json_parser_t *jp,
 
         c->has_key_type = 1;
 
-        if (*jp->pos != '"') {
-            c->field = "key_type";
-            jp->error = "\"key_type\" must be a JSON string";
-            return NGX_ERROR;
-        }
-
-        return ngx_palette_cert_json_string(jp, &c->key_type);
+        return ngx_palette_cert_csr_string(jp, c, "key_type", &c->key_type,
+                                           "\"key_type\" must be a JSON "
+                                           "string");
     }
 
     if (name->len == 7 && ngx_strncmp(name->data, "subject", 7) == 0) {
@@ -321,22 +240,17 @@ ngx_palette_cert_csr_member(ngx_palette_cert_json_parser_t *jp,
             goto twice;
         }
 
+        c->has_subject = 1;
+
         if (*jp->pos == 'n'
             && ngx_palette_cert_json_literal(jp, "null") == NGX_OK)
         {
-            c->has_subject = 1;
             return NGX_OK;
         }
 
-        c->has_subject = 1;
-
-        if (*jp->pos != '"') {
-            c->field = "subject";
-            jp->error = "\"subject\" must be a JSON string or null";
-            return NGX_ERROR;
-        }
-
-        return ngx_palette_cert_json_string(jp, &c->subject);
+        return ngx_palette_cert_csr_string(jp, c, "subject", &c->subject,
+                                           "\"subject\" must be a JSON "
+                                           "string or null");
     }
 
     return ngx_palette_cert_json_skip(jp, 0);
@@ -345,6 +259,107 @@ twice:
 
     c->field = NULL;
     jp->error = "a field is given more than once";
+
+    return NGX_ERROR;
+}
+
+
+/* a member of the request that must be a string, decoded in place */
+
+static ngx_int_t
+ngx_palette_cert_csr_string(ngx_palette_cert_json_parser_t *jp,
+    ngx_palette_cert_csr_fields_t *c, const char *field, ngx_str_t *value,
+    const char *error)
+{
+    if (*jp->pos != '"') {
+        c->field = field;
+        jp->error = error;
+        return NGX_ERROR;
+    }
+
+    return ngx_palette_cert_json_string(jp, value);
+}
+
+
+/* "names": an array of strings, decoded in place */
+
+static ngx_int_t
+ngx_palette_cert_csr_names(ngx_palette_cert_json_parser_t *jp,
+    ngx_palette_cert_csr_fields_t *c)
+{
+    ngx_int_t  rc;
+
+    if (*jp->pos != '[') {
+        goto not_strings;
+    }
+
+    rc = ngx_palette_cert_json_open(jp, ']', "the JSON array is not closed");
+
+    while (rc == NGX_AGAIN) {
+
+        if (*jp->pos != '"') {
+            goto not_strings;
+        }
+
+        if (c->nnames == NGX_PALETTE_CERT_CSR_NAMES) {
+            c->field = "names";
+            jp->error = "\"names\" holds more names than a certificate "
+                        "request takes (100)";
+            return NGX_ERROR;
+        }
+
+        if (ngx_palette_cert_json_string(jp, &c->names[c->nnames]) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        c->nnames++;
+
+        rc = ngx_palette_cert_json_next(jp, ']',
+                                        "the JSON array is not closed",
+                                        "JSON array elements are not "
+                                        "separated by \",\"");
+    }
+
+    return rc;
+
+not_strings:
+
+    c->field = "names";
+    jp->error = "\"names\" must be a JSON array of strings";
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * Parses a body that must be one JSON object, each member given to the
+ * member handler; *error is set to why it failed, unless the handler
+ * set an error of its own.
+ */
+
+static ngx_int_t
+ngx_palette_cert_json_parse(u_char *p, size_t len,
+    ngx_int_t (*member)(ngx_palette_cert_json_parser_t *jp, ngx_str_t *name),
+    void *data, const char **error)
+{
+    ngx_palette_cert_json_parser_t  jp;
+
+    jp.pos = p;
+    jp.last = p + len;
+    jp.error = NULL;
+    jp.data = data;
+    jp.member = member;
+
+    if (ngx_palette_cert_json_object(&jp) == NGX_OK) {
+        return NGX_OK;
+    }
+
+    /* the JSON's error, or the handler's own (jp.error left NULL) */
+
+    if (jp.error) {
+        *error = jp.error;
+    }
 
     return NGX_ERROR;
 }
@@ -359,8 +374,8 @@ twice:
 static ngx_int_t
 ngx_palette_cert_json_object(ngx_palette_cert_json_parser_t *jp)
 {
-    ngx_str_t   name;
-    ngx_uint_t  first;
+    ngx_int_t  rc;
+    ngx_str_t  name;
 
     jp->error = "the body is not a JSON object";
 
@@ -370,48 +385,23 @@ ngx_palette_cert_json_object(ngx_palette_cert_json_parser_t *jp)
         return NGX_ERROR;
     }
 
-    jp->pos++;
-    first = 1;
+    rc = ngx_palette_cert_json_open(jp, '}', "the JSON object is not closed");
 
-    for ( ;; ) {
-        ngx_palette_cert_json_ws(jp);
-
-        if (jp->pos == jp->last) {
-            jp->error = "the JSON object is not closed";
-            return NGX_ERROR;
-        }
+    while (rc == NGX_AGAIN) {
 
         if (*jp->pos == '}') {
-            if (!first) {
-                jp->error = "a comma is followed by \"}\" in the JSON object";
-                return NGX_ERROR;
-            }
-
-            jp->pos++;
-            break;
+            jp->error = "a comma is followed by \"}\" in the JSON object";
+            return NGX_ERROR;
         }
-
-        first = 0;
 
         if (*jp->pos != '"') {
             jp->error = "a JSON member name is not a string";
             return NGX_ERROR;
         }
 
-        if (ngx_palette_cert_json_string(jp, &name) != NGX_OK) {
+        if (ngx_palette_cert_json_name(jp, &name) != NGX_OK) {
             return NGX_ERROR;
         }
-
-        ngx_palette_cert_json_ws(jp);
-
-        if (jp->pos == jp->last || *jp->pos != ':') {
-            jp->error = "a JSON member name is not followed by \":\"";
-            return NGX_ERROR;
-        }
-
-        jp->pos++;
-
-        ngx_palette_cert_json_ws(jp);
 
         if (jp->pos == jp->last) {
             jp->error = "the JSON object is not closed";
@@ -422,24 +412,13 @@ ngx_palette_cert_json_object(ngx_palette_cert_json_parser_t *jp)
             return NGX_ERROR;
         }
 
-        ngx_palette_cert_json_ws(jp);
+        rc = ngx_palette_cert_json_next(jp, '}',
+                                        "the JSON object is not closed",
+                                        "JSON members are not separated "
+                                        "by \",\"");
+    }
 
-        if (jp->pos == jp->last) {
-            jp->error = "the JSON object is not closed";
-            return NGX_ERROR;
-        }
-
-        if (*jp->pos == ',') {
-            jp->pos++;
-            continue;
-        }
-
-        if (*jp->pos == '}') {
-            jp->pos++;
-            break;
-        }
-
-        jp->error = "JSON members are not separated by \",\"";
+    if (rc != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -447,6 +426,111 @@ ngx_palette_cert_json_object(ngx_palette_cert_json_parser_t *jp)
 
     if (jp->pos != jp->last) {
         jp->error = "text follows the JSON object";
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Passes the opening bracket at jp->pos: NGX_OK when the object or the
+ * array is empty (its closing bracket passed as well), NGX_AGAIN when a
+ * value follows at jp->pos, NGX_ERROR when the body ends first.
+ */
+
+static ngx_int_t
+ngx_palette_cert_json_open(ngx_palette_cert_json_parser_t *jp, u_char close,
+    const char *unclosed)
+{
+    jp->pos++;
+
+    if (ngx_palette_cert_json_more(jp, unclosed) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (*jp->pos == close) {
+        jp->pos++;
+        return NGX_OK;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * A member's name, decoded in place, and the colon after it; jp->pos is
+ * at the name's opening quote, and is left at the member's value.
+ */
+
+static ngx_int_t
+ngx_palette_cert_json_name(ngx_palette_cert_json_parser_t *jp,
+    ngx_str_t *name)
+{
+    if (ngx_palette_cert_json_string(jp, name) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_palette_cert_json_ws(jp);
+
+    if (jp->pos == jp->last || *jp->pos != ':') {
+        jp->error = "a JSON member name is not followed by \":\"";
+        return NGX_ERROR;
+    }
+
+    jp->pos++;
+
+    ngx_palette_cert_json_ws(jp);
+
+    return NGX_OK;
+}
+
+
+/*
+ * What follows a value in an object or an array: a comma (NGX_AGAIN,
+ * another value follows at jp->pos) or the closing bracket (NGX_OK),
+ * either passed; NGX_ERROR when the body ends first or holds another
+ * byte there.
+ */
+
+static ngx_int_t
+ngx_palette_cert_json_next(ngx_palette_cert_json_parser_t *jp, u_char close,
+    const char *unclosed, const char *unseparated)
+{
+    if (ngx_palette_cert_json_more(jp, unclosed) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (*jp->pos == close) {
+        jp->pos++;
+        return NGX_OK;
+    }
+
+    if (*jp->pos != ',') {
+        jp->error = unseparated;
+        return NGX_ERROR;
+    }
+
+    jp->pos++;
+
+    if (ngx_palette_cert_json_more(jp, unclosed) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+/* skips white space; NGX_ERROR, with jp->error, where the body ends */
+
+static ngx_int_t
+ngx_palette_cert_json_more(ngx_palette_cert_json_parser_t *jp,
+    const char *unclosed)
+{
+    ngx_palette_cert_json_ws(jp);
+
+    if (jp->pos == jp->last) {
+        jp->error = unclosed;
         return NGX_ERROR;
     }
 
@@ -472,9 +556,8 @@ static ngx_int_t
 ngx_palette_cert_json_string(ngx_palette_cert_json_parser_t *jp,
     ngx_str_t *out)
 {
-    u_char      *p, *dst, c;
-    ngx_int_t    n;
-    ngx_uint_t   code, low;
+    u_char     *p, *dst, c;
+    ngx_int_t   n;
 
     p = jp->pos + 1;
     dst = p;
@@ -523,104 +606,8 @@ ngx_palette_cert_json_string(ngx_palette_cert_json_parser_t *jp,
             continue;
         }
 
-        if (p == jp->last) {
-            jp->error = "a JSON string is not closed";
+        if (ngx_palette_cert_json_escape(jp, &p, &dst) != NGX_OK) {
             return NGX_ERROR;
-        }
-
-        c = *p++;
-
-        switch (c) {
-
-        case '"':
-        case '\\':
-        case '/':
-            *dst++ = c;
-            continue;
-
-        case 'b':
-            *dst++ = '\b';
-            continue;
-
-        case 'f':
-            *dst++ = '\f';
-            continue;
-
-        case 'n':
-            *dst++ = '\n';
-            continue;
-
-        case 'r':
-            *dst++ = '\r';
-            continue;
-
-        case 't':
-            *dst++ = '\t';
-            continue;
-
-        case 'u':
-            break;
-
-        default:
-            jp->error = "a JSON string holds an invalid escape";
-            return NGX_ERROR;
-        }
-
-        n = (jp->last - p < 4) ? NGX_ERROR : ngx_hextoi(p, 4);
-
-        if (n == NGX_ERROR) {
-            jp->error = "a JSON string holds an invalid \\u escape";
-            return NGX_ERROR;
-        }
-
-        code = n;
-        p += 4;
-
-        if (code >= 0xdc00 && code <= 0xdfff) {
-            jp->error = "a JSON string holds an unpaired surrogate";
-            return NGX_ERROR;
-        }
-
-        if (code >= 0xd800 && code <= 0xdbff) {
-
-            n = (jp->last - p < 6 || p[0] != '\\' || p[1] != 'u')
-                ? NGX_ERROR : ngx_hextoi(p + 2, 4);
-
-            low = (ngx_uint_t) n;
-
-            if (n == NGX_ERROR || low < 0xdc00 || low > 0xdfff) {
-                jp->error = "a JSON string holds an unpaired surrogate";
-                return NGX_ERROR;
-            }
-
-            p += 6;
-            code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-        }
-
-        if (code == 0) {
-            jp->error = "a JSON string holds a NUL character";
-            return NGX_ERROR;
-        }
-
-        /* UTF-8 is never longer than the escape it comes from */
-
-        if (code < 0x80) {
-            *dst++ = (u_char) code;
-
-        } else if (code < 0x800) {
-            *dst++ = (u_char) (0xc0 | (code >> 6));
-            *dst++ = (u_char) (0x80 | (code & 0x3f));
-
-        } else if (code < 0x10000) {
-            *dst++ = (u_char) (0xe0 | (code >> 12));
-            *dst++ = (u_char) (0x80 | ((code >> 6) & 0x3f));
-            *dst++ = (u_char) (0x80 | (code & 0x3f));
-
-        } else {
-            *dst++ = (u_char) (0xf0 | (code >> 18));
-            *dst++ = (u_char) (0x80 | ((code >> 12) & 0x3f));
-            *dst++ = (u_char) (0x80 | ((code >> 6) & 0x3f));
-            *dst++ = (u_char) (0x80 | (code & 0x3f));
         }
     }
 
@@ -628,6 +615,140 @@ ngx_palette_cert_json_string(ngx_palette_cert_json_parser_t *jp,
     jp->pos = p;
 
     return NGX_OK;
+}
+
+
+/*
+ * The escape after a backslash at *pos, decoded to *dst; both are moved
+ * past what they hold.  UTF-8 is never longer than the escape it comes
+ * from, so the decoded string never overtakes its encoding.
+ */
+
+static ngx_int_t
+ngx_palette_cert_json_escape(ngx_palette_cert_json_parser_t *jp,
+    u_char **pos, u_char **dst)
+{
+    u_char      *p, c;
+    ngx_int_t    n;
+    ngx_uint_t   code, low;
+
+    p = *pos;
+
+    if (p == jp->last) {
+        jp->error = "a JSON string is not closed";
+        return NGX_ERROR;
+    }
+
+    c = *p++;
+
+    switch (c) {
+
+    case '"':
+    case '\\':
+    case '/':
+        break;
+
+    case 'b':
+        c = '\b';
+        break;
+
+    case 'f':
+        c = '\f';
+        break;
+
+    case 'n':
+        c = '\n';
+        break;
+
+    case 'r':
+        c = '\r';
+        break;
+
+    case 't':
+        c = '\t';
+        break;
+
+    case 'u':
+        goto unicode;
+
+    default:
+        jp->error = "a JSON string holds an invalid escape";
+        return NGX_ERROR;
+    }
+
+    *(*dst)++ = c;
+    *pos = p;
+
+    return NGX_OK;
+
+unicode:
+
+    n = (jp->last - p < 4) ? NGX_ERROR : ngx_hextoi(p, 4);
+
+    if (n == NGX_ERROR) {
+        jp->error = "a JSON string holds an invalid \\u escape";
+        return NGX_ERROR;
+    }
+
+    code = n;
+    p += 4;
+
+    if (code >= 0xdc00 && code <= 0xdfff) {
+        jp->error = "a JSON string holds an unpaired surrogate";
+        return NGX_ERROR;
+    }
+
+    if (code >= 0xd800 && code <= 0xdbff) {
+
+        n = (jp->last - p < 6 || p[0] != '\\' || p[1] != 'u')
+            ? NGX_ERROR : ngx_hextoi(p + 2, 4);
+
+        low = (ngx_uint_t) n;
+
+        if (n == NGX_ERROR || low < 0xdc00 || low > 0xdfff) {
+            jp->error = "a JSON string holds an unpaired surrogate";
+            return NGX_ERROR;
+        }
+
+        p += 6;
+        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+    }
+
+    if (code == 0) {
+        jp->error = "a JSON string holds a NUL character";
+        return NGX_ERROR;
+    }
+
+    *dst = ngx_palette_cert_utf8_write(*dst, code);
+    *pos = p;
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_palette_cert_utf8_write(u_char *dst, ngx_uint_t code)
+{
+    if (code < 0x80) {
+        *dst++ = (u_char) code;
+
+    } else if (code < 0x800) {
+        *dst++ = (u_char) (0xc0 | (code >> 6));
+        *dst++ = (u_char) (0x80 | (code & 0x3f));
+
+    } else if (code < 0x10000) {
+        *dst++ = (u_char) (0xe0 | (code >> 12));
+        *dst++ = (u_char) (0x80 | ((code >> 6) & 0x3f));
+        *dst++ = (u_char) (0x80 | (code & 0x3f));
+
+    } else {
+        *dst++ = (u_char) (0xf0 | (code >> 18));
+        *dst++ = (u_char) (0x80 | ((code >> 12) & 0x3f));
+        *dst++ = (u_char) (0x80 | ((code >> 6) & 0x3f));
+        *dst++ = (u_char) (0x80 | (code & 0x3f));
+    }
+
+    return dst;
 }
 
 
@@ -710,9 +831,9 @@ static ngx_int_t
 ngx_palette_cert_json_skip(ngx_palette_cert_json_parser_t *jp,
     ngx_uint_t depth)
 {
-    u_char      c, close;
-    ngx_str_t   s;
-    ngx_uint_t  first;
+    u_char     c, close;
+    ngx_int_t  rc;
+    ngx_str_t  s;
 
     if (depth >= NGX_PALETTE_CERT_JSON_DEPTH) {
         jp->error = "the JSON body is nested too deeply";
@@ -763,67 +884,29 @@ ngx_palette_cert_json_skip(ngx_palette_cert_json_parser_t *jp,
     }
 
     close = (c == '{') ? '}' : ']';
-    jp->pos++;
-    first = 1;
 
-    for ( ;; ) {
-        ngx_palette_cert_json_ws(jp);
+    rc = ngx_palette_cert_json_open(jp, close, "the body is not valid JSON");
 
-        if (jp->pos == jp->last) {
+    while (rc == NGX_AGAIN) {
+
+        if (close == '}'
+            && (*jp->pos != '"'
+                || ngx_palette_cert_json_name(jp, &s) != NGX_OK))
+        {
             jp->error = "the body is not valid JSON";
             return NGX_ERROR;
-        }
-
-        if (*jp->pos == close && first) {
-            jp->pos++;
-            return NGX_OK;
-        }
-
-        first = 0;
-
-        if (close == '}') {
-            if (*jp->pos != '"'
-                || ngx_palette_cert_json_string(jp, &s) != NGX_OK)
-            {
-                jp->error = "the body is not valid JSON";
-                return NGX_ERROR;
-            }
-
-            ngx_palette_cert_json_ws(jp);
-
-            if (jp->pos == jp->last || *jp->pos != ':') {
-                jp->error = "the body is not valid JSON";
-                return NGX_ERROR;
-            }
-
-            jp->pos++;
-            ngx_palette_cert_json_ws(jp);
         }
 
         if (ngx_palette_cert_json_skip(jp, depth + 1) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        ngx_palette_cert_json_ws(jp);
-
-        if (jp->pos == jp->last) {
-            jp->error = "the body is not valid JSON";
-            return NGX_ERROR;
-        }
-
-        if (*jp->pos == ',') {
-            jp->pos++;
-            continue;
-        }
-
-        if (*jp->pos == close) {
-            jp->pos++;
-            return NGX_OK;
-        }
-
-        jp->error = "the body is not valid JSON";
-        return NGX_ERROR;
+        rc = ngx_palette_cert_json_next(jp, close,
+                                        "the body is not valid JSON",
+                                        "the body is not valid JSON");
     }
+
+    return rc;
 }
 
 

@@ -22,9 +22,20 @@
 
 
 static ngx_int_t ngx_palette_cert_csr_name(ngx_str_t *name);
+static ngx_int_t ngx_palette_cert_csr_key_type(
+    ngx_palette_cert_csr_fields_t *c, ngx_palette_cert_csr_t *csr,
+    ngx_palette_cert_error_t *err);
+static ngx_int_t ngx_palette_cert_csr_join(ngx_palette_cert_csr_fields_t *c,
+    ngx_palette_cert_csr_t *csr, size_t len, ngx_pool_t *pool);
+static ngx_int_t ngx_palette_cert_csr_zone_names(
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_csr_fields_t *c,
+    ngx_palette_cert_error_t *err);
 static ngx_int_t ngx_palette_cert_csr_subject(X509_NAME *xn,
     ngx_str_t *subject, X509_NAME **out);
 static EVP_PKEY *ngx_palette_cert_csr_key(ngx_uint_t type);
+static ngx_int_t ngx_palette_cert_csr_san(ngx_palette_cert_csr_t *csr,
+    X509_REQ *req);
+static GENERAL_NAME *ngx_palette_cert_csr_general_name(ngx_str_t *name);
 static ngx_int_t ngx_palette_cert_csr_loaded(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_file_t *files);
 
@@ -46,11 +57,9 @@ ngx_palette_cert_csr_check(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_csr_t *csr, ngx_pool_t *pool,
     ngx_palette_cert_error_t *err)
 {
-    u_char      *p, missing[512], *m, *last;
     size_t       len;
     ngx_int_t    rc;
-    ngx_str_t   *zn;
-    ngx_uint_t   i, k, n;
+    ngx_uint_t   i;
     X509_NAME   *xn;
 
     ngx_memzero(csr, sizeof(ngx_palette_cert_csr_t));
@@ -80,27 +89,9 @@ ngx_palette_cert_csr_check(ngx_palette_cert_zone_t *zone,
         len += c->names[i].len + 1;
     }
 
-    for (i = 0; ngx_palette_cert_csr_types[i]; i++) {
-        if (c->key_type.len == ngx_strlen(ngx_palette_cert_csr_types[i])
-            && ngx_strncmp(c->key_type.data, ngx_palette_cert_csr_types[i],
-                           c->key_type.len)
-               == 0)
-        {
-            break;
-        }
-    }
-
-    if (ngx_palette_cert_csr_types[i] == NULL) {
-        ngx_palette_cert_error(err, NGX_HTTP_BAD_REQUEST, "malformed_request",
-                               "key_type", "\"key_type\" must be one of "
-                               "\"EC P-256\", \"EC P-384\", \"RSA 2048\" and "
-                               "\"RSA 3072\"");
+    if (ngx_palette_cert_csr_key_type(c, csr, err) != NGX_OK) {
         return NGX_DECLINED;
     }
-
-    csr->type = i;
-    csr->key_type.data = (u_char *) ngx_palette_cert_csr_types[i];
-    csr->key_type.len = ngx_strlen(ngx_palette_cert_csr_types[i]);
 
     if (c->subject.len) {
         xn = NULL;
@@ -123,7 +114,60 @@ ngx_palette_cert_csr_check(ngx_palette_cert_zone_t *zone,
         csr->subject = c->subject;
     }
 
-    /* the names, lowercase, comma-separated, each once */
+    if (ngx_palette_cert_csr_join(c, csr, len, pool) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (named) {
+        return NGX_OK;
+    }
+
+    return ngx_palette_cert_csr_zone_names(zone, c, err);
+}
+
+
+/* "key_type": one of those a key is made of */
+
+static ngx_int_t
+ngx_palette_cert_csr_key_type(ngx_palette_cert_csr_fields_t *c,
+    ngx_palette_cert_csr_t *csr, ngx_palette_cert_error_t *err)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; ngx_palette_cert_csr_types[i]; i++) {
+        if (c->key_type.len == ngx_strlen(ngx_palette_cert_csr_types[i])
+            && ngx_strncmp(c->key_type.data, ngx_palette_cert_csr_types[i],
+                           c->key_type.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (ngx_palette_cert_csr_types[i] == NULL) {
+        ngx_palette_cert_error(err, NGX_HTTP_BAD_REQUEST, "malformed_request",
+                               "key_type", "\"key_type\" must be one of "
+                               "\"EC P-256\", \"EC P-384\", \"RSA 2048\" and "
+                               "\"RSA 3072\"");
+        return NGX_DECLINED;
+    }
+
+    csr->type = i;
+    csr->key_type.data = (u_char *) ngx_palette_cert_csr_types[i];
+    csr->key_type.len = ngx_strlen(ngx_palette_cert_csr_types[i]);
+
+    return NGX_OK;
+}
+
+
+/* the names, lowercase, comma-separated, each once (len bytes at most) */
+
+static ngx_int_t
+ngx_palette_cert_csr_join(ngx_palette_cert_csr_fields_t *c,
+    ngx_palette_cert_csr_t *csr, size_t len, ngx_pool_t *pool)
+{
+    u_char      *p;
+    ngx_uint_t   i, k, n;
 
     csr->names.data = ngx_pnalloc(pool, len);
     if (csr->names.data == NULL) {
@@ -160,11 +204,19 @@ ngx_palette_cert_csr_check(ngx_palette_cert_zone_t *zone,
 
     csr->names.len = p - csr->names.data;
 
-    if (named) {
-        return NGX_OK;
-    }
+    return NGX_OK;
+}
 
-    /* the default is served for names=: the request must cover them */
+
+/* the default is served for names=: the request must cover them */
+
+static ngx_int_t
+ngx_palette_cert_csr_zone_names(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_csr_fields_t *c, ngx_palette_cert_error_t *err)
+{
+    u_char      *m, *last, missing[512];
+    ngx_str_t   *zn;
+    ngx_uint_t   i, k, n;
 
     zn = zone->names.elts;
     m = missing;
@@ -382,25 +434,16 @@ ngx_palette_cert_csr_subject(X509_NAME *xn, ngx_str_t *subject,
 ngx_int_t
 ngx_palette_cert_csr_make(ngx_palette_cert_csr_t *csr)
 {
-    BIO                     *bio;
-    X509_REQ                *req;
-    EVP_PKEY                *key;
-    X509_NAME               *xn;
-    ngx_int_t                rc;
-    ngx_str_t                name;
-    GENERAL_NAME            *gn;
-    GENERAL_NAMES           *gens;
-    ASN1_OCTET_STRING       *ip;
-    STACK_OF(X509_EXTENSION) *exts;
-    X509_EXTENSION          *ext;
-    u_char                  *p, *last, *end, buf[NGX_PALETTE_CERT_HOST_LEN + 1];
+    BIO        *bio;
+    u_char     *end;
+    X509_REQ   *req;
+    EVP_PKEY   *key;
+    ngx_int_t   rc;
+    X509_NAME  *xn;
 
     rc = NGX_ERROR;
 
-    key = NULL;
     req = NULL;
-    gens = NULL;
-    exts = NULL;
     bio = NULL;
 
     key = ngx_palette_cert_csr_key(csr->type);
@@ -409,10 +452,8 @@ ngx_palette_cert_csr_make(ngx_palette_cert_csr_t *csr)
     }
 
     req = X509_REQ_new();
-    gens = GENERAL_NAMES_new();
-    exts = sk_X509_EXTENSION_new_null();
 
-    if (req == NULL || gens == NULL || exts == NULL
+    if (req == NULL
         || X509_REQ_set_version(req, 0) != 1
         || X509_REQ_set_pubkey(req, key) != 1)
     {
@@ -444,80 +485,7 @@ ngx_palette_cert_csr_make(ngx_palette_cert_csr_t *csr)
         }
     }
 
-    /* subjectAltName: each name, DNS or IP */
-
-    p = csr->names.data;
-    last = p + csr->names.len;
-
-    while (p < last) {
-        end = ngx_strlchr(p, last, ',');
-        if (end == NULL) {
-            end = last;
-        }
-
-        name.data = p;
-        name.len = end - p;
-
-        ngx_memcpy(buf, p, name.len);
-        buf[name.len] = '\0';
-
-        gn = NULL;
-
-        if (ngx_palette_cert_is_ip(&name)) {
-            ip = a2i_IPADDRESS((char *) buf);
-
-            if (ip) {
-                gn = GENERAL_NAME_new();
-
-                if (gn) {
-                    GENERAL_NAME_set0_value(gn, GEN_IPADD, ip);
-
-                } else {
-                    ASN1_OCTET_STRING_free(ip);
-                }
-            }
-
-        } else {
-            gn = GENERAL_NAME_new();
-
-            if (gn) {
-                gn->type = GEN_DNS;
-                gn->d.dNSName = ASN1_IA5STRING_new();
-
-                if (gn->d.dNSName == NULL
-                    || ASN1_STRING_set(gn->d.dNSName, buf, (int) name.len)
-                       != 1)
-                {
-                    GENERAL_NAME_free(gn);
-                    gn = NULL;
-                }
-            }
-        }
-
-        if (gn == NULL) {
-            goto done;
-        }
-
-        if (sk_GENERAL_NAME_push(gens, gn) == 0) {
-            GENERAL_NAME_free(gn);
-            goto done;
-        }
-
-        p = (end < last) ? end + 1 : last;
-    }
-
-    ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
-
-    if (ext == NULL) {
-        goto done;
-    }
-
-    if (sk_X509_EXTENSION_push(exts, ext) == 0) {
-        X509_EXTENSION_free(ext);
-        goto done;
-    }
-
-    if (X509_REQ_add_extensions(req, exts) != 1
+    if (ngx_palette_cert_csr_san(csr, req) != NGX_OK
         || X509_REQ_sign(req, key, EVP_sha256()) <= 0)
     {
         goto done;
@@ -554,12 +522,129 @@ done:
     ERR_clear_error();
 
     BIO_free(bio);
-    sk_X509_EXTENSION_free(exts);
-    GENERAL_NAMES_free(gens);
     X509_REQ_free(req);
     EVP_PKEY_free(key);
 
     return rc;
+}
+
+
+/* the request's subjectAltName extension: each name, DNS or IP */
+
+static ngx_int_t
+ngx_palette_cert_csr_san(ngx_palette_cert_csr_t *csr, X509_REQ *req)
+{
+    u_char                    *p, *last, *end;
+    ngx_int_t                  rc;
+    ngx_str_t                  name;
+    GENERAL_NAME              *gn;
+    GENERAL_NAMES             *gens;
+    X509_EXTENSION            *ext;
+    STACK_OF(X509_EXTENSION)  *exts;
+
+    rc = NGX_ERROR;
+
+    gens = GENERAL_NAMES_new();
+    exts = sk_X509_EXTENSION_new_null();
+
+    if (gens == NULL || exts == NULL) {
+        goto done;
+    }
+
+    p = csr->names.data;
+    last = p + csr->names.len;
+
+    while (p < last) {
+        end = ngx_strlchr(p, last, ',');
+        if (end == NULL) {
+            end = last;
+        }
+
+        name.data = p;
+        name.len = end - p;
+
+        gn = ngx_palette_cert_csr_general_name(&name);
+        if (gn == NULL) {
+            goto done;
+        }
+
+        if (sk_GENERAL_NAME_push(gens, gn) == 0) {
+            GENERAL_NAME_free(gn);
+            goto done;
+        }
+
+        p = (end < last) ? end + 1 : last;
+    }
+
+    ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
+
+    if (ext == NULL) {
+        goto done;
+    }
+
+    if (sk_X509_EXTENSION_push(exts, ext) == 0) {
+        X509_EXTENSION_free(ext);
+        goto done;
+    }
+
+    if (X509_REQ_add_extensions(req, exts) == 1) {
+        rc = NGX_OK;
+    }
+
+done:
+
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    GENERAL_NAMES_free(gens);
+
+    return rc;
+}
+
+
+/* a name of the request as a GENERAL_NAME: an IP address, or DNS */
+
+static GENERAL_NAME *
+ngx_palette_cert_csr_general_name(ngx_str_t *name)
+{
+    u_char              buf[NGX_PALETTE_CERT_HOST_LEN + 1];
+    GENERAL_NAME       *gn;
+    ASN1_OCTET_STRING  *ip;
+
+    ngx_memcpy(buf, name->data, name->len);
+    buf[name->len] = '\0';
+
+    if (ngx_palette_cert_is_ip(name)) {
+        ip = a2i_IPADDRESS((char *) buf);
+        if (ip == NULL) {
+            return NULL;
+        }
+
+        gn = GENERAL_NAME_new();
+        if (gn == NULL) {
+            ASN1_OCTET_STRING_free(ip);
+            return NULL;
+        }
+
+        GENERAL_NAME_set0_value(gn, GEN_IPADD, ip);
+
+        return gn;
+    }
+
+    gn = GENERAL_NAME_new();
+    if (gn == NULL) {
+        return NULL;
+    }
+
+    gn->type = GEN_DNS;
+    gn->d.dNSName = ASN1_IA5STRING_new();
+
+    if (gn->d.dNSName == NULL
+        || ASN1_STRING_set(gn->d.dNSName, buf, (int) name->len) != 1)
+    {
+        GENERAL_NAME_free(gn);
+        return NULL;
+    }
+
+    return gn;
 }
 
 
@@ -674,47 +759,23 @@ void
 ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
     ngx_palette_cert_zone_t *zone, ngx_str_t *id)
 {
-    u_char                    *p, *copy, buf[32];
-    size_t                     len;
-    time_t                     created;
-    ngx_str_t                  key_type;
+    u_char                    *p, buf[32];
+    ngx_int_t                  rc;
     ngx_palette_cert_aside_t  *e;
 
     ngx_palette_cert_json_key(j, "csr_pending");
 
-    copy = NULL;
-    len = 0;
-    created = 0;
-    key_type.len = 0;
+    /* the names and the request: the key is not copied */
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    rc = ngx_palette_cert_aside_copy(zone, NGX_PALETTE_CERT_ASIDE_CSR, id,
+                                     1 | 4, j->pool, &e);
 
-    e = *ngx_palette_cert_aside_find(zone, NGX_PALETTE_CERT_ASIDE_CSR, id);
-
-    if (e) {
-        len = e->len[0] + e->len[2];
-        copy = ngx_pnalloc(j->pool, len + sizeof(e->key_type));
-
-        if (copy) {
-            p = ngx_cpymem(copy, e->data, e->len[0]);
-            p = ngx_cpymem(p, e->data + e->len[0] + e->len[1], e->len[2]);
-            ngx_memcpy(p, e->key_type, e->key_type_len);
-
-            key_type.data = p;
-            key_type.len = e->key_type_len;
-            created = e->time;
-            len = e->len[0];
-        }
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    if (e == NULL) {
+    if (rc == NGX_DECLINED) {
         ngx_palette_cert_json_raw(j, "null");
         return;
     }
 
-    if (copy == NULL) {
+    if (rc != NGX_OK) {
         j->failed = 1;
         return;
     }
@@ -722,17 +783,17 @@ ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
     ngx_palette_cert_json_raw(j, "{");
 
     ngx_palette_cert_json_key(j, "names");
-    ngx_palette_cert_json_list(j, copy, len);
+    ngx_palette_cert_json_list(j, e->data, e->len[0]);
 
     ngx_palette_cert_json_key(j, "key_type");
-    ngx_palette_cert_json_str(j, key_type.data, key_type.len);
+    ngx_palette_cert_json_str(j, e->key_type, e->key_type_len);
 
     ngx_palette_cert_json_key(j, "created");
-    p = ngx_palette_cert_rfc3339(buf, created);
+    p = ngx_palette_cert_rfc3339(buf, e->time);
     ngx_palette_cert_json_str(j, buf, p - buf);
 
     ngx_palette_cert_json_key(j, "csr");
-    ngx_palette_cert_json_str(j, copy + len, key_type.data - (copy + len));
+    ngx_palette_cert_json_str(j, e->data + e->len[0], e->len[2]);
 
     ngx_palette_cert_json_raw(j, "}");
 }
@@ -746,15 +807,12 @@ ngx_palette_cert_csr_json(ngx_palette_cert_json_t *j,
 ngx_int_t
 ngx_palette_cert_csr_load(ngx_palette_cert_zone_t *zone)
 {
-    ngx_palette_cert_file_t  files[4];
-
-    files[0].name = "key.pem";
-    files[0].mode = 1;
-    files[1].name = "request.pem";
-    files[1].mode = 1;
-    files[2].name = "info";
-    files[2].mode = 1;
-    files[3].name = NULL;
+    ngx_palette_cert_file_t  files[] = {
+        { "key.pem", ngx_null_string, 1 },
+        { "request.pem", ngx_null_string, 1 },
+        { "info", ngx_null_string, 1 },
+        { NULL, ngx_null_string, 0 }
+    };
 
     return ngx_palette_cert_store_load_aside(zone, "csr", files,
                                              ngx_palette_cert_csr_loaded,

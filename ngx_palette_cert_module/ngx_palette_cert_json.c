@@ -100,62 +100,25 @@ ngx_palette_cert_json_key(ngx_palette_cert_json_t *j, const char *key)
 }
 
 
+/*
+ * A string: nginx's escaping, which writes \", \\ and every control
+ * character (\n, \r, \t, \b, \f, else \u00XX) and passes other bytes,
+ * UTF-8 among them, as they are.
+ */
+
 void
 ngx_palette_cert_json_str(ngx_palette_cert_json_t *j, u_char *s, size_t len)
 {
-    u_char   c;
-    size_t   i;
-    static u_char  hex[] = "0123456789abcdef";
+    size_t  n;
 
-    /* the worst case: every byte as \u00XX */
+    n = len + ngx_escape_json(NULL, s, len);
 
-    if (ngx_palette_cert_json_reserve(j, len * 6 + 2) != NGX_OK) {
+    if (ngx_palette_cert_json_reserve(j, n + 2) != NGX_OK) {
         return;
     }
 
     *j->pos++ = '"';
-
-    for (i = 0; i < len; i++) {
-        c = s[i];
-
-        switch (c) {
-
-        case '"':
-        case '\\':
-            *j->pos++ = '\\';
-            *j->pos++ = c;
-            break;
-
-        case '\n':
-            *j->pos++ = '\\';
-            *j->pos++ = 'n';
-            break;
-
-        case '\r':
-            *j->pos++ = '\\';
-            *j->pos++ = 'r';
-            break;
-
-        case '\t':
-            *j->pos++ = '\\';
-            *j->pos++ = 't';
-            break;
-
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                *j->pos++ = '\\';
-                *j->pos++ = 'u';
-                *j->pos++ = '0';
-                *j->pos++ = '0';
-                *j->pos++ = hex[c >> 4];
-                *j->pos++ = hex[c & 0xf];
-
-            } else {
-                *j->pos++ = c;
-            }
-        }
-    }
-
+    j->pos = (u_char *) ngx_escape_json(j->pos, s, len);
     *j->pos++ = '"';
 }
 

@@ -68,10 +68,26 @@ static void ngx_palette_cert_metrics_write(ngx_palette_cert_metrics_out_t *o,
     ngx_array_t *zones);
 static ngx_int_t ngx_palette_cert_metrics_certs(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_array_t *certs);
+static ngx_int_t ngx_palette_cert_metrics_default(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_array_t *certs);
+static ngx_int_t ngx_palette_cert_metrics_named(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_named_t *e,
+    ngx_palette_cert_metric_cert_t *mc);
+static ngx_uint_t ngx_palette_cert_metrics_source(
+    ngx_palette_cert_zone_t *zone, ngx_str_t *id, ngx_uint_t generation,
+    ngx_uint_t source);
+static u_char *ngx_palette_cert_named_label(ngx_palette_cert_named_t *e,
+    u_char *p, ngx_str_t *id, ngx_str_t *subject);
 static u_char *ngx_palette_cert_metrics_reserve(
     ngx_palette_cert_metrics_out_t *o, size_t len);
 static void ngx_palette_cert_metrics_text(ngx_palette_cert_metrics_out_t *o,
     const char *text);
+static void ngx_palette_cert_metrics_cert(ngx_palette_cert_metrics_out_t *o,
+    ngx_uint_t f, ngx_palette_cert_metric_cert_t *mc);
+static void ngx_palette_cert_metrics_series(ngx_palette_cert_metrics_out_t *o,
+    const char *name, ngx_palette_cert_zone_t *zone);
+static void ngx_palette_cert_metrics_atomic(ngx_palette_cert_metrics_out_t *o,
+    ngx_atomic_uint_t n);
 static void ngx_palette_cert_metrics_family(ngx_palette_cert_metrics_out_t *o,
     const char *name, const char *type, const char *unit, const char *help);
 static void ngx_palette_cert_metrics_label(ngx_palette_cert_metrics_out_t *o,
@@ -79,6 +95,10 @@ static void ngx_palette_cert_metrics_label(ngx_palette_cert_metrics_out_t *o,
 static ngx_int_t ngx_palette_cert_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static void ngx_palette_cert_expire_handler(ngx_event_t *ev);
+static void ngx_palette_cert_expire_default(ngx_palette_cert_zone_t *zone,
+    time_t now, ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_expire_named(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e, time_t now, ngx_array_t *due);
 static void ngx_palette_cert_expire_log(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_expiring_t *x, ngx_log_t *log);
 static time_t ngx_palette_cert_timegm(ngx_uint_t year, ngx_uint_t month,
@@ -313,41 +333,6 @@ ngx_palette_cert_metrics_preconf(ngx_conf_t *cf)
 }
 
 
-/*
- * What the variables show is kept in each session, which costs every full
- * handshake that issues a ticket or fills the session cache a few
- * thousand instructions (the session is serialised with it, and the
- * ticket encrypted): only a configuration that refers to one of them,
- * in log_format, add_header, map, return, set and the like, pays it.
- */
-
-void
-ngx_palette_cert_variables_used(ngx_conf_t *cf)
-{
-    ngx_uint_t                     i;
-    ngx_http_variable_t           *v;
-    ngx_http_core_main_conf_t     *cmcf;
-    ngx_palette_cert_main_conf_t  *pmcf;
-
-    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_palette_cert_module);
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    v = cmcf->variables.elts;
-
-    for (i = 0; i < cmcf->variables.nelts; i++) {
-        if (v[i].name.len > sizeof("palette_cert_") - 1
-            && ngx_strncmp(v[i].name.data, "palette_cert_",
-                           sizeof("palette_cert_") - 1)
-               == 0)
-        {
-            pmcf->remember = 1;
-            return;
-        }
-    }
-}
-
-
 static ngx_int_t
 ngx_palette_cert_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
@@ -439,6 +424,41 @@ ngx_palette_cert_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     v->not_found = 0;
 
     return NGX_OK;
+}
+
+
+/*
+ * What the variables show is kept in each session, which costs every full
+ * handshake that issues a ticket or fills the session cache a few
+ * thousand instructions (the session is serialised with it, and the
+ * ticket encrypted): only a configuration that refers to one of them,
+ * in log_format, add_header, map, return, set and the like, pays it.
+ */
+
+void
+ngx_palette_cert_variables_used(ngx_conf_t *cf)
+{
+    ngx_uint_t                     i;
+    ngx_http_variable_t           *v;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_palette_cert_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_palette_cert_module);
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    v = cmcf->variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        if (v[i].name.len > sizeof("palette_cert_") - 1
+            && ngx_strncmp(v[i].name.data, "palette_cert_",
+                           sizeof("palette_cert_") - 1)
+               == 0)
+        {
+            pmcf->remember = 1;
+            return;
+        }
+    }
 }
 
 
@@ -563,73 +583,17 @@ static ngx_int_t
 ngx_palette_cert_metrics_certs(ngx_http_request_t *r,
     ngx_palette_cert_zone_t *zone, ngx_array_t *certs)
 {
-    u_char                          *p, *last, *text;
-    u_char                           buf[2 * NGX_PALETTE_CERT_DN_LEN + 16];
     ngx_str_t                        none;
     ngx_uint_t                       failed;
     ngx_palette_cert_named_t        *e;
-    ngx_palette_cert_watch_t        *w;
-    ngx_palette_cert_parsed_t       *cur;
     ngx_palette_cert_metric_cert_t  *mc;
 
     (void) ngx_palette_cert_refresh(zone, r->connection->log);
 
-    cur = &zone->current;
-
-    if (cur->leaf) {
-        mc = ngx_array_push(certs);
-        if (mc == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memzero(mc, sizeof(ngx_palette_cert_metric_cert_t));
-
-        mc->generation = cur->generation;
-        mc->source = cur->source;
-
-        ngx_str_null(&none);
-        w = ngx_palette_cert_watch_find(zone, &none);
-
-        if (w && ngx_palette_cert_watch_serves(w, cur->generation)) {
-            mc->source = NGX_PALETTE_CERT_WATCHED;
-        }
-        mc->handshakes = zone->sh->stats.handshakes;
-        mc->not_before = ngx_palette_cert_asn1_time(
-                                              X509_get0_notBefore(cur->leaf));
-        mc->not_after = ngx_palette_cert_asn1_time(
-                                               X509_get0_notAfter(cur->leaf));
-
-        if (X509_digest(cur->leaf, EVP_sha256(), mc->sha256, NULL) != 1) {
-            ERR_clear_error();
-        }
-
-        /* subject, issuer and key type, one after the other */
-
-        last = buf + sizeof(buf);
-
-        p = ngx_palette_cert_subject(buf, buf + NGX_PALETTE_CERT_DN_LEN,
-                                     X509_get_subject_name(cur->leaf));
-        mc->subject.len = p - buf;
-
-        text = p;
-        p = ngx_palette_cert_subject(p, p + NGX_PALETTE_CERT_DN_LEN,
-                                     X509_get_issuer_name(cur->leaf));
-        mc->issuer.len = p - text;
-
-        text = p;
-        p = ngx_palette_cert_key_type(p, last, cur->key);
-        mc->key_type.len = p - text;
-
-        text = ngx_pnalloc(r->pool, p - buf);
-        if (text == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(text, buf, p - buf);
-
-        mc->subject.data = text;
-        mc->issuer.data = text + mc->subject.len;
-        mc->key_type.data = mc->issuer.data + mc->issuer.len;
+    if (zone->current.leaf
+        && ngx_palette_cert_metrics_default(r, zone, certs) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     /* the named ones, in the order of their ids */
@@ -653,47 +617,156 @@ ngx_palette_cert_metrics_certs(ngx_http_request_t *r,
             break;
         }
 
-        p = ngx_pnalloc(r->pool, e->id_len + e->subject_len + e->issuer_len
-                                 + e->key_type_len + 1);
-        if (p == NULL) {
+        if (ngx_palette_cert_metrics_named(r, zone, e, mc) != NGX_OK) {
             failed = 1;
             break;
         }
-
-        mc->id.data = p;
-        mc->id.len = e->id_len;
-        p = ngx_cpymem(p, e->id, e->id_len);
-
-        mc->subject.data = p;
-        mc->subject.len = e->subject_len;
-        p = ngx_cpymem(p, e->names + e->names_len, e->subject_len);
-
-        mc->issuer.data = p;
-        mc->issuer.len = e->issuer_len;
-        p = ngx_cpymem(p, e->names + e->names_len + e->subject_len,
-                       e->issuer_len);
-
-        mc->key_type.data = p;
-        mc->key_type.len = e->key_type_len;
-        ngx_memcpy(p, e->key_type, e->key_type_len);
-
-        mc->generation = e->generation;
-        mc->source = NGX_PALETTE_CERT_UPLOADED;
-
-        w = ngx_palette_cert_watch_find(zone, &mc->id);
-
-        if (w && ngx_palette_cert_watch_serves(w, e->generation)) {
-            mc->source = NGX_PALETTE_CERT_WATCHED;
-        }
-        mc->handshakes = e->stats ? e->stats->handshakes : 0;
-        mc->not_before = e->not_before_time;
-        mc->not_after = e->not_after_time;
-        ngx_memcpy(mc->sha256, e->sha256, 32);
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return failed ? NGX_ERROR : NGX_OK;
+}
+
+
+/* the default, from this process's copy */
+
+static ngx_int_t
+ngx_palette_cert_metrics_default(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_array_t *certs)
+{
+    u_char                          *p, *last, *text;
+    u_char                           buf[2 * NGX_PALETTE_CERT_DN_LEN + 16];
+    ngx_palette_cert_parsed_t       *cur;
+    ngx_palette_cert_metric_cert_t  *mc;
+
+    cur = &zone->current;
+
+    mc = ngx_array_push(certs);
+    if (mc == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(mc, sizeof(ngx_palette_cert_metric_cert_t));
+
+    mc->generation = cur->generation;
+    mc->source = ngx_palette_cert_metrics_source(zone, &mc->id,
+                                                 cur->generation,
+                                                 cur->source);
+    mc->handshakes = zone->sh->stats.handshakes;
+    mc->not_before = ngx_palette_cert_asn1_time(
+                                              X509_get0_notBefore(cur->leaf));
+    mc->not_after = ngx_palette_cert_asn1_time(X509_get0_notAfter(cur->leaf));
+
+    if (X509_digest(cur->leaf, EVP_sha256(), mc->sha256, NULL) != 1) {
+        ERR_clear_error();
+    }
+
+    /* subject, issuer and key type, one after the other */
+
+    last = buf + sizeof(buf);
+
+    p = ngx_palette_cert_subject(buf, buf + NGX_PALETTE_CERT_DN_LEN,
+                                 X509_get_subject_name(cur->leaf));
+    mc->subject.len = p - buf;
+
+    text = p;
+    p = ngx_palette_cert_subject(p, p + NGX_PALETTE_CERT_DN_LEN,
+                                 X509_get_issuer_name(cur->leaf));
+    mc->issuer.len = p - text;
+
+    text = p;
+    p = ngx_palette_cert_key_type(p, last, cur->key);
+    mc->key_type.len = p - text;
+
+    text = ngx_pnalloc(r->pool, p - buf);
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(text, buf, p - buf);
+
+    mc->subject.data = text;
+    mc->issuer.data = text + mc->subject.len;
+    mc->key_type.data = mc->issuer.data + mc->issuer.len;
+
+    return NGX_OK;
+}
+
+
+/* a named one, from the zone: under the pool's lock */
+
+static ngx_int_t
+ngx_palette_cert_metrics_named(ngx_http_request_t *r,
+    ngx_palette_cert_zone_t *zone, ngx_palette_cert_named_t *e,
+    ngx_palette_cert_metric_cert_t *mc)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, e->id_len + e->subject_len + e->issuer_len
+                             + e->key_type_len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_palette_cert_named_label(e, p, &mc->id, &mc->subject);
+
+    mc->issuer.data = p;
+    mc->issuer.len = e->issuer_len;
+    p = ngx_cpymem(p, e->names + e->names_len + e->subject_len,
+                   e->issuer_len);
+
+    mc->key_type.data = p;
+    mc->key_type.len = e->key_type_len;
+    ngx_memcpy(p, e->key_type, e->key_type_len);
+
+    mc->generation = e->generation;
+    mc->source = ngx_palette_cert_metrics_source(zone, &mc->id, e->generation,
+                                                 NGX_PALETTE_CERT_UPLOADED);
+    mc->handshakes = e->stats ? e->stats->handshakes : 0;
+    mc->not_before = e->not_before_time;
+    mc->not_after = e->not_after_time;
+    ngx_memcpy(mc->sha256, e->sha256, 32);
+
+    return NGX_OK;
+}
+
+
+/* the source as shown: a certificate that follows a folder is "watch" */
+
+static ngx_uint_t
+ngx_palette_cert_metrics_source(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
+    ngx_uint_t generation, ngx_uint_t source)
+{
+    ngx_palette_cert_watch_t  *w;
+
+    w = ngx_palette_cert_watch_find(zone, id);
+
+    if (w && ngx_palette_cert_watch_serves(w, generation)) {
+        return NGX_PALETTE_CERT_WATCHED;
+    }
+
+    return source;
+}
+
+
+/*
+ * A named certificate's id and subject, copied from the zone to p; what
+ * follows them is returned.
+ */
+
+static u_char *
+ngx_palette_cert_named_label(ngx_palette_cert_named_t *e, u_char *p,
+    ngx_str_t *id, ngx_str_t *subject)
+{
+    id->data = p;
+    id->len = e->id_len;
+    p = ngx_cpymem(p, e->id, e->id_len);
+
+    subject->data = p;
+    subject->len = e->subject_len;
+
+    return ngx_cpymem(p, e->names + e->names_len, e->subject_len);
 }
 
 
@@ -703,7 +776,6 @@ static void
 ngx_palette_cert_metrics_write(ngx_palette_cert_metrics_out_t *o,
     ngx_array_t *zones)
 {
-    u_char                          *p, hex[64];
     ngx_str_t                        value;
     ngx_uint_t                       f, i, k, z;
     ngx_palette_cert_sh_t           *sh;
@@ -757,34 +829,20 @@ ngx_palette_cert_metrics_write(ngx_palette_cert_metrics_out_t *o,
                     value.data = (u_char *) ngx_palette_cert_results[k];
                     value.len = ngx_strlen(value.data);
 
-                    ngx_palette_cert_metrics_text(o, families[f].name);
-                    ngx_palette_cert_metrics_label(o, "zone",
-                                                   &mz[z].zone->name, 1);
+                    ngx_palette_cert_metrics_series(o, families[f].name,
+                                                    mz[z].zone);
                     ngx_palette_cert_metrics_label(o, "result", &value, 0);
-
-                    p = ngx_palette_cert_metrics_reserve(o, NGX_ATOMIC_T_LEN
-                                                            + 4);
-                    if (p) {
-                        o->b->last = ngx_sprintf(p, "} %uA\n",
-                                                 sh->changes[k]);
-                    }
+                    ngx_palette_cert_metrics_atomic(o, sh->changes[k]);
                 }
 
                 continue;
             }
 
             if (f == 5 || f == 7) {
-                ngx_palette_cert_metrics_text(o, families[f].name);
-                ngx_palette_cert_metrics_label(o, "zone", &mz[z].zone->name,
-                                               1);
-
-                p = ngx_palette_cert_metrics_reserve(o, NGX_ATOMIC_T_LEN + 4);
-                if (p) {
-                    o->b->last = ngx_sprintf(p, "} %uA\n",
-                                             f == 5 ? sh->sni_fallback
-                                                    : sh->last_change);
-                }
-
+                ngx_palette_cert_metrics_series(o, families[f].name,
+                                                mz[z].zone);
+                ngx_palette_cert_metrics_atomic(o, f == 5 ? sh->sni_fallback
+                                                          : sh->last_change);
                 continue;
             }
 
@@ -793,64 +851,98 @@ ngx_palette_cert_metrics_write(ngx_palette_cert_metrics_out_t *o,
             mc = mz[z].certs.elts;
 
             for (i = 0; i < mz[z].certs.nelts; i++) {
-                ngx_palette_cert_metrics_text(o, families[f].name);
-                ngx_palette_cert_metrics_label(o, "zone", &mz[z].zone->name,
-                                               1);
+                ngx_palette_cert_metrics_series(o, families[f].name,
+                                                mz[z].zone);
                 ngx_palette_cert_metrics_label(o, "id", &mc[i].id, 0);
-
-                if (f == 0) {
-                    value.data = hex;
-                    value.len = ngx_hex_dump(hex, mc[i].sha256, 32) - hex;
-                    ngx_palette_cert_metrics_label(o, "sha256", &value, 0);
-                    ngx_palette_cert_metrics_label(o, "subject",
-                                                   &mc[i].subject, 0);
-                    ngx_palette_cert_metrics_label(o, "issuer",
-                                                   &mc[i].issuer, 0);
-                    ngx_palette_cert_metrics_label(o, "key_type",
-                                                   &mc[i].key_type, 0);
-
-                    if (mc[i].source == NGX_PALETTE_CERT_SELF_SIGNED) {
-                        ngx_str_set(&value, "self-signed");
-
-                    } else if (mc[i].source == NGX_PALETTE_CERT_WATCHED) {
-                        ngx_str_set(&value, "watch");
-
-                    } else {
-                        ngx_str_set(&value, "uploaded");
-                    }
-
-                    ngx_palette_cert_metrics_label(o, "source", &value, 0);
-                    ngx_palette_cert_metrics_text(o, "} 1\n");
-                    continue;
-                }
-
-                p = ngx_palette_cert_metrics_reserve(o, NGX_INT64_LEN + 4);
-                if (p == NULL) {
-                    continue;
-                }
-
-                switch (f) {
-
-                case 1:
-                    p = ngx_sprintf(p, "} %T\n", mc[i].not_before);
-                    break;
-
-                case 2:
-                    p = ngx_sprintf(p, "} %T\n", mc[i].not_after);
-                    break;
-
-                case 3:
-                    p = ngx_sprintf(p, "} %ui\n", mc[i].generation);
-                    break;
-
-                default: /* 4 */
-                    p = ngx_sprintf(p, "} %uA\n", mc[i].handshakes);
-                    break;
-                }
-
-                o->b->last = p;
+                ngx_palette_cert_metrics_cert(o, f, &mc[i]);
             }
         }
+    }
+}
+
+
+/* the rest of a certificate's series in family f, after its id */
+
+static void
+ngx_palette_cert_metrics_cert(ngx_palette_cert_metrics_out_t *o,
+    ngx_uint_t f, ngx_palette_cert_metric_cert_t *mc)
+{
+    u_char     *p, hex[64];
+    ngx_str_t   value;
+
+    if (f == 0) {
+        value.data = hex;
+        value.len = ngx_hex_dump(hex, mc->sha256, 32) - hex;
+        ngx_palette_cert_metrics_label(o, "sha256", &value, 0);
+        ngx_palette_cert_metrics_label(o, "subject", &mc->subject, 0);
+        ngx_palette_cert_metrics_label(o, "issuer", &mc->issuer, 0);
+        ngx_palette_cert_metrics_label(o, "key_type", &mc->key_type, 0);
+
+        if (mc->source == NGX_PALETTE_CERT_SELF_SIGNED) {
+            ngx_str_set(&value, "self-signed");
+
+        } else if (mc->source == NGX_PALETTE_CERT_WATCHED) {
+            ngx_str_set(&value, "watch");
+
+        } else {
+            ngx_str_set(&value, "uploaded");
+        }
+
+        ngx_palette_cert_metrics_label(o, "source", &value, 0);
+        ngx_palette_cert_metrics_text(o, "} 1\n");
+        return;
+    }
+
+    p = ngx_palette_cert_metrics_reserve(o, NGX_INT64_LEN + 4);
+    if (p == NULL) {
+        return;
+    }
+
+    switch (f) {
+
+    case 1:
+        p = ngx_sprintf(p, "} %T\n", mc->not_before);
+        break;
+
+    case 2:
+        p = ngx_sprintf(p, "} %T\n", mc->not_after);
+        break;
+
+    case 3:
+        p = ngx_sprintf(p, "} %ui\n", mc->generation);
+        break;
+
+    default: /* 4 */
+        p = ngx_sprintf(p, "} %uA\n", mc->handshakes);
+        break;
+    }
+
+    o->b->last = p;
+}
+
+
+/* a sample's name and its zone label, the first */
+
+static void
+ngx_palette_cert_metrics_series(ngx_palette_cert_metrics_out_t *o,
+    const char *name, ngx_palette_cert_zone_t *zone)
+{
+    ngx_palette_cert_metrics_text(o, name);
+    ngx_palette_cert_metrics_label(o, "zone", &zone->name, 1);
+}
+
+
+/* the end of a sample's labels, and its value: a counter of the zone */
+
+static void
+ngx_palette_cert_metrics_atomic(ngx_palette_cert_metrics_out_t *o,
+    ngx_atomic_uint_t n)
+{
+    u_char  *p;
+
+    p = ngx_palette_cert_metrics_reserve(o, NGX_ATOMIC_T_LEN + 4);
+    if (p) {
+        o->b->last = ngx_sprintf(p, "} %uA\n", n);
     }
 }
 
@@ -1000,6 +1092,29 @@ ngx_palette_cert_metrics_reserve(ngx_palette_cert_metrics_out_t *o,
 }
 
 
+/*
+ * The module's configuration in a process that serves it (a worker, or
+ * nginx run as a single process), for what such a process starts on its
+ * own at init_process: NULL elsewhere, or when http is not configured.
+ */
+
+ngx_palette_cert_main_conf_t *
+ngx_palette_cert_worker_conf(ngx_cycle_t *cycle)
+{
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NULL;
+    }
+
+    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
+        return NULL;
+    }
+
+    return ngx_http_cycle_get_module_main_conf(cycle, ngx_palette_cert_module);
+}
+
+
 /* expiry warnings */
 
 ngx_int_t
@@ -1007,17 +1122,7 @@ ngx_palette_cert_expire_init(ngx_cycle_t *cycle)
 {
     ngx_palette_cert_main_conf_t  *pmcf;
 
-    if (ngx_process != NGX_PROCESS_WORKER
-        && ngx_process != NGX_PROCESS_SINGLE)
-    {
-        return NGX_OK;
-    }
-
-    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
-        return NGX_OK;
-    }
-
-    pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_palette_cert_module);
+    pmcf = ngx_palette_cert_worker_conf(cycle);
     if (pmcf == NULL || pmcf->zones.nelts == 0) {
         return NGX_OK;
     }
@@ -1088,15 +1193,13 @@ ngx_palette_cert_expire_handler(ngx_event_t *ev)
 void
 ngx_palette_cert_expire_check(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
 {
-    u_char                       *p, dn[NGX_PALETTE_CERT_DN_LEN];
-    time_t                        now, not_after;
+    time_t                        now;
     ngx_str_t                     none;
-    ngx_uint_t                    i, generation;
+    ngx_uint_t                    i;
     ngx_pool_t                   *pool;
     ngx_array_t                   due;
     ngx_palette_cert_named_t     *e;
-    ngx_palette_cert_stats_t     *st;
-    ngx_palette_cert_expiring_t  *x, def;
+    ngx_palette_cert_expiring_t  *x;
 
     if (zone->sh == NULL) {
         return;
@@ -1104,43 +1207,7 @@ ngx_palette_cert_expire_check(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
 
     now = ngx_time();
 
-    /* the default, from this process's copy */
-
-    (void) ngx_palette_cert_refresh(zone, log);
-
-    if (zone->current.leaf) {
-        not_after = ngx_palette_cert_asn1_time(
-                                      X509_get0_notAfter(zone->current.leaf));
-        generation = zone->current.generation;
-
-        if (not_after - now <= zone->expire_warn) {
-            st = &zone->sh->stats;
-
-            ngx_shmtx_lock(&zone->shpool->mutex);
-
-            i = (st->warned_generation != generation
-                 || now - st->warned >= NGX_PALETTE_CERT_WARN_AGAIN);
-
-            if (i) {
-                st->warned = now;
-                st->warned_generation = generation;
-            }
-
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-
-            if (i) {
-                p = ngx_palette_cert_subject(dn, dn + sizeof(dn),
-                                     X509_get_subject_name(zone->current.leaf));
-
-                ngx_str_set(&def.id, "");
-                def.subject.data = dn;
-                def.subject.len = p - dn;
-                def.not_after = not_after;
-
-                ngx_palette_cert_expire_log(zone, &def, log);
-            }
-        }
-    }
+    ngx_palette_cert_expire_default(zone, now, log);
 
     if (zone->sh->named_n == 0) {
         return;
@@ -1166,38 +1233,9 @@ ngx_palette_cert_expire_check(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
          e;
          e = ngx_palette_cert_named_next(zone, e))
     {
-        st = e->stats;
-
-        if (st == NULL || e->not_after_time - now > zone->expire_warn
-            || (st->warned_generation == e->generation
-                && now - st->warned < NGX_PALETTE_CERT_WARN_AGAIN))
-        {
-            continue;
-        }
-
-        x = ngx_array_push(&due);
-        if (x == NULL) {
+        if (ngx_palette_cert_expire_named(zone, e, now, &due) != NGX_OK) {
             break;
         }
-
-        p = ngx_pnalloc(pool, e->id_len + e->subject_len);
-        if (p == NULL) {
-            due.nelts--;
-            break;
-        }
-
-        x->id.data = p;
-        x->id.len = e->id_len;
-        p = ngx_cpymem(p, e->id, e->id_len);
-
-        x->subject.data = p;
-        x->subject.len = e->subject_len;
-        ngx_memcpy(p, e->names + e->names_len, e->subject_len);
-
-        x->not_after = e->not_after_time;
-
-        st->warned = now;
-        st->warned_generation = e->generation;
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -1209,6 +1247,106 @@ ngx_palette_cert_expire_check(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
     }
 
     ngx_destroy_pool(pool);
+}
+
+
+/* the default, from this process's copy */
+
+static void
+ngx_palette_cert_expire_default(ngx_palette_cert_zone_t *zone, time_t now,
+    ngx_log_t *log)
+{
+    u_char                       *p, dn[NGX_PALETTE_CERT_DN_LEN];
+    time_t                        not_after;
+    ngx_uint_t                    warn, generation;
+    ngx_palette_cert_stats_t     *st;
+    ngx_palette_cert_expiring_t   def;
+
+    (void) ngx_palette_cert_refresh(zone, log);
+
+    if (zone->current.leaf == NULL) {
+        return;
+    }
+
+    not_after = ngx_palette_cert_asn1_time(
+                                      X509_get0_notAfter(zone->current.leaf));
+    generation = zone->current.generation;
+
+    if (not_after - now > zone->expire_warn) {
+        return;
+    }
+
+    st = &zone->sh->stats;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    warn = (st->warned_generation != generation
+            || now - st->warned >= NGX_PALETTE_CERT_WARN_AGAIN);
+
+    if (warn) {
+        st->warned = now;
+        st->warned_generation = generation;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (!warn) {
+        return;
+    }
+
+    p = ngx_palette_cert_subject(dn, dn + sizeof(dn),
+                                 X509_get_subject_name(zone->current.leaf));
+
+    ngx_str_set(&def.id, "");
+    def.subject.data = dn;
+    def.subject.len = p - dn;
+    def.not_after = not_after;
+
+    ngx_palette_cert_expire_log(zone, &def, log);
+}
+
+
+/*
+ * A named one, under the pool's lock: added to what is due when it is,
+ * and taken as warned of.  NGX_ERROR when memory runs out.
+ */
+
+static ngx_int_t
+ngx_palette_cert_expire_named(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_named_t *e, time_t now, ngx_array_t *due)
+{
+    u_char                       *p;
+    ngx_palette_cert_stats_t     *st;
+    ngx_palette_cert_expiring_t  *x;
+
+    st = e->stats;
+
+    if (st == NULL || e->not_after_time - now > zone->expire_warn
+        || (st->warned_generation == e->generation
+            && now - st->warned < NGX_PALETTE_CERT_WARN_AGAIN))
+    {
+        return NGX_OK;
+    }
+
+    x = ngx_array_push(due);
+    if (x == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(due->pool, e->id_len + e->subject_len);
+    if (p == NULL) {
+        due->nelts--;
+        return NGX_ERROR;
+    }
+
+    (void) ngx_palette_cert_named_label(e, p, &x->id, &x->subject);
+
+    x->not_after = e->not_after_time;
+
+    st->warned = now;
+    st->warned_generation = e->generation;
+
+    return NGX_OK;
 }
 
 

@@ -43,6 +43,10 @@ static void ngx_palette_cert_named_insert_value(ngx_rbtree_node_t *temp,
 static ngx_rbtree_key_t ngx_palette_cert_id_key(u_char *id, size_t len);
 static ngx_int_t ngx_palette_cert_id_cmp(ngx_palette_cert_named_t *e,
     ngx_rbtree_key_t key, u_char *id, size_t len);
+static ngx_int_t ngx_palette_cert_meta_names(X509 *leaf,
+    ngx_palette_cert_meta_t *m);
+static u_char *ngx_palette_cert_names_find(u_char *names, u_char *last,
+    ngx_uint_t kind, u_char *name, size_t len);
 static void ngx_palette_cert_chunks_free(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_chunk_t *c);
 static void ngx_palette_cert_chunks_read(ngx_palette_cert_chunk_t *c,
@@ -70,6 +74,9 @@ static void ngx_palette_cert_seq_begin(ngx_palette_cert_sh_t *sh);
 static void ngx_palette_cert_seq_end(ngx_palette_cert_sh_t *sh);
 static ngx_int_t ngx_palette_cert_select_locked(ngx_palette_cert_zone_t *zone,
     ngx_uint_t kind, u_char *name, size_t len, ngx_uint_t gen[2]);
+static ngx_palette_cert_cached_t *ngx_palette_cert_named_parse(
+    ngx_palette_cert_zone_t *zone, ngx_uint_t kind, u_char *name, size_t len,
+    ngx_uint_t type, ngx_uint_t generation, ngx_log_t *log);
 static ngx_uint_t ngx_palette_cert_bind(X509 **leaf, EVP_PKEY *key);
 static void ngx_palette_cert_cached_free(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_cached_t *cc);
@@ -237,15 +244,8 @@ ngx_int_t
 ngx_palette_cert_meta(X509 *leaf, EVP_PKEY *key, ngx_palette_cert_meta_t *m,
     u_char *buf, size_t size)
 {
-    int                       i, n;
-    u_char                   *p, *q, *last, text[NGX_INET6_ADDRSTRLEN + 1];
-    size_t                    len, total;
-    ngx_uint_t                kind, k;
-    const u_char             *data;
-    unsigned int              dlen;
-    GENERAL_NAME             *gn;
-    GENERAL_NAMES            *gens;
-    const ASN1_OCTET_STRING  *ip;
+    u_char        *p, *last;
+    unsigned int   dlen;
 
     ngx_memzero(m, sizeof(ngx_palette_cert_meta_t));
 
@@ -282,6 +282,23 @@ ngx_palette_cert_meta(X509 *leaf, EVP_PKEY *key, ngx_palette_cert_meta_t *m,
     if (X509_digest(leaf, EVP_sha256(), m->sha256, &dlen) != 1) {
         return NGX_ERROR;
     }
+
+    return ngx_palette_cert_meta_names(leaf, m);
+}
+
+
+/* the host names and addresses of the leaf's SAN, packed into m->names */
+
+static ngx_int_t
+ngx_palette_cert_meta_names(X509 *leaf, ngx_palette_cert_meta_t *m)
+{
+    int             i, n;
+    u_char         *p, text[NGX_INET6_ADDRSTRLEN + 1];
+    size_t          len, total;
+    ngx_uint_t      kind;
+    const u_char   *data;
+    GENERAL_NAME   *gn;
+    GENERAL_NAMES  *gens;
 
     gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
     n = sk_GENERAL_NAME_num(gens);
@@ -325,20 +342,13 @@ ngx_palette_cert_meta(X509 *leaf, EVP_PKEY *key, ngx_palette_cert_meta_t *m,
             }
 
         } else if (gn->type == GEN_IPADD) {
-            ip = gn->d.iPAddress;
-            len = ASN1_STRING_length(ip);
-
-            if ((len != 4 && len != 16)
-                || inet_ntop(len == 16 ? AF_INET6 : AF_INET,
-                             ASN1_STRING_get0_data(ip), (char *) text,
-                             sizeof(text))
-                   == NULL)
-            {
+            len = ngx_palette_cert_ip_text(gn->d.iPAddress, text,
+                                           sizeof(text));
+            if (len == 0) {
                 continue;
             }
 
             data = text;
-            len = ngx_strlen(text);
             kind = NGX_PALETTE_CERT_NAME_IP;
 
         } else {
@@ -351,16 +361,7 @@ ngx_palette_cert_meta(X509 *leaf, EVP_PKEY *key, ngx_palette_cert_meta_t *m,
         p[1] = (u_char) len;
         ngx_strlow(p + 2, (u_char *) data, len);
 
-        for (q = m->names, k = 0; q < p; q += 2 + q[1]) {
-            if (q[0] == p[0] && q[1] == p[1]
-                && ngx_memcmp(q + 2, p + 2, len) == 0)
-            {
-                k = 1;
-                break;
-            }
-        }
-
-        if (k) {
+        if (ngx_palette_cert_names_find(m->names, p, kind, p + 2, len)) {
             continue;
         }
 
@@ -379,6 +380,51 @@ ngx_palette_cert_meta(X509 *leaf, EVP_PKEY *key, ngx_palette_cert_meta_t *m,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * An address of a certificate's SAN as text, NUL-terminated, into text
+ * (NGX_INET6_ADDRSTRLEN + 1 bytes): its length, or 0 when it is neither
+ * an IPv4 nor an IPv6 address.
+ */
+
+size_t
+ngx_palette_cert_ip_text(const ASN1_OCTET_STRING *ip, u_char *text,
+    size_t size)
+{
+    size_t  len;
+
+    len = ASN1_STRING_length(ip);
+
+    if ((len != 4 && len != 16)
+        || inet_ntop(len == 16 ? AF_INET6 : AF_INET,
+                     ASN1_STRING_get0_data(ip), (char *) text, size)
+           == NULL)
+    {
+        return 0;
+    }
+
+    return ngx_strlen(text);
+}
+
+
+/* the packed name of that kind between names and last, or NULL */
+
+static u_char *
+ngx_palette_cert_names_find(u_char *names, u_char *last, ngx_uint_t kind,
+    u_char *name, size_t len)
+{
+    u_char  *p;
+
+    for (p = names; p < last; p += 2 + p[1]) {
+        if (p[0] == kind && p[1] == len && ngx_memcmp(p + 2, name, len) == 0)
+        {
+            return p;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -608,6 +654,33 @@ ngx_palette_cert_chunks_read(ngx_palette_cert_chunk_t *c, size_t off,
 }
 
 
+/*
+ * Room for a copy of a certificate out of shared memory: its chain, key
+ * and CA of those lengths, each with a byte more for a NUL; all empty,
+ * and nothing allocated, on failure.
+ */
+
+ngx_int_t
+ngx_palette_cert_pem_alloc(ngx_palette_cert_pem_t *pem, size_t cert_len,
+    size_t key_len, size_t ca_len)
+{
+    ngx_memzero(pem, sizeof(ngx_palette_cert_pem_t));
+
+    pem->cert.data = ngx_alloc(cert_len + 1, ngx_cycle->log);
+    pem->key.data = ngx_alloc(key_len + 1, ngx_cycle->log);
+    pem->ca.data = ngx_alloc(ca_len + 1, ngx_cycle->log);
+
+    if (pem->cert.data == NULL || pem->key.data == NULL
+        || pem->ca.data == NULL)
+    {
+        ngx_palette_cert_pem_free(pem);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* copies an entry's PEM out of shared memory; the caller holds the lock */
 
 ngx_int_t
@@ -616,16 +689,9 @@ ngx_palette_cert_named_copy(ngx_palette_cert_named_t *e,
 {
     size_t  off;
 
-    ngx_memzero(pem, sizeof(ngx_palette_cert_pem_t));
-
-    pem->cert.data = ngx_alloc(e->cert_len + 1, ngx_cycle->log);
-    pem->key.data = ngx_alloc(e->key_len + 1, ngx_cycle->log);
-    pem->ca.data = ngx_alloc(e->ca_len + 1, ngx_cycle->log);
-
-    if (pem->cert.data == NULL || pem->key.data == NULL
-        || pem->ca.data == NULL)
+    if (ngx_palette_cert_pem_alloc(pem, e->cert_len, e->key_len, e->ca_len)
+        != NGX_OK)
     {
-        ngx_palette_cert_pem_free(pem);
         return NGX_ERROR;
     }
 
@@ -1032,17 +1098,12 @@ static void
 ngx_palette_cert_slot_name(ngx_palette_cert_slot_t *slot,
     ngx_palette_cert_named_t *e)
 {
-    u_char  *p, *last;
+    u_char  *p;
 
-    last = e->names + e->names_len;
-
-    for (p = e->names; p < last; p += 2 + p[1]) {
-        if (p[0] == slot->kind && p[1] == slot->len
-            && ngx_memcmp(p + 2, slot->name, slot->len) == 0)
-        {
-            slot->name = p + 2;
-            return;
-        }
+    p = ngx_palette_cert_names_find(e->names, e->names + e->names_len,
+                                    slot->kind, slot->name, slot->len);
+    if (p) {
+        slot->name = p + 2;
     }
 }
 
@@ -1351,18 +1412,8 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
     u_char *name, size_t len, ngx_uint_t type, ngx_uint_t generation,
     ngx_log_t *log)
 {
-    u_char                      sha256[32];
-    time_t                      not_after;
-    ngx_int_t                   rc;
-    ngx_str_t                   id;
     ngx_rbtree_node_t          *node, *sentinel;
-    ngx_palette_cert_pem_t      pem;
-    ngx_palette_cert_slot_t    *slot;
-    ngx_palette_cert_named_t   *e;
-    ngx_palette_cert_stats_t   *stats;
     ngx_palette_cert_cached_t  *cc;
-    ngx_palette_cert_parsed_t   parsed;
-    u_char                      id_buf[NGX_PALETTE_CERT_ID_LEN];
 
     node = zone->cache.root;
     sentinel = zone->cache.sentinel;
@@ -1381,6 +1432,51 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
     }
 
     /* a miss: the entry is copied under the lock, parsed outside it */
+
+    cc = ngx_palette_cert_named_parse(zone, kind, name, len, type,
+                                      generation, log);
+    if (cc == NULL) {
+        return NULL;
+    }
+
+    if (zone->cache_n >= zone->cache_max) {
+        ngx_palette_cert_cached_free(zone,
+            ngx_queue_data(ngx_queue_last(&zone->cache_lru),
+                           ngx_palette_cert_cached_t, queue));
+        zone->cache_n--;
+    }
+
+    cc->node.key = generation;
+    ngx_rbtree_insert(&zone->cache, &cc->node);
+    ngx_queue_insert_head(&zone->cache_lru, &cc->queue);
+    zone->cache_n++;
+
+    return cc;
+}
+
+
+/*
+ * The certificate of that generation served for the name, copied from
+ * the zone and parsed, with what handshakes count and sessions remember
+ * of it: NULL when it is gone or cannot be parsed.
+ */
+
+static ngx_palette_cert_cached_t *
+ngx_palette_cert_named_parse(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
+    u_char *name, size_t len, ngx_uint_t type, ngx_uint_t generation,
+    ngx_log_t *log)
+{
+    u_char                      sha256[32];
+    time_t                      not_after;
+    ngx_int_t                   rc;
+    ngx_str_t                   id;
+    ngx_palette_cert_pem_t      pem;
+    ngx_palette_cert_slot_t    *slot;
+    ngx_palette_cert_named_t   *e;
+    ngx_palette_cert_stats_t   *stats;
+    ngx_palette_cert_cached_t  *cc;
+    ngx_palette_cert_parsed_t   parsed;
+    u_char                      id_buf[NGX_PALETTE_CERT_ID_LEN];
 
     rc = NGX_DECLINED;
     stats = NULL;
@@ -1412,13 +1508,10 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    if (rc != NGX_OK) {
-        return NULL;
+    if (rc == NGX_OK) {
+        rc = ngx_palette_cert_parse_pem(&pem, &parsed, log);
+        ngx_palette_cert_pem_free(&pem);
     }
-
-    rc = ngx_palette_cert_parse_pem(&pem, &parsed, log);
-
-    ngx_palette_cert_pem_free(&pem);
 
     if (rc != NGX_OK) {
         return NULL;
@@ -1444,18 +1537,6 @@ ngx_palette_cert_named_get(ngx_palette_cert_zone_t *zone, ngx_uint_t kind,
     parsed.chain = NULL;
     parsed.key = NULL;
     ngx_palette_cert_parsed_free(&parsed);
-
-    if (zone->cache_n >= zone->cache_max) {
-        ngx_palette_cert_cached_free(zone,
-            ngx_queue_data(ngx_queue_last(&zone->cache_lru),
-                           ngx_palette_cert_cached_t, queue));
-        zone->cache_n--;
-    }
-
-    cc->node.key = generation;
-    ngx_rbtree_insert(&zone->cache, &cc->node);
-    ngx_queue_insert_head(&zone->cache_lru, &cc->queue);
-    zone->cache_n++;
 
     return cc;
 }
@@ -1559,6 +1640,38 @@ ngx_palette_cert_cached_free(ngx_palette_cert_zone_t *zone,
 }
 
 
+/* the text fields of a meta file: each once, of a length in bounds */
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_uint_t                   bit;
+    size_t                       min;
+    size_t                       max;
+    size_t                       offset;
+} ngx_palette_cert_meta_field_t;
+
+
+static ngx_palette_cert_meta_field_t  ngx_palette_cert_meta_fields[] = {
+
+    { ngx_string("key_type"), 1, 0, 12,
+      offsetof(ngx_palette_cert_meta_t, key_type) },
+
+    { ngx_string("not_after"), 2, 20, 20,
+      offsetof(ngx_palette_cert_meta_t, not_after) },
+
+    { ngx_string("not_before"), 8, 20, 20,
+      offsetof(ngx_palette_cert_meta_t, not_before) },
+
+    { ngx_string("subject"), 16, 0, NGX_PALETTE_CERT_DN_LEN - 1,
+      offsetof(ngx_palette_cert_meta_t, subject) },
+
+    { ngx_string("issuer"), 32, 0, NGX_PALETTE_CERT_DN_LEN - 1,
+      offsetof(ngx_palette_cert_meta_t, issuer) },
+
+    { ngx_null_string, 0, 0, 0, 0 }
+};
+
+
 /*
  * A named certificate's meta file: what a start needs of it without
  * parsing it, one "key value" line each.
@@ -1626,17 +1739,14 @@ ngx_int_t
 ngx_palette_cert_meta_parse(ngx_str_t *text, ngx_palette_cert_meta_t *m,
     u_char *buf, size_t size)
 {
-    u_char      *p, *last, *eol, *value, *n, *b, *blast;
-    size_t       len, vlen;
-    ngx_int_t    c;
-    ngx_str_t   *field;
-    ngx_uint_t   i, kind, have;
+    u_char                         *p, *last, *eol, *key, *value, *n, *b;
+    size_t                          len, vlen;
+    ngx_int_t                       c;
+    ngx_str_t                      *field;
+    ngx_uint_t                      i, have;
+    ngx_palette_cert_meta_field_t  *f;
 
     ngx_memzero(m, sizeof(ngx_palette_cert_meta_t));
-
-    b = buf;
-    blast = buf + size;
-    field = NULL;
 
     m->names = ngx_alloc(text->len, ngx_cycle->log);
     if (m->names == NULL) {
@@ -1644,6 +1754,7 @@ ngx_palette_cert_meta_parse(ngx_str_t *text, ngx_palette_cert_meta_t *m,
     }
 
     n = m->names;
+    b = buf;
     have = 0;
 
     p = text->data;
@@ -1660,56 +1771,37 @@ ngx_palette_cert_meta_parse(ngx_str_t *text, ngx_palette_cert_meta_t *m,
             goto invalid;
         }
 
+        key = p;
         len = value - p;
         value++;
-
         vlen = eol - value;
+        p = eol + 1;
 
-        if (len == 8 && ngx_strncmp(p, "key_type", 8) == 0) {
-            if (vlen > 12 || (have & 1)) {
+        for (f = ngx_palette_cert_meta_fields; f->name.len; f++) {
+            if (len == f->name.len && ngx_strncmp(key, f->name.data, len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (f->name.len) {
+            if (vlen < f->min || vlen > f->max || (have & f->bit)
+                || vlen > (size_t) (buf + size - b))
+            {
                 goto invalid;
             }
 
-            field = &m->key_type;
+            field = (ngx_str_t *) ((u_char *) m + f->offset);
+            field->data = b;
+            field->len = vlen;
+            b = ngx_cpymem(b, value, vlen);
 
-            m->type = (vlen >= 2 && ngx_strncmp(value, "EC", 2) == 0)
-                      ? NGX_PALETTE_CERT_EC : NGX_PALETTE_CERT_RSA;
-            have |= 1;
+            have |= f->bit;
+            continue;
+        }
 
-        } else if (len == 9 && ngx_strncmp(p, "not_after", 9) == 0) {
-            if (vlen != 20 || (have & 2)) {
-                goto invalid;
-            }
-
-            field = &m->not_after;
-            have |= 2;
-
-        } else if (len == 10 && ngx_strncmp(p, "not_before", 10) == 0) {
-            if (vlen != 20 || (have & 8)) {
-                goto invalid;
-            }
-
-            field = &m->not_before;
-            have |= 8;
-
-        } else if (len == 7 && ngx_strncmp(p, "subject", 7) == 0) {
-            if (vlen >= NGX_PALETTE_CERT_DN_LEN || (have & 16)) {
-                goto invalid;
-            }
-
-            field = &m->subject;
-            have |= 16;
-
-        } else if (len == 6 && ngx_strncmp(p, "issuer", 6) == 0) {
-            if (vlen >= NGX_PALETTE_CERT_DN_LEN || (have & 32)) {
-                goto invalid;
-            }
-
-            field = &m->issuer;
-            have |= 32;
-
-        } else if (len == 6 && ngx_strncmp(p, "sha256", 6) == 0) {
-            if (eol - value != 64) {
+        if (len == 6 && ngx_strncmp(key, "sha256", 6) == 0) {
+            if (vlen != 64) {
                 goto invalid;
             }
 
@@ -1723,47 +1815,34 @@ ngx_palette_cert_meta_parse(ngx_str_t *text, ngx_palette_cert_meta_t *m,
             }
 
             have |= 4;
+            continue;
+        }
 
-        } else if ((len == 3 && ngx_strncmp(p, "dns", 3) == 0)
-                   || (len == 2 && ngx_strncmp(p, "ip", 2) == 0))
+        if ((len != 3 || ngx_strncmp(key, "dns", 3) != 0)
+            && (len != 2 || ngx_strncmp(key, "ip", 2) != 0))
         {
-            kind = (len == 2) ? NGX_PALETTE_CERT_NAME_IP
-                              : NGX_PALETTE_CERT_NAME_DNS;
-
-            len = eol - value;
-
-            if (len == 0 || len > NGX_PALETTE_CERT_HOST_LEN) {
-                goto invalid;
-            }
-
-            n[0] = (u_char) kind;
-            n[1] = (u_char) len;
-            ngx_strlow(n + 2, value, len);
-            n += 2 + len;
-            m->nnames++;
-
-        } else {
             goto invalid;
         }
 
-        if (field) {
-            if (vlen > (size_t) (blast - b)) {
-                goto invalid;
-            }
-
-            field->data = b;
-            field->len = vlen;
-            b = ngx_cpymem(b, value, vlen);
-            field = NULL;
+        if (vlen == 0 || vlen > NGX_PALETTE_CERT_HOST_LEN) {
+            goto invalid;
         }
 
-        p = eol + 1;
+        n[0] = (u_char) ((len == 2) ? NGX_PALETTE_CERT_NAME_IP
+                                    : NGX_PALETTE_CERT_NAME_DNS);
+        n[1] = (u_char) vlen;
+        ngx_strlow(n + 2, value, vlen);
+        n += 2 + vlen;
+        m->nnames++;
     }
 
     if (have != 63 || m->nnames == 0) {
         goto invalid;
     }
 
+    m->type = (m->key_type.len >= 2
+               && ngx_strncmp(m->key_type.data, "EC", 2) == 0)
+              ? NGX_PALETTE_CERT_EC : NGX_PALETTE_CERT_RSA;
     m->names_len = n - m->names;
 
     return NGX_OK;

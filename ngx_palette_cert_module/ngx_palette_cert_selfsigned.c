@@ -18,7 +18,9 @@
 #define NGX_PALETTE_CERT_SELF_SIGNED_DAYS  3650
 
 
-static EVP_PKEY *ngx_palette_cert_ec_key(void);
+static X509 *ngx_palette_cert_x509_new(int type, long before, long after,
+    EVP_PKEY **key);
+static EVP_PKEY *ngx_palette_cert_key_new(int type);
 static ngx_int_t ngx_palette_cert_self_signed_names(X509 *x,
     ngx_palette_cert_zone_t *zone, ngx_str_t *host);
 
@@ -37,15 +39,12 @@ ngx_palette_cert_self_signed(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_bundle_t   b;
 
     rc = NGX_ERROR;
-    x = NULL;
+    key = NULL;
     bn = NULL;
 
-    key = ngx_palette_cert_ec_key();
-    if (key == NULL) {
-        goto failed;
-    }
-
-    x = X509_new();
+    x = ngx_palette_cert_x509_new(EVP_PKEY_EC, -3600,
+                                  86400L * NGX_PALETTE_CERT_SELF_SIGNED_DAYS,
+                                  &key);
     if (x == NULL) {
         goto failed;
     }
@@ -59,13 +58,7 @@ ngx_palette_cert_self_signed(ngx_palette_cert_zone_t *zone,
     bn = BN_bin2bn(serial, sizeof(serial), NULL);
 
     if (bn == NULL
-        || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL
-        || X509_set_version(x, 2) != 1
-        || X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL
-        || X509_gmtime_adj(X509_getm_notAfter(x),
-                           (long) 86400 * NGX_PALETTE_CERT_SELF_SIGNED_DAYS)
-           == NULL
-        || X509_set_pubkey(x, key) != 1)
+        || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
     {
         goto failed;
     }
@@ -221,47 +214,17 @@ ngx_palette_cert_self_signed_matches(ngx_palette_cert_zone_t *zone,
 X509 *
 ngx_palette_cert_placeholder(int type, ngx_log_t *log)
 {
-    X509          *x;
-    EVP_PKEY      *key;
-    X509_NAME     *name;
-    EVP_PKEY_CTX  *ctx;
+    X509       *x;
+    EVP_PKEY   *key;
+    X509_NAME  *name;
 
-    x = NULL;
     key = NULL;
 
-    if (type == EVP_PKEY_RSA) {
-        ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, NULL);
+    x = ngx_palette_cert_x509_new(type, 0, 86400, &key);
+    name = x ? X509_get_subject_name(x) : NULL;
 
-        if (ctx == NULL
-            || EVP_PKEY_keygen_init(ctx) != 1
-            || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) != 1
-            || EVP_PKEY_keygen(ctx, &key) != 1)
-        {
-            key = NULL;
-        }
-
-        EVP_PKEY_CTX_free(ctx);
-
-    } else {
-        key = ngx_palette_cert_ec_key();
-    }
-
-    if (key == NULL) {
-        goto failed;
-    }
-
-    x = X509_new();
-    if (x == NULL) {
-        goto failed;
-    }
-
-    name = X509_get_subject_name(x);
-
-    if (X509_set_version(x, 2) != 1
+    if (x == NULL
         || ASN1_INTEGER_set(X509_get_serialNumber(x), 1) != 1
-        || X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL
-        || X509_gmtime_adj(X509_getm_notAfter(x), 86400) == NULL
-        || X509_set_pubkey(x, key) != 1
         || X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                                       (u_char *) "palette_cert placeholder",
                                       -1, -1, 0)
@@ -269,40 +232,76 @@ ngx_palette_cert_placeholder(int type, ngx_log_t *log)
         || X509_set_issuer_name(x, name) != 1
         || X509_sign(x, key, EVP_sha256()) == 0)
     {
-        goto failed;
+        ngx_ssl_error(NGX_LOG_ALERT, log, 0,
+                      "palette_cert: cannot make a placeholder certificate");
+
+        X509_free(x);
+        x = NULL;
     }
+
+    /* the certificate holds its public key; the private one is not needed */
 
     EVP_PKEY_free(key);
 
     return x;
-
-failed:
-
-    ngx_ssl_error(NGX_LOG_ALERT, log, 0,
-                  "palette_cert: cannot make a placeholder certificate");
-
-    X509_free(x);
-    EVP_PKEY_free(key);
-
-    return NULL;
 }
 
 
+/*
+ * A version 3 certificate for a new key of that type (into *key), valid
+ * from "before" to "after" seconds from now; its serial, names and
+ * signature are the caller's.
+ */
+
+static X509 *
+ngx_palette_cert_x509_new(int type, long before, long after, EVP_PKEY **key)
+{
+    X509  *x;
+
+    *key = ngx_palette_cert_key_new(type);
+    if (*key == NULL) {
+        return NULL;
+    }
+
+    x = X509_new();
+    if (x == NULL) {
+        return NULL;
+    }
+
+    if (X509_set_version(x, 2) != 1
+        || X509_gmtime_adj(X509_getm_notBefore(x), before) == NULL
+        || X509_gmtime_adj(X509_getm_notAfter(x), after) == NULL
+        || X509_set_pubkey(x, *key) != 1)
+    {
+        X509_free(x);
+        return NULL;
+    }
+
+    return x;
+}
+
+
+/* an RSA 2048 key, or else an EC P-256 one */
+
 static EVP_PKEY *
-ngx_palette_cert_ec_key(void)
+ngx_palette_cert_key_new(int type)
 {
     EVP_PKEY      *key;
     EVP_PKEY_CTX  *ctx;
 
     key = NULL;
 
-    ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+    ctx = EVP_PKEY_CTX_new_id(type == EVP_PKEY_RSA ? EVP_PKEY_RSA
+                                                   : EVP_PKEY_EC, NULL);
     if (ctx == NULL) {
         return NULL;
     }
 
     if (EVP_PKEY_keygen_init(ctx) != 1
-        || EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, NID_X9_62_prime256v1)
+        || (type == EVP_PKEY_RSA
+            ? EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048)
+            : EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx,
+                                                     NID_X9_62_prime256v1))
            != 1
         || EVP_PKEY_keygen(ctx, &key) != 1)
     {

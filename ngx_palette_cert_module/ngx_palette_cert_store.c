@@ -73,6 +73,27 @@ struct ngx_palette_cert_lock_s {
 static ngx_palette_cert_lock_t  *ngx_palette_cert_locks;
 
 
+/* a walk over the named certificates of the store: what its steps need */
+
+typedef struct ngx_palette_cert_walk_s  ngx_palette_cert_walk_t;
+
+typedef ngx_int_t (*ngx_palette_cert_step_pt)(ngx_palette_cert_zone_t *nz,
+    ngx_palette_cert_walk_t *w);
+
+struct ngx_palette_cert_walk_s {
+    ngx_palette_cert_zone_t     *zone;
+    const char                  *which;
+    ngx_palette_cert_file_t     *files;
+    ngx_log_t                   *log;
+
+    ngx_int_t                  (*named)(ngx_palette_cert_zone_t *zone,
+                                        ngx_str_t *id,
+                                        ngx_palette_cert_pem_t *pem);
+    ngx_int_t                  (*aside)(ngx_palette_cert_zone_t *zone,
+                                        ngx_palette_cert_file_t *files);
+};
+
+
 /* a path for messages only: files are never opened by it */
 
 typedef struct {
@@ -83,10 +104,20 @@ typedef struct {
 static u_char *ngx_palette_cert_path(ngx_palette_cert_path_t *path,
     ngx_palette_cert_zone_t *zone, const char *dir, const char *file);
 static void ngx_palette_cert_named_clean(DIR *dir, char *name, size_t len);
+static ngx_fd_t ngx_palette_cert_descend(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t dfd, const char *name, ngx_uint_t create, ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_named_each(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t nfd, ngx_palette_cert_step_pt step, ngx_palette_cert_walk_t *w);
+static ngx_int_t ngx_palette_cert_named_step(ngx_palette_cert_zone_t *nz,
+    ngx_palette_cert_walk_t *w);
+static ngx_int_t ngx_palette_cert_aside_step(ngx_palette_cert_zone_t *nz,
+    ngx_palette_cert_walk_t *w);
+static ngx_int_t ngx_palette_cert_aside_give(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t dfd, ngx_palette_cert_walk_t *w);
 static void ngx_palette_cert_named_generation(ngx_palette_cert_zone_t *zone,
     ngx_fd_t nfd, ngx_uint_t generation, ngx_log_t *log);
 static ngx_fd_t ngx_palette_cert_named_open(ngx_palette_cert_zone_t *zone,
-    ngx_fd_t sfd, ngx_log_t *log);
+    ngx_fd_t sfd, ngx_uint_t create, ngx_log_t *log);
 static ngx_fd_t ngx_palette_cert_subdir(ngx_palette_cert_zone_t *zone,
     ngx_fd_t dfd, const char *name, ngx_uint_t create, ngx_log_t *log);
 static ngx_fd_t ngx_palette_cert_store_open(ngx_palette_cert_zone_t *zone,
@@ -95,6 +126,14 @@ static ngx_int_t ngx_palette_cert_name_number(u_char *name, size_t len,
     const char *prefix);
 static ngx_int_t ngx_palette_cert_current(ngx_palette_cert_zone_t *zone,
     ngx_fd_t dfd, u_char *name, size_t size, ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_load_current(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t dfd, u_char *dir, size_t size, ngx_palette_cert_pem_t *pem,
+    ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_read_pem(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t gfd, const char *dir, ngx_palette_cert_pem_t *pem,
+    ngx_log_t *log);
+static ngx_int_t ngx_palette_cert_read_source(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t gfd, const char *dir, ngx_uint_t *source, ngx_log_t *log);
 static ngx_uint_t ngx_palette_cert_last(ngx_fd_t dfd);
 static DIR *ngx_palette_cert_scan(ngx_fd_t dfd);
 static ngx_int_t ngx_palette_cert_read(ngx_palette_cert_zone_t *zone,
@@ -128,6 +167,11 @@ static void ngx_palette_cert_close(ngx_palette_cert_zone_t *zone,
     ngx_fd_t fd, const char *dir, ngx_log_t *log);
 static ngx_int_t ngx_palette_cert_owner(ngx_palette_cert_zone_t *zone,
     ngx_uid_t *uid, ngx_gid_t *gid);
+static void ngx_palette_cert_lock_byte(struct flock *fl, short type,
+    off_t byte);
+static ngx_int_t ngx_palette_cert_fd_info(ngx_palette_cert_zone_t *zone,
+    ngx_fd_t fd, const char *dir, const char *file, ngx_file_info_t *fi,
+    ngx_uint_t level, ngx_log_t *log);
 
 
 static const char  *ngx_palette_cert_files[] = {
@@ -144,7 +188,6 @@ ngx_palette_cert_store_load(ngx_palette_cert_zone_t *zone, const char *which,
     ngx_fd_t                 dfd, gfd;
     ngx_int_t                rc, gen;
     ngx_err_t                err;
-    ngx_str_t                source;
     ngx_palette_cert_path_t  path;
 
     ngx_memzero(pem, sizeof(ngx_palette_cert_pem_t));
@@ -162,40 +205,12 @@ ngx_palette_cert_store_load(ngx_palette_cert_zone_t *zone, const char *which,
 
     if (ngx_strcmp(which, "current") == 0) {
 
-        gen = ngx_palette_cert_current(zone, dfd, dir, sizeof(dir), log);
-
-        if (gen == NGX_DECLINED) {
-
-            /* a lost link: generations never go back all the same */
-
-            pem->generation = ngx_palette_cert_last(dfd);
-
-            if (pem->generation == 0) {
-                rc = NGX_DECLINED;
-                goto done;
-            }
-
-            ngx_log_error(NGX_LOG_ALERT, log, 0,
-                          "palette_cert zone \"%V\": \"%s\" is "
-                          "missing, though generation %ui is in the "
-                          "store", &zone->name,
-                          ngx_palette_cert_path(&path, zone, "current",
-                                                NULL),
-                          pem->generation);
-            rc = NGX_ERROR;
+        rc = ngx_palette_cert_load_current(zone, dfd, dir, sizeof(dir), pem,
+                                           log);
+        if (rc != NGX_OK) {
             goto done;
         }
 
-        if (gen == NGX_ERROR) {
-
-            /* a link damaged or not ours: no generation is reused */
-
-            pem->generation = ngx_palette_cert_last(dfd);
-            rc = NGX_ERROR;
-            goto done;
-        }
-
-        pem->generation = gen;
         which = (const char *) dir;
     }
 
@@ -218,40 +233,7 @@ ngx_palette_cert_store_load(ngx_palette_cert_zone_t *zone, const char *which,
         goto done;
     }
 
-    rc = ngx_palette_cert_read(zone, gfd, which, "certificate.pem",
-                               &pem->cert, 0, log);
-
-    if (rc == NGX_OK) {
-        rc = ngx_palette_cert_read(zone, gfd, which, "key.pem", &pem->key, 0,
-                                   log);
-    }
-
-    if (rc == NGX_OK) {
-        rc = ngx_palette_cert_read(zone, gfd, which, "ca.pem", &pem->ca, 1,
-                                   log);
-        pem->has_ca = (rc == NGX_OK && pem->ca.data != NULL);
-    }
-
-    if (rc == NGX_OK) {
-        ngx_str_null(&source);
-
-        rc = ngx_palette_cert_read(zone, gfd, which, "source", &source, 1,
-                                   log);
-
-        pem->source = (source.len >= 11
-                       && ngx_strncmp(source.data, "self-signed", 11) == 0)
-                      ? NGX_PALETTE_CERT_SELF_SIGNED
-                      : NGX_PALETTE_CERT_UPLOADED;
-
-        if (source.data) {
-            ngx_free(source.data);
-        }
-    }
-
-    if (rc == NGX_OK && zone->id.len) {
-        rc = ngx_palette_cert_read(zone, gfd, which, "meta", &pem->meta, 1,
-                                   log);
-    }
+    rc = ngx_palette_cert_read_pem(zone, gfd, which, pem, log);
 
     if (rc != NGX_OK) {
         gen = pem->generation;
@@ -282,6 +264,114 @@ done:
     }
 
     ngx_palette_cert_close(zone, dfd, NULL, log);
+
+    return rc;
+}
+
+
+/*
+ * The generation folder "current" names, into dir, and its number into
+ * pem->generation; when "current" is lost or damaged, the highest
+ * generation in the store, so that none is reused.
+ */
+
+static ngx_int_t
+ngx_palette_cert_load_current(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
+    u_char *dir, size_t size, ngx_palette_cert_pem_t *pem, ngx_log_t *log)
+{
+    ngx_int_t                gen;
+    ngx_palette_cert_path_t  path;
+
+    gen = ngx_palette_cert_current(zone, dfd, dir, size, log);
+
+    if (gen == NGX_DECLINED) {
+
+        /* a lost link: generations never go back all the same */
+
+        pem->generation = ngx_palette_cert_last(dfd);
+
+        if (pem->generation == 0) {
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "palette_cert zone \"%V\": \"%s\" is missing, though "
+                      "generation %ui is in the store", &zone->name,
+                      ngx_palette_cert_path(&path, zone, "current", NULL),
+                      pem->generation);
+        return NGX_ERROR;
+    }
+
+    if (gen == NGX_ERROR) {
+
+        /* a link damaged or not ours: no generation is reused */
+
+        pem->generation = ngx_palette_cert_last(dfd);
+        return NGX_ERROR;
+    }
+
+    pem->generation = gen;
+
+    return NGX_OK;
+}
+
+
+/* the files of a generation folder; the caller frees them on failure */
+
+static ngx_int_t
+ngx_palette_cert_read_pem(ngx_palette_cert_zone_t *zone, ngx_fd_t gfd,
+    const char *dir, ngx_palette_cert_pem_t *pem, ngx_log_t *log)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_palette_cert_read(zone, gfd, dir, "certificate.pem", &pem->cert,
+                               0, log);
+
+    if (rc == NGX_OK) {
+        rc = ngx_palette_cert_read(zone, gfd, dir, "key.pem", &pem->key, 0,
+                                   log);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_palette_cert_read(zone, gfd, dir, "ca.pem", &pem->ca, 1,
+                                   log);
+        pem->has_ca = (rc == NGX_OK && pem->ca.data != NULL);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_palette_cert_read_source(zone, gfd, dir, &pem->source, log);
+    }
+
+    if (rc == NGX_OK && zone->id.len) {
+        rc = ngx_palette_cert_read(zone, gfd, dir, "meta", &pem->meta, 1,
+                                   log);
+    }
+
+    return rc;
+}
+
+
+/* the "source" file: self-signed, or uploaded (as when it is absent) */
+
+static ngx_int_t
+ngx_palette_cert_read_source(ngx_palette_cert_zone_t *zone, ngx_fd_t gfd,
+    const char *dir, ngx_uint_t *source, ngx_log_t *log)
+{
+    ngx_int_t  rc;
+    ngx_str_t  text;
+
+    ngx_str_null(&text);
+
+    rc = ngx_palette_cert_read(zone, gfd, dir, "source", &text, 1, log);
+
+    *source = (text.len >= 11
+               && ngx_strncmp(text.data, "self-signed", 11) == 0)
+              ? NGX_PALETTE_CERT_SELF_SIGNED
+              : NGX_PALETTE_CERT_UPLOADED;
+
+    if (text.data) {
+        ngx_free(text.data);
+    }
 
     return rc;
 }
@@ -434,9 +524,7 @@ ngx_palette_cert_store_save_named(ngx_palette_cert_zone_t *zone,
         return NGX_OK;
     }
 
-    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, log);
-
-    (void) close(sfd);
+    nfd = ngx_palette_cert_descend(zone, sfd, "named", 0, log);
 
     if (nfd != NGX_INVALID_FILE) {
         ngx_palette_cert_named_generation(zone, nfd, pem->generation, log);
@@ -504,9 +592,7 @@ ngx_palette_cert_store_named_last(ngx_palette_cert_zone_t *zone,
         return 0;
     }
 
-    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, NULL);
-
-    (void) close(sfd);
+    nfd = ngx_palette_cert_descend(zone, sfd, "named", 0, NULL);
 
     if (nfd == NGX_INVALID_FILE) {
         return 0;
@@ -591,18 +677,18 @@ folder:
 
     sfd = ngx_palette_cert_store_open(zone, NULL);
 
-    if (sfd != NGX_INVALID_FILE) {
-        nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, NULL);
+    if (sfd == NGX_INVALID_FILE) {
+        return NGX_OK;
+    }
 
-        if (nfd != NGX_INVALID_FILE) {
-            ngx_palette_cert_named_generation(zone, nfd, generation, log);
+    nfd = ngx_palette_cert_descend(zone, sfd, "named", 0, NULL);
 
-            ngx_cpystrn(name, id->data, id->len + 1);
-            (void) unlinkat(nfd, (char *) name, AT_REMOVEDIR);
-            (void) close(nfd);
-        }
+    if (nfd != NGX_INVALID_FILE) {
+        ngx_palette_cert_named_generation(zone, nfd, generation, log);
 
-        (void) close(sfd);
+        ngx_cpystrn(name, id->data, id->len + 1);
+        (void) unlinkat(nfd, (char *) name, AT_REMOVEDIR);
+        (void) close(nfd);
     }
 
     return NGX_OK;
@@ -641,15 +727,8 @@ ngx_palette_cert_store_load_named(ngx_palette_cert_zone_t *zone,
     ngx_int_t (*handler)(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
     ngx_palette_cert_pem_t *pem), ngx_log_t *log)
 {
-    u_char                   name[NGX_PALETTE_CERT_ID_LEN + 1];
-    DIR                     *dir;
-    size_t                   len;
-    ngx_fd_t                 sfd, nfd, dfd;
-    ngx_int_t                rc;
-    ngx_str_t                id;
-    struct dirent           *de;
-    ngx_palette_cert_pem_t   pem;
-    ngx_palette_cert_zone_t  nz;
+    ngx_fd_t                 sfd, nfd;
+    ngx_palette_cert_walk_t  w;
 
     sfd = ngx_palette_cert_store_open(zone, NULL);
 
@@ -657,13 +736,107 @@ ngx_palette_cert_store_load_named(ngx_palette_cert_zone_t *zone,
         return NGX_OK;
     }
 
-    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, log);
-
-    (void) close(sfd);
+    nfd = ngx_palette_cert_descend(zone, sfd, "named", 0, log);
 
     if (nfd == NGX_INVALID_FILE) {
         return (ngx_errno == NGX_ENOENT) ? NGX_OK : NGX_ERROR;
     }
+
+    ngx_memzero(&w, sizeof(ngx_palette_cert_walk_t));
+
+    w.zone = zone;
+    w.named = handler;
+    w.log = log;
+
+    return ngx_palette_cert_named_each(zone, nfd, ngx_palette_cert_named_step,
+                                       &w);
+}
+
+
+static ngx_int_t
+ngx_palette_cert_named_step(ngx_palette_cert_zone_t *nz,
+    ngx_palette_cert_walk_t *w)
+{
+    ngx_fd_t                dfd;
+    ngx_int_t               rc;
+    ngx_palette_cert_pem_t  pem;
+
+    /* what a process that died while writing left, a key among it */
+
+    if (!ngx_test_config) {
+        ngx_palette_cert_store_clean(nz, w->log);
+    }
+
+    switch (ngx_palette_cert_store_load(nz, "current", &pem, w->log)) {
+
+    case NGX_OK:
+        rc = w->named(w->zone, &nz->id, &pem);
+        ngx_palette_cert_pem_free(&pem);
+
+        return rc;
+
+    case NGX_DECLINED:
+
+        /* deleted: what the deletion left is removed */
+
+        dfd = ngx_palette_cert_store_open(nz, NULL);
+
+        if (dfd != NGX_INVALID_FILE) {
+            ngx_palette_cert_store_prune(nz, dfd, (u_char *) "", w->log);
+            (void) close(dfd);
+        }
+
+        return NGX_OK;
+
+    default:
+        ngx_log_error(NGX_LOG_ALERT, w->log, 0,
+                      "palette_cert zone \"%V\": the certificate \"%V\" in "
+                      "the store cannot be read, it is not served",
+                      &nz->name, &nz->id);
+        return NGX_OK;
+    }
+}
+
+
+/*
+ * A folder of the store inside another one (dfd, closed here), made if
+ * asked to; ngx_errno tells why it cannot be opened.
+ */
+
+static ngx_fd_t
+ngx_palette_cert_descend(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
+    const char *name, ngx_uint_t create, ngx_log_t *log)
+{
+    ngx_fd_t   fd;
+    ngx_err_t  err;
+
+    fd = ngx_palette_cert_subdir(zone, dfd, name, create, log);
+    err = ngx_errno;
+
+    (void) close(dfd);
+
+    ngx_set_errno(err);
+
+    return fd;
+}
+
+
+/*
+ * Each certificate folder in STORE/named (nfd, closed), given to the step
+ * with a copy of the zone that stands for it (its id set); the walk ends
+ * at the first step that fails.
+ */
+
+static ngx_int_t
+ngx_palette_cert_named_each(ngx_palette_cert_zone_t *zone, ngx_fd_t nfd,
+    ngx_palette_cert_step_pt step, ngx_palette_cert_walk_t *w)
+{
+    u_char                   name[NGX_PALETTE_CERT_ID_LEN + 1];
+    DIR                     *dir;
+    size_t                   len;
+    ngx_int_t                rc;
+    struct dirent           *de;
+    ngx_palette_cert_zone_t  nz;
 
     dir = ngx_palette_cert_scan(nfd);
 
@@ -686,53 +859,16 @@ ngx_palette_cert_store_load_named(ngx_palette_cert_zone_t *zone,
 
         ngx_memcpy(name, de->d_name, len + 1);
 
-        id.data = name;
-        id.len = len;
-
         nz = *zone;
-        nz.id = id;
+        nz.id.data = name;
+        nz.id.len = len;
 
-        /* what a process that died while writing left, a key among it */
+        rc = step(&nz, w);
 
-        if (!ngx_test_config) {
-            ngx_palette_cert_store_clean(&nz, log);
-        }
-
-        switch (ngx_palette_cert_store_load(&nz, "current", &pem, log)) {
-
-        case NGX_OK:
-            rc = handler(zone, &id, &pem);
-            ngx_palette_cert_pem_free(&pem);
-
-            if (rc != NGX_OK) {
-                goto done;
-            }
-
-            break;
-
-        case NGX_DECLINED:
-
-            /* deleted: what the deletion left is removed */
-
-            dfd = ngx_palette_cert_store_open(&nz, NULL);
-
-            if (dfd != NGX_INVALID_FILE) {
-                ngx_palette_cert_store_prune(&nz, dfd, (u_char *) "", log);
-                (void) close(dfd);
-            }
-
-            break;
-
-        default:
-            ngx_log_error(NGX_LOG_ALERT, log, 0,
-                          "palette_cert zone \"%V\": the certificate \"%V\" "
-                          "in the store cannot be read, it is not served",
-                          &zone->name, &id);
+        if (rc != NGX_OK) {
             break;
         }
     }
-
-done:
 
     (void) closedir(dir);
 
@@ -930,7 +1066,6 @@ ngx_palette_cert_store_history(ngx_palette_cert_zone_t *zone,
     u_char                       cur[32], name[32];
     ngx_fd_t                     dfd, gfd;
     ngx_int_t                    rc;
-    ngx_str_t                    source;
     ngx_uint_t                   i, nkept, kept[NGX_PALETTE_CERT_HISTORY_MAX];
     struct stat                  st;
     ngx_palette_cert_version_t  *v;
@@ -974,13 +1109,11 @@ ngx_palette_cert_store_history(ngx_palette_cert_zone_t *zone,
             st.st_mtime = 0;
         }
 
-        ngx_str_null(&source);
-
         if (ngx_palette_cert_read(zone, gfd, (char *) name, "certificate.pem",
                                   &v->cert, 0, log)
             != NGX_OK
-            || ngx_palette_cert_read(zone, gfd, (char *) name, "source",
-                                     &source, 1, log)
+            || ngx_palette_cert_read_source(zone, gfd, (char *) name,
+                                            &v->source, log)
                != NGX_OK)
         {
             if (v->cert.data) {
@@ -988,16 +1121,6 @@ ngx_palette_cert_store_history(ngx_palette_cert_zone_t *zone,
             }
 
             versions->nelts--;
-
-        } else {
-            v->source = (source.len >= 11
-                         && ngx_strncmp(source.data, "self-signed", 11) == 0)
-                        ? NGX_PALETTE_CERT_SELF_SIGNED
-                        : NGX_PALETTE_CERT_UPLOADED;
-        }
-
-        if (source.data) {
-            ngx_free(source.data);
         }
 
         (void) close(gfd);
@@ -1181,13 +1304,17 @@ ngx_palette_cert_store_load_aside(ngx_palette_cert_zone_t *zone,
     ngx_int_t (*handler)(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_file_t *files), ngx_log_t *log)
 {
-    u_char                   name[NGX_PALETTE_CERT_ID_LEN + 1];
-    DIR                     *dir;
-    size_t                   len;
-    ngx_fd_t                 sfd, nfd, dfd;
+    ngx_fd_t                 sfd, nfd;
     ngx_int_t                rc;
-    struct dirent           *de;
-    ngx_palette_cert_zone_t  nz;
+    ngx_palette_cert_walk_t  w;
+
+    ngx_memzero(&w, sizeof(ngx_palette_cert_walk_t));
+
+    w.zone = zone;
+    w.which = which;
+    w.files = files;
+    w.aside = handler;
+    w.log = log;
 
     sfd = ngx_palette_cert_store_open(zone, NULL);
 
@@ -1195,65 +1322,64 @@ ngx_palette_cert_store_load_aside(ngx_palette_cert_zone_t *zone,
         return NGX_OK;
     }
 
-    rc = NGX_OK;
+    /* the default's first */
 
-    if (ngx_palette_cert_read_aside(zone, sfd, which, files, log) == NGX_OK)
-    {
-        rc = handler(zone, files);
-        ngx_palette_cert_files_free(files);
-    }
+    rc = ngx_palette_cert_aside_give(zone, sfd, &w);
 
-    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, NULL);
-
-    (void) close(sfd);
-
-    if (rc != NGX_OK || nfd == NGX_INVALID_FILE) {
+    if (rc != NGX_OK) {
+        (void) close(sfd);
         return rc;
     }
 
-    dir = ngx_palette_cert_scan(nfd);
+    nfd = ngx_palette_cert_descend(zone, sfd, "named", 0, NULL);
 
-    (void) close(nfd);
-
-    if (dir == NULL) {
-        return NGX_ERROR;
+    if (nfd == NGX_INVALID_FILE) {
+        return NGX_OK;
     }
 
-    while ((de = readdir(dir)) != NULL) {
+    return ngx_palette_cert_named_each(zone, nfd, ngx_palette_cert_aside_step,
+                                       &w);
+}
 
-        len = ngx_strlen(de->d_name);
 
-        if (!ngx_palette_cert_id_valid((u_char *) de->d_name, len)) {
-            continue;
-        }
+static ngx_int_t
+ngx_palette_cert_aside_step(ngx_palette_cert_zone_t *nz,
+    ngx_palette_cert_walk_t *w)
+{
+    ngx_fd_t   dfd;
+    ngx_int_t  rc;
 
-        ngx_memcpy(name, de->d_name, len + 1);
+    dfd = ngx_palette_cert_store_open(nz, NULL);
 
-        nz = *zone;
-        nz.id.data = name;
-        nz.id.len = len;
-
-        dfd = ngx_palette_cert_store_open(&nz, NULL);
-
-        if (dfd == NGX_INVALID_FILE) {
-            continue;
-        }
-
-        if (ngx_palette_cert_read_aside(&nz, dfd, which, files, log)
-            == NGX_OK)
-        {
-            rc = handler(&nz, files);
-            ngx_palette_cert_files_free(files);
-        }
-
-        (void) close(dfd);
-
-        if (rc != NGX_OK) {
-            break;
-        }
+    if (dfd == NGX_INVALID_FILE) {
+        return NGX_OK;
     }
 
-    (void) closedir(dir);
+    rc = ngx_palette_cert_aside_give(nz, dfd, w);
+
+    (void) close(dfd);
+
+    return rc;
+}
+
+
+/* what a certificate keeps aside, if anything, given to the handler */
+
+static ngx_int_t
+ngx_palette_cert_aside_give(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
+    ngx_palette_cert_walk_t *w)
+{
+    ngx_int_t  rc;
+
+    if (ngx_palette_cert_read_aside(zone, dfd, w->which, w->files, w->log)
+        != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    rc = w->aside(zone, w->files);
+
+    ngx_palette_cert_files_free(w->files);
 
     return rc;
 }
@@ -1311,8 +1437,7 @@ ngx_palette_cert_files_free(ngx_palette_cert_file_t *files)
 static ngx_fd_t
 ngx_palette_cert_resource_open(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
 {
-    u_char                   name[NGX_PALETTE_CERT_ID_LEN + 1];
-    ngx_fd_t                 sfd, nfd, fd;
+    ngx_fd_t                 sfd;
     ngx_palette_cert_zone_t  sz;
 
     if (zone->id.len == 0) {
@@ -1328,21 +1453,7 @@ ngx_palette_cert_resource_open(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
         return NGX_INVALID_FILE;
     }
 
-    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 1, log);
-
-    (void) close(sfd);
-
-    if (nfd == NGX_INVALID_FILE) {
-        return NGX_INVALID_FILE;
-    }
-
-    ngx_cpystrn(name, zone->id.data, zone->id.len + 1);
-
-    fd = ngx_palette_cert_subdir(zone, nfd, (char *) name, 1, log);
-
-    (void) close(nfd);
-
-    return fd;
+    return ngx_palette_cert_named_open(zone, sfd, 1, log);
 }
 
 
@@ -1403,54 +1514,21 @@ ngx_palette_cert_store_clean(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
 }
 
 
+/*
+ * The self-signed default, kept apart from the generations: it takes the
+ * place of the one before as a pending key or a staged version does, a
+ * damaged one or a link in its place too.
+ */
+
 ngx_int_t
 ngx_palette_cert_store_save_default(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *pem, ngx_log_t *log)
 {
-    u_char                   tmp[64];
-    ngx_fd_t                 dfd;
-    ngx_int_t                rc;
-    ngx_palette_cert_path_t  path, to;
+    ngx_palette_cert_file_t  files[NGX_PALETTE_CERT_FILES];
 
-    ngx_sprintf(tmp, ".tmp-%P%Z", ngx_pid);
+    (void) ngx_palette_cert_store_files(pem, files);
 
-    dfd = ngx_palette_cert_store_open(zone, log);
-
-    if (dfd == NGX_INVALID_FILE) {
-        return NGX_ERROR;
-    }
-
-    rc = NGX_ERROR;
-
-    ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
-
-    if (ngx_palette_cert_write_dir(zone, dfd, (char *) tmp, pem, log)
-        != NGX_OK)
-    {
-        ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
-        goto done;
-    }
-
-    /* a damaged default is replaced, a link in its place too */
-
-    ngx_palette_cert_remove_dir(zone, dfd, "self-signed", log);
-
-    if (renameat(dfd, (char *) tmp, dfd, "self-signed") == -1) {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "renameat() \"%s\" to \"%s\" failed",
-                      ngx_palette_cert_path(&path, zone, (char *) tmp, NULL),
-                      ngx_palette_cert_path(&to, zone, "self-signed", NULL));
-        ngx_palette_cert_remove_dir(zone, dfd, (char *) tmp, log);
-        goto done;
-    }
-
-    rc = ngx_palette_cert_sync_dir(zone, dfd, NULL, log);
-
-done:
-
-    ngx_palette_cert_close(zone, dfd, NULL, log);
-
-    return rc;
+    return ngx_palette_cert_store_save_aside(zone, "self-signed", files, log);
 }
 
 
@@ -1510,12 +1588,7 @@ ngx_palette_cert_store_lock_init(ngx_palette_cert_zone_t *zone,
 
 #ifdef F_OFD_SETLK
 
-    ngx_memzero(&fl, sizeof(struct flock));
-
-    fl.l_type = F_RDLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = 1;
-    fl.l_len = 1;
+    ngx_palette_cert_lock_byte(&fl, F_RDLCK, 1);
 
     if (fcntl(fd, F_OFD_SETLK, &fl) == -1) {
         ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
@@ -1567,12 +1640,7 @@ ngx_palette_cert_store_lock(ngx_palette_cert_zone_t *zone, ngx_msec_t wait,
         return NGX_OK;
     }
 
-    ngx_memzero(&fl, sizeof(struct flock));
-
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = 0;
-    fl.l_len = 1;
+    ngx_palette_cert_lock_byte(&fl, F_WRLCK, 0);
 
     for (waited = 0; /* void */ ; waited += 10) {
 
@@ -1608,14 +1676,23 @@ ngx_palette_cert_store_unlock(ngx_palette_cert_zone_t *zone)
         return;
     }
 
-    ngx_memzero(&fl, sizeof(struct flock));
-
-    fl.l_type = F_UNLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = 0;
-    fl.l_len = 1;
+    ngx_palette_cert_lock_byte(&fl, F_UNLCK, 0);
 
     (void) fcntl(zone->lock, F_SETLK, &fl);
+}
+
+
+/* a lock of one byte of the lock file: 0 for changes, 1 for instances */
+
+static void
+ngx_palette_cert_lock_byte(struct flock *fl, short type, off_t byte)
+{
+    ngx_memzero(fl, sizeof(struct flock));
+
+    fl->l_type = type;
+    fl->l_whence = SEEK_SET;
+    fl->l_start = byte;
+    fl->l_len = 1;
 }
 
 
@@ -1636,12 +1713,7 @@ ngx_palette_cert_store_alone(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
         return NGX_OK;
     }
 
-    ngx_memzero(&fl, sizeof(struct flock));
-
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = 1;
-    fl.l_len = 1;
+    ngx_palette_cert_lock_byte(&fl, F_WRLCK, 1);
 
     if (fcntl(zone->lock, F_OFD_GETLK, &fl) == -1) {
         ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
@@ -1695,36 +1767,28 @@ ngx_palette_cert_store_open(ngx_palette_cert_zone_t *zone, ngx_log_t *log)
 
     /* a named certificate's folder, made when it is written first */
 
-    return ngx_palette_cert_named_open(zone, fd, log);
+    return ngx_palette_cert_named_open(zone, fd, 0, log);
 }
 
 
+/* STORE/named/ID from the store folder (sfd, closed here) */
+
 static ngx_fd_t
 ngx_palette_cert_named_open(ngx_palette_cert_zone_t *zone, ngx_fd_t sfd,
-    ngx_log_t *log)
+    ngx_uint_t create, ngx_log_t *log)
 {
-    u_char     id[NGX_PALETTE_CERT_ID_LEN + 1];
-    ngx_fd_t   nfd, fd;
-    ngx_err_t  err;
+    u_char    id[NGX_PALETTE_CERT_ID_LEN + 1];
+    ngx_fd_t  nfd;
 
     ngx_cpystrn(id, zone->id.data, zone->id.len + 1);
 
-    nfd = ngx_palette_cert_subdir(zone, sfd, "named", 0, log);
-
-    (void) close(sfd);
+    nfd = ngx_palette_cert_descend(zone, sfd, "named", create, log);
 
     if (nfd == NGX_INVALID_FILE) {
         return NGX_INVALID_FILE;
     }
 
-    fd = ngx_palette_cert_subdir(zone, nfd, (char *) id, 0, log);
-    err = ngx_errno;
-
-    (void) close(nfd);
-
-    ngx_set_errno(err);
-
-    return fd;
+    return ngx_palette_cert_descend(zone, nfd, (char *) id, create, log);
 }
 
 
@@ -1959,10 +2023,10 @@ ngx_palette_cert_read(ngx_palette_cert_zone_t *zone, ngx_fd_t gfd,
 
     rc = NGX_ERROR;
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      ngx_fd_info_n " \"%s\" failed",
-                      ngx_palette_cert_path(&path, zone, dir, file));
+    if (ngx_palette_cert_fd_info(zone, fd, dir, file, &fi, NGX_LOG_ALERT,
+                                 log)
+        != NGX_OK)
+    {
         goto done;
     }
 
@@ -2008,6 +2072,23 @@ done:
     ngx_palette_cert_close(zone, fd, dir, log);
 
     return rc;
+}
+
+
+static ngx_int_t
+ngx_palette_cert_fd_info(ngx_palette_cert_zone_t *zone, ngx_fd_t fd,
+    const char *dir, const char *file, ngx_file_info_t *fi, ngx_uint_t level,
+    ngx_log_t *log)
+{
+    ngx_palette_cert_path_t  path;
+
+    if (ngx_fd_info(fd, fi) == NGX_FILE_ERROR) {
+        ngx_log_error(level, log, ngx_errno, ngx_fd_info_n " \"%s\" failed",
+                      ngx_palette_cert_path(&path, zone, dir, file));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -2113,10 +2194,10 @@ ngx_palette_cert_write_files(ngx_palette_cert_zone_t *zone, ngx_fd_t dfd,
 
     rc = NGX_ERROR;
 
-    if (ngx_fd_info(gfd, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      ngx_fd_info_n " \"%s\" failed",
-                      ngx_palette_cert_path(&path, zone, dir, NULL));
+    if (ngx_palette_cert_fd_info(zone, gfd, dir, NULL, &fi, NGX_LOG_CRIT,
+                                 log)
+        != NGX_OK)
+    {
         goto done;
     }
 
