@@ -306,7 +306,6 @@ struct ngx_palette_cert_aside_s {
 
     u_char                       id_len;
     u_char                       key_type_len;
-    u_char                       has_ca;
     u_char                       id[NGX_PALETTE_CERT_ID_LEN];
     u_char                       key_type[12];
     u_char                       data[1];
@@ -788,6 +787,8 @@ ngx_palette_cert_zone_t *ngx_palette_cert_find_zone(ngx_conf_t *cf,
     ngx_str_t *name);
 ngx_int_t ngx_palette_cert_zone_reloaded(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_zone_t *ozone);
+ngx_palette_cert_main_conf_t *ngx_palette_cert_worker_conf(
+    ngx_cycle_t *cycle);
 
 
 /* ngx_palette_cert_api.c */
@@ -853,19 +854,6 @@ ngx_int_t ngx_palette_cert_update_trylock(ngx_palette_cert_zone_t *zone);
 void ngx_palette_cert_update_unlock(ngx_palette_cert_zone_t *zone);
 void ngx_palette_cert_zone_retire(ngx_palette_cert_zone_t *zone,
     ngx_uint_t retire);
-ngx_palette_cert_record_t *ngx_palette_cert_change_alloc(
-    ngx_palette_cert_zone_t *zone, ngx_palette_cert_pem_t *pem);
-ngx_int_t ngx_palette_cert_change_publish(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_record_t *rec);
-void ngx_palette_cert_change_discard(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_record_t *rec);
-ngx_palette_cert_named_t *ngx_palette_cert_named_change_alloc(
-    ngx_palette_cert_zone_t *zone, ngx_str_t *id, ngx_palette_cert_meta_t *m,
-    ngx_palette_cert_pem_t *pem);
-ngx_int_t ngx_palette_cert_named_change_publish(ngx_palette_cert_zone_t *zone,
-    ngx_str_t *id, ngx_palette_cert_named_t *e, ngx_uint_t generation);
-void ngx_palette_cert_named_change_discard(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_named_t *e);
 ngx_uint_t ngx_palette_cert_change_owned(ngx_palette_cert_zone_t *zone);
 ngx_int_t ngx_palette_cert_change_begin(ngx_palette_cert_change_t *ch,
     ngx_palette_cert_error_t *err, ngx_log_t *log);
@@ -990,8 +978,6 @@ void ngx_palette_cert_tag(u_char *tag, size_t *len, ngx_str_t *id,
     ngx_uint_t generation, X509 *leaf, time_t not_after, u_char *sha256);
 void ngx_palette_cert_count_change(ngx_palette_cert_zone_t *zone,
     const char *result);
-ngx_palette_cert_main_conf_t *ngx_palette_cert_worker_conf(
-    ngx_cycle_t *cycle);
 ngx_int_t ngx_palette_cert_expire_init(ngx_cycle_t *cycle);
 void ngx_palette_cert_expire_check(ngx_palette_cert_zone_t *zone,
     ngx_log_t *log);

@@ -363,6 +363,29 @@ ngx_palette_cert_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
+/*
+ * The module's configuration in a process that serves it (a worker, or
+ * nginx run as a single process), for what such a process starts on its
+ * own at init_process: NULL elsewhere, or when http is not configured.
+ */
+
+ngx_palette_cert_main_conf_t *
+ngx_palette_cert_worker_conf(ngx_cycle_t *cycle)
+{
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NULL;
+    }
+
+    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
+        return NULL;
+    }
+
+    return ngx_http_cycle_get_module_main_conf(cycle, ngx_palette_cert_module);
+}
+
+
 ngx_palette_cert_zone_t *
 ngx_palette_cert_find_zone(ngx_conf_t *cf, ngx_str_t *name)
 {

@@ -40,6 +40,13 @@ static ngx_int_t ngx_palette_cert_zone_named(ngx_palette_cert_zone_t *zone,
     ngx_str_t *id, ngx_palette_cert_pem_t *pem);
 static ngx_int_t ngx_palette_cert_inherit_named(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_zone_t *ozone);
+static ngx_int_t ngx_palette_cert_change_alloc(ngx_palette_cert_change_t *ch,
+    ngx_uint_t remove);
+static ngx_uint_t ngx_palette_cert_change_pending(
+    ngx_palette_cert_change_t *ch);
+static ngx_int_t ngx_palette_cert_change_publish(
+    ngx_palette_cert_change_t *ch);
+static void ngx_palette_cert_change_discard(ngx_palette_cert_change_t *ch);
 
 
 /* a change being written to the store ends in milliseconds */
@@ -808,16 +815,10 @@ ngx_palette_cert_record_copy(ngx_palette_cert_record_t *rec,
 {
     u_char  *p;
 
-    ngx_memzero(pem, sizeof(ngx_palette_cert_pem_t));
-
-    pem->cert.data = ngx_alloc(rec->cert_len + 1, ngx_cycle->log);
-    pem->key.data = ngx_alloc(rec->key_len + 1, ngx_cycle->log);
-    pem->ca.data = ngx_alloc(rec->ca_len + 1, ngx_cycle->log);
-
-    if (pem->cert.data == NULL || pem->key.data == NULL
-        || pem->ca.data == NULL)
+    if (ngx_palette_cert_pem_alloc(pem, rec->cert_len, rec->key_len,
+                                   rec->ca_len)
+        != NGX_OK)
     {
-        ngx_palette_cert_pem_free(pem);
         return NGX_ERROR;
     }
 
@@ -994,50 +995,48 @@ ngx_palette_cert_update_unlock(ngx_palette_cert_zone_t *zone)
 
 
 /*
- * The record of a change, from its allocation until it is made current
- * or given back, is the lock holder's: it is known to the zone as pending
- * from the moment it is allocated, under the same lock.
+ * The record or entry of a change, from its allocation until it is made
+ * current or given back, is the lock holder's: it is known to the zone as
+ * pending from the moment it is allocated, under the same lock.  A named
+ * certificate's deletion has no entry.
  */
 
-ngx_palette_cert_record_t *
-ngx_palette_cert_change_alloc(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_pem_t *pem)
+static ngx_int_t
+ngx_palette_cert_change_alloc(ngx_palette_cert_change_t *ch,
+    ngx_uint_t remove)
 {
-    ngx_palette_cert_record_t  *rec;
+    ngx_int_t                 rc;
+    ngx_palette_cert_zone_t  *zone;
+
+    zone = ch->zone;
+    rc = NGX_OK;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    rec = ngx_palette_cert_record_alloc(zone, pem);
-    zone->sh->pending = rec;
+    if (ch->id.len == 0) {
+        ch->rec = ngx_palette_cert_record_alloc(zone, ch->pem);
+        zone->sh->pending = ch->rec;
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+        if (ch->rec == NULL) {
+            rc = NGX_DECLINED;
+        }
 
-    return rec;
-}
+    } else if (!remove) {
+        ch->entry = ngx_palette_cert_named_alloc(zone, &ch->id, ch->meta,
+                                                 ch->pem);
 
+        if (ch->entry
+            && ngx_palette_cert_named_reserve(zone, ch->entry) != NGX_OK)
+        {
+            ngx_palette_cert_named_free(zone, ch->entry);
+            ch->entry = NULL;
+        }
 
-/*
- * NGX_BUSY when the change was taken over meanwhile: its record is then
- * already freed, and nothing is published.
- */
+        zone->sh->pending_named = ch->entry;
 
-ngx_int_t
-ngx_palette_cert_change_publish(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_record_t *rec)
-{
-    ngx_int_t  rc;
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    if (zone->sh->update == (ngx_atomic_uint_t) ngx_pid
-        && zone->sh->pending == rec)
-    {
-        ngx_palette_cert_publish(zone, rec);
-        zone->sh->pending = NULL;
-        rc = NGX_OK;
-
-    } else {
-        rc = NGX_BUSY;
+        if (ch->entry == NULL) {
+            rc = NGX_DECLINED;
+        }
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -1046,72 +1045,52 @@ ngx_palette_cert_change_publish(ngx_palette_cert_zone_t *zone,
 }
 
 
-void
-ngx_palette_cert_change_discard(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_record_t *rec)
+/* under the pool's lock: whether the change is still this process's */
+
+static ngx_uint_t
+ngx_palette_cert_change_pending(ngx_palette_cert_change_t *ch)
 {
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_palette_cert_sh_t  *sh;
 
-    if (zone->sh->update == (ngx_atomic_uint_t) ngx_pid
-        && zone->sh->pending == rec)
-    {
-        ngx_palette_cert_record_free(zone, rec);
-        zone->sh->pending = NULL;
-    }
+    sh = ch->zone->sh;
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-}
-
-
-/* the same for a named certificate: e is NULL for a deletion */
-
-ngx_palette_cert_named_t *
-ngx_palette_cert_named_change_alloc(ngx_palette_cert_zone_t *zone,
-    ngx_str_t *id, ngx_palette_cert_meta_t *m, ngx_palette_cert_pem_t *pem)
-{
-    ngx_palette_cert_named_t  *e;
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    e = ngx_palette_cert_named_alloc(zone, id, m, pem);
-
-    if (e && ngx_palette_cert_named_reserve(zone, e) != NGX_OK) {
-        ngx_palette_cert_named_free(zone, e);
-        e = NULL;
-    }
-
-    zone->sh->pending_named = e;
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    return e;
+    return sh->update == (ngx_atomic_uint_t) ngx_pid
+           && (ch->id.len ? sh->pending_named == ch->entry
+                          : sh->pending == ch->rec);
 }
 
 
 /*
- * NGX_BUSY when the change was taken over meanwhile, NGX_ERROR when the
- * index has no room left for its names (then nothing changed).
+ * NGX_BUSY when the change was taken over meanwhile (its record is then
+ * already freed, and nothing is published), NGX_ERROR when the index has
+ * no room left for a named certificate's names (then nothing changed).
  */
 
-ngx_int_t
-ngx_palette_cert_named_change_publish(ngx_palette_cert_zone_t *zone,
-    ngx_str_t *id, ngx_palette_cert_named_t *e, ngx_uint_t generation)
+static ngx_int_t
+ngx_palette_cert_change_publish(ngx_palette_cert_change_t *ch)
 {
-    ngx_int_t  rc;
+    ngx_int_t                 rc;
+    ngx_palette_cert_zone_t  *zone;
+
+    zone = ch->zone;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    if (zone->sh->update == (ngx_atomic_uint_t) ngx_pid
-        && zone->sh->pending_named == e)
-    {
-        rc = ngx_palette_cert_named_publish(zone, id, e, generation);
+    if (!ngx_palette_cert_change_pending(ch)) {
+        rc = NGX_BUSY;
 
-        if (rc == NGX_OK || e == NULL) {
+    } else if (ch->id.len) {
+        rc = ngx_palette_cert_named_publish(zone, &ch->id, ch->entry,
+                                            ch->pem->generation);
+
+        if (rc == NGX_OK || ch->entry == NULL) {
             zone->sh->pending_named = NULL;
         }
 
     } else {
-        rc = NGX_BUSY;
+        ngx_palette_cert_publish(zone, ch->rec);
+        zone->sh->pending = NULL;
+        rc = NGX_OK;
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -1120,18 +1099,25 @@ ngx_palette_cert_named_change_publish(ngx_palette_cert_zone_t *zone,
 }
 
 
-void
-ngx_palette_cert_named_change_discard(ngx_palette_cert_zone_t *zone,
-    ngx_palette_cert_named_t *e)
+static void
+ngx_palette_cert_change_discard(ngx_palette_cert_change_t *ch)
 {
+    ngx_palette_cert_zone_t  *zone;
+
+    zone = ch->zone;
+
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    if (e
-        && zone->sh->update == (ngx_atomic_uint_t) ngx_pid
-        && zone->sh->pending_named == e)
-    {
-        ngx_palette_cert_named_free(zone, e);
-        zone->sh->pending_named = NULL;
+    if (ngx_palette_cert_change_pending(ch)) {
+
+        if (ch->id.len == 0) {
+            ngx_palette_cert_record_free(zone, ch->rec);
+            zone->sh->pending = NULL;
+
+        } else if (ch->entry) {
+            ngx_palette_cert_named_free(zone, ch->entry);
+            zone->sh->pending_named = NULL;
+        }
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -1246,22 +1232,8 @@ ngx_palette_cert_change_reserve(ngx_palette_cert_change_t *ch,
 
     ch->pem->generation = ngx_palette_cert_next_generation(zone);
 
-    if (ch->id.len) {
-        if (!remove) {
-            ch->entry = ngx_palette_cert_named_change_alloc(zone, &ch->id,
-                                                            ch->meta,
-                                                            ch->pem);
-            if (ch->entry == NULL) {
-                return NGX_DECLINED;
-            }
-        }
-
-    } else {
-        ch->rec = ngx_palette_cert_change_alloc(zone, ch->pem);
-
-        if (ch->rec == NULL) {
-            return NGX_DECLINED;
-        }
+    if (ngx_palette_cert_change_alloc(ch, remove) != NGX_OK) {
+        return NGX_DECLINED;
     }
 
     ch->reserved = zone->sh->reserved;
@@ -1315,13 +1287,7 @@ ngx_palette_cert_change_end(ngx_palette_cert_change_t *ch, ngx_int_t stored)
     }
 
     if (rc == NGX_OK) {
-        if (ch->id.len) {
-            rc = ngx_palette_cert_named_change_publish(zone, &ch->id,
-                                                       ch->entry,
-                                                       ch->pem->generation);
-        } else {
-            rc = ngx_palette_cert_change_publish(zone, ch->rec);
-        }
+        rc = ngx_palette_cert_change_publish(ch);
     }
 
     if (zone->store.len && stored == NGX_OK) {
@@ -1333,12 +1299,7 @@ ngx_palette_cert_change_end(ngx_palette_cert_change_t *ch, ngx_int_t stored)
             zone->sh->reserved = ch->reserved;
         }
 
-        if (ch->id.len) {
-            ngx_palette_cert_named_change_discard(zone, ch->entry);
-
-        } else {
-            ngx_palette_cert_change_discard(zone, ch->rec);
-        }
+        ngx_palette_cert_change_discard(ch);
     }
 
     ch->rec = NULL;

@@ -88,21 +88,15 @@ ngx_palette_cert_aside_t *
 ngx_palette_cert_staged_alloc(ngx_palette_cert_zone_t *zone, ngx_str_t *id,
     time_t time, ngx_palette_cert_pem_t *pem)
 {
-    ngx_str_t                  parts[4];
-    ngx_palette_cert_aside_t  *e;
+    ngx_str_t  parts[4];
 
     parts[0] = pem->cert;
     parts[1] = pem->key;
     parts[2] = pem->has_ca ? pem->ca : (ngx_str_t) ngx_null_string;
     parts[3] = pem->meta;
 
-    e = ngx_palette_cert_aside_alloc(zone, NGX_PALETTE_CERT_ASIDE_STAGED, id,
-                                     time, parts);
-    if (e) {
-        e->has_ca = pem->has_ca;
-    }
-
-    return e;
+    return ngx_palette_cert_aside_alloc(zone, NGX_PALETTE_CERT_ASIDE_STAGED,
+                                        id, time, parts);
 }
 
 
@@ -135,45 +129,24 @@ ngx_palette_cert_staged_json(ngx_palette_cert_json_t *j,
 {
     BIO                       *bio;
     X509                      *x;
-    u_char                    *p, *copy, buf[NGX_PALETTE_CERT_DN_LEN];
-    u_char                     failed[32];
-    size_t                     len;
-    time_t                     time;
+    u_char                    *p, buf[NGX_PALETTE_CERT_DN_LEN];
+    ngx_int_t                  rc;
     ngx_palette_cert_aside_t  *e;
 
     ngx_palette_cert_json_key(j, "staged");
 
-    copy = NULL;
-    len = 0;
-    time = 0;
-    failed[0] = '\0';
+    /* the certificate only: the key is not copied */
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    rc = ngx_palette_cert_aside_copy(zone, NGX_PALETTE_CERT_ASIDE_STAGED, id,
+                                     1, j->pool, &e);
 
-    e = *ngx_palette_cert_aside_find(zone, NGX_PALETTE_CERT_ASIDE_STAGED, id);
-
-    if (e) {
-        len = e->len[0];
-        copy = ngx_pnalloc(j->pool, len);
-
-        if (copy) {
-            ngx_memcpy(copy, e->data, len);
-        }
-
-        time = e->time;
-
-        ngx_memcpy(failed, e->refused, sizeof(failed));
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    if (e == NULL) {
+    if (rc == NGX_DECLINED) {
         ngx_palette_cert_json_raw(j, "null");
         return;
     }
 
     x = NULL;
-    bio = copy ? BIO_new_mem_buf(copy, (int) len) : NULL;
+    bio = (rc == NGX_OK) ? BIO_new_mem_buf(e->data, (int) e->len[0]) : NULL;
 
     if (bio) {
         x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
@@ -189,7 +162,7 @@ ngx_palette_cert_staged_json(ngx_palette_cert_json_t *j,
     ngx_palette_cert_json_raw(j, "{");
 
     ngx_palette_cert_json_key(j, "activate_at");
-    p = ngx_palette_cert_rfc3339(buf, time);
+    p = ngx_palette_cert_rfc3339(buf, e->time);
     ngx_palette_cert_json_str(j, buf, p - buf);
 
     ngx_palette_cert_json_key(j, "sha256");
@@ -211,8 +184,8 @@ ngx_palette_cert_staged_json(ngx_palette_cert_json_t *j,
 
     ngx_palette_cert_json_key(j, "refused");
 
-    if (failed[0]) {
-        ngx_palette_cert_json_cstr(j, (char *) failed);
+    if (e->refused[0]) {
+        ngx_palette_cert_json_cstr(j, (char *) e->refused);
 
     } else {
         ngx_palette_cert_json_raw(j, "null");
@@ -335,17 +308,7 @@ ngx_palette_cert_staged_init_process(ngx_cycle_t *cycle)
     ngx_palette_cert_main_conf_t     *pmcf;
     ngx_palette_cert_staged_timer_t  *st;
 
-    if (ngx_process != NGX_PROCESS_WORKER
-        && ngx_process != NGX_PROCESS_SINGLE)
-    {
-        return NGX_OK;
-    }
-
-    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
-        return NGX_OK;
-    }
-
-    pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_palette_cert_module);
+    pmcf = ngx_palette_cert_worker_conf(cycle);
     if (pmcf == NULL) {
         return NGX_OK;
     }
@@ -464,7 +427,7 @@ ngx_palette_cert_staged_handler(ngx_event_t *ev)
         job->staged.ca.len = e->len[2];
         ngx_memcpy(job->staged.ca.data, e->data + e->len[0] + e->len[1],
                    e->len[2]);
-        job->staged.has_ca = e->has_ca;
+        job->staged.has_ca = (e->len[2] != 0);
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);

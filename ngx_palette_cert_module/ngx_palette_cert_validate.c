@@ -2038,14 +2038,13 @@ ngx_int_t
 ngx_palette_cert_info(ngx_palette_cert_json_t *j, X509 *leaf,
     STACK_OF(X509) *chain, EVP_PKEY *key)
 {
-    int                      i, n;
-    u_char                   buf[512], *p;
-    const u_char            *data;
-    GENERAL_NAME            *gn;
-    GENERAL_NAMES           *gens;
-    const ASN1_INTEGER      *serial;
-    const ASN1_OCTET_STRING *ip;
-    ngx_uint_t               first;
+    int                  i, n;
+    u_char               buf[512], *p;
+    ngx_uint_t           first;
+    const u_char        *data;
+    GENERAL_NAME        *gn;
+    GENERAL_NAMES       *gens;
+    const ASN1_INTEGER  *serial;
 
     p = ngx_palette_cert_subject(buf, buf + sizeof(buf),
                                  X509_get_subject_name(leaf));
@@ -2079,20 +2078,14 @@ ngx_palette_cert_info(ngx_palette_cert_json_t *j, X509 *leaf,
             p = (u_char *) data + n;
 
         } else if (gn->type == GEN_IPADD) {
-            ip = gn->d.iPAddress;
-            n = ASN1_STRING_length(ip);
+            n = ngx_palette_cert_ip_text(gn->d.iPAddress, buf, sizeof(buf));
 
-            if ((n != 4 && n != 16)
-                || inet_ntop(n == 16 ? AF_INET6 : AF_INET,
-                             ASN1_STRING_get0_data(ip), (char *) buf,
-                             sizeof(buf))
-                   == NULL)
-            {
+            if (n == 0) {
                 continue;
             }
 
             data = buf;
-            p = buf + ngx_strlen(buf);
+            p = buf + n;
 
         } else {
             continue;

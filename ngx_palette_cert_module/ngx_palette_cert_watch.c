@@ -390,17 +390,7 @@ ngx_palette_cert_watch_init_process(ngx_cycle_t *cycle)
     ngx_palette_cert_watch_t     **w;
     ngx_palette_cert_main_conf_t  *pmcf;
 
-    if (ngx_process != NGX_PROCESS_WORKER
-        && ngx_process != NGX_PROCESS_SINGLE)
-    {
-        return NGX_OK;
-    }
-
-    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
-        return NGX_OK;
-    }
-
-    pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_palette_cert_module);
+    pmcf = ngx_palette_cert_worker_conf(cycle);
     if (pmcf == NULL) {
         return NGX_OK;
     }
