@@ -1,7 +1,7 @@
 package PaletteBench;
 
 # What the clients of the benchmarks (scripts/bench/rotation.pl and
-# scripts/bench/named.pl) share besides their handshakes:
+# scripts/bench/named.pl) share:
 #
 #   now(), now_us()
 #       A monotonic clock, in seconds and in whole microseconds.
@@ -16,14 +16,33 @@ package PaletteBench;
 #   upload_body(JSON, CHAIN_FILE, KEY_FILE, CA)
 #       The JSON body of an upload of that chain and key, with CA (PEM
 #       text, or undef for none), encoded with the JSON::PP object JSON.
+#
+#   put(HTTP, URL, BODY, ID)
+#       Uploads BODY with the HTTP::Tiny object HTTP, prints the upload line
+#       "SENT ANSWERED STATUS GENERATION SHA256 ID" (times in microseconds,
+#       "-" for what a failed upload did not say; what it did say goes to
+#       stderr) and returns the status.
+#
+#   timed_handshake(PORT, VERSION, CIPHERS, SNI)
+#       One handshake() of PaletteHandshake.pm, timed: the list (START,
+#       END, 'ok', LEAF, CHAIN, PROTOCOL, CIPHER) when it completed, or
+#       (START, END, 'failed', ERROR) when not, with the times in
+#       microseconds, LEAF the SHA-256 of the leaf, CHAIN that of every
+#       certificate presented, leaf first, joined by "," and followed by
+#       ",unlinked" if one's issuer is not the next one's subject, and the
+#       white space in ERROR replaced by "_".
 
 use strict;
 use warnings;
 
 use Exporter qw(import);
+use File::Basename qw(basename);
+use JSON::PP;
+use PaletteHandshake qw(handshake);
 use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC);
 
-our @EXPORT_OK = qw(now now_us slurp read_fields upload_body);
+our @EXPORT_OK = qw(now now_us slurp read_fields upload_body put
+                    timed_handshake);
 
 sub now {
     return clock_gettime(CLOCK_MONOTONIC);
@@ -66,6 +85,52 @@ sub upload_body {
         key         => slurp($key),
         ca          => $ca,
     });
+}
+
+sub put {
+    my ($http, $url, $body, $id) = @_;
+    my $me = basename($0);
+
+    my $sent = now_us();
+    my $res = $http->request('PUT', $url, {
+        headers => { 'Content-Type' => 'application/json' },
+        content => $body,
+    });
+    my $answered = now_us();
+    my ($gen, $sha) = ('-', '-');
+
+    if ($res->{status} == 200) {
+        my $doc = eval { JSON::PP->new->decode($res->{content}) } // {};
+        $gen = $doc->{generation} // '-';
+        $sha = $doc->{sha256} // '-';
+    } elsif ($res->{status} != 599) {
+        (my $msg = $res->{content} // '') =~ s/\s+/ /g;
+        print STDERR "$me: PUT $url: $res->{status} $msg\n";
+    } else {
+        print STDERR "$me: PUT $url: $res->{content}";
+    }
+
+    print "$sent $answered $res->{status} $gen $sha $id\n";
+    return $res->{status};
+}
+
+sub timed_handshake {
+    my ($port, $version, $ciphers, $sni) = @_;
+
+    my $start = now_us();
+    my $res = handshake($port, $version, $ciphers, $sni);
+    my $stop = now_us();
+
+    if (exists $res->{error}) {
+        (my $err = $res->{error}) =~ s/\s+/_/g;
+        return ($start, $stop, 'failed', $err);
+    }
+
+    my @chain = @{$res->{chain}};
+    push @chain, 'unlinked' if !$res->{linked};
+
+    return ($start, $stop, 'ok', $chain[0], join(',', @chain),
+            $res->{protocol}, $res->{cipher});
 }
 
 1;

@@ -92,7 +92,8 @@ use lib $FindBin::Bin;
 use HTTP::Tiny;
 use JSON::PP;
 use List::Util qw(shuffle);
-use PaletteBench qw(now now_us slurp read_fields upload_body);
+use PaletteBench qw(now now_us slurp read_fields upload_body put
+                    timed_handshake);
 use PaletteHandshake qw(handshake);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep);
@@ -190,23 +191,11 @@ sub run_handshakes {
 
     while (now() < $end) {
         my $c = $certs[int(rand(@certs))];
-        my $start = now_us();
-        my $res = handshake($port, client_hello($c->{type}, $n++),
-                            $c->{name});
-        my $stop = now_us();
+        my ($start, $stop, $result, @rest) = timed_handshake($port,
+            client_hello($c->{type}, $n++), $c->{name});
 
-        if (exists $res->{error}) {
-            (my $err = $res->{error}) =~ s/\s+/_/g;
-            print "$start $stop failed $c->{name} $c->{type} $err\n";
-            next;
-        }
-
-        my @chain = @{$res->{chain}};
-        push @chain, 'unlinked' if !$res->{linked};
-
-        print join(' ', $start, $stop, 'ok', $c->{name}, $c->{type},
-                   $chain[0], join(',', @chain), $res->{protocol},
-                   $res->{cipher}), "\n";
+        print join(' ', $start, $stop, $result, $c->{name}, $c->{type},
+                   @rest), "\n";
     }
 
     return 0;
@@ -214,35 +203,6 @@ sub run_handshakes {
 
 
 # Uploads.
-
-# put(HTTP, URL, BODY, ID): uploads, prints the upload line, returns the
-# status.
-sub put {
-    my ($http, $url, $body, $id) = @_;
-    my $json = JSON::PP->new;
-
-    my $sent = now_us();
-    my $res = $http->request('PUT', $url, {
-        headers => { 'Content-Type' => 'application/json' },
-        content => $body,
-    });
-    my $answered = now_us();
-    my ($gen, $sha) = ('-', '-');
-
-    if ($res->{status} == 200) {
-        my $doc = eval { $json->decode($res->{content}) } // {};
-        $gen = $doc->{generation} // '-';
-        $sha = $doc->{sha256} // '-';
-    } elsif ($res->{status} != 599) {
-        (my $msg = $res->{content} // '') =~ s/\s+/ /g;
-        print STDERR "named.pl: PUT $url: $res->{status} $msg\n";
-    } else {
-        print STDERR "named.pl: PUT $url: $res->{content}";
-    }
-
-    print "$sent $answered $res->{status} $gen $sha $id\n";
-    return $res->{status};
-}
 
 sub http {
     return HTTP::Tiny->new(timeout => $TIMEOUT, keep_alive => 1);
