@@ -50,6 +50,26 @@ die() {
     exit 1
 }
 
+# say_usage SYNOPSIS [LINE...]: "usage: SCRIPT SYNOPSIS", then the LINEs,
+# for a script's usage().
+say_usage() {
+    printf 'usage: %s %s\n' "$PCERT_SCRIPT" "$1"
+    shift
+    if [[ $# -gt 0 ]]; then
+        printf '%s\n' "$@"
+    fi
+}
+
+# no_arguments "$@": for a script that takes only -h: its usage() on -h or
+# --help (exit 0) or on any other argument (to stderr, exit 2).
+no_arguments() {
+    case "${1:-}" in
+        -h|--help) usage; exit 0 ;;
+        "") ;;
+        *) usage >&2; exit 2 ;;
+    esac
+}
+
 # Report where a script stopped when `set -e` ends it on a failed command.
 _pcert_rc=0
 trap '_pcert_rc=$?; printf "==> %s: error: \"%s\" failed (exit %s, line %s)\n" \
@@ -203,30 +223,40 @@ need_debian_nginx() {
 }
 
 debian_nginx_service_off() {
-    if start-stop-daemon --status --pidfile /run/nginx.pid \
-           --exec "$DEBIAN_NGINX" 2>/dev/null
+    service_off nginx "$DEBIAN_NGINX" /run/nginx.pid QUIT/10/TERM/5
+}
+
+# service_off NAME BINARY PIDFILE RETRY: stops the stock service NAME if
+# its BINARY runs from PIDFILE (`service NAME stop`, then
+# start-stop-daemon --retry=RETRY), and disables it at boot.
+service_off() {
+    local name="$1" bin="$2" pidfile="$3" retry="$4"
+
+    if start-stop-daemon --status --pidfile "$pidfile" --exec "$bin" \
+           2>/dev/null
     then
-        need_root "stopping the nginx service"
-        log "stopping the stock nginx service (it is not used here)"
+        need_root "stopping the $name service"
+        log "stopping the stock $name service (it is not used here)"
         if command -v service >/dev/null; then
-            service nginx stop >&2 || true
+            service "$name" stop >&2 || true
         fi
-        if start-stop-daemon --status --pidfile /run/nginx.pid \
-               --exec "$DEBIAN_NGINX" 2>/dev/null
+        if start-stop-daemon --status --pidfile "$pidfile" --exec "$bin" \
+               2>/dev/null
         then
-            start-stop-daemon --stop --quiet --retry=QUIT/10/TERM/5 \
-                --pidfile /run/nginx.pid --exec "$DEBIAN_NGINX" \
-                || die "could not stop the nginx service"
+            start-stop-daemon --stop --quiet --retry="$retry" \
+                --pidfile "$pidfile" --exec "$bin" \
+                || die "could not stop the $name service"
         fi
     fi
 
     if command -v systemctl >/dev/null \
-       && [[ "$(systemctl is-enabled nginx 2>/dev/null || true)" == enabled ]]
+       && [[ "$(systemctl is-enabled "$name" 2>/dev/null || true)" \
+             == enabled ]]
     then
-        need_root "disabling the nginx service"
-        log "disabling the stock nginx service at boot"
-        systemctl disable --quiet nginx 2>/dev/null \
-            || warn "systemctl disable nginx failed"
+        need_root "disabling the $name service"
+        log "disabling the stock $name service at boot"
+        systemctl disable --quiet "$name" 2>/dev/null \
+            || warn "systemctl disable $name failed"
     fi
 }
 
@@ -246,34 +276,8 @@ need_prometheus() {
 }
 
 prometheus_service_off() {
-    local pidfile=/run/prometheus/prometheus.pid
-
-    if start-stop-daemon --status --pidfile "$pidfile" \
-           --exec "$PROMETHEUS" 2>/dev/null
-    then
-        need_root "stopping the prometheus service"
-        log "stopping the stock prometheus service (it is not used here)"
-        if command -v service >/dev/null; then
-            service prometheus stop >&2 || true
-        fi
-        if start-stop-daemon --status --pidfile "$pidfile" \
-               --exec "$PROMETHEUS" 2>/dev/null
-        then
-            start-stop-daemon --stop --quiet --retry=TERM/10/KILL/5 \
-                --pidfile "$pidfile" --exec "$PROMETHEUS" \
-                || die "could not stop the prometheus service"
-        fi
-    fi
-
-    if command -v systemctl >/dev/null \
-       && [[ "$(systemctl is-enabled prometheus 2>/dev/null || true)" \
-             == enabled ]]
-    then
-        need_root "disabling the prometheus service"
-        log "disabling the stock prometheus service at boot"
-        systemctl disable --quiet prometheus 2>/dev/null \
-            || warn "systemctl disable prometheus failed"
-    fi
+    service_off prometheus "$PROMETHEUS" /run/prometheus/prometheus.pid \
+        TERM/10/KILL/5
 }
 
 # Debian's configure flags and compiler options, read from nginx-dev and
