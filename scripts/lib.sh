@@ -425,6 +425,117 @@ sanitizer_reports() {
 }
 
 
+# Certificates made with openssl (t/lib/gen-certs.sh and the benchmarks).
+
+# genkey FILE ec-CURVE|rsa-BITS: a new key, PKCS#8 PEM, unencrypted, mode
+# 0600 (e.g. ec-P-256, rsa-2048).
+genkey() {
+    local file="$1" type="$2"
+    local -a alg
+
+    case "$type" in
+        ec-*) alg=(-algorithm EC -pkeyopt "ec_paramgen_curve:${type#ec-}"
+                   -pkeyopt ec_param_enc:named_curve) ;;
+        rsa-*) alg=(-algorithm RSA -pkeyopt "rsa_keygen_bits:${type#rsa-}") ;;
+        *) die "genkey: unknown key type $type" ;;
+    esac
+
+    openssl genpkey "${alg[@]}" -out "$file" 2>/dev/null \
+        || die "openssl genpkey $type failed"
+    chmod 0600 "$file"
+}
+
+# openssl_ca DIR: writes DIR/openssl.cnf, the configuration of `openssl req`
+# and `openssl ca`, and exports the variables it reads, set for a server
+# certificate for localhost and 127.0.0.1 (set one otherwise for one call:
+# PALETTE_SAN=DNS:a.test openssl ca ...):
+#
+#   PALETTE_CA_DB    the folder of `openssl ca`'s database (index.txt,
+#                    serial) and of the certificates it issues: DIR
+#   PALETTE_PATHLEN  the pathlen of v3_int and v3_int_eku: 0
+#   PALETTE_BC       v3_leaf*'s basic constraints: CA:FALSE
+#   PALETTE_KU       v3_leaf*'s key usage: digitalSignature
+#   PALETTE_EKU      v3_int_eku's and v3_leaf*'s extended key usage:
+#                    serverAuth
+#   PALETTE_SAN      v3_leaf*'s subject alternative names:
+#                    DNS:localhost,IP:127.0.0.1
+#
+# The extension sections: v3_root (a root), v3_int (an intermediate),
+# v3_int_eku (one with an extended key usage), v3_leaf (a server
+# certificate), v3_leaf_noku (one without key usage) and v3_leaf_nosan
+# (one without subject alternative names). openssl wants every variable
+# the file names set for every command that reads it.
+openssl_ca() {
+    local dir="$1" ext
+
+    export PALETTE_CA_DB="$dir"
+    export PALETTE_PATHLEN=0
+    export PALETTE_BC="CA:FALSE"
+    export PALETTE_KU="digitalSignature"
+    export PALETTE_EKU="serverAuth"
+    export PALETTE_SAN="DNS:localhost,IP:127.0.0.1"
+
+    # shellcheck disable=SC2016  # openssl's own $ENV:: references
+    {
+        cat <<'CNF'
+[ req ]
+distinguished_name  = req_dn
+prompt              = no
+
+[ req_dn ]
+
+[ ca ]
+default_ca          = palette_ca
+
+[ palette_ca ]
+database            = $ENV::PALETTE_CA_DB/index.txt
+new_certs_dir       = $ENV::PALETTE_CA_DB
+serial              = $ENV::PALETTE_CA_DB/serial
+default_md          = sha256
+policy              = policy_cn
+email_in_dn         = no
+unique_subject      = no
+copy_extensions     = none
+
+[ policy_cn ]
+commonName          = supplied
+
+[ v3_root ]
+basicConstraints        = critical, CA:TRUE
+keyUsage                = critical, keyCertSign, cRLSign
+subjectKeyIdentifier    = hash
+authorityKeyIdentifier  = keyid:always
+CNF
+
+        for ext in v3_int v3_int_eku; do
+            printf '\n[ %s ]\n' "$ext"
+            printf 'basicConstraints        = %s\n' \
+                'critical, CA:TRUE, pathlen:$ENV::PALETTE_PATHLEN'
+            printf 'keyUsage                = critical, keyCertSign, cRLSign\n'
+            if [[ "$ext" == v3_int_eku ]]; then
+                printf 'extendedKeyUsage        = $ENV::PALETTE_EKU\n'
+            fi
+            printf 'subjectKeyIdentifier    = hash\n'
+            printf 'authorityKeyIdentifier  = keyid:always\n'
+        done
+
+        for ext in v3_leaf v3_leaf_noku v3_leaf_nosan; do
+            printf '\n[ %s ]\n' "$ext"
+            printf 'basicConstraints        = critical, $ENV::PALETTE_BC\n'
+            if [[ "$ext" != v3_leaf_noku ]]; then
+                printf 'keyUsage                = critical, $ENV::PALETTE_KU\n'
+            fi
+            printf 'extendedKeyUsage        = $ENV::PALETTE_EKU\n'
+            printf 'subjectKeyIdentifier    = hash\n'
+            printf 'authorityKeyIdentifier  = keyid\n'
+            if [[ "$ext" != v3_leaf_nosan ]]; then
+                printf 'subjectAltName          = $ENV::PALETTE_SAN\n'
+            fi
+        done
+    } > "$dir/openssl.cnf"
+}
+
+
 # Scratch nginx instances (scripts/stress-crash.sh and the benchmarks):
 # Debian's nginx with the module built by build-module.sh, started as a
 # daemon in a prefix of its own under build/, on free loopback ports, and
