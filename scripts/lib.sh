@@ -372,6 +372,53 @@ replace_file() {
     mv -f "$dst.tmp.$$" "$dst"
 }
 
+# nginx_smoke_test NGINX [MODULE.so]: dies unless NGINX passes `nginx -t` on
+# a minimal configuration, one that loads MODULE.so when given: the binary
+# starts, (loads the module,) parses a configuration and stops cleanly. A
+# sanitizer build's reports fail it too.
+nginx_smoke_test() {
+    local nginx="$1" so="${2:-}" tmp out rc=0
+
+    tmp="$(mktemp -d "${TMPDIR:-/tmp}/palette-cert-check.XXXXXX")"
+    mkdir -p "$tmp/logs"
+    {
+        if [[ -n "$so" ]]; then
+            printf 'load_module %s;\n\n' "$so"
+        fi
+        cat <<CONF
+error_log stderr;
+pid       $tmp/logs/nginx.pid;
+
+events {
+}
+
+http {
+    access_log off;
+}
+CONF
+    } > "$tmp/nginx.conf"
+
+    if nginx_is_sanitized "$nginx"; then
+        sanitizer_env "$tmp/reports"
+    fi
+
+    if ! out="$("$nginx" -t -q -p "$tmp/" -c "$tmp/nginx.conf" 2>&1)"; then
+        printf '%s\n' "$out" >&2
+        rc=1
+    fi
+    if sanitizer_reports "$tmp/reports"; then
+        rc=2
+    fi
+
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+    rm -rf "$tmp"
+
+    case "$rc" in
+        1) die "$nginx -t failed${so:+ to load $so}" ;;
+        2) die "$nginx -t: sanitizer reports (above)" ;;
+    esac
+}
+
 
 # Sanitizer builds (build-nginx.sh --flavor sanitize).
 
