@@ -9,8 +9,8 @@ package PaletteBench;
 #   slurp(FILE)
 #       The whole file, as text; dies if it cannot be read.
 #
-#   read_fields(FILE)
-#       The file's non-empty lines, each split on white space into an
+#   read_fields(FILE...)
+#       The files' non-empty lines, each split on white space into an
 #       array reference.
 #
 #   upload_body(JSON, CHAIN_FILE, KEY_FILE, CA)
@@ -22,6 +22,11 @@ package PaletteBench;
 #       "SENT ANSWERED STATUS GENERATION SHA256 ID" (times in microseconds,
 #       "-" for what a failed upload did not say; what it did say goes to
 #       stderr) and returns the status.
+#
+#   print_counts(N, FIRST, KEYS, FIRST_KEYS)
+#       A check's findings: "KEY COUNT" for each of KEYS (an array
+#       reference) from the hash N, then "first_KEY EXAMPLE" ("-" for
+#       none) for each of FIRST_KEYS from the hash FIRST.
 #
 #   timed_handshake(PORT, VERSION, CIPHERS, SNI)
 #       One handshake() of PaletteHandshake.pm, timed: the list (START,
@@ -42,7 +47,7 @@ use PaletteHandshake qw(handshake);
 use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC);
 
 our @EXPORT_OK = qw(now now_us slurp read_fields upload_body put
-                    timed_handshake);
+                    print_counts timed_handshake);
 
 sub now {
     return clock_gettime(CLOCK_MONOTONIC);
@@ -64,15 +69,16 @@ sub slurp {
 }
 
 sub read_fields {
-    my ($file) = @_;
     my @rows;
 
-    open(my $fh, '<', $file) or die "$0: cannot read $file: $!\n";
-    while (my $line = <$fh>) {
-        my @f = split ' ', $line;
-        push @rows, \@f if @f;
+    for my $file (@_) {
+        open(my $fh, '<', $file) or die "$0: cannot read $file: $!\n";
+        while (my $line = <$fh>) {
+            my @f = split ' ', $line;
+            push @rows, \@f if @f;
+        }
+        close($fh);
     }
-    close($fh);
 
     return @rows;
 }
@@ -112,6 +118,13 @@ sub put {
 
     print "$sent $answered $res->{status} $gen $sha $id\n";
     return $res->{status};
+}
+
+sub print_counts {
+    my ($n, $first, $keys, $first_keys) = @_;
+
+    print "$_ $n->{$_}\n" for @$keys;
+    print "first_$_ ", $first->{$_} // '-', "\n" for @$first_keys;
 }
 
 sub timed_handshake {

@@ -93,7 +93,7 @@ use HTTP::Tiny;
 use JSON::PP;
 use List::Util qw(shuffle);
 use PaletteBench qw(now now_us slurp read_fields upload_body put
-                    timed_handshake);
+                    print_counts timed_handshake);
 use PaletteHandshake qw(handshake);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep);
@@ -383,69 +383,63 @@ sub run_check {
                              sha => $sha };
     }
 
-    for my $log (@logs) {
-        for my $f (read_fields($log)) {
-            my ($start, $stop, $result, $sni, $type, $leaf, $chain) = @$f;
-            next if !defined $type;
-            $n{handshakes}++;
+    for my $f (read_fields(@logs)) {
+        my ($start, $stop, $result, $sni, $type, $leaf, $chain) = @$f;
+        next if !defined $type;
+        $n{handshakes}++;
 
-            if ($result ne 'ok') {
-                $n{failed}++;
-                $first{failed} //= "$sni:$type:" . ($leaf // '');
-                next;
-            }
+        if ($result ne 'ok') {
+            $n{failed}++;
+            $first{failed} //= "$sni:$type:" . ($leaf // '');
+            next;
+        }
 
-            my $c = $by_leaf{$leaf};
+        my $c = $by_leaf{$leaf};
 
-            if (!$c || $c->{name} ne $sni) {
-                $n{wrong_name}++;
-                $first{wrong_name} //= "$sni:$type:$leaf";
-                next;
-            }
-            if ($c->{type} ne $type) {
-                $n{wrong_type}++;
-                $first{wrong_type} //= "$sni:$type:$leaf";
-                next;
-            }
+        if (!$c || $c->{name} ne $sni) {
+            $n{wrong_name}++;
+            $first{wrong_name} //= "$sni:$type:$leaf";
+            next;
+        }
+        if ($c->{type} ne $type) {
+            $n{wrong_type}++;
+            $first{wrong_type} //= "$sni:$type:$leaf";
+            next;
+        }
 
-            $n{replaced}++ if $c->{version} == 2;
+        $n{replaced}++ if $c->{version} == 2;
 
-            if ($chain ne $c->{shas}) {
-                $n{mixed}++;
-                $first{mixed} //= "$sni:$type:$chain";
-            }
+        if ($chain ne $c->{shas}) {
+            $n{mixed}++;
+            $first{mixed} //= "$sni:$type:$chain";
+        }
 
-            # allowed: the last upload of the ID answered before the
-            # handshake started (version 1 if none), and every one of it
-            # sent before the handshake ended
-            my $mine = $ups{$c->{id}} // [];
-            my %ok;
-            my $k = -1;
+        # allowed: the last upload of the ID answered before the
+        # handshake started (version 1 if none), and every one of it
+        # sent before the handshake ended
+        my $mine = $ups{$c->{id}} // [];
+        my %ok;
+        my $k = -1;
 
-            for my $j (0 .. $#$mine) {
-                $k = $j if $mine->[$j]{answered} < $start;
-            }
-            $ok{$k >= 0 ? $mine->[$k]{sha}
-                        : leaf_of($by_name_type{"$sni $type"}{1}{shas})} = 1;
-            for my $j ($k + 1 .. $#$mine) {
-                $ok{$mine->[$j]{sha}} = 1 if $mine->[$j]{sent} <= $stop;
-            }
+        for my $j (0 .. $#$mine) {
+            $k = $j if $mine->[$j]{answered} < $start;
+        }
+        $ok{$k >= 0 ? $mine->[$k]{sha}
+                    : leaf_of($by_name_type{"$sni $type"}{1}{shas})} = 1;
+        for my $j ($k + 1 .. $#$mine) {
+            $ok{$mine->[$j]{sha}} = 1 if $mine->[$j]{sent} <= $stop;
+        }
 
-            if (!$ok{$leaf}) {
-                $n{stale}++;
-                $first{stale} //= "$start:$sni:$type:$leaf";
-            }
+        if (!$ok{$leaf}) {
+            $n{stale}++;
+            $first{stale} //= "$start:$sni:$type:$leaf";
         }
     }
 
-    for my $key (qw(handshakes failed wrong_name wrong_type mixed stale
-                    replaced))
-    {
-        print "$key $n{$key}\n";
-    }
-    for my $key (qw(failed wrong_name wrong_type mixed stale)) {
-        print "first_$key ", $first{$key} // '-', "\n";
-    }
+    print_counts(\%n, \%first,
+                 [qw(handshakes failed wrong_name wrong_type mixed stale
+                     replaced)],
+                 [qw(failed wrong_name wrong_type mixed stale)]);
 
     return 0;
 }

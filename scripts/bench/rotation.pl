@@ -73,7 +73,8 @@ use lib $FindBin::Bin;
 use HTTP::Tiny;
 use JSON::PP;
 use Net::SSLeay;
-use PaletteBench qw(now slurp read_fields upload_body put timed_handshake);
+use PaletteBench qw(now slurp read_fields upload_body put print_counts
+                    timed_handshake);
 use PaletteHandshake qw(version_for);
 use Time::HiRes qw(sleep);
 
@@ -263,48 +264,42 @@ sub run_check {
     my %n = map { $_ => 0 } qw(handshakes failed stale mixed unknown);
     my (%first, %presented, %kx);
 
-    for my $log (@logs) {
-        for my $f (read_fields($log)) {
-            my ($start, $stop, $result, $leaf, $chain, $proto, $cipher) = @$f;
-            next if !defined $chain;
-            $n{handshakes}++;
+    for my $f (read_fields(@logs)) {
+        my ($start, $stop, $result, $leaf, $chain, $proto, $cipher) = @$f;
+        next if !defined $chain;
+        $n{handshakes}++;
 
-            if ($result ne 'ok') {
-                $n{failed}++;
-                $first{failed} //= $chain;
-                next;
-            }
+        if ($result ne 'ok') {
+            $n{failed}++;
+            $first{failed} //= $chain;
+            next;
+        }
 
-            $kx{($proto // '?') . '/' . ($cipher // '?')}++;
+        $kx{($proto // '?') . '/' . ($cipher // '?')}++;
 
-            my $known = $chains->{$leaf};
+        my $known = $chains->{$leaf};
 
-            if (!$known) {
-                $n{unknown}++;
-                $first{unknown} //= $leaf;
-                next;
-            }
+        if (!$known) {
+            $n{unknown}++;
+            $first{unknown} //= $leaf;
+            next;
+        }
 
-            $presented{$known->{name}}++;
+        $presented{$known->{name}}++;
 
-            if ($chain ne $known->{chain}) {
-                $n{mixed}++;
-                $first{mixed} //= "$start:$leaf:$chain";
-            }
+        if ($chain ne $known->{chain}) {
+            $n{mixed}++;
+            $first{mixed} //= "$start:$leaf:$chain";
+        }
 
-            if (!allowed($ups, $initial, $start, $stop)->{$leaf}) {
-                $n{stale}++;
-                $first{stale} //= "$start:$leaf";
-            }
+        if (!allowed($ups, $initial, $start, $stop)->{$leaf}) {
+            $n{stale}++;
+            $first{stale} //= "$start:$leaf";
         }
     }
 
-    for my $key (qw(handshakes failed stale mixed unknown)) {
-        print "$key $n{$key}\n";
-    }
-    for my $key (qw(failed unknown mixed stale)) {
-        print "first_$key ", $first{$key} // '-', "\n";
-    }
+    print_counts(\%n, \%first, [qw(handshakes failed stale mixed unknown)],
+                 [qw(failed unknown mixed stale)]);
     print 'presented ', tally(\%presented), "\n";
     print 'kx ', tally(\%kx), "\n";
 
