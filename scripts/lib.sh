@@ -632,6 +632,67 @@ scratch_prefix() {
     printf '%s\n' "$dir"
 }
 
+# nginx_conf_main [--foreground] WORKERS CONNECTIONS [LINE...]: the main
+# context of an nginx.conf, the LINEs first (load_module, user), its error
+# log (notice) and pid file under its prefix, and the events block: a
+# daemon with a master, or with --foreground one process in the
+# foreground (for valgrind).
+nginx_conf_main() {
+    local master=on
+
+    if [[ "$1" == --foreground ]]; then
+        master=off
+        shift
+    fi
+
+    local workers="$1" connections="$2"
+    shift 2
+
+    if [[ $# -gt 0 ]]; then
+        printf '%s\n' "$@" ''
+    fi
+    cat <<EOF
+worker_processes  $workers;
+master_process    $master;
+daemon            $master;
+
+error_log  logs/error.log notice;
+pid        logs/nginx.pid;
+
+events {
+    worker_connections  $connections;
+}
+EOF
+}
+
+# nginx_conf_tls_server PORT NAME ZONE [LINE...]: a server block of http
+# on 127.0.0.1:PORT for NAME, TLS 1.2 and 1.3 with the certificate of
+# ZONE, the LINEs after ssl_protocols; it answers "tls ok".
+nginx_conf_tls_server() {
+    local port="$1" name="$2" zone="$3" line
+    shift 3
+
+    cat <<EOF
+    server {
+        listen       127.0.0.1:$port ssl;
+        server_name  $name;
+
+        ssl_protocols  TLSv1.2 TLSv1.3;
+EOF
+    for line in "$@"; do
+        printf '        %s\n' "$line"
+    done
+    cat <<EOF
+
+        palette_cert  $zone;
+
+        location / {
+            return  200 "tls ok\n";
+        }
+    }
+EOF
+}
+
 # scratch_nginx_conf PREFIX OPTION...: writes PREFIX/conf/nginx.conf: the
 # module, a TLS server (TLS 1.2 and 1.3, SNI localhost) on 127.0.0.1:HTTPS
 # that takes its certificate from the zone, and the zone's endpoint at
@@ -651,6 +712,7 @@ scratch_nginx_conf() {
     local prefix="$1"
     local https="" admin="" zone="" store=off workers=1 connections=512
     local user="" reuse=on local_admin="" body=64k
+    local -a head reuse_lines=()
     shift
 
     while [[ $# -gt 0 ]]; do
@@ -671,22 +733,17 @@ scratch_nginx_conf() {
     [[ -n "$https" && -n "$admin" && "$zone" == *:* ]] \
         || die "scratch_nginx_conf: --ports and --zone NAME:SIZE are needed"
 
+    head=("load_module $MODULE_SO;")
+    if [[ -n "$user" ]]; then
+        head+=("user              $user;")
+    fi
+    if [[ "$reuse" == off ]]; then
+        reuse_lines=("ssl_session_cache    off;" "ssl_session_tickets  off;")
+    fi
+
     {
-        printf 'load_module %s;\n\n' "$MODULE_SO"
-        if [[ -n "$user" ]]; then
-            printf 'user              %s;\n' "$user"
-        fi
+        nginx_conf_main "$workers" "$connections" "${head[@]}"
         cat <<EOF
-worker_processes  $workers;
-master_process    on;
-daemon            on;
-
-error_log  logs/error.log notice;
-pid        logs/nginx.pid;
-
-events {
-    worker_connections  $connections;
-}
 
 http {
     access_log  off;
@@ -694,24 +751,10 @@ http {
     palette_cert_zone  $zone  names=localhost,127.0.0.1
                        store=$store;
 
-    server {
-        listen       127.0.0.1:$https ssl;
-        server_name  localhost;
-
-        ssl_protocols  TLSv1.2 TLSv1.3;
 EOF
-        if [[ "$reuse" == off ]]; then
-            printf '        ssl_session_cache    off;\n'
-            printf '        ssl_session_tickets  off;\n'
-        fi
+        nginx_conf_tls_server "$https" localhost "${zone%%:*}" \
+            "${reuse_lines[@]}"
         cat <<EOF
-
-        palette_cert  ${zone%%:*};
-
-        location / {
-            return  200 "ok\n";
-        }
-    }
 
     server {
         listen       127.0.0.1:$admin;
