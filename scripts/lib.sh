@@ -838,20 +838,18 @@ http_get() {
     [[ "$code" == 200 ]]
 }
 
-# scratch_nginx_start [--may-fail] PREFIX URL: starts Debian's nginx with
-# PREFIX/conf/nginx.conf, waits until URL answers 200 and sets
-# SCRATCH_MASTER. If nginx does not start, dies showing why, or with
-# --may-fail returns false (why is in PREFIX/logs/start.log). Dies if it
-# starts but URL does not answer 200 within 5 s.
-scratch_nginx_start() {
-    local may_fail="" prefix url i code=000
+# nginx_daemon [--may-fail] PREFIX: starts Debian's nginx with
+# PREFIX/conf/nginx.conf and waits for its master's pid file (10 s at the
+# most); prints the master's pid. If nginx does not start, dies showing
+# why, or with --may-fail returns false (why is in PREFIX/logs/start.log).
+nginx_daemon() {
+    local may_fail="" prefix pid i
 
     if [[ "$1" == --may-fail ]]; then
         may_fail=1
         shift
     fi
     prefix="$1"
-    url="$2"
 
     if ! "$DEBIAN_NGINX" -p "$prefix/" -c "$prefix/conf/nginx.conf" \
              > "$prefix/logs/start.log" 2>&1
@@ -861,14 +859,38 @@ scratch_nginx_start() {
         die "nginx did not start (see $prefix/logs/error.log)"
     fi
 
-    # the master writes its pid file once it is a daemon: wait for it, so
-    # that scratch_nginx_stop finds it whatever happens next
-    for ((i = 0; i < 50; i++)); do
-        SCRATCH_MASTER="$(master_pid "$prefix")" && break
+    # the master writes its pid file once it is a daemon
+    for ((i = 0; i < 100; i++)); do
+        pid="$(master_pid "$prefix")" && break
         sleep 0.1
     done
-    [[ -n "$SCRATCH_MASTER" ]] \
+    [[ -n "$pid" ]] \
         || die "nginx exited right after starting (see $prefix/logs/error.log)"
+    printf '%s\n' "$pid"
+}
+
+# scratch_nginx_start [--may-fail] PREFIX URL: starts Debian's nginx with
+# PREFIX/conf/nginx.conf (nginx_daemon), sets SCRATCH_MASTER and waits
+# until URL answers 200. If nginx does not start, dies showing why, or
+# with --may-fail returns false (why is in PREFIX/logs/start.log). Dies if
+# it starts but URL does not answer 200 within 5 s.
+scratch_nginx_start() {
+    local -a may_fail=()
+    local prefix url i code=000
+
+    if [[ "$1" == --may-fail ]]; then
+        may_fail=(--may-fail)
+        shift
+    fi
+    prefix="$1"
+    url="$2"
+
+    # SCRATCH_MASTER is set at once, so that scratch_nginx_stop finds it
+    # whatever happens next
+    if ! SCRATCH_MASTER="$(nginx_daemon "${may_fail[@]}" "$prefix")"; then
+        [[ "${#may_fail[@]}" -gt 0 ]] && return 1
+        exit 1
+    fi
 
     for ((i = 0; i < 50; i++)); do
         code="$(http_code "$url")"
@@ -882,17 +904,26 @@ scratch_nginx_start() {
     die "nginx started but its endpoint does not answer 200 (last: $code)"
 }
 
-# stop_pid PID [SIGNAL [SECONDS]]: sends SIGNAL (TERM) to PID and waits for
-# it to end, KILL if it is still there after SECONDS (10).
-stop_pid() {
-    local pid="$1" sig="${2:-TERM}" secs="${3:-10}" i
+# wait_gone PID SECONDS: until process PID has ended; false if it is still
+# there after SECONDS.
+wait_gone() {
+    local pid="$1" secs="$2" i
 
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -"$sig" "$pid" 2>/dev/null || true
     for ((i = 0; i < secs * 10; i++)); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.1
     done
+    ! kill -0 "$pid" 2>/dev/null
+}
+
+# stop_pid PID [SIGNAL [SECONDS]]: sends SIGNAL (TERM) to PID and waits for
+# it to end, KILL if it is still there after SECONDS (10).
+stop_pid() {
+    local pid="$1" sig="${2:-TERM}" secs="${3:-10}"
+
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -"$sig" "$pid" 2>/dev/null || true
+    wait_gone "$pid" "$secs" && return 0
     warn "pid $pid still running ${secs}s after $sig; sending KILL"
     kill -KILL "$pid" 2>/dev/null || true
 }
@@ -901,7 +932,7 @@ stop_pid() {
 # KILL for the master and the workers it had if it is still there after
 # 10 s.
 scratch_nginx_stop() {
-    local pid="$SCRATCH_MASTER" i
+    local pid="$SCRATCH_MASTER"
     local -a workers=()
 
     SCRATCH_MASTER=""
@@ -909,11 +940,7 @@ scratch_nginx_stop() {
 
     mapfile -t workers < <(workers_of "$pid")
     kill -TERM "$pid" 2>/dev/null || true
-
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
+    wait_gone "$pid" 10 && return 0
 
     warn "nginx master $pid still running after 10s; killing it"
     kill -KILL "$pid" "${workers[@]}" 2>/dev/null || true
@@ -928,9 +955,17 @@ scratch_nginx_traps() {
 }
 
 _scratch_nginx_exit() {
-    local rc=$? pid
+    local rc=$?
 
     trap - EXIT INT TERM
+    scratch_bg_stop
+    scratch_nginx_stop
+    exit "$rc"
+}
+
+# scratch_bg_stop: TERM the jobs in SCRATCH_BG and wait for them.
+scratch_bg_stop() {
+    local pid
 
     for pid in "${SCRATCH_BG[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
@@ -938,9 +973,22 @@ _scratch_nginx_exit() {
     for pid in "${SCRATCH_BG[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
+}
 
-    scratch_nginx_stop
-    exit "$rc"
+
+# callgrind_nginx DIR CONF: starts Debian's nginx with CONF (one process in
+# the foreground) under callgrind, pinned to CPU 0, in the background,
+# counting nothing until callgrind_control says so; its dump
+# DIR/callgrind.out, its output DIR/valgrind.log. Sets CALLGRIND_PID.
+callgrind_nginx() {
+    local dir="$1" conf="$2"
+
+    taskset -c 0 valgrind --tool=callgrind --instr-atstart=no \
+        --callgrind-out-file="$dir/callgrind.out" \
+        "$DEBIAN_NGINX" -p "$dir/" -c "$conf" \
+        > "$dir/valgrind.log" 2>&1 &
+    # shellcheck disable=SC2034  # read by the scripts that source this
+    CALLGRIND_PID=$!
 }
 
 
