@@ -23,6 +23,12 @@ package PaletteBench;
 #       "-" for what a failed upload did not say; what it did say goes to
 #       stderr) and returns the status.
 #
+#   completed(N, FIRST, RESULT, EXAMPLE)
+#       Counts a handshake of a log, whose result is RESULT, in the hash
+#       N: as "handshakes", and unless RESULT is "ok" as "failed" too,
+#       with EXAMPLE as FIRST's "failed" if it is the first. True if it
+#       completed.
+#
 #   print_counts(N, FIRST, KEYS, FIRST_KEYS)
 #       A check's findings: "KEY COUNT" for each of KEYS (an array
 #       reference) from the hash N, then "first_KEY EXAMPLE" ("-" for
@@ -47,7 +53,7 @@ use PaletteHandshake qw(handshake);
 use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC);
 
 our @EXPORT_OK = qw(now now_us slurp read_fields upload_body put
-                    print_counts timed_handshake);
+                    completed print_counts timed_handshake);
 
 sub now {
     return clock_gettime(CLOCK_MONOTONIC);
@@ -118,6 +124,17 @@ sub put {
 
     print "$sent $answered $res->{status} $gen $sha $id\n";
     return $res->{status};
+}
+
+sub completed {
+    my ($n, $first, $result, $example) = @_;
+
+    $n->{handshakes}++;
+    return 1 if $result eq 'ok';
+
+    $n->{failed}++;
+    $first->{failed} //= $example;
+    return 0;
 }
 
 sub print_counts {

@@ -93,7 +93,7 @@ use HTTP::Tiny;
 use JSON::PP;
 use List::Util qw(shuffle);
 use PaletteBench qw(now now_us slurp read_fields upload_body put
-                    print_counts timed_handshake);
+                    completed print_counts timed_handshake);
 use PaletteHandshake qw(handshake);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep);
@@ -386,13 +386,8 @@ sub run_check {
     for my $f (read_fields(@logs)) {
         my ($start, $stop, $result, $sni, $type, $leaf, $chain) = @$f;
         next if !defined $type;
-        $n{handshakes}++;
-
-        if ($result ne 'ok') {
-            $n{failed}++;
-            $first{failed} //= "$sni:$type:" . ($leaf // '');
-            next;
-        }
+        next if !completed(\%n, \%first, $result,
+                           "$sni:$type:" . ($leaf // ''));
 
         my $c = $by_leaf{$leaf};
 

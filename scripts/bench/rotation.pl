@@ -73,8 +73,8 @@ use lib $FindBin::Bin;
 use HTTP::Tiny;
 use JSON::PP;
 use Net::SSLeay;
-use PaletteBench qw(now slurp read_fields upload_body put print_counts
-                    timed_handshake);
+use PaletteBench qw(now slurp read_fields upload_body put completed
+                    print_counts timed_handshake);
 use PaletteHandshake qw(version_for);
 use Time::HiRes qw(sleep);
 
@@ -267,13 +267,7 @@ sub run_check {
     for my $f (read_fields(@logs)) {
         my ($start, $stop, $result, $leaf, $chain, $proto, $cipher) = @$f;
         next if !defined $chain;
-        $n{handshakes}++;
-
-        if ($result ne 'ok') {
-            $n{failed}++;
-            $first{failed} //= $chain;
-            next;
-        }
+        next if !completed(\%n, \%first, $result, $chain);
 
         $kx{($proto // '?') . '/' . ($cipher // '?')}++;
 
