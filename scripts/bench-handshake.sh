@@ -72,10 +72,12 @@
 
 set -euo pipefail
 
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 usage() {
-    printf 'usage: %s [-h] [--seconds N] [--rounds N] [--callgrind-only | --throughput-only]\n       [--no-openresty]\n' \
-        "$(basename "$0")"
-    printf '%s\n' \
+    say_usage '[-h] [--seconds N] [--rounds N]' \
+        '       [--callgrind-only | --throughput-only] [--no-openresty]' \
         'Compares full TLS handshakes: static ssl_certificate, the module,' \
         'and ssl_certificate_by_lua (when available).' \
         '  --seconds N       length of a throughput round (default 5)' \
@@ -117,9 +119,6 @@ if ((!THROUGHPUT && !CALLGRIND)); then
     usage >&2
     exit 2
 fi
-
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BENCH="$BUILD_DIR/bench"
 CERTS="$BENCH/certs"
@@ -256,35 +255,29 @@ write_conf() {
     local leaf="${SCEN_LEAF[$scen]}"
     local chain="$CERTS/$leaf.chain.pem" key="$CERTS/$leaf.key"
     local so
+    local -a head=()
 
     rm -rf "$dir"
     mkdir -p "$dir/logs"
 
-    {
-        case "$variant" in
-            module|tickets|variables) printf 'load_module %s;\n' "$SO" ;;
-            uncounted) printf 'load_module %s;\n' "$SO_UNCOUNTED" ;;
-            openresty)
-                for so in "${LUA_MODULES[@]}"; do
-                    printf 'load_module %s;\n' "$so"
-                done
-                ;;
-        esac
+    case "$variant" in
+        module|tickets|variables) head=("load_module $SO;") ;;
+        uncounted) head=("load_module $SO_UNCOUNTED;") ;;
+        openresty)
+            for so in "${LUA_MODULES[@]}"; do
+                head+=("load_module $so;")
+            done
+            ;;
+    esac
 
-        printf 'worker_processes 1;\n'
+    {
         if [[ "$mode" == daemon ]]; then
-            printf 'worker_cpu_affinity 01;\n'
+            nginx_conf_main 1 1024 "${head[@]}" "worker_cpu_affinity 01;"
         else
-            printf 'master_process off;\ndaemon off;\n'
+            nginx_conf_main --foreground 1 1024 "${head[@]}"
         fi
 
         cat <<EOF
-error_log logs/error.log notice;
-pid       logs/nginx.pid;
-
-events {
-    worker_connections 1024;
-}
 
 http {
     access_log off;
@@ -526,11 +519,8 @@ callgrind_variant() {
 
     write_conf "$dir" "$variant" "$scen" callgrind
 
-    taskset -c 0 valgrind --tool=callgrind --instr-atstart=no \
-        --callgrind-out-file="$dir/callgrind.out" \
-        "$DEBIAN_NGINX" -p "$dir/" -c "$dir/nginx.conf" \
-        > "$dir/valgrind.log" 2>&1 &
-    vpid=$!
+    callgrind_nginx "$dir" "$dir/nginx.conf"
+    vpid="$CALLGRIND_PID"
     STARTED+=("$vpid")
 
     wait_port "$port" "$vpid" 120 \

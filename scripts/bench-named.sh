@@ -82,14 +82,14 @@
 
 set -euo pipefail
 
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 usage() {
-    printf 'usage: %s [-h] [--quick] [--count N] [--rsa N] [--rounds N]\n' \
-        "$(basename "$0")"
-    printf '       %s\n' \
-        '[--batches N] [--uploads N] [--seconds N] [--replacements N]' \
-        '[--interval-ms N] [--jobs N]' \
-        '[handshake|start|memory|upload|rotation]...'
-    printf '%s\n' \
+    say_usage '[-h] [--quick] [--count N] [--rsa N] [--rounds N]' \
+        '       [--batches N] [--uploads N] [--seconds N] [--replacements N]' \
+        '       [--interval-ms N] [--jobs N]' \
+        '       [handshake|start|memory|upload|rotation]...' \
         'Benchmarks a zone with many named certificates chosen by SNI.' \
         '  --count N         named EC certificates stored (default 10000)' \
         '  --rsa N           of these names, how many also have an RSA' \
@@ -157,9 +157,6 @@ then
     exit 2
 fi
 
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
 need_root "running nginx with workers as www-data"
 
 WORK="$BUILD_DIR/bench/named"
@@ -204,9 +201,7 @@ cleanup() {
     local rc=$? pid
 
     trap - EXIT INT TERM
-    for pid in "${SCRATCH_BG[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
+    scratch_bg_stop
     for pid in "${MASTERS[@]}"; do
         stop_pid "$pid" TERM 20
     done
@@ -243,7 +238,7 @@ write_conf() {
     local prefix="$1"
     local admin="" store=off size="${ZONE_MB}m" cache="" nworkers=2
     local protocols="TLSv1.2 TLSv1.3" chain="" key="" callgrind="" port
-    local -a https=()
+    local -a https=() head=()
     shift
 
     while [[ $# -gt 0 ]]; do
@@ -263,23 +258,17 @@ write_conf() {
 
     mkdir -p "$prefix/conf" "$prefix/logs"
 
+    if [[ -z "$chain" ]]; then
+        head+=("load_module $MODULE_SO;")
+    fi
+
     {
-        if [[ -z "$chain" ]]; then
-            printf 'load_module %s;\n\n' "$MODULE_SO"
-        fi
         if [[ -n "$callgrind" ]]; then
-            printf 'master_process off;\ndaemon off;\n'
-            printf 'worker_processes 1;\n'
+            nginx_conf_main --foreground 1 1024 "${head[@]}"
         else
-            printf 'user www-data;\nworker_processes %s;\n' "$nworkers"
+            nginx_conf_main "$nworkers" 1024 "${head[@]}" "user www-data;"
         fi
         cat <<EOF
-error_log logs/error.log notice;
-pid       logs/nginx.pid;
-
-events {
-    worker_connections 1024;
-}
 
 http {
     access_log off;
@@ -337,19 +326,10 @@ EOF
 # start_instance PREFIX: starts nginx (daemon) from PREFIX and waits for
 # its pid; the master's pid goes to MASTERS and INSTANCE_PID.
 start_instance() {
-    local prefix="$1" i
+    local prefix="$1"
 
     : > "$prefix/logs/error.log"
-    "$DEBIAN_NGINX" -p "$prefix/" -c "$prefix/conf/nginx.conf" \
-        > "$prefix/logs/start.log" 2>&1 || {
-            cat "$prefix/logs/start.log" >&2
-            die "nginx did not start (see $prefix/logs/error.log)"
-        }
-    for ((i = 0; i < 100; i++)); do
-        INSTANCE_PID="$(master_pid "$prefix")" && break
-        sleep 0.1
-    done
-    [[ -n "$INSTANCE_PID" ]] || die "nginx in $prefix exited at once"
+    INSTANCE_PID="$(nginx_daemon "$prefix")"
     MASTERS+=("$INSTANCE_PID")
 }
 
@@ -543,22 +523,24 @@ kb_of() {
 declare -A SC_TITLE SC_TLS SC_CIPHERS SC_ID SC_ID2 SC_PROTOCOLS
 SCENARIOS=(tls13-ecdsa tls12-rsa)
 
+# scenario NAME TITLE TLS CIPHERS PROTOCOLS ID ID2: one scenario's entries.
+scenario() {
+    SC_TITLE[$1]="$2"
+    SC_TLS[$1]="$3"
+    SC_CIPHERS[$1]="$4"
+    SC_PROTOCOLS[$1]="$5"
+    SC_ID[$1]="$6"
+    SC_ID2[$1]="$7"
+}
+
 scenarios() {
     local mid=$((COUNT / 2)) rmid=$((RSA / 2))
 
-    SC_TITLE[tls13-ecdsa]="TLS 1.3, ECDSA P-256"
-    SC_TLS[tls13-ecdsa]=1.3
-    SC_CIPHERS[tls13-ecdsa]=""
-    SC_PROTOCOLS[tls13-ecdsa]=TLSv1.3
-    SC_ID[tls13-ecdsa]="$(printf 'h%05d' "$mid")"
-    SC_ID2[tls13-ecdsa]="$(printf 'h%05d' $((mid + 1)))"
-
-    SC_TITLE[tls12-rsa]="TLS 1.2, RSA 2048 (ECDHE+aRSA ciphers)"
-    SC_TLS[tls12-rsa]=1.2
-    SC_CIPHERS[tls12-rsa]="ECDHE+aRSA"
-    SC_PROTOCOLS[tls12-rsa]=TLSv1.2
-    SC_ID[tls12-rsa]="$(printf 'h%05d-rsa' "$rmid")"
-    SC_ID2[tls12-rsa]="$(printf 'h%05d-rsa' $((rmid + 1)))"
+    scenario tls13-ecdsa "TLS 1.3, ECDSA P-256" 1.3 "" TLSv1.3 \
+        "$(printf 'h%05d' "$mid")" "$(printf 'h%05d' $((mid + 1)))"
+    scenario tls12-rsa "TLS 1.2, RSA 2048 (ECDHE+aRSA ciphers)" 1.2 \
+        "ECDHE+aRSA" TLSv1.2 \
+        "$(printf 'h%05d-rsa' "$rmid")" "$(printf 'h%05d-rsa' $((rmid + 1)))"
 }
 
 VARIANTS=(static default-0 default named miss)
@@ -615,11 +597,8 @@ callgrind_variant() {
     esac
     write_conf "$prefix" "${conf[@]}"
 
-    taskset -c 0 valgrind --tool=callgrind --instr-atstart=no \
-        --callgrind-out-file="$prefix/callgrind.out" \
-        "$DEBIAN_NGINX" -p "$prefix/" -c "$prefix/conf/nginx.conf" \
-        > "$prefix/valgrind.log" 2>&1 &
-    vpid=$!
+    callgrind_nginx "$prefix" "$prefix/conf/nginx.conf"
+    vpid="$CALLGRIND_PID"
     SCRATCH_BG+=("$vpid")
 
     wait_port "${FREE_PORTS[0]}" "$vpid" 600 \

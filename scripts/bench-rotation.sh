@@ -100,90 +100,15 @@ chain_name() {
     fi
 }
 
-# genkey FILE ec|rsa: an EC P-256 or RSA 2048 key, PKCS#8 PEM, mode 0600.
-genkey() {
-    local -a alg
-
-    if [[ "$2" == ec ]]; then
-        alg=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256
-             -pkeyopt ec_param_enc:named_curve)
-    else
-        alg=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048)
-    fi
-
-    openssl genpkey "${alg[@]}" -out "$1" 2>/dev/null \
-        || die "openssl genpkey $2 failed"
-    chmod 0600 "$1"
-}
-
-# The openssl configuration: "openssl ca" keeps its database in
-# $BENCH_CA_DB; the extensions of the root, the intermediates and the EC
-# and RSA leaves.
-openssl_cnf() {
-    cat <<'EOF'
-[ req ]
-distinguished_name  = req_dn
-prompt              = no
-
-[ req_dn ]
-commonName          = unused
-
-[ ca ]
-default_ca          = bench_ca
-
-[ bench_ca ]
-database            = $ENV::BENCH_CA_DB/index.txt
-new_certs_dir       = $ENV::BENCH_CA_DB/out
-serial              = $ENV::BENCH_CA_DB/serial
-default_md          = sha256
-default_days        = 30
-policy              = policy_cn
-unique_subject      = no
-copy_extensions     = none
-email_in_dn         = no
-
-[ policy_cn ]
-commonName          = supplied
-
-[ v3_root ]
-basicConstraints        = critical, CA:TRUE
-keyUsage                = critical, keyCertSign, cRLSign
-subjectKeyIdentifier    = hash
-
-[ v3_int ]
-basicConstraints        = critical, CA:TRUE, pathlen:0
-keyUsage                = critical, keyCertSign, cRLSign
-subjectKeyIdentifier    = hash
-authorityKeyIdentifier  = keyid:always
-
-[ v3_leaf_ec ]
-basicConstraints        = critical, CA:FALSE
-keyUsage                = critical, digitalSignature
-extendedKeyUsage        = serverAuth
-subjectKeyIdentifier    = hash
-authorityKeyIdentifier  = keyid
-subjectAltName          = DNS:localhost, IP:127.0.0.1
-
-[ v3_leaf_rsa ]
-basicConstraints        = critical, CA:FALSE
-keyUsage                = critical, digitalSignature, keyEncipherment
-extendedKeyUsage        = serverAuth
-subjectKeyIdentifier    = hash
-authorityKeyIdentifier  = keyid
-subjectAltName          = DNS:localhost, IP:127.0.0.1
-EOF
-}
-
 # issue DB CA_NAME EXTENSIONS CSR COUNT: COUNT certificates for CSR from
 # the CA CA_NAME (its .crt and .key in WORK), each with a serial of its
-# own, in the folder DB/out; their paths, in issuance order, in
-# DB/issued.txt.
+# own, in the folder DB; their paths, in issuance order, in DB/issued.txt.
 issue() {
     local db="$1" ca="$2" ext="$3" csr="$4" count="$5" i
     local -a csrs=()
 
     if [[ ! -f "$db/serial" ]]; then
-        mkdir -p "$db/out"
+        mkdir -p "$db"
         : > "$db/index.txt"
         # fixed-width hex serials: the file names sort in issuance order
         printf '100000\n' > "$db/serial"
@@ -193,15 +118,16 @@ issue() {
         csrs+=("$csr")
     done
 
-    find "$db/out" -name '*.pem' | sort > "$db/before.txt"
-    BENCH_CA_DB="$db" openssl ca -batch -notext -config "$WORK/openssl.cnf" \
+    find "$db" -maxdepth 1 -name '*.pem' | sort > "$db/before.txt"
+    PALETTE_CA_DB="$db" openssl ca -batch -notext -days 30 \
+        -config "$WORK/openssl.cnf" \
         -cert "$WORK/$ca.crt" -keyfile "$WORK/$ca.key" \
         -extfile "$WORK/openssl.cnf" -extensions "$ext" \
         -out /dev/null -infiles "${csrs[@]}" > "$db/ca.log" 2>&1 || {
             cat "$db/ca.log" >&2
             die "openssl ca ($ca) failed"
         }
-    find "$db/out" -name '*.pem' | sort \
+    find "$db" -maxdepth 1 -name '*.pem' | sort \
         | comm -13 "$db/before.txt" - > "$db/issued.txt"
 
     [[ "$(wc -l < "$db/issued.txt")" -eq "$count" ]] \
@@ -216,16 +142,14 @@ issue() {
 # turn), lines "NAME CHAIN KEY". Sets CHAINS to the names; the CAs and
 # their databases are in WORK, DIR/work.
 make_chains() {
-    local dir="$1" per="$2" j k name type itype
+    local dir="$1" per="$2" j k name type itype ku
     local -a leaves
 
     WORK="$dir/work"
     mkdir -p "$WORK"
-    openssl_cnf > "$WORK/openssl.cnf"
-    # the configuration names it, so openssl needs it for every command
-    export BENCH_CA_DB="$WORK"
+    openssl_ca "$WORK"
 
-    genkey "$WORK/root.key" ec
+    genkey "$WORK/root.key" ec-P-256
     openssl req -x509 -new -config "$WORK/openssl.cnf" -extensions v3_root \
         -key "$WORK/root.key" -subj "/CN=Palette Bench Root CA" -days 30 \
         -out "$WORK/root.crt" 2>/dev/null || die "cannot make the root CA"
@@ -237,9 +161,10 @@ make_chains() {
         name="$(chain_name "$j")"
         CHAINS+=("$name")
         if (( j % 2 )); then
-            type=ec itype=rsa
+            type=ec-P-256 itype=rsa-2048 ku=digitalSignature
         else
-            type=rsa itype=ec
+            type=rsa-2048 itype=ec-P-256
+            ku="digitalSignature, keyEncipherment"
         fi
 
         # the intermediate, of the other key type than its leaf
@@ -255,7 +180,8 @@ make_chains() {
         openssl req -new -config "$WORK/openssl.cnf" -key "$dir/$name.key" \
             -subj "/CN=localhost" -out "$WORK/$name.csr" 2>/dev/null \
             || die "cannot make $name's request"
-        issue "$WORK/db-$j" "int-$j" "v3_leaf_$type" "$WORK/$name.csr" "$per"
+        PALETTE_KU="$ku" \
+            issue "$WORK/db-$j" "int-$j" v3_leaf "$WORK/$name.csr" "$per"
 
         mapfile -t leaves < "$WORK/db-$j/issued.txt"
         for ((k = 0; k < per; k++)); do

@@ -30,10 +30,11 @@
 
 set -euo pipefail
 
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 usage() {
-    printf 'usage: %s [-h] [--seconds N] [--interval-ms N] [--rounds N]\n' \
-        "$(basename "$0")"
-    printf '%s\n' \
+    say_usage '[-h] [--seconds N] [--interval-ms N] [--rounds N]' \
         'Compares the 99th percentile of handshake times of one nginx worker' \
         'without uploads and with an RSA 4096 upload every N ms.' \
         '  --seconds N      length of each phase (default 20)' \
@@ -61,9 +62,6 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
 need_root "running nginx with its worker as www-data"
 
 ZONE=stall
@@ -72,31 +70,6 @@ HELPER="$ROOT/scripts/bench/rotation.pl"
 
 
 # The certificates.
-
-openssl_cnf() {
-    cat <<'EOF'
-[ v3_int ]
-basicConstraints        = critical, CA:TRUE, pathlen:0
-keyUsage                = critical, keyCertSign, cRLSign
-subjectKeyIdentifier    = hash
-authorityKeyIdentifier  = keyid:always
-
-[ v3_leaf ]
-basicConstraints        = critical, CA:FALSE
-keyUsage                = critical, digitalSignature, keyEncipherment
-extendedKeyUsage        = serverAuth
-subjectKeyIdentifier    = hash
-authorityKeyIdentifier  = keyid
-subjectAltName          = DNS:localhost, IP:127.0.0.1
-EOF
-}
-
-# genkey FILE: an RSA 4096 key, PKCS#8 PEM, mode 0600.
-genkey() {
-    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 \
-        -out "$1" 2>/dev/null || die "openssl genpkey failed"
-    chmod 0600 "$1"
-}
 
 # sign CSR CA EXTENSIONS OUT: OUT, issued for CSR by the CA named CA (its
 # .crt and .key in the same folder), with the extensions of that section.
@@ -117,26 +90,28 @@ make_chains() {
     local dir="$1" n
 
     mkdir -p "$dir"
-    openssl_cnf > "$dir/openssl.cnf"
+    openssl_ca "$dir"
+    # RSA leaves: the key may encrypt as well as sign
+    export PALETTE_KU="digitalSignature, keyEncipherment"
 
-    genkey "$dir/root.key"
-    openssl req -x509 -new -key "$dir/root.key" -sha256 -days 30 \
+    genkey "$dir/root.key" rsa-4096
+    openssl req -x509 -new -config "$dir/openssl.cnf" -extensions v3_root \
+        -key "$dir/root.key" -sha256 -days 30 \
         -subj "/CN=Palette Stall Root CA" \
-        -addext "basicConstraints=critical,CA:TRUE" \
-        -addext "keyUsage=critical,keyCertSign,cRLSign" \
         -out "$dir/root.crt" 2>/dev/null || die "cannot make the root CA"
     cp "$dir/root.crt" "$dir/ca.pem"
 
-    genkey "$dir/int.key"
-    openssl req -new -key "$dir/int.key" \
+    genkey "$dir/int.key" rsa-4096
+    openssl req -new -config "$dir/openssl.cnf" -key "$dir/int.key" \
         -subj "/CN=Palette Stall Intermediate" -out "$dir/int.csr" \
         2>/dev/null || die "cannot make the intermediate's request"
     sign "$dir/int.csr" root v3_int "$dir/int.crt"
 
     : > "$dir/uploads.txt"
     for n in 1 2; do
-        genkey "$dir/leaf-$n.key"
-        openssl req -new -key "$dir/leaf-$n.key" -subj "/CN=localhost" \
+        genkey "$dir/leaf-$n.key" rsa-4096
+        openssl req -new -config "$dir/openssl.cnf" -key "$dir/leaf-$n.key" \
+            -subj "/CN=localhost" \
             -out "$dir/leaf-$n.csr" 2>/dev/null \
             || die "cannot make leaf $n's request"
         sign "$dir/leaf-$n.csr" int v3_leaf "$dir/leaf-$n.crt"

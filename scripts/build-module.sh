@@ -85,29 +85,7 @@ log "built $SO"
 
 
 # The proof: Debian's nginx loads the module and accepts the configuration.
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/palette-cert-check.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
-
-mkdir -p "$tmp/logs"
-cat > "$tmp/nginx.conf" <<EOF
-load_module $SO;
-
-error_log stderr;
-pid       $tmp/logs/nginx.pid;
-
-events {
-}
-
-http {
-    access_log off;
-}
-EOF
-
-if ! out="$("$DEBIAN_NGINX" -t -q -p "$tmp/" -c "$tmp/nginx.conf" 2>&1)"; then
-    printf '%s\n' "$out" >&2
-    die "$DEBIAN_NGINX -t failed to load $SO"
-fi
+nginx_smoke_test "$DEBIAN_NGINX" "$SO"
 
 log "OK: $DEBIAN_NGINX ($("$DEBIAN_NGINX" -v 2>&1 | sed 's/.*: //')) loads" \
     "$SO ($(elapsed))"

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 #
-# Build nginx itself, from the upstream source in Debian 12's nginx source
-# package (1.22), with the module compiled in (--add-module), into
-# build/nginx-FLAVOR/: the binary is build/nginx-FLAVOR/sbin/nginx, the
-# source tree and its objs/ are in build/nginx-FLAVOR/src/.
+# Build nginx itself from the upstream source in a Debian nginx source
+# package, with the module: nginx 1.22 (Debian 12's, the default) or 1.26
+# (Debian 13's, --nginx-version 1.26); the module compiled in
+# (--add-module, the default) or built as a dynamic module beside nginx
+# (--dynamic: --with-compat --add-dynamic-module, loaded with load_module as
+# an operator of a packaged nginx loads it).
 #
-# Flavors (all with --with-debug, --with-threads as Debian's nginx, so that
-# a change's validation and store writes run in threads, and -Wall -Wextra
-# -Werror):
+# Into build/nginx-FLAVOR/ for 1.22 with the module compiled in, otherwise
+# build/nginx-VERSION-FLAVOR[-dynamic]/ (build/nginx-1.26-release-dynamic/
+# for --nginx-version 1.26 --dynamic): the binary is sbin/nginx there, a
+# dynamic module modules/ngx_palette_cert_module.so, the source tree and
+# its objs/ in src/.  Prints one line on stdout: the binary's path,
+# followed by the module's when it is dynamic.
+#
+# Flavors (all with the ssl, http_v2 and auth_request modules the suite
+# uses, --with-debug, --with-threads as Debian's nginx, so that a change's
+# validation and store writes run in threads, and -Wall -Wextra -Werror):
 #   release   -O2 -g
 #   debug     -O0 -g
 #   sanitize  -O1 -g, AddressSanitizer and UndefinedBehaviorSanitizer (gcc),
@@ -20,13 +29,17 @@
 set -euo pipefail
 
 usage() {
-    printf 'usage: %s [-h] [--flavor release|debug|sanitize]\n' \
+    printf 'usage: %s [-h] [--flavor release|debug|sanitize]' \
         "$(basename "$0")"
-    printf 'Builds build/nginx-FLAVOR/sbin/nginx (default flavor: release)'
-    printf ' with the module compiled in.\n'
+    printf ' [--nginx-version 1.22|1.26] [--dynamic]\n'
+    printf 'Builds nginx (default: 1.22, release) from source with the'
+    printf ' module compiled in,\nor with --dynamic as a dynamic module;'
+    printf ' prints the binary (and the module).\n'
 }
 
 FLAVOR=release
+VERSION=1.22
+DYNAMIC=0
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -34,6 +47,10 @@ while [[ $# -gt 0 ]]; do
         --flavor) [[ $# -ge 2 ]] || { usage >&2; exit 2; }
                   FLAVOR="$2"; shift 2 ;;
         --flavor=*) FLAVOR="${1#--flavor=}"; shift ;;
+        --nginx-version) [[ $# -ge 2 ]] || { usage >&2; exit 2; }
+                         VERSION="$2"; shift 2 ;;
+        --nginx-version=*) VERSION="${1#--nginx-version=}"; shift ;;
+        --dynamic) DYNAMIC=1; shift ;;
         *) usage >&2; exit 2 ;;
     esac
 done
@@ -63,16 +80,34 @@ case "$FLAVOR" in
         ;;
 esac
 
+case "$VERSION" in
+    1.22|1.26) ;;
+    *) usage >&2; exit 2 ;;
+esac
+
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-OUT="$BUILD_DIR/nginx-$FLAVOR"
+MODULE=ngx_palette_cert_module
+
+OUT="$BUILD_DIR/nginx"
+[[ "$VERSION" == 1.22 ]] || OUT+="-$VERSION"
+OUT+="-$FLAVOR"
+ADD=(--add-module="$ROOT")
+SO=""
+
+if [[ "$DYNAMIC" -eq 1 ]]; then
+    OUT+="-dynamic"
+    ADD=(--with-compat --add-dynamic-module="$ROOT")
+    SO="$OUT/modules/$MODULE.so"
+fi
+
 SRC="$OUT/src"
 NGINX="$OUT/sbin/nginx"
 
 need_packages build-essential libssl-dev libpcre2-dev zlib1g-dev
 
-"$ROOT/scripts/fetch-nginx-source.sh" 1.22 "$SRC"
+"$ROOT/scripts/fetch-nginx-source.sh" "$VERSION" "$SRC"
 
 configure_if_changed "$SRC" \
     --prefix="$OUT" \
@@ -84,49 +119,27 @@ configure_if_changed "$SRC" \
     --with-cc=gcc \
     --with-cc-opt="$CC_OPT" \
     --with-ld-opt="$LD_OPT" \
-    --add-module="$ROOT"
+    "${ADD[@]}"
 
 make_in "$SRC" build
 make_in "$SRC" install
 
 [[ -x "$NGINX" ]] || die "make install produced no $NGINX"
+[[ -z "$SO" || -f "$SO" ]] || die "make install produced no $SO"
 
+"$NGINX" -V 2>&1 | grep -qF -- "${ADD[-1]}" \
+    || die "$NGINX was not configured with ${ADD[-1]}"
 
-# Smoke test: the binary starts, parses a configuration and stops cleanly
-# (under the sanitizers too).
+# The binary starts, parses a configuration (that loads the module when it
+# is dynamic) and stops cleanly, under the sanitizers too.
+nginx_smoke_test "$NGINX" "$SO"
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/palette-cert-check.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
-
-mkdir -p "$tmp/logs"
-cat > "$tmp/nginx.conf" <<EOF
-error_log stderr;
-pid       $tmp/logs/nginx.pid;
-
-events {
-}
-
-http {
-    access_log off;
-}
-EOF
-
-if [[ "$FLAVOR" == sanitize ]]; then
-    sanitizer_env "$tmp/reports"
+if [[ -n "$SO" ]]; then
+    log "OK: $NGINX ($FLAVOR, $("$NGINX" -v 2>&1 | sed 's/.*: //')," \
+        "loads $SO) ($(elapsed))"
+    printf '%s %s\n' "$NGINX" "$SO"
+else
+    log "OK: $NGINX ($FLAVOR, $("$NGINX" -v 2>&1 | sed 's/.*: //')," \
+        "module compiled in) ($(elapsed))"
+    printf '%s\n' "$NGINX"
 fi
-
-if ! out="$("$NGINX" -t -q -p "$tmp/" -c "$tmp/nginx.conf" 2>&1)"; then
-    printf '%s\n' "$out" >&2
-    sanitizer_reports "$tmp/reports" || true
-    die "$NGINX -t failed"
-fi
-
-if sanitizer_reports "$tmp/reports"; then
-    die "$NGINX -t: sanitizer reports (above)"
-fi
-
-"$NGINX" -V 2>&1 | grep -qF -- "--add-module=$ROOT" \
-    || die "$NGINX was not configured with --add-module=$ROOT"
-
-log "OK: $NGINX ($FLAVOR, $("$NGINX" -v 2>&1 | sed 's/.*: //')," \
-    "module compiled in) ($(elapsed))"

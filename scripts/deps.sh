@@ -13,19 +13,14 @@
 
 set -euo pipefail
 
-usage() {
-    printf 'usage: %s [-h]\n' "$(basename "$0")"
-    printf 'Installs the Debian packages needed to build and test.\n'
-}
-
-case "${1:-}" in
-    -h|--help) usage; exit 0 ;;
-    "") ;;
-    *) usage >&2; exit 2 ;;
-esac
-
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    say_usage '[-h]' 'Installs the Debian packages needed to build and test.'
+}
+
+no_arguments "$@"
 
 BUILD_PACKAGES=(
     build-essential

@@ -37,12 +37,14 @@ set -euo pipefail
 HARNESSES=(json urlencoded multipart pem resource query action csr sni
            accept)
 
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 usage() {
-    printf 'usage: %s [-h] [--check] [--seconds N] [HARNESS...]\n' \
-        "$(basename "$0")"
-    printf 'Builds the libFuzzer harnesses of t/fuzz/ and runs each for N\n'
-    printf 'seconds (default 60), or with --check over its seed corpus once.\n'
-    printf 'Harnesses: %s (default: all)\n' "${HARNESSES[*]}"
+    say_usage '[-h] [--check] [--seconds N] [HARNESS...]' \
+        'Builds the libFuzzer harnesses of t/fuzz/ and runs each for N' \
+        'seconds (default 60), or with --check over its seed corpus once.' \
+        "Harnesses: ${HARNESSES[*]} (default: all)"
 }
 
 DURATION=60
@@ -78,9 +80,6 @@ for name in "${SELECTED[@]}"; do
         exit 2
     fi
 done
-
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 OUT="$BUILD_DIR/fuzz"
 SRC="$OUT/nginx-src"

@@ -16,8 +16,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-    printf 'usage: %s [-h] [--check]\n' "$(basename "$0")"
-    printf '%s\n' \
+    say_usage '[-h] [--check]' \
         'Generates ngx_palette_cert_module/ngx_palette_cert_page.h from the' \
         'console page; --check only compares.'
 }

@@ -50,6 +50,26 @@ die() {
     exit 1
 }
 
+# say_usage SYNOPSIS [LINE...]: "usage: SCRIPT SYNOPSIS", then the LINEs,
+# for a script's usage().
+say_usage() {
+    printf 'usage: %s %s\n' "$PCERT_SCRIPT" "$1"
+    shift
+    if [[ $# -gt 0 ]]; then
+        printf '%s\n' "$@"
+    fi
+}
+
+# no_arguments "$@": for a script that takes only -h: its usage() on -h or
+# --help (exit 0) or on any other argument (to stderr, exit 2).
+no_arguments() {
+    case "${1:-}" in
+        -h|--help) usage; exit 0 ;;
+        "") ;;
+        *) usage >&2; exit 2 ;;
+    esac
+}
+
 # Report where a script stopped when `set -e` ends it on a failed command.
 _pcert_rc=0
 trap '_pcert_rc=$?; printf "==> %s: error: \"%s\" failed (exit %s, line %s)\n" \
@@ -203,30 +223,40 @@ need_debian_nginx() {
 }
 
 debian_nginx_service_off() {
-    if start-stop-daemon --status --pidfile /run/nginx.pid \
-           --exec "$DEBIAN_NGINX" 2>/dev/null
+    service_off nginx "$DEBIAN_NGINX" /run/nginx.pid QUIT/10/TERM/5
+}
+
+# service_off NAME BINARY PIDFILE RETRY: stops the stock service NAME if
+# its BINARY runs from PIDFILE (`service NAME stop`, then
+# start-stop-daemon --retry=RETRY), and disables it at boot.
+service_off() {
+    local name="$1" bin="$2" pidfile="$3" retry="$4"
+
+    if start-stop-daemon --status --pidfile "$pidfile" --exec "$bin" \
+           2>/dev/null
     then
-        need_root "stopping the nginx service"
-        log "stopping the stock nginx service (it is not used here)"
+        need_root "stopping the $name service"
+        log "stopping the stock $name service (it is not used here)"
         if command -v service >/dev/null; then
-            service nginx stop >&2 || true
+            service "$name" stop >&2 || true
         fi
-        if start-stop-daemon --status --pidfile /run/nginx.pid \
-               --exec "$DEBIAN_NGINX" 2>/dev/null
+        if start-stop-daemon --status --pidfile "$pidfile" --exec "$bin" \
+               2>/dev/null
         then
-            start-stop-daemon --stop --quiet --retry=QUIT/10/TERM/5 \
-                --pidfile /run/nginx.pid --exec "$DEBIAN_NGINX" \
-                || die "could not stop the nginx service"
+            start-stop-daemon --stop --quiet --retry="$retry" \
+                --pidfile "$pidfile" --exec "$bin" \
+                || die "could not stop the $name service"
         fi
     fi
 
     if command -v systemctl >/dev/null \
-       && [[ "$(systemctl is-enabled nginx 2>/dev/null || true)" == enabled ]]
+       && [[ "$(systemctl is-enabled "$name" 2>/dev/null || true)" \
+             == enabled ]]
     then
-        need_root "disabling the nginx service"
-        log "disabling the stock nginx service at boot"
-        systemctl disable --quiet nginx 2>/dev/null \
-            || warn "systemctl disable nginx failed"
+        need_root "disabling the $name service"
+        log "disabling the stock $name service at boot"
+        systemctl disable --quiet "$name" 2>/dev/null \
+            || warn "systemctl disable $name failed"
     fi
 }
 
@@ -246,34 +276,8 @@ need_prometheus() {
 }
 
 prometheus_service_off() {
-    local pidfile=/run/prometheus/prometheus.pid
-
-    if start-stop-daemon --status --pidfile "$pidfile" \
-           --exec "$PROMETHEUS" 2>/dev/null
-    then
-        need_root "stopping the prometheus service"
-        log "stopping the stock prometheus service (it is not used here)"
-        if command -v service >/dev/null; then
-            service prometheus stop >&2 || true
-        fi
-        if start-stop-daemon --status --pidfile "$pidfile" \
-               --exec "$PROMETHEUS" 2>/dev/null
-        then
-            start-stop-daemon --stop --quiet --retry=TERM/10/KILL/5 \
-                --pidfile "$pidfile" --exec "$PROMETHEUS" \
-                || die "could not stop the prometheus service"
-        fi
-    fi
-
-    if command -v systemctl >/dev/null \
-       && [[ "$(systemctl is-enabled prometheus 2>/dev/null || true)" \
-             == enabled ]]
-    then
-        need_root "disabling the prometheus service"
-        log "disabling the stock prometheus service at boot"
-        systemctl disable --quiet prometheus 2>/dev/null \
-            || warn "systemctl disable prometheus failed"
-    fi
+    service_off prometheus "$PROMETHEUS" /run/prometheus/prometheus.pid \
+        TERM/10/KILL/5
 }
 
 # Debian's configure flags and compiler options, read from nginx-dev and
@@ -368,6 +372,53 @@ replace_file() {
     mv -f "$dst.tmp.$$" "$dst"
 }
 
+# nginx_smoke_test NGINX [MODULE.so]: dies unless NGINX passes `nginx -t` on
+# a minimal configuration, one that loads MODULE.so when given: the binary
+# starts, (loads the module,) parses a configuration and stops cleanly. A
+# sanitizer build's reports fail it too.
+nginx_smoke_test() {
+    local nginx="$1" so="${2:-}" tmp out rc=0
+
+    tmp="$(mktemp -d "${TMPDIR:-/tmp}/palette-cert-check.XXXXXX")"
+    mkdir -p "$tmp/logs"
+    {
+        if [[ -n "$so" ]]; then
+            printf 'load_module %s;\n\n' "$so"
+        fi
+        cat <<CONF
+error_log stderr;
+pid       $tmp/logs/nginx.pid;
+
+events {
+}
+
+http {
+    access_log off;
+}
+CONF
+    } > "$tmp/nginx.conf"
+
+    if nginx_is_sanitized "$nginx"; then
+        sanitizer_env "$tmp/reports"
+    fi
+
+    if ! out="$("$nginx" -t -q -p "$tmp/" -c "$tmp/nginx.conf" 2>&1)"; then
+        printf '%s\n' "$out" >&2
+        rc=1
+    fi
+    if sanitizer_reports "$tmp/reports"; then
+        rc=2
+    fi
+
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+    rm -rf "$tmp"
+
+    case "$rc" in
+        1) die "$nginx -t failed${so:+ to load $so}" ;;
+        2) die "$nginx -t: sanitizer reports (above)" ;;
+    esac
+}
+
 
 # Sanitizer builds (build-nginx.sh --flavor sanitize).
 
@@ -421,6 +472,117 @@ sanitizer_reports() {
 }
 
 
+# Certificates made with openssl (t/lib/gen-certs.sh and the benchmarks).
+
+# genkey FILE ec-CURVE|rsa-BITS: a new key, PKCS#8 PEM, unencrypted, mode
+# 0600 (e.g. ec-P-256, rsa-2048).
+genkey() {
+    local file="$1" type="$2"
+    local -a alg
+
+    case "$type" in
+        ec-*) alg=(-algorithm EC -pkeyopt "ec_paramgen_curve:${type#ec-}"
+                   -pkeyopt ec_param_enc:named_curve) ;;
+        rsa-*) alg=(-algorithm RSA -pkeyopt "rsa_keygen_bits:${type#rsa-}") ;;
+        *) die "genkey: unknown key type $type" ;;
+    esac
+
+    openssl genpkey "${alg[@]}" -out "$file" 2>/dev/null \
+        || die "openssl genpkey $type failed"
+    chmod 0600 "$file"
+}
+
+# openssl_ca DIR: writes DIR/openssl.cnf, the configuration of `openssl req`
+# and `openssl ca`, and exports the variables it reads, set for a server
+# certificate for localhost and 127.0.0.1 (set one otherwise for one call:
+# PALETTE_SAN=DNS:a.test openssl ca ...):
+#
+#   PALETTE_CA_DB    the folder of `openssl ca`'s database (index.txt,
+#                    serial) and of the certificates it issues: DIR
+#   PALETTE_PATHLEN  the pathlen of v3_int and v3_int_eku: 0
+#   PALETTE_BC       v3_leaf*'s basic constraints: CA:FALSE
+#   PALETTE_KU       v3_leaf*'s key usage: digitalSignature
+#   PALETTE_EKU      v3_int_eku's and v3_leaf*'s extended key usage:
+#                    serverAuth
+#   PALETTE_SAN      v3_leaf*'s subject alternative names:
+#                    DNS:localhost,IP:127.0.0.1
+#
+# The extension sections: v3_root (a root), v3_int (an intermediate),
+# v3_int_eku (one with an extended key usage), v3_leaf (a server
+# certificate), v3_leaf_noku (one without key usage) and v3_leaf_nosan
+# (one without subject alternative names). openssl wants every variable
+# the file names set for every command that reads it.
+openssl_ca() {
+    local dir="$1" ext
+
+    export PALETTE_CA_DB="$dir"
+    export PALETTE_PATHLEN=0
+    export PALETTE_BC="CA:FALSE"
+    export PALETTE_KU="digitalSignature"
+    export PALETTE_EKU="serverAuth"
+    export PALETTE_SAN="DNS:localhost,IP:127.0.0.1"
+
+    # shellcheck disable=SC2016  # openssl's own $ENV:: references
+    {
+        cat <<'CNF'
+[ req ]
+distinguished_name  = req_dn
+prompt              = no
+
+[ req_dn ]
+
+[ ca ]
+default_ca          = palette_ca
+
+[ palette_ca ]
+database            = $ENV::PALETTE_CA_DB/index.txt
+new_certs_dir       = $ENV::PALETTE_CA_DB
+serial              = $ENV::PALETTE_CA_DB/serial
+default_md          = sha256
+policy              = policy_cn
+email_in_dn         = no
+unique_subject      = no
+copy_extensions     = none
+
+[ policy_cn ]
+commonName          = supplied
+
+[ v3_root ]
+basicConstraints        = critical, CA:TRUE
+keyUsage                = critical, keyCertSign, cRLSign
+subjectKeyIdentifier    = hash
+authorityKeyIdentifier  = keyid:always
+CNF
+
+        for ext in v3_int v3_int_eku; do
+            printf '\n[ %s ]\n' "$ext"
+            printf 'basicConstraints        = %s\n' \
+                'critical, CA:TRUE, pathlen:$ENV::PALETTE_PATHLEN'
+            printf 'keyUsage                = critical, keyCertSign, cRLSign\n'
+            if [[ "$ext" == v3_int_eku ]]; then
+                printf 'extendedKeyUsage        = $ENV::PALETTE_EKU\n'
+            fi
+            printf 'subjectKeyIdentifier    = hash\n'
+            printf 'authorityKeyIdentifier  = keyid:always\n'
+        done
+
+        for ext in v3_leaf v3_leaf_noku v3_leaf_nosan; do
+            printf '\n[ %s ]\n' "$ext"
+            printf 'basicConstraints        = critical, $ENV::PALETTE_BC\n'
+            if [[ "$ext" != v3_leaf_noku ]]; then
+                printf 'keyUsage                = critical, $ENV::PALETTE_KU\n'
+            fi
+            printf 'extendedKeyUsage        = $ENV::PALETTE_EKU\n'
+            printf 'subjectKeyIdentifier    = hash\n'
+            printf 'authorityKeyIdentifier  = keyid\n'
+            if [[ "$ext" != v3_leaf_nosan ]]; then
+                printf 'subjectAltName          = $ENV::PALETTE_SAN\n'
+            fi
+        done
+    } > "$dir/openssl.cnf"
+}
+
+
 # Scratch nginx instances (scripts/stress-crash.sh and the benchmarks):
 # Debian's nginx with the module built by build-module.sh, started as a
 # daemon in a prefix of its own under build/, on free loopback ports, and
@@ -470,6 +632,67 @@ scratch_prefix() {
     printf '%s\n' "$dir"
 }
 
+# nginx_conf_main [--foreground] WORKERS CONNECTIONS [LINE...]: the main
+# context of an nginx.conf, the LINEs first (load_module, user), its error
+# log (notice) and pid file under its prefix, and the events block: a
+# daemon with a master, or with --foreground one process in the
+# foreground (for valgrind).
+nginx_conf_main() {
+    local master=on
+
+    if [[ "$1" == --foreground ]]; then
+        master=off
+        shift
+    fi
+
+    local workers="$1" connections="$2"
+    shift 2
+
+    if [[ $# -gt 0 ]]; then
+        printf '%s\n' "$@" ''
+    fi
+    cat <<EOF
+worker_processes  $workers;
+master_process    $master;
+daemon            $master;
+
+error_log  logs/error.log notice;
+pid        logs/nginx.pid;
+
+events {
+    worker_connections  $connections;
+}
+EOF
+}
+
+# nginx_conf_tls_server PORT NAME ZONE [LINE...]: a server block of http
+# on 127.0.0.1:PORT for NAME, TLS 1.2 and 1.3 with the certificate of
+# ZONE, the LINEs after ssl_protocols; it answers "tls ok".
+nginx_conf_tls_server() {
+    local port="$1" name="$2" zone="$3" line
+    shift 3
+
+    cat <<EOF
+    server {
+        listen       127.0.0.1:$port ssl;
+        server_name  $name;
+
+        ssl_protocols  TLSv1.2 TLSv1.3;
+EOF
+    for line in "$@"; do
+        printf '        %s\n' "$line"
+    done
+    cat <<EOF
+
+        palette_cert  $zone;
+
+        location / {
+            return  200 "tls ok\n";
+        }
+    }
+EOF
+}
+
 # scratch_nginx_conf PREFIX OPTION...: writes PREFIX/conf/nginx.conf: the
 # module, a TLS server (TLS 1.2 and 1.3, SNI localhost) on 127.0.0.1:HTTPS
 # that takes its certificate from the zone, and the zone's endpoint at
@@ -489,6 +712,7 @@ scratch_nginx_conf() {
     local prefix="$1"
     local https="" admin="" zone="" store=off workers=1 connections=512
     local user="" reuse=on local_admin="" body=64k
+    local -a head reuse_lines=()
     shift
 
     while [[ $# -gt 0 ]]; do
@@ -509,22 +733,17 @@ scratch_nginx_conf() {
     [[ -n "$https" && -n "$admin" && "$zone" == *:* ]] \
         || die "scratch_nginx_conf: --ports and --zone NAME:SIZE are needed"
 
+    head=("load_module $MODULE_SO;")
+    if [[ -n "$user" ]]; then
+        head+=("user              $user;")
+    fi
+    if [[ "$reuse" == off ]]; then
+        reuse_lines=("ssl_session_cache    off;" "ssl_session_tickets  off;")
+    fi
+
     {
-        printf 'load_module %s;\n\n' "$MODULE_SO"
-        if [[ -n "$user" ]]; then
-            printf 'user              %s;\n' "$user"
-        fi
+        nginx_conf_main "$workers" "$connections" "${head[@]}"
         cat <<EOF
-worker_processes  $workers;
-master_process    on;
-daemon            on;
-
-error_log  logs/error.log notice;
-pid        logs/nginx.pid;
-
-events {
-    worker_connections  $connections;
-}
 
 http {
     access_log  off;
@@ -532,24 +751,10 @@ http {
     palette_cert_zone  $zone  names=localhost,127.0.0.1
                        store=$store;
 
-    server {
-        listen       127.0.0.1:$https ssl;
-        server_name  localhost;
-
-        ssl_protocols  TLSv1.2 TLSv1.3;
 EOF
-        if [[ "$reuse" == off ]]; then
-            printf '        ssl_session_cache    off;\n'
-            printf '        ssl_session_tickets  off;\n'
-        fi
+        nginx_conf_tls_server "$https" localhost "${zone%%:*}" \
+            "${reuse_lines[@]}"
         cat <<EOF
-
-        palette_cert  ${zone%%:*};
-
-        location / {
-            return  200 "ok\n";
-        }
-    }
 
     server {
         listen       127.0.0.1:$admin;
@@ -633,20 +838,18 @@ http_get() {
     [[ "$code" == 200 ]]
 }
 
-# scratch_nginx_start [--may-fail] PREFIX URL: starts Debian's nginx with
-# PREFIX/conf/nginx.conf, waits until URL answers 200 and sets
-# SCRATCH_MASTER. If nginx does not start, dies showing why, or with
-# --may-fail returns false (why is in PREFIX/logs/start.log). Dies if it
-# starts but URL does not answer 200 within 5 s.
-scratch_nginx_start() {
-    local may_fail="" prefix url i code=000
+# nginx_daemon [--may-fail] PREFIX: starts Debian's nginx with
+# PREFIX/conf/nginx.conf and waits for its master's pid file (10 s at the
+# most); prints the master's pid. If nginx does not start, dies showing
+# why, or with --may-fail returns false (why is in PREFIX/logs/start.log).
+nginx_daemon() {
+    local may_fail="" prefix pid i
 
     if [[ "$1" == --may-fail ]]; then
         may_fail=1
         shift
     fi
     prefix="$1"
-    url="$2"
 
     if ! "$DEBIAN_NGINX" -p "$prefix/" -c "$prefix/conf/nginx.conf" \
              > "$prefix/logs/start.log" 2>&1
@@ -656,14 +859,38 @@ scratch_nginx_start() {
         die "nginx did not start (see $prefix/logs/error.log)"
     fi
 
-    # the master writes its pid file once it is a daemon: wait for it, so
-    # that scratch_nginx_stop finds it whatever happens next
-    for ((i = 0; i < 50; i++)); do
-        SCRATCH_MASTER="$(master_pid "$prefix")" && break
+    # the master writes its pid file once it is a daemon
+    for ((i = 0; i < 100; i++)); do
+        pid="$(master_pid "$prefix")" && break
         sleep 0.1
     done
-    [[ -n "$SCRATCH_MASTER" ]] \
+    [[ -n "$pid" ]] \
         || die "nginx exited right after starting (see $prefix/logs/error.log)"
+    printf '%s\n' "$pid"
+}
+
+# scratch_nginx_start [--may-fail] PREFIX URL: starts Debian's nginx with
+# PREFIX/conf/nginx.conf (nginx_daemon), sets SCRATCH_MASTER and waits
+# until URL answers 200. If nginx does not start, dies showing why, or
+# with --may-fail returns false (why is in PREFIX/logs/start.log). Dies if
+# it starts but URL does not answer 200 within 5 s.
+scratch_nginx_start() {
+    local -a may_fail=()
+    local prefix url i code=000
+
+    if [[ "$1" == --may-fail ]]; then
+        may_fail=(--may-fail)
+        shift
+    fi
+    prefix="$1"
+    url="$2"
+
+    # SCRATCH_MASTER is set at once, so that scratch_nginx_stop finds it
+    # whatever happens next
+    if ! SCRATCH_MASTER="$(nginx_daemon "${may_fail[@]}" "$prefix")"; then
+        [[ "${#may_fail[@]}" -gt 0 ]] && return 1
+        exit 1
+    fi
 
     for ((i = 0; i < 50; i++)); do
         code="$(http_code "$url")"
@@ -677,17 +904,26 @@ scratch_nginx_start() {
     die "nginx started but its endpoint does not answer 200 (last: $code)"
 }
 
-# stop_pid PID [SIGNAL [SECONDS]]: sends SIGNAL (TERM) to PID and waits for
-# it to end, KILL if it is still there after SECONDS (10).
-stop_pid() {
-    local pid="$1" sig="${2:-TERM}" secs="${3:-10}" i
+# wait_gone PID SECONDS: until process PID has ended; false if it is still
+# there after SECONDS.
+wait_gone() {
+    local pid="$1" secs="$2" i
 
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -"$sig" "$pid" 2>/dev/null || true
     for ((i = 0; i < secs * 10; i++)); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.1
     done
+    ! kill -0 "$pid" 2>/dev/null
+}
+
+# stop_pid PID [SIGNAL [SECONDS]]: sends SIGNAL (TERM) to PID and waits for
+# it to end, KILL if it is still there after SECONDS (10).
+stop_pid() {
+    local pid="$1" sig="${2:-TERM}" secs="${3:-10}"
+
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -"$sig" "$pid" 2>/dev/null || true
+    wait_gone "$pid" "$secs" && return 0
     warn "pid $pid still running ${secs}s after $sig; sending KILL"
     kill -KILL "$pid" 2>/dev/null || true
 }
@@ -696,7 +932,7 @@ stop_pid() {
 # KILL for the master and the workers it had if it is still there after
 # 10 s.
 scratch_nginx_stop() {
-    local pid="$SCRATCH_MASTER" i
+    local pid="$SCRATCH_MASTER"
     local -a workers=()
 
     SCRATCH_MASTER=""
@@ -704,11 +940,7 @@ scratch_nginx_stop() {
 
     mapfile -t workers < <(workers_of "$pid")
     kill -TERM "$pid" 2>/dev/null || true
-
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
+    wait_gone "$pid" 10 && return 0
 
     warn "nginx master $pid still running after 10s; killing it"
     kill -KILL "$pid" "${workers[@]}" 2>/dev/null || true
@@ -723,9 +955,17 @@ scratch_nginx_traps() {
 }
 
 _scratch_nginx_exit() {
-    local rc=$? pid
+    local rc=$?
 
     trap - EXIT INT TERM
+    scratch_bg_stop
+    scratch_nginx_stop
+    exit "$rc"
+}
+
+# scratch_bg_stop: TERM the jobs in SCRATCH_BG and wait for them.
+scratch_bg_stop() {
+    local pid
 
     for pid in "${SCRATCH_BG[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
@@ -733,9 +973,22 @@ _scratch_nginx_exit() {
     for pid in "${SCRATCH_BG[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
+}
 
-    scratch_nginx_stop
-    exit "$rc"
+
+# callgrind_nginx DIR CONF: starts Debian's nginx with CONF (one process in
+# the foreground) under callgrind, pinned to CPU 0, in the background,
+# counting nothing until callgrind_control says so; its dump
+# DIR/callgrind.out, its output DIR/valgrind.log. Sets CALLGRIND_PID.
+callgrind_nginx() {
+    local dir="$1" conf="$2"
+
+    taskset -c 0 valgrind --tool=callgrind --instr-atstart=no \
+        --callgrind-out-file="$dir/callgrind.out" \
+        "$DEBIAN_NGINX" -p "$dir/" -c "$conf" \
+        > "$dir/valgrind.log" 2>&1 &
+    # shellcheck disable=SC2034  # read by the scripts that source this
+    CALLGRIND_PID=$!
 }
 
 

@@ -62,26 +62,17 @@ running_master() {
 
 # Graceful stop (QUIT: open connections are finished), then TERM.
 stop_running() {
-    local pid i
+    local pid
 
     pid="$(running_master)" || return 0
 
     log "stopping the nginx running from $PREFIX (master pid $pid)"
     kill -QUIT "$pid"
 
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-
-    if kill -0 "$pid" 2>/dev/null; then
+    if ! wait_gone "$pid" 10; then
         warn "master $pid still running after 10s; sending TERM"
         kill -TERM "$pid"
-        for ((i = 0; i < 50; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        ! kill -0 "$pid" 2>/dev/null || die "could not stop nginx pid $pid"
+        wait_gone "$pid" 5 || die "could not stop nginx pid $pid"
     fi
 
     log "stopped"

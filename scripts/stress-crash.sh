@@ -45,9 +45,11 @@
 
 set -euo pipefail
 
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 usage() {
-    printf 'usage: %s [-h] [--seconds N]\n' "$(basename "$0")"
-    printf '%s\n' \
+    say_usage '[-h] [--seconds N]' \
         'Uploads certificates while killing nginx workers for N seconds' \
         '(default 60), then checks that nothing is left broken.'
 }
@@ -65,9 +67,6 @@ while [[ $# -gt 0 ]]; do
         *) usage >&2; exit 2 ;;
     esac
 done
-
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 need_root "running nginx with workers as www-data"
 

@@ -149,31 +149,21 @@ write_other_site() {
 }
 
 browser_nginx_conf() {
-    local load="" user=""
+    local -a head=()
 
     if [[ -z "$NGINX_BIN" ]]; then
-        load="load_module $SO;"
+        head+=("load_module $SO;")
     fi
 
     # as root, the workers need a user that exists (nginx's default,
     # nobody:nobody, has no group on Debian)
     if [[ "$(id -u)" -eq 0 ]]; then
-        user="user www-data;"
+        head+=("user www-data;")
     fi
 
-    cat > "$PREFIX/conf/nginx.conf" <<EOF
-$load
-$user
-worker_processes  2;
-master_process    on;
-daemon            on;
-
-error_log  logs/error.log notice;
-pid        logs/nginx.pid;
-
-events {
-    worker_connections  256;
-}
+    {
+        nginx_conf_main 2 256 "${head[@]}"
+        cat <<EOF
 
 http {
     access_log  logs/access.log;
@@ -188,18 +178,9 @@ http {
     palette_cert_zone  $ZONE:1m  names=console.example.com,127.0.0.1
                        store=$PREFIX/store;
 
-    server {
-        listen       127.0.0.1:$HTTPS_PORT ssl;
-        server_name  console.example.com;
-
-        ssl_protocols  TLSv1.2 TLSv1.3;
-
-        palette_cert  $ZONE;
-
-        location / {
-            return  200 "tls ok\n";
-        }
-    }
+EOF
+        nginx_conf_tls_server "$HTTPS_PORT" console.example.com "$ZONE"
+        cat <<EOF
 
     server {
         listen       127.0.0.1:$ADMIN_PORT;
@@ -235,6 +216,7 @@ http {
     }
 }
 EOF
+    } > "$PREFIX/conf/nginx.conf"
 }
 
 # The master's pid; it writes its pid file after it has become a daemon,

@@ -23,19 +23,14 @@
 
 set -euo pipefail
 
-usage() {
-    printf 'usage: %s [-h]\n' "$(basename "$0")"
-    printf 'Checks the example manifests, configuration and hook.\n'
-}
-
-case "${1:-}" in
-    -h|--help) usage; exit 0 ;;
-    "") ;;
-    *) usage >&2; exit 2 ;;
-esac
-
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    say_usage '[-h]' 'Checks the example manifests, configuration and hook.'
+}
+
+no_arguments "$@"
 
 need_packages python3 python3-yaml openssl curl
 "$ROOT/scripts/build-module.sh" >&2
@@ -220,12 +215,10 @@ hook_checks() {
     TLS_PORT="$(free_port)"
     mkdir -p "$WORK/nginx/logs"
 
-    cat > "$WORK/nginx/nginx.conf" <<EOF
-load_module $SO;
-worker_processes 2;
-error_log logs/error.log notice;
-pid logs/nginx.pid;
-events { worker_connections 64; }
+    {
+        nginx_conf_main 2 64 "load_module $SO;"
+        cat <<EOF
+
 http {
     access_log off;
     palette_cert_zone console:1m names=console.example.com
@@ -237,6 +230,7 @@ http {
     }
 }
 EOF
+    } > "$WORK/nginx/nginx.conf"
 
     # the workers (nobody, when started as root) read what the hook wrote
 

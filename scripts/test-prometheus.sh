@@ -109,6 +109,17 @@ until_true() {
     return 1
 }
 
+# eventually WHAT COMMAND...: passes WHAT when COMMAND succeeds within
+# WAIT seconds (until_true); false if it does not, for the caller to fail
+# saying what it found.
+eventually() {
+    local what="$1"
+    shift
+
+    until_true "$WAIT" "$@" || return 1
+    pass "$what"
+}
+
 
 # Test certificates: a root CA and leaves it issues directly, EC P-256,
 # valid from now for DAYS days, with the SAN names given.
@@ -161,37 +172,18 @@ make_certs() {
 # nginx.
 
 write_nginx_conf() {
-    cat > "$PREFIX/conf/nginx.conf" <<EOF
-load_module  $MODULE_SO;
-
-worker_processes  2;
-master_process    on;
-daemon            on;
-
-error_log  logs/error.log notice;
-pid        logs/nginx.pid;
-
-events {
-    worker_connections  256;
-}
+    {
+        nginx_conf_main 2 256 "load_module  $MODULE_SO;"
+        cat <<EOF
 
 http {
     access_log  off;
 
     palette_cert_zone  $ZONE:1m  names=localhost,127.0.0.1  store=off;
 
-    server {
-        listen       127.0.0.1:$HTTPS_PORT ssl;
-        server_name  localhost;
-
-        ssl_protocols  TLSv1.2 TLSv1.3;
-
-        palette_cert  $ZONE;
-
-        location / {
-            return  200 "tls ok\n";
-        }
-    }
+EOF
+        nginx_conf_tls_server "$HTTPS_PORT" localhost "$ZONE"
+        cat <<EOF
 
     server {
         listen       127.0.0.1:$ADMIN_PORT;
@@ -223,6 +215,7 @@ http {
     }
 }
 EOF
+    } > "$PREFIX/conf/nginx.conf"
 }
 
 # upload ID NAME [KEY]: PUT of NAME.pem (with KEY.key, NAME.key by
@@ -235,6 +228,19 @@ upload() {
         -X PUT -F "certificate=@$CERTS/$name.pem" \
         -F "key=@$CERTS/$key.key" -F "ca=@$CERTS/ca.pem" \
         "$API_URL/$id" || true
+}
+
+# put_ok WHAT ID NAME: upload ID NAME; passes "PUT WHAT: 200" if it was
+# answered 200, fails saying what it was answered otherwise.
+put_ok() {
+    local what="$1" id="$2" code
+
+    code="$(upload "$id" "$3")"
+    if [[ "$code" == 200 ]]; then
+        pass "PUT $what: 200"
+    else
+        fail "PUT $what: $code $(cat "$PREFIX/run/$id.json")"
+    fi
 }
 
 # fetch_metrics OUT [ACCEPT]: GET /metrics into OUT, its Content-Type into
@@ -461,47 +467,29 @@ prometheus_start
 log "Prometheus pid $PROM_PID on $PROM_URL, scraping every second" \
     "(jobs ${JOBS[*]})"
 
-if until_true "$WAIT" series_are 2 'up{job=~"nginx-.*"} == 1'; then
-    pass "Prometheus scrapes nginx in both formats (up == 1)"
-else
-    fail "Prometheus does not scrape nginx within ${WAIT}s:" \
-        "$(query 'up' || true)"
-fi
+eventually "Prometheus scrapes nginx in both formats (up == 1)" \
+    series_are 2 'up{job=~"nginx-.*"} == 1' \
+    || fail "Prometheus does not scrape nginx within ${WAIT}s:" \
+            "$(query 'up' || true)"
 
-if until_true "$WAIT" series_are 2 \
-       "palette_cert_changes_total{zone=\"$ZONE\",result=\"key_mismatch\"} == 0"
-then
-    pass "palette_cert_changes_total{result=\"key_mismatch\"} is there" \
-        "before any refusal, at 0"
-else
-    fail "no palette_cert_changes_total{result=\"key_mismatch\"} at 0" \
-        "before any refusal: the first refusal would not count"
-fi
+eventually "the key_mismatch changes total is there, at 0, before a refusal" \
+    series_are 2 \
+    "palette_cert_changes_total{zone=\"$ZONE\",result=\"key_mismatch\"} == 0" \
+    || fail "no palette_cert_changes_total{result=\"key_mismatch\"} at 0" \
+            "before any refusal: the first refusal would not count"
 
-code="$(upload shop shop-10d)"
-if [[ "$code" == 200 ]]; then
-    pass "PUT shop, 10 days left: 200"
-else
-    fail "PUT shop, 10 days left: $code $(cat "$PREFIX/run/shop.json")"
-fi
+put_ok "shop, 10 days left" shop shop-10d
 SHOP_SUBJECT="$(jq -r '.subject // empty' "$PREFIX/run/shop.json")"
 
-code="$(upload blog blog-90d)"
-if [[ "$code" == 200 ]]; then
-    pass "PUT blog, 90 days left: 200"
-else
-    fail "PUT blog, 90 days left: $code $(cat "$PREFIX/run/blog.json")"
-fi
+put_ok "blog, 90 days left" blog blog-90d
 
 check_text_metrics "two named certificates"
 
-if until_true "$WAIT" alert_everywhere PaletteCertExpiringSoon shop; then
-    pass "PaletteCertExpiringSoon fires for shop, from both formats"
-else
-    fail "PaletteCertExpiringSoon does not fire for shop from both" \
-        "formats within ${WAIT}s: $(alerts PaletteCertExpiringSoon - any \
-                                    || true)"
-fi
+eventually "PaletteCertExpiringSoon fires for shop, from both formats" \
+    alert_everywhere PaletteCertExpiringSoon shop \
+    || fail "PaletteCertExpiringSoon does not fire for shop from both" \
+            "formats within ${WAIT}s: $(alerts PaletteCertExpiringSoon - any \
+                                        || true)"
 
 got="$(alerts PaletteCertExpiringSoon shop \
        | jq -r '[.[].labels.subject] | unique | join(" | ")' || true)"
@@ -563,28 +551,18 @@ else
     fail "a handshake for nobody.test failed"
 fi
 
-if until_true "$WAIT" alert_everywhere PaletteCertSniFallbacks - pending
-then
-    pass "PaletteCertSniFallbacks pending for zone $ZONE"
-else
-    fail "PaletteCertSniFallbacks not pending within ${WAIT}s:" \
-        "$(query "palette_cert_sni_fallback_total" || true)"
-fi
+eventually "PaletteCertSniFallbacks pending for zone $ZONE" \
+    alert_everywhere PaletteCertSniFallbacks - pending \
+    || fail "PaletteCertSniFallbacks not pending within ${WAIT}s:" \
+            "$(query "palette_cert_sni_fallback_total" || true)"
 
-code="$(upload shop shop-90d)"
-if [[ "$code" == 200 ]]; then
-    pass "PUT shop, 90 days left: 200"
-else
-    fail "PUT shop, 90 days left: $code $(cat "$PREFIX/run/shop.json")"
-fi
+put_ok "shop, 90 days left" shop shop-90d
 SHOP_SHA="$(jq -r '.sha256 // empty' "$PREFIX/run/shop.json")"
 
-if until_true "$WAIT" alert_gone PaletteCertExpiringSoon shop; then
-    pass "PaletteCertExpiringSoon for shop resolved"
-else
-    fail "PaletteCertExpiringSoon for shop still active ${WAIT}s after" \
-        "the replacement"
-fi
+eventually "PaletteCertExpiringSoon for shop resolved" \
+    alert_gone PaletteCertExpiringSoon shop \
+    || fail "PaletteCertExpiringSoon for shop still active ${WAIT}s after" \
+            "the replacement"
 
 # shop_info_is SHA: palette_cert_info of shop is one series a job, with
 # that sha256.
@@ -596,13 +574,11 @@ shop_info_is() {
        && "$(jq -r 'map(.metric.sha256) | join(" ")' <<<"$r")" == "$1 $1" ]]
 }
 
-if until_true "$WAIT" shop_info_is "$SHOP_SHA"; then
-    pass "palette_cert_info for shop: the new sha256 alone, in each job"
-else
-    fail "palette_cert_info for shop:" \
-        "$(query "palette_cert_info{id=\"shop\"}" || true)," \
-        "the new sha256 is $SHOP_SHA"
-fi
+eventually "palette_cert_info for shop: the new sha256 alone, in each job" \
+    shop_info_is "$SHOP_SHA" \
+    || fail "palette_cert_info for shop:" \
+            "$(query "palette_cert_info{id=\"shop\"}" || true)," \
+            "the new sha256 is $SHOP_SHA"
 
 code="$(curl -s -o "$PREFIX/run/blog.json" -w '%{http_code}' --max-time 10 \
         -X DELETE "$API_URL/blog" || true)"
@@ -612,14 +588,10 @@ else
     fail "DELETE blog: $code $(cat "$PREFIX/run/blog.json")"
 fi
 
-if until_true "$WAIT" series_are 0 \
-       "palette_cert_not_after_seconds{zone=\"$ZONE\",id=\"blog\"}"
-then
-    pass "palette_cert_not_after_seconds for blog gone"
-else
-    fail "palette_cert_not_after_seconds for blog still there ${WAIT}s" \
-        "after DELETE"
-fi
+eventually "palette_cert_not_after_seconds for blog gone" \
+    series_are 0 "palette_cert_not_after_seconds{zone=\"$ZONE\",id=\"blog\"}" \
+    || fail "palette_cert_not_after_seconds for blog still there ${WAIT}s" \
+            "after DELETE"
 
 if series_are 2 "palette_cert_not_after_seconds{zone=\"$ZONE\",id=\"shop\"}" \
    && series_are 2 "palette_cert_not_after_seconds{zone=\"$ZONE\",id=\"\"}"

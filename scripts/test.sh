@@ -4,14 +4,18 @@
 #
 #   1. the Test::Nginx suite (prove -r t/) against Debian's /usr/sbin/nginx,
 #      which loads the module built by build-module.sh;
-#   2. a compile check of the module against nginx 1.26, and a check that
-#      the console page's C header was generated from the page as it is;
-#   3. the suite again against nginx built from source with AddressSanitizer
-#      and UndefinedBehaviorSanitizer and the module compiled in
-#      (build-nginx.sh --flavor sanitize): any sanitizer report fails the
-#      run;
+#   2. the suite again against nginx 1.26, Debian 13's, built from the
+#      upstream source in its source package with the module as a dynamic
+#      module, loaded with load_module (build-nginx.sh --nginx-version 1.26
+#      --dynamic); and a check that the console page's C header was
+#      generated from the page as it is;
+#   3. the suite again against nginx 1.22 built from source with
+#      AddressSanitizer and UndefinedBehaviorSanitizer and the module
+#      compiled in (build-nginx.sh --flavor sanitize): any sanitizer report
+#      fails the run;
 #   4. every fuzz harness of the module's parsers for FUZZ_SECONDS seconds
-#      each (default 60; scripts/fuzz.sh);
+#      each (default 30, so that the whole run stays under 40 minutes on
+#      2 cores; scripts/fuzz.sh);
 #   5. uploads while workers are killed, for STRESS_SECONDS seconds
 #      (default 60; scripts/stress-crash.sh);
 #   6. the console page in headless Chromium: uploads through the page,
@@ -28,8 +32,11 @@
 # That is what CI runs.  For a quick run of the suite alone:
 #     scripts/test.sh --quick              step 1 only
 #     scripts/test.sh t/003-api.t -v       step 1 with these prove arguments
-#     scripts/test.sh --nginx PATH [...]   step 1 against another nginx that
-#                                          has the module compiled in
+#     scripts/test.sh --nginx-version 1.26 [...]
+#                                          step 2's suite only (builds
+#                                          that nginx first)
+#     scripts/test.sh --nginx PATH [...]   the suite against another nginx
+#                                          that has the module compiled in
 #
 # Test::Nginx::Socket from the system is used when installed; otherwise the
 # compatible runner in t/compat.
@@ -37,15 +44,17 @@
 set -euo pipefail
 
 usage() {
-    printf 'usage: %s [-h] [--quick] [--nginx PATH] [PROVE_ARG...]\n' \
+    printf 'usage: %s [-h] [--quick] [--nginx PATH | --nginx-version V]' \
         "$(basename "$0")"
-    printf 'Runs the suite, the 1.26 build check, the suite under\n'
+    printf ' [PROVE_ARG...]\n'
+    printf 'Runs the suite against Debian nginx, nginx 1.26 and under\n'
     printf 'sanitizers, the fuzzers, the crash stress, the browser tests,\n'
-    printf 'the Prometheus tests and the examples; --quick, --nginx or prove\n'
-    printf 'arguments run the suite alone.\n'
+    printf 'the Prometheus tests and the examples; --quick, --nginx,\n'
+    printf '--nginx-version or prove arguments run the suite alone.\n'
 }
 
 NGINX_BIN=""
+NGINX_VERSION=""
 QUICK=0
 PROVE_ARGS=()
 HAVE_TESTS_ARG=0
@@ -57,6 +66,10 @@ while [[ $# -gt 0 ]]; do
         --nginx) [[ $# -ge 2 ]] || { usage >&2; exit 2; }
                  NGINX_BIN="$2"; QUICK=1; shift 2 ;;
         --nginx=*) NGINX_BIN="${1#--nginx=}"; QUICK=1; shift ;;
+        --nginx-version) [[ $# -ge 2 ]] || { usage >&2; exit 2; }
+                         NGINX_VERSION="$2"; QUICK=1; shift 2 ;;
+        --nginx-version=*) NGINX_VERSION="${1#--nginx-version=}"; QUICK=1
+                           shift ;;
         --) shift; PROVE_ARGS+=("$@"); QUICK=1; break ;;
         *) PROVE_ARGS+=("$1"); QUICK=1; shift ;;
     esac
@@ -179,8 +192,32 @@ run_counted() {
     rm -f "$out"
 }
 
+# suite_built WHAT BUILD_ARG...: builds nginx with build-nginx.sh
+# BUILD_ARG... and runs the suite against it, loading the module when it
+# was built as a dynamic module; adds WHAT's build or suite to FAILED and
+# is false when either fails.
+suite_built() {
+    local what="$1" out nginx so
+    shift
+
+    if ! out="$("$ROOT/scripts/build-nginx.sh" "$@")"; then
+        FAILED+=("$what build")
+        return 1
+    fi
+    read -r nginx so <<<"$out"
+    run_suite "$nginx" "$so" || { FAILED+=("suite ($what)"); return 1; }
+}
+
+FAILED=()
+
 if [[ -n "$NGINX_BIN" ]]; then
     run_suite "$NGINX_BIN" || { log "FAILED"; exit 1; }
+    exit 0
+fi
+
+if [[ -n "$NGINX_VERSION" ]]; then
+    suite_built "nginx $NGINX_VERSION" --nginx-version "$NGINX_VERSION" \
+        --dynamic || { log "FAILED: ${FAILED[*]}"; exit 1; }
     exit 0
 fi
 
@@ -192,25 +229,19 @@ if [[ "$QUICK" -eq 1 ]]; then
     exit 0
 fi
 
-FAILED=()
-
 log "step 1/8: the suite against Debian's nginx with the module loaded"
 run_suite "$DEBIAN_NGINX" "$SO" || FAILED+=("suite (Debian nginx)")
 
-log "step 2/8: the module against nginx 1.26, and the page header"
-"$ROOT/scripts/check-nginx-1.26.sh" || FAILED+=("nginx 1.26 build")
+log "step 2/8: the suite against nginx 1.26 with the module loaded," \
+    "and the page header"
+suite_built "nginx 1.26" --nginx-version 1.26 --dynamic || true
 "$ROOT/scripts/gen-page.sh" --check || FAILED+=("page header")
 
 log "step 3/8: the suite under AddressSanitizer and UBSan"
-if "$ROOT/scripts/build-nginx.sh" --flavor sanitize; then
-    run_suite "$BUILD_DIR/nginx-sanitize/sbin/nginx" \
-        || FAILED+=("suite (sanitizers)")
-else
-    FAILED+=("sanitizer build")
-fi
+suite_built sanitizers --flavor sanitize || true
 
-log "step 4/8: the fuzzers, ${FUZZ_SECONDS:-60} s each"
-"$ROOT/scripts/fuzz.sh" --seconds "${FUZZ_SECONDS:-60}" \
+log "step 4/8: the fuzzers, ${FUZZ_SECONDS:-30} s each"
+"$ROOT/scripts/fuzz.sh" --seconds "${FUZZ_SECONDS:-30}" \
     || FAILED+=("fuzzing")
 
 log "step 5/8: uploads while workers are killed, ${STRESS_SECONDS:-60} s"
@@ -232,6 +263,7 @@ if [[ "${#FAILED[@]}" -gt 0 ]]; then
     exit 1
 fi
 
-log "all passed: the suite twice, the 1.26 build, the fuzzers, the" \
-    "crash stress, the browser tests, the Prometheus tests, the examples"
+log "all passed: the suite three times (Debian nginx, nginx 1.26," \
+    "sanitizers), the fuzzers, the crash stress, the browser tests, the" \
+    "Prometheus tests, the examples"
 printf 'tests: %d passed, 0 failed\n' "$TOTAL"

@@ -101,6 +101,15 @@ def now():
         microsecond=0, tzinfo=None)
 
 
+def key_usage(sign=False, encipher=False, cert_sign=False):
+    """Key usage: signing, key encipherment, and certificate signing."""
+    return x509.KeyUsage(
+        digital_signature=sign, content_commitment=False,
+        key_encipherment=encipher, data_encipherment=False,
+        key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign,
+        encipher_only=False, decipher_only=False)
+
+
 def make_ca(subject, key, issuer, issuer_key, pathlen):
     start = now() - datetime.timedelta(days=1)
     b = (x509.CertificateBuilder()
@@ -112,11 +121,7 @@ def make_ca(subject, key, issuer, issuer_key, pathlen):
          .not_valid_after(start + datetime.timedelta(days=365 * 20))
          .add_extension(x509.BasicConstraints(ca=True, path_length=pathlen),
                         critical=True)
-         .add_extension(x509.KeyUsage(
-             digital_signature=False, content_commitment=False,
-             key_encipherment=False, data_encipherment=False,
-             key_agreement=False, key_cert_sign=True, crl_sign=True,
-             encipher_only=False, decipher_only=False), critical=True)
+         .add_extension(key_usage(cert_sign=True), critical=True)
          .add_extension(x509.SubjectKeyIdentifier.from_public_key(
              key.public_key()), critical=False))
     if issuer_key is not key:
@@ -137,11 +142,8 @@ def make_leaf(name, key, issuer, issuer_key, is_rsa):
          .not_valid_after(start + datetime.timedelta(days=LEAF_DAYS))
          .add_extension(x509.BasicConstraints(ca=False, path_length=None),
                         critical=True)
-         .add_extension(x509.KeyUsage(
-             digital_signature=True, content_commitment=False,
-             key_encipherment=is_rsa, data_encipherment=False,
-             key_agreement=False, key_cert_sign=False, crl_sign=False,
-             encipher_only=False, decipher_only=False), critical=True)
+         .add_extension(key_usage(sign=True, encipher=is_rsa),
+                        critical=True)
          .add_extension(x509.ExtendedKeyUsage(
              [ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
          .add_extension(x509.SubjectAlternativeName(

@@ -92,7 +92,8 @@ use lib $FindBin::Bin;
 use HTTP::Tiny;
 use JSON::PP;
 use List::Util qw(shuffle);
-use PaletteBench qw(now now_us slurp read_fields upload_body);
+use PaletteBench qw(now now_us slurp read_fields upload_body put
+                    completed print_counts timed_handshake);
 use PaletteHandshake qw(handshake);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep);
@@ -190,23 +191,11 @@ sub run_handshakes {
 
     while (now() < $end) {
         my $c = $certs[int(rand(@certs))];
-        my $start = now_us();
-        my $res = handshake($port, client_hello($c->{type}, $n++),
-                            $c->{name});
-        my $stop = now_us();
+        my ($start, $stop, $result, @rest) = timed_handshake($port,
+            client_hello($c->{type}, $n++), $c->{name});
 
-        if (exists $res->{error}) {
-            (my $err = $res->{error}) =~ s/\s+/_/g;
-            print "$start $stop failed $c->{name} $c->{type} $err\n";
-            next;
-        }
-
-        my @chain = @{$res->{chain}};
-        push @chain, 'unlinked' if !$res->{linked};
-
-        print join(' ', $start, $stop, 'ok', $c->{name}, $c->{type},
-                   $chain[0], join(',', @chain), $res->{protocol},
-                   $res->{cipher}), "\n";
+        print join(' ', $start, $stop, $result, $c->{name}, $c->{type},
+                   @rest), "\n";
     }
 
     return 0;
@@ -214,35 +203,6 @@ sub run_handshakes {
 
 
 # Uploads.
-
-# put(HTTP, URL, BODY, ID): uploads, prints the upload line, returns the
-# status.
-sub put {
-    my ($http, $url, $body, $id) = @_;
-    my $json = JSON::PP->new;
-
-    my $sent = now_us();
-    my $res = $http->request('PUT', $url, {
-        headers => { 'Content-Type' => 'application/json' },
-        content => $body,
-    });
-    my $answered = now_us();
-    my ($gen, $sha) = ('-', '-');
-
-    if ($res->{status} == 200) {
-        my $doc = eval { $json->decode($res->{content}) } // {};
-        $gen = $doc->{generation} // '-';
-        $sha = $doc->{sha256} // '-';
-    } elsif ($res->{status} != 599) {
-        (my $msg = $res->{content} // '') =~ s/\s+/ /g;
-        print STDERR "named.pl: PUT $url: $res->{status} $msg\n";
-    } else {
-        print STDERR "named.pl: PUT $url: $res->{content}";
-    }
-
-    print "$sent $answered $res->{status} $gen $sha $id\n";
-    return $res->{status};
-}
 
 sub http {
     return HTTP::Tiny->new(timeout => $TIMEOUT, keep_alive => 1);
@@ -423,69 +383,58 @@ sub run_check {
                              sha => $sha };
     }
 
-    for my $log (@logs) {
-        for my $f (read_fields($log)) {
-            my ($start, $stop, $result, $sni, $type, $leaf, $chain) = @$f;
-            next if !defined $type;
-            $n{handshakes}++;
+    for my $f (read_fields(@logs)) {
+        my ($start, $stop, $result, $sni, $type, $leaf, $chain) = @$f;
+        next if !defined $type;
+        next if !completed(\%n, \%first, $result,
+                           "$sni:$type:" . ($leaf // ''));
 
-            if ($result ne 'ok') {
-                $n{failed}++;
-                $first{failed} //= "$sni:$type:" . ($leaf // '');
-                next;
-            }
+        my $c = $by_leaf{$leaf};
 
-            my $c = $by_leaf{$leaf};
+        if (!$c || $c->{name} ne $sni) {
+            $n{wrong_name}++;
+            $first{wrong_name} //= "$sni:$type:$leaf";
+            next;
+        }
+        if ($c->{type} ne $type) {
+            $n{wrong_type}++;
+            $first{wrong_type} //= "$sni:$type:$leaf";
+            next;
+        }
 
-            if (!$c || $c->{name} ne $sni) {
-                $n{wrong_name}++;
-                $first{wrong_name} //= "$sni:$type:$leaf";
-                next;
-            }
-            if ($c->{type} ne $type) {
-                $n{wrong_type}++;
-                $first{wrong_type} //= "$sni:$type:$leaf";
-                next;
-            }
+        $n{replaced}++ if $c->{version} == 2;
 
-            $n{replaced}++ if $c->{version} == 2;
+        if ($chain ne $c->{shas}) {
+            $n{mixed}++;
+            $first{mixed} //= "$sni:$type:$chain";
+        }
 
-            if ($chain ne $c->{shas}) {
-                $n{mixed}++;
-                $first{mixed} //= "$sni:$type:$chain";
-            }
+        # allowed: the last upload of the ID answered before the
+        # handshake started (version 1 if none), and every one of it
+        # sent before the handshake ended
+        my $mine = $ups{$c->{id}} // [];
+        my %ok;
+        my $k = -1;
 
-            # allowed: the last upload of the ID answered before the
-            # handshake started (version 1 if none), and every one of it
-            # sent before the handshake ended
-            my $mine = $ups{$c->{id}} // [];
-            my %ok;
-            my $k = -1;
+        for my $j (0 .. $#$mine) {
+            $k = $j if $mine->[$j]{answered} < $start;
+        }
+        $ok{$k >= 0 ? $mine->[$k]{sha}
+                    : leaf_of($by_name_type{"$sni $type"}{1}{shas})} = 1;
+        for my $j ($k + 1 .. $#$mine) {
+            $ok{$mine->[$j]{sha}} = 1 if $mine->[$j]{sent} <= $stop;
+        }
 
-            for my $j (0 .. $#$mine) {
-                $k = $j if $mine->[$j]{answered} < $start;
-            }
-            $ok{$k >= 0 ? $mine->[$k]{sha}
-                        : leaf_of($by_name_type{"$sni $type"}{1}{shas})} = 1;
-            for my $j ($k + 1 .. $#$mine) {
-                $ok{$mine->[$j]{sha}} = 1 if $mine->[$j]{sent} <= $stop;
-            }
-
-            if (!$ok{$leaf}) {
-                $n{stale}++;
-                $first{stale} //= "$start:$sni:$type:$leaf";
-            }
+        if (!$ok{$leaf}) {
+            $n{stale}++;
+            $first{stale} //= "$start:$sni:$type:$leaf";
         }
     }
 
-    for my $key (qw(handshakes failed wrong_name wrong_type mixed stale
-                    replaced))
-    {
-        print "$key $n{$key}\n";
-    }
-    for my $key (qw(failed wrong_name wrong_type mixed stale)) {
-        print "first_$key ", $first{$key} // '-', "\n";
-    }
+    print_counts(\%n, \%first,
+                 [qw(handshakes failed wrong_name wrong_type mixed stale
+                     replaced)],
+                 [qw(failed wrong_name wrong_type mixed stale)]);
 
     return 0;
 }

@@ -73,8 +73,9 @@ use lib $FindBin::Bin;
 use HTTP::Tiny;
 use JSON::PP;
 use Net::SSLeay;
-use PaletteBench qw(now now_us slurp read_fields upload_body);
-use PaletteHandshake qw(handshake version_for);
+use PaletteBench qw(now slurp read_fields upload_body put completed
+                    print_counts timed_handshake);
+use PaletteHandshake qw(version_for);
 use Time::HiRes qw(sleep);
 
 $| = 1;
@@ -93,7 +94,6 @@ sub usage {
     exit 2;
 }
 
-# Lines of whitespace-separated fields of FILE, blank lines left out.
 
 # Handshakes.
 
@@ -104,23 +104,12 @@ sub run_handshakes {
 
     while (now() < $end) {
         my $version = version_for($n++);
-        my $start = now_us();
-        my $res = handshake($port, $version,
-                            $version eq 'TLSv1_2' ? $TLS12_CIPHERS : undef);
-        my $stop = now_us();
+        my ($start, $stop, $result, @rest) = timed_handshake($port, $version,
+            $version eq 'TLSv1_2' ? $TLS12_CIPHERS : undef);
 
-        if (exists $res->{error}) {
-            (my $err = $res->{error}) =~ s/\s+/_/g;
-            print "$start $stop failed - $err\n";
-            next;
-        }
-
-        my @chain = @{$res->{chain}};
-        push @chain, 'unlinked' if !$res->{linked};
-
-        print join(' ', $start, $stop, 'ok', $res->{chain}[0],
-                   join(',', @chain), $res->{protocol}, $res->{cipher}),
-              "\n";
+        # a failed line has "-" where a completed one has the leaf
+        print join(' ', $start, $stop, $result,
+                   $result eq 'ok' ? () : '-', @rest), "\n";
     }
 
     return 0;
@@ -129,36 +118,13 @@ sub run_handshakes {
 
 # Uploads.
 
-# put(HTTP, JSON, URL, BODY, NAME): uploads BODY, prints the upload line and
-# returns the status.
-sub put {
-    my ($http, $json, $url, $body, $name) = @_;
-
-    my $sent = now_us();
-    my $res = $http->request('PUT', $url, {
-        headers => { 'Content-Type' => 'application/json' },
-        content => $body,
-    });
-    my $answered = now_us();
-    my ($gen, $sha) = ('-', '-');
-
-    if ($res->{status} == 200) {
-        my $doc = eval { $json->decode($res->{content}) } // {};
-        $gen = $doc->{generation} // '-';
-        $sha = $doc->{sha256} // '-';
-    }
-
-    print "$sent $answered $res->{status} $gen $sha $name\n";
-    return $res->{status};
-}
-
 sub run_upload {
     my ($url, $ca_file, $name, $chain, $key) = @_;
     my $http = HTTP::Tiny->new(timeout => $TIMEOUT);
     my $json = JSON::PP->new->canonical;
     my $body = upload_body($json, $chain, $key, slurp($ca_file));
 
-    return put($http, $json, $url, $body, $name) == 200 ? 0 : 1;
+    return put($http, $url, $body, $name) == 200 ? 0 : 1;
 }
 
 sub run_uploads {
@@ -183,7 +149,7 @@ sub run_uploads {
         sleep($wait) if $wait > 0;
 
         my ($name, $body) = @{$todo[$n++ % @todo]};
-        put($http, $json, $url, $body, $name);
+        put($http, $url, $body, $name);
     }
 
     return 0;
@@ -298,48 +264,36 @@ sub run_check {
     my %n = map { $_ => 0 } qw(handshakes failed stale mixed unknown);
     my (%first, %presented, %kx);
 
-    for my $log (@logs) {
-        for my $f (read_fields($log)) {
-            my ($start, $stop, $result, $leaf, $chain, $proto, $cipher) = @$f;
-            next if !defined $chain;
-            $n{handshakes}++;
+    for my $f (read_fields(@logs)) {
+        my ($start, $stop, $result, $leaf, $chain, $proto, $cipher) = @$f;
+        next if !defined $chain;
+        next if !completed(\%n, \%first, $result, $chain);
 
-            if ($result ne 'ok') {
-                $n{failed}++;
-                $first{failed} //= $chain;
-                next;
-            }
+        $kx{($proto // '?') . '/' . ($cipher // '?')}++;
 
-            $kx{($proto // '?') . '/' . ($cipher // '?')}++;
+        my $known = $chains->{$leaf};
 
-            my $known = $chains->{$leaf};
+        if (!$known) {
+            $n{unknown}++;
+            $first{unknown} //= $leaf;
+            next;
+        }
 
-            if (!$known) {
-                $n{unknown}++;
-                $first{unknown} //= $leaf;
-                next;
-            }
+        $presented{$known->{name}}++;
 
-            $presented{$known->{name}}++;
+        if ($chain ne $known->{chain}) {
+            $n{mixed}++;
+            $first{mixed} //= "$start:$leaf:$chain";
+        }
 
-            if ($chain ne $known->{chain}) {
-                $n{mixed}++;
-                $first{mixed} //= "$start:$leaf:$chain";
-            }
-
-            if (!allowed($ups, $initial, $start, $stop)->{$leaf}) {
-                $n{stale}++;
-                $first{stale} //= "$start:$leaf";
-            }
+        if (!allowed($ups, $initial, $start, $stop)->{$leaf}) {
+            $n{stale}++;
+            $first{stale} //= "$start:$leaf";
         }
     }
 
-    for my $key (qw(handshakes failed stale mixed unknown)) {
-        print "$key $n{$key}\n";
-    }
-    for my $key (qw(failed unknown mixed stale)) {
-        print "first_$key ", $first{$key} // '-', "\n";
-    }
+    print_counts(\%n, \%first, [qw(handshakes failed stale mixed unknown)],
+                 [qw(failed unknown mixed stale)]);
     print 'presented ', tally(\%presented), "\n";
     print 'kx ', tally(\%kx), "\n";
 

@@ -107,8 +107,9 @@ static ngx_int_t
 ngx_palette_cert_fuzz_expect(u_char *p, size_t len,
     ngx_palette_cert_action_t *a)
 {
-    u_char      *arg, *eq, *value[NGX_PALETTE_CERT_ACT_CSR + 1];
-    size_t       i, alen, nlen, vlen[NGX_PALETTE_CERT_ACT_CSR + 1];
+    u_char      *pos, *value[NGX_PALETTE_CERT_ACT_CSR + 1];
+    size_t       vlen[NGX_PALETTE_CERT_ACT_CSR + 1];
+    ngx_str_t    name, v;
     ngx_uint_t   k, first, distinct;
 
     static ngx_str_t  names[] = {
@@ -130,31 +131,20 @@ ngx_palette_cert_fuzz_expect(u_char *p, size_t len,
 
     first = NGX_PALETTE_CERT_ACT_NONE;
     distinct = 0;
-    arg = p;
+    pos = p;
 
-    for (i = 0; i <= len; i++) {
-
-        if (i < len && p[i] != '&') {
-            continue;
-        }
-
-        /* the argument from arg to p + i */
-
-        alen = p + i - arg;
-        eq = ngx_strlchr(arg, arg + alen, '=');
-
-        nlen = eq ? (size_t) (eq - arg) : alen;
+    while (ngx_palette_cert_fuzz_arg(&pos, p + len, &name, &v)) {
 
         for (k = 1; k <= NGX_PALETTE_CERT_ACT_CSR; k++) {
-            if (nlen != names[k].len
-                || ngx_memcmp(arg, names[k].data, nlen) != 0
+            if (name.len != names[k].len
+                || ngx_memcmp(name.data, names[k].data, name.len) != 0
                 || value[k] != NULL)
             {
                 continue;
             }
 
-            value[k] = eq ? eq + 1 : arg + alen;
-            vlen[k] = arg + alen - value[k];
+            value[k] = v.data;
+            vlen[k] = v.len;
 
             if (first == NGX_PALETTE_CERT_ACT_NONE) {
                 first = k;
@@ -162,12 +152,6 @@ ngx_palette_cert_fuzz_expect(u_char *p, size_t len,
 
             distinct++;
         }
-
-        if (i == len) {
-            break;
-        }
-
-        arg = p + i + 1;
     }
 
     if (distinct == 0) {

@@ -59,6 +59,8 @@ static u_char *ngx_palette_cert_fuzz_skip(u_char *p, u_char *last,
     u_char *scratch, ngx_uint_t depth);
 static u_char *ngx_palette_cert_fuzz_literal(u_char *p, u_char *last,
     ngx_str_t *lit);
+static ngx_int_t ngx_palette_cert_fuzz_next(u_char **pp, u_char *last,
+    u_char close);
 static u_char *ngx_palette_cert_fuzz_ws(u_char *p, u_char *last);
 static ngx_uint_t ngx_palette_cert_fuzz_is(ngx_str_t *name, char *s);
 
@@ -178,6 +180,7 @@ ngx_palette_cert_fuzz_expect(u_char *p, size_t len, u_char *scratch,
 {
     u_char     *start, *last;
     size_t      n;
+    ngx_int_t   rc;
     ngx_str_t   name;
 
     ngx_memzero(e, sizeof(ngx_palette_cert_fuzz_csr_t));
@@ -228,24 +231,18 @@ ngx_palette_cert_fuzz_expect(u_char *p, size_t len, u_char *scratch,
             return NGX_ERROR;
         }
 
-        p = ngx_palette_cert_fuzz_ws(p, last);
+        rc = ngx_palette_cert_fuzz_next(&p, last, '}');
 
-        if (p == last) {
+        if (rc == NGX_ERROR) {
             return NGX_ERROR;
         }
 
-        if (*p == '}') {
+        if (rc == NGX_DONE) {
             break;
         }
-
-        if (*p != ',') {
-            return NGX_ERROR;
-        }
-
-        p = ngx_palette_cert_fuzz_ws(p + 1, last);
     }
 
-    p = ngx_palette_cert_fuzz_ws(p + 1, last);
+    p = ngx_palette_cert_fuzz_ws(p, last);
 
     return (p == last) ? NGX_OK : NGX_ERROR;
 }
@@ -325,7 +322,8 @@ static u_char *
 ngx_palette_cert_fuzz_names(u_char *p, u_char *last, u_char *start,
     u_char *scratch, ngx_palette_cert_fuzz_csr_t *e)
 {
-    size_t  n;
+    size_t     n;
+    ngx_int_t  rc;
 
     if (*p != '[') {
         return NULL;
@@ -351,21 +349,11 @@ ngx_palette_cert_fuzz_names(u_char *p, u_char *last, u_char *start,
             return NULL;
         }
 
-        p = ngx_palette_cert_fuzz_ws(p, last);
+        rc = ngx_palette_cert_fuzz_next(&p, last, ']');
 
-        if (p == last) {
-            return NULL;
+        if (rc != NGX_OK) {
+            return (rc == NGX_DONE) ? p : NULL;
         }
-
-        if (*p == ']') {
-            return p + 1;
-        }
-
-        if (*p != ',') {
-            return NULL;
-        }
-
-        p = ngx_palette_cert_fuzz_ws(p + 1, last);
     }
 }
 
@@ -382,6 +370,7 @@ ngx_palette_cert_fuzz_skip(u_char *p, u_char *last, u_char *scratch,
 {
     u_char            close;
     size_t            n;
+    ngx_int_t         rc;
     static u_char     number[] = "0123456789+-.eE";
     static ngx_str_t  lits[] = {
         ngx_string("true"), ngx_string("false"), ngx_string("null")
@@ -458,21 +447,11 @@ ngx_palette_cert_fuzz_skip(u_char *p, u_char *last, u_char *scratch,
             return NULL;
         }
 
-        p = ngx_palette_cert_fuzz_ws(p, last);
+        rc = ngx_palette_cert_fuzz_next(&p, last, close);
 
-        if (p == last) {
-            return NULL;
+        if (rc != NGX_OK) {
+            return (rc == NGX_DONE) ? p : NULL;
         }
-
-        if (*p == close) {
-            return p + 1;
-        }
-
-        if (*p != ',') {
-            return NULL;
-        }
-
-        p = ngx_palette_cert_fuzz_ws(p + 1, last);
     }
 }
 
@@ -489,6 +468,34 @@ ngx_palette_cert_fuzz_literal(u_char *p, u_char *last, ngx_str_t *lit)
     }
 
     return p + lit->len;
+}
+
+
+/*
+ * After a member or an element: white space, then close, which ends the
+ * object or the array (NGX_DONE, *pp past it), or "," and white space
+ * (NGX_OK, *pp at the next one); anything else is NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_palette_cert_fuzz_next(u_char **pp, u_char *last, u_char close)
+{
+    u_char  *p;
+
+    p = ngx_palette_cert_fuzz_ws(*pp, last);
+
+    if (p == last || (*p != close && *p != ',')) {
+        return NGX_ERROR;
+    }
+
+    if (*p == close) {
+        *pp = p + 1;
+        return NGX_DONE;
+    }
+
+    *pp = ngx_palette_cert_fuzz_ws(p + 1, last);
+
+    return NGX_OK;
 }
 
 

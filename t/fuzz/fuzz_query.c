@@ -83,9 +83,10 @@ static ngx_int_t
 ngx_palette_cert_fuzz_expect(u_char *p, size_t len, ngx_uint_t *limit,
     ngx_str_t *after)
 {
-    u_char      *arg, *eq, *value;
-    size_t       i, alen, nlen, vlen, k;
+    u_char      *pos;
+    size_t       k;
     ngx_int_t    rc;
+    ngx_str_t    name, value;
     ngx_uint_t   seen_limit, seen_after, v, digits;
 
     *limit = NGX_PALETTE_CERT_LIST_LIMIT;
@@ -95,38 +96,27 @@ ngx_palette_cert_fuzz_expect(u_char *p, size_t len, ngx_uint_t *limit,
     rc = NGX_OK;
     seen_limit = 0;
     seen_after = 0;
-    arg = p;
+    pos = p;
 
-    for (i = 0; i <= len; i++) {
+    while (ngx_palette_cert_fuzz_arg(&pos, p + len, &name, &value)) {
 
-        if (i < len && p[i] != '&') {
-            continue;
-        }
-
-        /* the argument from arg to p + i */
-
-        alen = p + i - arg;
-        eq = ngx_strlchr(arg, arg + alen, '=');
-
-        nlen = eq ? (size_t) (eq - arg) : alen;
-        value = eq ? eq + 1 : arg + alen;
-        vlen = arg + alen - value;
-
-        if (nlen == 5 && ngx_memcmp(arg, "limit", 5) == 0 && !seen_limit) {
+        if (name.len == 5 && ngx_memcmp(name.data, "limit", 5) == 0
+            && !seen_limit)
+        {
             seen_limit = 1;
 
             v = 0;
-            digits = (vlen > 0);
+            digits = (value.len > 0);
 
-            for (k = 0; k < vlen; k++) {
-                if (value[k] < '0' || value[k] > '9') {
+            for (k = 0; k < value.len; k++) {
+                if (value.data[k] < '0' || value.data[k] > '9') {
                     digits = 0;
                     break;
                 }
 
                 /* past the most, any number is as wrong */
 
-                v = ngx_min(v * 10 + (value[k] - '0'),
+                v = ngx_min(v * 10 + (value.data[k] - '0'),
                             NGX_PALETTE_CERT_LIST_MAX + 1);
             }
 
@@ -138,23 +128,19 @@ ngx_palette_cert_fuzz_expect(u_char *p, size_t len, ngx_uint_t *limit,
             }
         }
 
-        if (nlen == 5 && ngx_memcmp(arg, "after", 5) == 0 && !seen_after) {
+        if (name.len == 5 && ngx_memcmp(name.data, "after", 5) == 0
+            && !seen_after)
+        {
             seen_after = 1;
 
-            if (vlen && !ngx_palette_cert_fuzz_id(value, vlen)) {
+            if (value.len && !ngx_palette_cert_fuzz_id(value.data, value.len))
+            {
                 rc = NGX_ERROR;
 
             } else {
-                after->data = value;
-                after->len = vlen;
+                *after = value;
             }
         }
-
-        if (i == len) {
-            break;
-        }
-
-        arg = p + i + 1;
     }
 
     return rc;

@@ -101,6 +101,17 @@ seed() {
     cat > "$OUT/$1"
 }
 
+# DIR < LINES: for every line "NAME FORMAT", the seed DIR/NAME that printf
+# writes with FORMAT, the rest of the line less the white space around it
+seeds() {
+    local name format
+
+    while read -r name format; do
+        # shellcheck disable=SC2059  # the line holds the format
+        printf "$format" | seed "$1/$name"
+    done
+}
+
 # N as the two bytes of a TLS length, most significant first
 u16() {
     printf '%b' "$(printf '\\x%02x\\x%02x' "$(($1 >> 8))" "$(($1 & 255))")"
@@ -202,20 +213,24 @@ printf '{"certificate": "\\udc00", "key": "k"}' \
     | seed json/unpaired-low-surrogate.json
 printf '{"certificate": "\\ud800\\u0041", "key": "k"}' \
     | seed json/bad-low-surrogate.json
-printf '{"certificate": "a\\u0000b", "key": "k"}' | seed json/nul-escape.json
-printf '{"certificate": "a\\u00g0", "key": "k"}' | seed json/bad-u-escape.json
-printf '{"certificate": "a\\u00' | seed json/short-u-escape.json
-printf '{"certificate": "a\\x", "key": "k"}' | seed json/bad-escape.json
+seeds json <<'EOF'
+nul-escape.json      {"certificate": "a\\u0000b", "key": "k"}
+bad-u-escape.json    {"certificate": "a\\u00g0", "key": "k"}
+short-u-escape.json  {"certificate": "a\\u00
+bad-escape.json      {"certificate": "a\\x", "key": "k"}
+EOF
 printf '{"certificate": "%s", "key": "k"}' "$CHAIN" \
     | seed json/raw-line-breaks.json
-printf '{"certificate": "-----BEGIN CERT' | seed json/unclosed-string.json
-printf '{"certificate": "c", "key": "k"' | seed json/unclosed-object.json
-printf '{"certificate": "c", "key": "k",}' | seed json/trailing-comma.json
-printf '{"certificate": "c" "key": "k"}' | seed json/missing-comma.json
-printf '{"certificate" "c"}' | seed json/missing-colon.json
-printf '{certificate: "c"}' | seed json/unquoted-name.json
-printf '{"certificate": "c", "key": "k"} {}' | seed json/trailing-text.json
-printf '{"certificate": 42, "key": "k"}' | seed json/number-field.json
+seeds json <<'EOF'
+unclosed-string.json  {"certificate": "-----BEGIN CERT
+unclosed-object.json  {"certificate": "c", "key": "k"
+trailing-comma.json   {"certificate": "c", "key": "k",}
+missing-comma.json    {"certificate": "c" "key": "k"}
+missing-colon.json    {"certificate" "c"}
+unquoted-name.json    {certificate: "c"}
+trailing-text.json    {"certificate": "c", "key": "k"} {}
+number-field.json     {"certificate": 42, "key": "k"}
+EOF
 printf '{"certificate": "c", "key": "k", "ca": nul}' \
     | seed json/bad-literal.json
 printf '{"certificate": "c", "key": "k", "x": tru}' \
@@ -252,16 +267,18 @@ printf 'key=%s&certificate=%s&submit=Upload+certificate' \
     "$(perl -pe 's/([^A-Za-z0-9])/sprintf("%%%02x", ord $1)/ge' <<<"$SEC1")" \
     "$(form_text <<<"$LEAF_C")" \
     | seed urlencoded/lowercase-escapes
-printf '&&certificate=a+b%%2Bc&&key=%%41%%0a&' | seed urlencoded/empty-pairs
-printf 'c%%65rtificate=x&%%6Bey=y&%%63a=z' | seed urlencoded/encoded-names
-printf 'certificate&key&ca' | seed urlencoded/no-equals
-printf 'certificate==a=b&key=' | seed urlencoded/equals-in-value
-printf 'certificate=a&key=b&key=c' | seed urlencoded/duplicate-key
-printf 'certificate=%%G1&key=k' | seed urlencoded/bad-escape
-printf 'certificate=c&key=abc%%4' | seed urlencoded/short-escape
-printf 'certificate=c&key=abc%%' | seed urlencoded/bare-percent
-printf 'certificate=%%00%%ff&key=%%2d' | seed urlencoded/nul-and-high
-printf 'x=1&y=2&certificate' | seed urlencoded/unknown-fields
+seeds urlencoded <<'EOF'
+empty-pairs      &&certificate=a+b%%2Bc&&key=%%41%%0a&
+encoded-names    c%%65rtificate=x&%%6Bey=y&%%63a=z
+no-equals        certificate&key&ca
+equals-in-value  certificate==a=b&key=
+duplicate-key    certificate=a&key=b&key=c
+bad-escape       certificate=%%G1&key=k
+short-escape     certificate=c&key=abc%%4
+bare-percent     certificate=c&key=abc%%
+nul-and-high     certificate=%%00%%ff&key=%%2d
+unknown-fields   x=1&y=2&certificate
+EOF
 printf '' | seed urlencoded/empty
 
 
@@ -451,53 +468,63 @@ printf -- '-----BEGIN A\0B-----\nAAAA\n-----END A\0C-----\n' \
 ID64="$(repeat 63 a)z"
 
 printf '' | seed resource/default
-printf '/' | seed resource/list
-printf '/leaf-a' | seed resource/named
-printf '/0' | seed resource/named-one-byte
-printf '/Www.Example.com_2025-01' | seed resource/named-all-classes
+seeds resource <<'EOF'
+list               /
+named              /leaf-a
+named-one-byte     /0
+named-all-classes  /Www.Example.com_2025-01
+EOF
 printf '/%s' "$ID64" | seed resource/named-64
 printf '/%sz' "$ID64" | seed resource/named-65
-printf '/.hidden' | seed resource/dot-first
-printf '/-leaf' | seed resource/dash-first
-printf '//' | seed resource/two-slashes
-printf '/leaf-a/' | seed resource/trailing-slash
-printf '/leaf-a/key' | seed resource/sub-resource
-printf '/../store' | seed resource/dot-dot
-printf 'leaf-a' | seed resource/no-slash
-printf '/leaf%%2Da' | seed resource/escaped
-printf '/leaf a' | seed resource/space
-printf '/leaf\0a' | seed resource/nul
-printf '/caf\xc3\xa9' | seed resource/utf8
+seeds resource <<'EOF'
+dot-first       /.hidden
+dash-first      /-leaf
+two-slashes     //
+trailing-slash  /leaf-a/
+sub-resource    /leaf-a/key
+dot-dot         /../store
+no-slash        leaf-a
+escaped         /leaf%%2Da
+space           /leaf a
+nul             /leaf\0a
+utf8            /caf\xc3\xa9
+EOF
 
 
 # the list's query string
 
 printf '' | seed query/empty
-printf 'limit=10' | seed query/limit
-printf 'limit=10&after=leaf-a' | seed query/limit-after
-printf 'after=leaf-a&limit=1000' | seed query/after-limit-max
-printf 'limit=1' | seed query/limit-1
-printf 'limit=1001' | seed query/limit-1001
-printf 'limit=0' | seed query/limit-0
-printf 'limit=007' | seed query/limit-leading-zeros
+seeds query <<'EOF'
+limit                limit=10
+limit-after          limit=10&after=leaf-a
+after-limit-max      after=leaf-a&limit=1000
+limit-1              limit=1
+limit-1001           limit=1001
+limit-0              limit=0
+limit-leading-zeros  limit=007
+EOF
 printf 'limit=%s' "$(repeat 25 9)" | seed query/limit-huge
-printf 'limit=+5' | seed query/limit-plus
-printf 'limit=-1' | seed query/limit-negative
-printf 'limit=10x' | seed query/limit-trailing-text
-printf 'limit=' | seed query/limit-empty
-printf 'limit' | seed query/limit-no-equals
-printf 'limit=5&limit=x' | seed query/limit-twice-first-valid
-printf 'limit=x&limit=5' | seed query/limit-twice-first-invalid
-printf 'after=' | seed query/after-empty
-printf 'after' | seed query/after-no-equals
+seeds query <<'EOF'
+limit-plus                 limit=+5
+limit-negative             limit=-1
+limit-trailing-text        limit=10x
+limit-empty                limit=
+limit-no-equals            limit
+limit-twice-first-valid    limit=5&limit=x
+limit-twice-first-invalid  limit=x&limit=5
+after-empty                after=
+after-no-equals            after
+EOF
 printf 'after=%s' "$ID64" | seed query/after-64
 printf 'after=%sz' "$ID64" | seed query/after-65
-printf 'after=../x' | seed query/after-dot-dot
-printf 'after=leaf%%2Da' | seed query/after-escaped
-printf 'after=a&after=bad!' | seed query/after-twice
-printf '&&x=1&limit=3&&after=leaf-b&y' | seed query/other-arguments
-printf 'LIMIT=5&After=x' | seed query/uppercase-names
-printf 'limit=5=5' | seed query/equals-in-value
+seeds query <<'EOF'
+after-dot-dot    after=../x
+after-escaped    after=leaf%%2Da
+after-twice      after=a&after=bad!
+other-arguments  &&x=1&limit=3&&after=leaf-b&y
+uppercase-names  LIMIT=5&After=x
+equals-in-value  limit=5=5
+EOF
 
 
 # a certificate's query string; an action seed that is a time alone is
@@ -505,24 +532,28 @@ printf 'limit=5=5' | seed query/equals-in-value
 # whole input
 
 printf '' | seed action/empty
-printf 'history' | seed action/history
-printf 'history=' | seed action/history-empty-value
-printf 'staged' | seed action/staged
-printf 'csr' | seed action/csr
-printf 'rollback=12' | seed action/rollback
-printf 'rollback=1' | seed action/rollback-1
-printf 'rollback=0' | seed action/rollback-0
-printf 'rollback=007' | seed action/rollback-leading-zeros
-printf 'rollback=' | seed action/rollback-empty
-printf 'rollback' | seed action/rollback-no-equals
-printf 'rollback=-1' | seed action/rollback-negative
-printf 'rollback=1x' | seed action/rollback-trailing-text
-printf 'rollback=9223372036854775799' | seed action/rollback-most
-printf 'rollback=9223372036854775800' | seed action/rollback-most-plus-1
+seeds action <<'EOF'
+history                 history
+history-empty-value     history=
+staged                  staged
+csr                     csr
+rollback                rollback=12
+rollback-1              rollback=1
+rollback-0              rollback=0
+rollback-leading-zeros  rollback=007
+rollback-empty          rollback=
+rollback-no-equals      rollback
+rollback-negative       rollback=-1
+rollback-trailing-text  rollback=1x
+rollback-most           rollback=9223372036854775799
+rollback-most-plus-1    rollback=9223372036854775800
+EOF
 printf 'rollback=%s' "$(repeat 25 9)" | seed action/rollback-huge
-printf 'rollback=3&rollback=x' | seed action/rollback-twice-first-valid
-printf 'rollback=x&rollback=3' | seed action/rollback-twice-first-invalid
-printf 'activate_at=2027-01-31T02:00:00Z' | seed action/activate-at
+seeds action <<'EOF'
+rollback-twice-first-valid    rollback=3&rollback=x
+rollback-twice-first-invalid  rollback=x&rollback=3
+activate-at                   activate_at=2027-01-31T02:00:00Z
+EOF
 printf 'activate_at=2027-01-31T02%%3A00%%3A00%%2B01%%3A00' \
     | seed action/activate-at-escaped-offset
 printf 'activate_at=2027-01-31t02:00:00.123456z' \
@@ -531,15 +562,19 @@ printf 'activate_at=2027-01-31T02:00:00-05:30' \
     | seed action/activate-at-negative-offset
 printf 'activate_at=2027-01-31T02:00:00+01:00' \
     | seed action/activate-at-raw-plus
-printf 'activate_at=2027-01-31T02:00:00' | seed action/activate-at-no-zone
-printf 'activate_at=2027-01-31 02:00:00Z' | seed action/activate-at-space
-printf 'activate_at=2028-02-29T00:00:00Z' | seed action/activate-at-leap-day
+seeds action <<'EOF'
+activate-at-no-zone   activate_at=2027-01-31T02:00:00
+activate-at-space     activate_at=2027-01-31 02:00:00Z
+activate-at-leap-day  activate_at=2028-02-29T00:00:00Z
+EOF
 printf 'activate_at=2027-02-29T00:00:00Z' \
     | seed action/activate-at-not-leap-day
-printf 'activate_at=2100-02-29T00:00:00Z' | seed action/activate-at-2100
-printf 'activate_at=2027-04-31T00:00:00Z' | seed action/activate-at-april-31
-printf 'activate_at=2027-13-01T00:00:00Z' | seed action/activate-at-month-13
-printf 'activate_at=2027-01-31T24:00:00Z' | seed action/activate-at-hour-24
+seeds action <<'EOF'
+activate-at-2100      activate_at=2100-02-29T00:00:00Z
+activate-at-april-31  activate_at=2027-04-31T00:00:00Z
+activate-at-month-13  activate_at=2027-13-01T00:00:00Z
+activate-at-hour-24   activate_at=2027-01-31T24:00:00Z
+EOF
 printf 'activate_at=2016-12-31T23:59:60Z' \
     | seed action/activate-at-leap-second
 printf 'activate_at=1970-01-01T00:00:00Z' | seed action/activate-at-epoch
@@ -558,21 +593,25 @@ printf 'activate_at=2027-01-31T02:00:00%%2' \
     | seed action/activate-at-short-escape
 printf 'activate_at=2027-01-31T02:00:00%%zz' \
     | seed action/activate-at-bad-escape
-printf 'activate_at=2027-01-31T02:00:00Z%%00' | seed action/activate-at-nul
-printf 'activate_at=' | seed action/activate-at-empty
-printf 'dry_run=1&rollback=3' | seed action/dry-run-rollback
-printf 'history&csr' | seed action/history-csr
+seeds action <<'EOF'
+activate-at-nul    activate_at=2027-01-31T02:00:00Z%%00
+activate-at-empty  activate_at=
+dry-run-rollback   dry_run=1&rollback=3
+history-csr        history&csr
+EOF
 printf 'staged&activate_at=2027-01-31T02:00:00Z' \
     | seed action/staged-activate-at
-printf 'history&history=2&x=1' | seed action/history-twice
-printf '&&x=1&&csr&y=&' | seed action/other-arguments
-printf 'HISTORY&Csr&rollback_=1&csr2' | seed action/near-names
-printf 'rollback%%3D1&activate%%5Fat=x' | seed action/escaped-names
-printf '2027-01-31T02:00:00Z' | seed action/time
-printf '2027-01-31T02:00:00.5+05:45' | seed action/time-offset
-printf '2027-01-31T02:00:00.Z' | seed action/time-empty-fraction
-printf '2027-01-31T02:00:00+0100' | seed action/time-offset-no-colon
-printf '0000-00-00T00:00:00Z' | seed action/time-zeros
+seeds action <<'EOF'
+history-twice         history&history=2&x=1
+other-arguments       &&x=1&&csr&y=&
+near-names            HISTORY&Csr&rollback_=1&csr2
+escaped-names         rollback%%3D1&activate%%5Fat=x
+time                  2027-01-31T02:00:00Z
+time-offset           2027-01-31T02:00:00.5+05:45
+time-empty-fraction   2027-01-31T02:00:00.Z
+time-offset-no-colon  2027-01-31T02:00:00+0100
+time-zeros            0000-00-00T00:00:00Z
+EOF
 
 
 # the JSON body of POST ?csr
@@ -599,28 +638,32 @@ printf '{"names":[%s"n101.test"]}' \
 printf '{"names":["a.test"],"names":["b.test"]}' | seed csr/names-twice.json
 printf '{"key_type":"EC P-256","key_type":"EC P-256"}' \
     | seed csr/key-type-twice.json
-printf '{"subject":null,"subject":"CN=a"}' | seed csr/subject-twice.json
-printf '{"names":"a.test"}' | seed csr/names-string.json
-printf '{"names":["a.test",5]}' | seed csr/names-number-element.json
-printf '{"names":["a.test",]}' | seed csr/names-trailing-comma.json
-printf '{"names":["a.test" "b.test"]}' | seed csr/names-missing-comma.json
-printf '{"names":["a.test"' | seed csr/names-unclosed.json
-printf '{"names":["a\\u0000b"]}' | seed csr/names-nul-escape.json
-printf '{"names":["\\ud800"]}' | seed csr/names-unpaired-surrogate.json
-printf '{"names":["\xff"]}' | seed csr/names-invalid-utf8.json
-printf '{"key_type":256}' | seed csr/key-type-number.json
-printf '{"key_type":null}' | seed csr/key-type-null.json
-printf '{"subject":nul}' | seed csr/subject-bad-literal.json
-printf '{"subject":["CN=a"]}' | seed csr/subject-array.json
-printf '{"certificate":"c","key":"k","ca":null}' | seed csr/upload-body.json
+seeds csr <<'EOF'
+subject-twice.json             {"subject":null,"subject":"CN=a"}
+names-string.json              {"names":"a.test"}
+names-number-element.json      {"names":["a.test",5]}
+names-trailing-comma.json      {"names":["a.test",]}
+names-missing-comma.json       {"names":["a.test" "b.test"]}
+names-unclosed.json            {"names":["a.test"
+names-nul-escape.json          {"names":["a\\u0000b"]}
+names-unpaired-surrogate.json  {"names":["\\ud800"]}
+names-invalid-utf8.json        {"names":["\xff"]}
+key-type-number.json           {"key_type":256}
+key-type-null.json             {"key_type":null}
+subject-bad-literal.json       {"subject":nul}
+subject-array.json             {"subject":["CN=a"]}
+upload-body.json               {"certificate":"c","key":"k","ca":null}
+EOF
 printf '{"x": %s1%s}' "$(printf '[%.0s' {1..31})" "$(printf ']%.0s' {1..31})" \
     | seed csr/nested-deepest.json
 printf '{"x": %s1%s}' "$(printf '[%.0s' {1..32})" "$(printf ']%.0s' {1..32})" \
     | seed csr/nested-too-deep.json
-printf '{"x":1.2.3e-,"y":-}' | seed csr/loose-numbers.json
-printf '{"names":[]} {}' | seed csr/trailing-text.json
-printf '{"names":[],}' | seed csr/trailing-comma.json
-printf '["a.test"]' | seed csr/array.json
+seeds csr <<'EOF'
+loose-numbers.json   {"x":1.2.3e-,"y":-}
+trailing-text.json   {"names":[]} {}
+trailing-comma.json  {"names":[],}
+array.json           ["a.test"]
+EOF
 printf ' \r\n\t{ }\n' | seed csr/empty-object.json
 printf '' | seed csr/empty
 
@@ -650,12 +693,14 @@ sni 0 "${n253}d" | seed sni/host-254
 sni 1 opaque 0 example.com | seed sni/other-type-first
 sni 1 opaque | seed sni/other-type-only
 sni 0 first.example 0 second.example | seed sni/two-host-names
-printf '\x00\x00' | seed sni/empty-list
-printf '\x00\x10\x00\x00\x0bexample.com' | seed sni/list-longer
-printf '\x00\x0e\x00\x00\x0bexample.com.' | seed sni/byte-after-list
-printf '\x00\x0e\x00\x00\x0fexample.com' | seed sni/name-past-list
-printf '\x00\x02\x00\x00' | seed sni/entry-header-cut
-printf '\x00' | seed sni/one-byte
+seeds sni <<'EOF'
+empty-list        \x00\x00
+list-longer       \x00\x10\x00\x00\x0bexample.com
+byte-after-list   \x00\x0e\x00\x00\x0bexample.com.
+name-past-list    \x00\x0e\x00\x00\x0fexample.com
+entry-header-cut  \x00\x02\x00\x00
+one-byte          \x00
+EOF
 printf '' | seed sni/empty
 
 
@@ -665,22 +710,24 @@ printf '' | seed sni/empty
 printf '%s,%s,%s,%s' 'application/openmetrics-text;version=1.0.0' \
     'application/openmetrics-text;version=0.0.1;q=0.75' \
     'text/plain;version=0.0.4;q=0.5' '*/*;q=0.1' | seed accept/prometheus
-printf 'application/openmetrics-text' | seed accept/openmetrics
-printf 'APPLICATION/OpenMetrics-Text' | seed accept/openmetrics-mixed-case
-printf 'text/plain' | seed accept/text-plain
-printf '*/*' | seed accept/any
-printf 'application/*' | seed accept/application-any
-printf 'application/openmetrics-textx' | seed accept/longer-type
-printf 'application/openmetrics-tex' | seed accept/shorter-type
-printf 'application/openmetrics-text; q=0' | seed accept/q-0
-printf 'application/openmetrics-text;Q=0.000' | seed accept/q-0.000-uppercase
-printf 'application/openmetrics-text;q=0.' | seed accept/q-0-dot
-printf 'application/openmetrics-text;q=0.0000' | seed accept/q-0.0000
-printf 'application/openmetrics-text;q=0.0001' | seed accept/q-0.0001
-printf 'application/openmetrics-text;q=0.001' | seed accept/q-0.001
-printf 'application/openmetrics-text;q=00' | seed accept/q-00
-printf 'application/openmetrics-text;q=' | seed accept/q-empty
-printf 'application/openmetrics-text;q=1;q=0' | seed accept/q-twice
+seeds accept <<'EOF'
+openmetrics             application/openmetrics-text
+openmetrics-mixed-case  APPLICATION/OpenMetrics-Text
+text-plain              text/plain
+any                     */*
+application-any         application/*
+longer-type             application/openmetrics-textx
+shorter-type            application/openmetrics-tex
+q-0                     application/openmetrics-text; q=0
+q-0.000-uppercase       application/openmetrics-text;Q=0.000
+q-0-dot                 application/openmetrics-text;q=0.
+q-0.0000                application/openmetrics-text;q=0.0000
+q-0.0001                application/openmetrics-text;q=0.0001
+q-0.001                 application/openmetrics-text;q=0.001
+q-00                    application/openmetrics-text;q=00
+q-empty                 application/openmetrics-text;q=
+q-twice                 application/openmetrics-text;q=1;q=0
+EOF
 printf 'application/openmetrics-text;version=1.0.0;q=0 ' \
     | seed accept/q-0-space-after
 printf 'application/openmetrics-text;aq=0' | seed accept/other-q-name
@@ -690,11 +737,13 @@ printf 'text/plain;q=0,application/openmetrics-text;q=0.5' \
     | seed accept/second-range
 printf ' \t application/openmetrics-text \t; \t q=0 \t, text/plain' \
     | seed accept/white-space
-printf '\tapplication/openmetrics-text\t' | seed accept/tabs
-printf 'application/openmetrics-text x;q=0' | seed accept/text-after-type
-printf 'application/openmetrics-text;x="a;q=0;b"' | seed accept/quoted-q
-printf ',,,' | seed accept/commas
-printf ',application/openmetrics-text,' | seed accept/commas-around
+seeds accept <<'EOF'
+tabs             \tapplication/openmetrics-text\t
+text-after-type  application/openmetrics-text x;q=0
+quoted-q         application/openmetrics-text;x="a;q=0;b"
+commas           ,,,
+commas-around    ,application/openmetrics-text,
+EOF
 printf ' ' | seed accept/space
 printf 'application/openmetrics-text\0' | seed accept/nul-after-type
 printf '' | seed accept/empty

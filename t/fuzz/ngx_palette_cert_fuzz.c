@@ -119,6 +119,48 @@ ngx_palette_cert_fuzz_id(u_char *p, size_t len)
 }
 
 
+/*
+ * The next argument of a query string that ends at last, from *pos: its
+ * name, and its value after the first "=" (none: empty, at the end of the
+ * argument).  *pos moves past the argument and its "&", to NULL after the
+ * last one; returns 0 when *pos is NULL.  "a&&b" has three arguments, ""
+ * one, empty.
+ */
+
+ngx_uint_t
+ngx_palette_cert_fuzz_arg(u_char **pos, u_char *last, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    u_char  *arg, *end, *eq;
+
+    arg = *pos;
+
+    if (arg == NULL) {
+        return 0;
+    }
+
+    end = ngx_strlchr(arg, last, '&');
+
+    if (end == NULL) {
+        end = last;
+        *pos = NULL;
+
+    } else {
+        *pos = end + 1;
+    }
+
+    eq = ngx_strlchr(arg, end, '=');
+
+    name->data = arg;
+    name->len = (eq ? eq : end) - arg;
+
+    value->data = eq ? eq + 1 : end;
+    value->len = end - value->data;
+
+    return 1;
+}
+
+
 /* what every body parser promises about the fields it returns */
 
 void

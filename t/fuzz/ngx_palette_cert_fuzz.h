@@ -40,6 +40,8 @@ u_char *ngx_palette_cert_fuzz_copy(const uint8_t *data, size_t size);
 ngx_uint_t ngx_palette_cert_fuzz_inside(ngx_str_t *s, u_char *buf,
     size_t len);
 ngx_uint_t ngx_palette_cert_fuzz_id(u_char *p, size_t len);
+ngx_uint_t ngx_palette_cert_fuzz_arg(u_char **pos, u_char *last,
+    ngx_str_t *name, ngx_str_t *value);
 void ngx_palette_cert_fuzz_fields(ngx_int_t rc, ngx_palette_cert_fields_t *f,
     u_char *buf, size_t len);
 void ngx_palette_cert_fuzz_in_place(const uint8_t *data, size_t size,

@@ -134,6 +134,9 @@
 
 set -euo pipefail
 
+# shellcheck source=scripts/lib.sh source-path=SCRIPTDIR/../..
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
 usage() {
     echo "usage: $0 OUTDIR" >&2
     exit 2
@@ -183,104 +186,11 @@ ca_end="$(when '+1500 days')"
 san_std="DNS:console.example.com,DNS:www.example.com,DNS:localhost"
 san_std="$san_std,IP:127.0.0.1,IP:::1"
 
-cat > "$work/openssl.cnf" << 'EOF'
-[ req ]
-distinguished_name  = req_dn
-prompt              = no
-
-[ req_dn ]
-
-[ ca ]
-default_ca          = palette_ca
-
-[ palette_ca ]
-database            = $ENV::PALETTE_CA_DB/index.txt
-new_certs_dir       = $ENV::PALETTE_CA_DB
-serial              = $ENV::PALETTE_CA_DB/serial
-default_md          = sha256
-policy              = policy_cn
-email_in_dn         = no
-unique_subject      = no
-copy_extensions     = none
-
-[ policy_cn ]
-commonName          = supplied
-
-[ v3_root ]
-basicConstraints        = critical, CA:TRUE
-keyUsage                = critical, keyCertSign, cRLSign
-subjectKeyIdentifier    = hash
-authorityKeyIdentifier  = keyid:always
-
-[ v3_int ]
-basicConstraints        = critical, CA:TRUE, pathlen:$ENV::PALETTE_PATHLEN
-keyUsage                = critical, keyCertSign, cRLSign
-subjectKeyIdentifier    = hash
-authorityKeyIdentifier  = keyid:always
-
-[ v3_int_eku ]
-basicConstraints        = critical, CA:TRUE, pathlen:$ENV::PALETTE_PATHLEN
-keyUsage                = critical, keyCertSign, cRLSign
-extendedKeyUsage        = $ENV::PALETTE_EKU
-subjectKeyIdentifier    = hash
-authorityKeyIdentifier  = keyid:always
-
-[ v3_leaf ]
-basicConstraints        = critical, $ENV::PALETTE_BC
-keyUsage                = critical, $ENV::PALETTE_KU
-extendedKeyUsage        = $ENV::PALETTE_EKU
-subjectKeyIdentifier    = hash
-authorityKeyIdentifier  = keyid
-subjectAltName          = $ENV::PALETTE_SAN
-
-[ v3_leaf_noku ]
-basicConstraints        = critical, $ENV::PALETTE_BC
-extendedKeyUsage        = $ENV::PALETTE_EKU
-subjectKeyIdentifier    = hash
-authorityKeyIdentifier  = keyid
-subjectAltName          = $ENV::PALETTE_SAN
-
-[ v3_leaf_nosan ]
-basicConstraints        = critical, $ENV::PALETTE_BC
-keyUsage                = critical, $ENV::PALETTE_KU
-extendedKeyUsage        = $ENV::PALETTE_EKU
-subjectKeyIdentifier    = hash
-authorityKeyIdentifier  = keyid
-EOF
-
-# "openssl ca" reads these through $ENV:: in the config; they must always
-# be set, even for the sections that do not use them.
-export PALETTE_CA_DB="$work"
+# The configuration of openssl req and openssl ca, and the variables it
+# reads (scripts/lib.sh): server certificates have the names above unless
+# said otherwise.
+openssl_ca "$work"
 export PALETTE_SAN="$san_std"
-export PALETTE_PATHLEN=0
-export PALETTE_BC="CA:FALSE"
-export PALETTE_KU="digitalSignature"
-export PALETTE_EKU="serverAuth"
-
-# genkey NAME ec-CURVE|rsa-BITS: NAME.key, PKCS#8 unencrypted.
-genkey() {
-    local name="$1" type="$2"
-
-    case "$type" in
-    ec-*)
-        openssl genpkey -algorithm EC \
-            -pkeyopt "ec_paramgen_curve:${type#ec-}" \
-            -pkeyopt ec_param_enc:named_curve \
-            -out "$tmp/$name.key" 2> /dev/null
-        ;;
-    rsa-*)
-        openssl genpkey -algorithm RSA \
-            -pkeyopt "rsa_keygen_bits:${type#rsa-}" \
-            -out "$tmp/$name.key" 2> /dev/null
-        ;;
-    *)
-        echo "$0: unknown key type $type" >&2
-        exit 1
-        ;;
-    esac
-
-    chmod 0600 "$tmp/$name.key"
-}
 
 # sign NAME CN ISSUER|self EXTENSIONS START END [DIGEST]: NAME.crt from
 # NAME.key.
@@ -331,7 +241,7 @@ fingerprint() {
 root() {
     local name="$1" cn="$2"
 
-    genkey "$name" ec-P-256
+    genkey "$tmp/$name.key" ec-P-256
     sign "$name" "$cn" self v3_root "$ca_start" "$ca_end"
     fingerprint "$name"
 
@@ -350,7 +260,7 @@ intermediate() {
         ext=v3_int_eku
     fi
 
-    genkey "$name" ec-P-256
+    genkey "$tmp/$name.key" ec-P-256
     PALETTE_PATHLEN="$pathlen" PALETTE_EKU="${eku:-serverAuth}" \
         sign "$name" "$cn" "$issuer" "$ext" "$start" "$end"
     fingerprint "$name"
@@ -432,7 +342,7 @@ leaf() {
     if [ -n "$key_of" ]; then
         cp "$tmp/$key_of.key" "$tmp/$name.key"
     else
-        genkey "$name" "$type"
+        genkey "$tmp/$name.key" "$type"
     fi
 
     PALETTE_SAN="$san" PALETTE_BC="$bc" PALETTE_KU="$ku" PALETTE_EKU="$eku" \
