@@ -1703,7 +1703,8 @@ time_t
 ngx_palette_cert_parse_rfc3339(u_char *p, size_t len)
 {
     u_char     *last;
-    int64_t     days, y, m, d, hh, mm, ss, off, era, yoe, doy, doe;
+    time_t      t;
+    int64_t     y, m, d, hh, mm, ss, off;
     ngx_uint_t  i;
 
     static const u_char  mdays[] = {
@@ -1796,22 +1797,30 @@ ngx_palette_cert_parse_rfc3339(u_char *p, size_t len)
         return NGX_ERROR;
     }
 
-    /* days since 1970-01-01 of a proleptic Gregorian date */
+    t = ngx_palette_cert_timegm(y, m, d, hh, mm, ss) - off;
 
-    y -= (m <= 2);
-    era = y / 400;
+    return (t < 0) ? NGX_ERROR : t;
+}
+
+
+/* seconds since the epoch of a UTC date: days from the civil calendar */
+
+time_t
+ngx_palette_cert_timegm(ngx_uint_t year, ngx_uint_t month, ngx_uint_t day,
+    ngx_uint_t hour, ngx_uint_t min, ngx_uint_t sec)
+{
+    int64_t  y, era, yoe, doy, doe, days;
+
+    y = (int64_t) year - (month <= 2);
+    era = (y >= 0 ? y : y - 399) / 400;
     yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doy = (153 * ((int64_t) month + (month > 2 ? -3 : 9)) + 2) / 5
+          + (int64_t) day - 1;
     doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     days = era * 146097 + doe - 719468;
 
-    days = days * 86400 + hh * 3600 + mm * 60 + ss - off;
-
-    if (days < 0) {
-        return NGX_ERROR;
-    }
-
-    return (time_t) days;
+    return (time_t) (days * 86400 + (int64_t) hour * 3600
+                     + (int64_t) min * 60 + (int64_t) sec);
 }
 
 

@@ -141,6 +141,8 @@ ngx_int_t ngx_palette_cert_parse_list_query(u_char *p, size_t len,
 ngx_int_t ngx_palette_cert_parse_action(u_char *p, size_t len,
     ngx_palette_cert_action_t *a);
 time_t ngx_palette_cert_parse_rfc3339(u_char *p, size_t len);
+time_t ngx_palette_cert_timegm(ngx_uint_t year, ngx_uint_t month,
+    ngx_uint_t day, ngx_uint_t hour, ngx_uint_t min, ngx_uint_t sec);
 ngx_int_t ngx_palette_cert_parse_sni(const u_char *p, size_t len,
     u_char *host, size_t *host_len);
 ngx_uint_t ngx_palette_cert_wants_openmetrics(u_char *p, size_t len);

@@ -101,8 +101,6 @@ static ngx_int_t ngx_palette_cert_expire_named(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_named_t *e, time_t now, ngx_array_t *due);
 static void ngx_palette_cert_expire_log(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_expiring_t *x, ngx_log_t *log);
-static time_t ngx_palette_cert_timegm(ngx_uint_t year, ngx_uint_t month,
-    ngx_uint_t day, ngx_uint_t hour, ngx_uint_t min, ngx_uint_t sec);
 
 
 /* what a change is counted by: "ok" and every error code of the API */
@@ -1383,48 +1381,9 @@ ngx_palette_cert_asn1_time(const ASN1_TIME *t)
 time_t
 ngx_palette_cert_parse_time(u_char *p, size_t len)
 {
-    ngx_int_t  year, month, day, hour, min, sec;
+    time_t  t;
 
-    if (len != 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T'
-        || p[13] != ':' || p[16] != ':' || p[19] != 'Z')
-    {
-        return 0;
-    }
+    t = ngx_palette_cert_parse_rfc3339(p, len);
 
-    year = ngx_atoi(p, 4);
-    month = ngx_atoi(p + 5, 2);
-    day = ngx_atoi(p + 8, 2);
-    hour = ngx_atoi(p + 11, 2);
-    min = ngx_atoi(p + 14, 2);
-    sec = ngx_atoi(p + 17, 2);
-
-    if (year == NGX_ERROR || month < 1 || month > 12 || day < 1 || day > 31
-        || hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0
-        || sec > 60)
-    {
-        return 0;
-    }
-
-    return ngx_palette_cert_timegm(year, month, day, hour, min, sec);
-}
-
-
-/* seconds since the epoch of a UTC date: days from the civil calendar */
-
-static time_t
-ngx_palette_cert_timegm(ngx_uint_t year, ngx_uint_t month, ngx_uint_t day,
-    ngx_uint_t hour, ngx_uint_t min, ngx_uint_t sec)
-{
-    int64_t  y, era, yoe, doy, doe, days;
-
-    y = (int64_t) year - (month <= 2);
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * ((int64_t) month + (month > 2 ? -3 : 9)) + 2) / 5
-          + (int64_t) day - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    days = era * 146097 + doe - 719468;
-
-    return (time_t) (days * 86400 + (int64_t) hour * 3600
-                     + (int64_t) min * 60 + (int64_t) sec);
+    return (t == NGX_ERROR) ? 0 : t;
 }
