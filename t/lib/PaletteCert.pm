@@ -268,15 +268,20 @@ sub defaults {
 }
 
 
-# The "--- http_config" most test files share: the zone of "palette_cert_zone
-# $zone", and a TLS server on 127.0.0.1:$TEST_NGINX_TLS_PORT that presents
-# its certificate and answers "/" with the pid of the worker (for
-# "handshake workers=all").  reuseport => 1 spreads the connections over
-# the workers; listen => [ADDRESS, ...] listens on these addresses.
+# The "--- http_config" most test files share: the zone of
+# "palette_cert_zone $zone", and a TLS server on
+# 127.0.0.1:$TEST_NGINX_TLS_PORT that presents its certificate and answers
+# "/" with the pid of the worker (for "handshake workers=all").
+# store => DIR keeps the zone's store in $TEST_NGINX_STORE_DIR/DIR;
+# reuseport => 1 spreads the connections over the workers; listen =>
+# [ADDRESS, ...] listens on these addresses.
 sub zone_server {
     my ($zone, %o) = @_;
 
     my ($name) = $zone =~ /^([^:\s]+)/;
+
+    $zone .= " store=\$TEST_NGINX_STORE_DIR/$o{store}" if defined $o{store};
+
     my $ssl = $o{reuseport} ? 'ssl reuseport' : 'ssl';
     my $listen = join '', map {
                      "        listen $_:\$TEST_NGINX_TLS_PORT $ssl;\n"
@@ -307,6 +312,18 @@ sub api_config {
         if $o{metrics};
 
     return $config;
+}
+
+
+# Both for one zone: PaletteCert::defaults(PaletteCert::zone_config(...)).
+# $zone and the options of zone_server(), and those of api_config().
+sub zone_config {
+    my ($zone, %o) = @_;
+
+    my ($name) = $zone =~ /^([^:\s]+)/;
+
+    return (http_config => zone_server($zone, %o),
+            config      => api_config($name, %o));
 }
 
 
@@ -349,11 +366,10 @@ PaletteCert - Test::Nginx::Socket helpers for ngx_palette_cert_module
     workers(4);
     no_shuffle();
 
+    # the zone, a TLS server presenting its certificate, the API at /cert
     PaletteCert::defaults(
-        http_config => PaletteCert::zone_server('console:1m names=console.example.com',
-                                                reuseport => 1),
-        config      => PaletteCert::api_config('console'),
-    );
+        PaletteCert::zone_config('console:1m names=console.example.com',
+                                 reuseport => 1));
 
     run_tests();
 
@@ -444,15 +460,18 @@ fixture file, C<PaletteCert::fixture('leaf-a.key')> its contents.
 C<PaletteCert::defaults(SECTION =E<gt> TEXT, ...)> gives every block
 that has no section of that name this one.
 
-C<PaletteCert::zone_server(ZONE, [reuseport =E<gt> 1], [listen =E<gt>
-[ADDRESS, ...]])> is the C<--- http_config> most files share: the zone
-C<palette_cert_zone ZONE> and a TLS server on
+C<PaletteCert::zone_server(ZONE, [store =E<gt> DIR], [reuseport =E<gt>
+1], [listen =E<gt> [ADDRESS, ...]])> is the C<--- http_config> most files
+share: the zone C<palette_cert_zone ZONE> (its store in
+C<$TEST_NGINX_STORE_DIR/DIR> with C<store>) and a TLS server on
 127.0.0.1:$TEST_NGINX_TLS_PORT, server_name console.example.com, that
 presents its certificate and answers C</> with the worker's pid.
 C<PaletteCert::api_config(NAME, [named =E<gt> 1], [metrics =E<gt> 1])>
 is the C<--- config> they share: the API of the zone NAME at C</cert>
 (C</cert/ID> too with C<named>), and C<palette_cert_metrics> at
-C</metrics>.
+C</metrics>.  C<PaletteCert::zone_config(ZONE, OPTIONS)> is both, as
+C<http_config =E<gt> ..., config =E<gt> ...>, for
+C<PaletteCert::defaults()>.
 
 C<PaletteCert::run_steps(NAME, TEXT)> runs steps at once, from a test
 file's own checks.

@@ -1,16 +1,18 @@
 package PaletteCert::Nginx;
 
-# nginx as the tests run it: the server root and the port Test::Nginx
-# gives it, its master and workers (from the pid file and /proc), "nginx
-# -t" of a configuration ("--- nginx_t"), and the steps that signal the
-# master: pids, reload and upgrade.  The steps are methods of
-# PaletteCert::Run, which inherits them from here.
+# nginx as the tests run it: the binary, the server root and the port
+# Test::Nginx gives it, its master and workers (from the pid file and
+# /proc), the nginx.conf of an nginx of a test's own, "nginx -t" of a
+# configuration ("--- nginx_t"), and the steps that signal the master:
+# pids, reload and upgrade.  The steps are methods of PaletteCert::Run,
+# which inherits them from here.
 
 use strict;
 use warnings;
 
 use Cwd ();
 use Exporter qw(import);
+use File::Path ();
 use File::Spec;
 use File::Temp ();
 use Test::More ();
@@ -19,7 +21,7 @@ use Time::HiRes ();
 use PaletteCert::Util qw($IO_TIMEOUT slurp wait_for);
 
 our @EXPORT_OK = qw(server_root server_port master_pid worker_pids pid_in
-                    alive config_test);
+                    alive binary conf config_test);
 
 
 # The server root of the block being run.
@@ -103,11 +105,12 @@ sub worker_pids {
     my ($master) = @_;
 
     my $children = _children($master);
+    my @workers = sort { $a <=> $b }
+                  grep { $children->{$_} =~ /worker process/
+                         && $children->{$_} !~ /shutting down/ }
+                  keys %$children;
 
-    return sort { $a <=> $b }
-           grep { $children->{$_} =~ /worker process/
-                  && $children->{$_} !~ /shutting down/ }
-           keys %$children;
+    return @workers;
 }
 
 
@@ -123,6 +126,48 @@ sub alive {
 }
 
 
+# The nginx binary the tests run.
+sub binary {
+    return $Test::Nginx::Util::NginxBinary || $ENV{TEST_NGINX_BINARY}
+           || 'nginx';
+}
+
+
+# A test file of what nginx does in a thread of its pool skips itself when
+# nginx is built without --with-threads: from a BEGIN block, before
+# Test::Nginx::Socket is loaded.
+sub skip_without_threads {
+    my $nginx = binary();
+
+    if (`$nginx -V 2>&1` !~ /--with-threads\b/) {
+        print "1..0 # SKIP $nginx is built without --with-threads\n";
+        exit 0;
+    }
+}
+
+
+# The nginx.conf of an nginx of a test's own, in the prefix $prefix: the
+# module loaded as the suite loads it, the main directives $main, the pid
+# file in logs/, and $http inside http{}.
+sub conf {
+    my ($prefix, $http, $main) = @_;
+
+    my $conf = join '', map { "load_module $_;\n" }
+                        split ' ', $ENV{TEST_NGINX_LOAD_MODULES} || '';
+
+    $conf .= ($main // '') . "pid logs/nginx.pid;\nevents {}\n"
+             . "http {\n$http}\n";
+
+    File::Path::make_path("$prefix/logs");
+
+    open my $fh, '>', "$prefix/nginx.conf" or die "$prefix/nginx.conf: $!";
+    print $fh $conf;
+    close $fh;
+
+    return "$prefix/nginx.conf";
+}
+
+
 # "--- nginx_t" holds the inside of an http{} block; it is tested with
 # "nginx -t" in a prefix of its own, with the module loaded as the suite
 # loads it.  Each line of "--- nginx_t_error" is a regular expression the
@@ -130,27 +175,14 @@ sub alive {
 sub config_test {
     my ($name, $http, $expect) = @_;
 
-    my $binary = $Test::Nginx::Util::NginxBinary
-                 || $ENV{TEST_NGINX_BINARY} || 'nginx';
-
+    my $binary = binary();
     my $prefix = File::Temp::tempdir('palette-nginx-t-XXXXXX', TMPDIR => 1,
                                      CLEANUP => 1);
-    mkdir "$prefix/logs";
-
-    my $conf = '';
-
-    for my $mod (split ' ', $ENV{TEST_NGINX_LOAD_MODULES} || '') {
-        $conf .= "load_module $mod;\n";
-    }
 
     $http =~ s/\$(TEST_NGINX_[_A-Z0-9]+)/
               defined $ENV{$1} ? $ENV{$1} : die "$1 is not set\n"/ge;
 
-    $conf .= "pid logs/nginx.pid;\nevents {}\nhttp {\n$http\n}\n";
-
-    open my $fh, '>', "$prefix/nginx.conf" or die "$prefix/nginx.conf: $!";
-    print $fh $conf;
-    close $fh;
+    conf($prefix, "$http\n");
 
     my $out = `$binary -e stderr -p $prefix/ -c $prefix/nginx.conf -t 2>&1`;
     my $status = $? >> 8;

@@ -1017,4 +1017,16 @@ first starts with a C<list> step.
 The steps run once per block, even under C<repeat_each>; a block whose
 requests are all ignored (C<--- ignore_response>) never runs them.
 
+nginx before 1.23.4 does not enable TLSv1.3 unless told: a server that
+C<tls=1.3> steps talk to needs C<ssl_protocols TLSv1.2 TLSv1.3;> (the
+server of C<PaletteCert::zone_server()> has it).
+
+Each step is a method C<step_OP> of PaletteCert::Run, written in the
+module of its concern: handshake, open and reuse in PaletteCert::TLS;
+upload, get, delete and generation in PaletteCert::API; list in
+PaletteCert::List; snapshot in PaletteCert::Snapshot; store in
+PaletteCert::Store; pids, reload and upgrade in PaletteCert::Nginx;
+storefs in PaletteCert::StoreFailures, stall in PaletteCert::Stall and
+concurrent in PaletteCert::Concurrent.
+
 =cut
