@@ -93,9 +93,8 @@ Test::Nginx::Socket::add_block_preprocessor(sub {
 sub zone {
     my ($params) = @_;
 
-    return PaletteCert::zone_server('console:1m names=console.example.com '
-                                    . 'store=$TEST_NGINX_STORE_DIR/access'
-                                    . ($params // ''));
+    return PaletteCert::zone_server('console:1m names=console.example.com'
+                                    . ($params // ''), store => 'access');
 }
 
 # ... and the admin listener.
