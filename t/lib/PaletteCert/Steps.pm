@@ -208,28 +208,55 @@ sub validator {
 }
 
 
-# Arguments several steps take alike: what an answer of the API must be;
-# the certificate a step is about, and the way to the API; where a TLS
-# client connects, and the name it asks for.
-my %ANSWER = (
-    status      => $V{status},
-    error       => $V{error},
-    message     => $V{regex},
+# What each key=value argument takes, the same in every step that takes
+# it; a step that takes one its own way says so (chain=, count=).
+my %ARGS = (
+
+    # named after what they take
+    (map { $_ => $V{$_} } qw(ca client_cert error expect field ids if_match
+                             key names query size status)),
+
+    (map { $_ => $V{id} } qw(after id next)),
+    (map { $_ => $V{word} } qw(answer from remember same_as sni store to)),
+    (map { $_ => $V{path} } qw(api path)),
+    (map { $_ => $V{env} } qw(fifo https port)),
+    (map { $_ => $V{int} } qw(clients count uploads)),
+    (map { $_ => $V{uint} } qw(generation history limit overlap)),
+    (map { $_ => $V{text} } qw(key_type type)),
+    (map { $_ => $V{openssl_list} } qw(ciphers sigalgs)),
+
+    as            => _one_of('json', 'multipart', 'urlencoded'),
+    body          => $V{section},
+    certificate   => $V{files},
+    handshakes    => _one_of('on', 'off'),
+    host          => $V{ipv4},
+    if_none_match => _one_of('*'),
+    message       => $V{regex},
+    method        => _one_of('PUT', 'POST'),
+    served        => $V{cert_list},
+    sha256        => $V{cert_fixture},
+    source        => _one_of('self-signed', 'uploaded'),
+    tls           => _one_of('1.2', '1.3', 'any'),
+    workers       => _one_of('all'),
 );
 
-my %RESOURCE = (
-    api         => $V{path},
-    id          => $V{id},
-    https       => $V{env},
-    client_cert => $V{client_cert},
-);
 
-my %TLS = (
-    port        => $V{env},
-    sni         => $V{word},
-);
+# The key=value arguments a step takes: @$names, as %ARGS has them, and
+# %own, its own way.
+sub _keys {
+    my ($names, %own) = @_;
 
-my $TLS_VERSION = _one_of('1.2', '1.3', 'any');
+    return { (map { $_ => $ARGS{$_} // die "no argument \"$_\"\n" }
+                  @$names),
+             %own };
+}
+
+
+# Arguments several steps take: what an answer of the API must be; the
+# certificate a step is about, and the way to the API.
+my @ANSWER = qw(status error message);
+my @RESOURCE = qw(api id https client_cert);
+
 my $RECORD_SAME = ['record|same', _one_of('record', 'same')];
 
 
@@ -237,139 +264,85 @@ my $RECORD_SAME = ['record|same', _one_of('record', 'same')];
 # the key=value arguments it accepts, the bare flags, the keys it needs.
 my %STEPS = (
     handshake => {
-        keys => {
-            %TLS,
-            count   => $V{int},
-            tls     => $TLS_VERSION,
-            expect  => $V{expect},
-            chain   => $V{int},
-            served  => $V{cert_list},
-            path    => $V{path},
-            api     => $V{path},
-            workers => _one_of('all'),
-            host    => $V{ipv4},
-            sigalgs => $V{openssl_list},
-            ciphers => $V{openssl_list},
-        },
+        keys     => _keys([qw(count tls sni port expect served path api
+                              workers host sigalgs ciphers)],
+                          chain => $V{int}),
         required => ['expect'],
     },
     upload => {
-        pos  => [['FIXTURE', $V{upload_fixture}]],
-        keys => {
-            %ANSWER,
-            %RESOURCE,
-            as            => _one_of('json', 'multipart', 'urlencoded'),
-            method        => _one_of('PUT', 'POST'),
-            ca            => $V{ca},
-            key           => $V{key},
-            chain         => _one_of('crt', 'chain', 'reversed'),
-            certificate   => $V{files},
-            if_match      => $V{if_match},
-            if_none_match => _one_of('*'),
-            field         => $V{field},
-            key_type      => $V{text},
-            answer        => $V{word},
-            body          => $V{section},
-            type          => $V{text},
-        },
+        pos   => [['FIXTURE', $V{upload_fixture}]],
+        keys  => _keys([@ANSWER, @RESOURCE,
+                        qw(as method ca key certificate if_match
+                           if_none_match field key_type answer body type)],
+                       chain => _one_of('crt', 'chain', 'reversed')),
         flags => ['dry_run', 'refused'],
     },
     get => {
-        keys => {
-            %ANSWER,
-            %RESOURCE,
-            source     => _one_of('self-signed', 'uploaded'),
-            sha256     => $V{cert_fixture},
-            generation => $V{uint},
-            names      => $V{names},
-            key_type   => $V{text},
-            chain      => $V{cert_list},
-            remember   => $V{word},
-            same_as    => $V{word},
-        },
+        keys => _keys([@ANSWER, @RESOURCE,
+                       qw(source sha256 generation names key_type remember
+                          same_as)],
+                      chain => $V{cert_list}),
     },
     list => {
-        keys => {
-            %ANSWER,
-            limit      => $V{uint},
-            after      => $V{id},
-            query      => $V{query},
-            ids        => $V{ids},
-            next       => $V{id},
-            generation => $V{uint},
-            count      => $V{uint},
-            api        => $V{path},
-        },
+        keys  => _keys([@ANSWER, qw(limit after query ids next generation
+                                    api)],
+                       count => $V{uint}),
         flags => ['all', 'detail'],
     },
     delete => {
-        keys  => { %ANSWER, %RESOURCE, if_match => $V{if_match} },
+        keys  => _keys([@ANSWER, @RESOURCE, 'if_match']),
         flags => ['refused'],
     },
     pids => {
         pos => [$RECORD_SAME],
     },
     reload => {
-        keys => { from => $V{word}, to => $V{word} },
+        keys => _keys([qw(from to)]),
     },
     open => {
         pos  => [['NAME', $V{word}]],
-        keys => { %TLS, tls => $TLS_VERSION, path => $V{path} },
+        keys => _keys([qw(port sni tls path)]),
     },
     reuse => {
         pos  => [['NAME', $V{word}]],
-        keys => { path => $V{path} },
+        keys => _keys(['path']),
     },
     store => {
-        pos  => [['DIR', $V{word}]],
-        keys => {
-            generation => $V{uint},
-            source     => _one_of('self-signed', 'uploaded'),
-            sha256     => $V{cert_fixture},
-            api        => $V{path},
-            id         => $V{id},
-            history    => $V{uint},
-        },
+        pos   => [['DIR', $V{word}]],
+        keys  => _keys([qw(generation source sha256 api id history)]),
         flags => ['absent'],
     },
     generation => {
         pos  => [['N', $V{uint}]],
-        keys => { api => $V{path} },
+        keys => _keys(['api']),
     },
     snapshot => {
         pos   => [$RECORD_SAME],
-        keys  => { %TLS, store => $V{word}, api => $V{path}, id => $V{id} },
+        keys  => _keys([qw(store api port sni id)]),
         flags => ['no_folder_mtime', 'list'],
     },
     request => {
         pos => [['N', $V{int}]],
     },
     upgrade => {
-        keys => { api => $V{path} },
+        keys => _keys(['api']),
     },
     storefs => {
         pos  => [['mount|fill|readonly|writable|umount',
                   _one_of('mount', 'fill', 'readonly', 'writable',
                           'umount')],
                  ['DIR', $V{word}]],
-        keys => { size => $V{size} },
+        keys => _keys(['size']),
     },
     stall => {
         pos      => [['FIXTURE', $V{upload_fixture}]],
-        keys     => { %TLS, fifo => $V{env}, count => $V{int} },
+        keys     => _keys([qw(fifo count port sni)]),
         required => ['fifo'],
         flags    => ['gone'],
     },
     concurrent => {
-        keys => {
-            %TLS,
-            uploads    => $V{int},
-            clients    => $V{int},
-            handshakes => _one_of('on', 'off'),
-            overlap    => $V{uint},
-            store      => $V{word},
-            api        => $V{path},
-        },
+        keys => _keys([qw(uploads clients handshakes overlap store port sni
+                          api)]),
     },
 );
 
