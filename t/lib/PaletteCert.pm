@@ -9,6 +9,7 @@ package PaletteCert;
 # stores are made ready and a crash is made to fail it; after its
 # requests, a block's "--- steps" run against the running nginx (real TLS
 # handshakes, real uploads to the API) and its "--- nginx_t" is tested.
+# It also writes the configuration most test files share (zone_config()).
 #
 # The rest lives in modules by concern, under PaletteCert/:
 #
