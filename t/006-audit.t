@@ -8,31 +8,14 @@ use PaletteCert;
 
 no_shuffle();
 
-my %defaults;
+PaletteCert::defaults(
+    PaletteCert::zone_config('console:1m names=console.example.com'));
 
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone console:1m names=console.example.com;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
-_EOC_
-
-PaletteCert::defaults(%defaults);
-
+# The request "PUT /cert" of an upload of a fixture, in JSON.
 sub json_upload {
     my ($name) = @_;
 
-    require JSON::PP;
-
-    return "PUT /cert\n" . JSON::PP->new->canonical->encode({
-        certificate => PaletteCert::fixture("$name.chain.pem"),
-        key => PaletteCert::fixture("$name.key"),
-        ca => PaletteCert::fixture('ca.pem'),
-    });
+    return "PUT /cert\n" . PaletteCert::Body::upload_json($name);
 }
 
 run_tests();

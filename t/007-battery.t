@@ -12,30 +12,19 @@ use PaletteCert;
 no_shuffle();
 
 # Every block starts from the self-signed default, with a store of its own.
-my $zone = <<'_EOC_';
-    palette_cert_zone console:1m %s store=$TEST_NGINX_STORE_DIR/battery;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
-_EOC_
+PaletteCert::defaults(
+    http_config  => zone('names=console.example.com,127.0.0.1,::1'),
+    config       => PaletteCert::api_config('console'),
+    fresh_store  => '',
+    no_error_log => "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n",
+);
 
 # the http{} part with these palette_cert_zone parameters
 sub zone {
     my ($params) = @_;
 
-    return sprintf $zone, $params;
+    return PaletteCert::zone_server("console:1m $params", store => 'battery');
 }
-
-PaletteCert::defaults(
-    http_config  => zone('names=console.example.com,127.0.0.1,::1'),
-    config       => "    location = /cert { palette_cert_api console; }\n",
-    fresh_store  => '',
-    no_error_log => "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n",
-);
 
 # the fixture files, one after the other
 sub pem {
@@ -44,18 +33,7 @@ sub pem {
 
 # a JSON object of these members, in this order
 sub json {
-    my (@members) = @_;
-
-    require JSON::PP;
-
-    my $js = JSON::PP->new->allow_nonref;
-    my @out;
-
-    while (my ($name, $value) = splice @members, 0, 2) {
-        push @out, $js->encode($name) . ': ' . $js->encode($value);
-    }
-
-    return '{' . join(', ', @out) . '}';
+    return PaletteCert::Body::json_body(@_);
 }
 
 # the three fields of a good upload of leaf-a, as name => text, in this
@@ -63,10 +41,7 @@ sub json {
 sub good {
     my (%with) = @_;
 
-    my %f = (certificate => pem('leaf-a.chain.pem'),
-             key => pem('leaf-a.key'),
-             ca => pem('ca.pem'),
-             %with);
+    my %f = (PaletteCert::Body::upload_fields('leaf-a'), %with);
 
     return map { $_ => $f{$_} } qw(certificate key ca);
 }
@@ -80,56 +55,21 @@ sub parts {
     my @parts;
 
     while (my ($name, $value) = splice @f, 0, 2) {
-        push @parts, [$name, $value, $files ? "$name.pem" : undef];
+        push @parts, [$name, $value,
+                      $files ? ("$name.pem", 'application/x-pem-file') : ()];
     }
 
     return @parts;
 }
 
-# a multipart/form-data body: each part [name, content, filename]
+# a multipart/form-data body: each part [name, content, filename, type]
 sub multipart {
-    my ($boundary, @parts) = @_;
-
-    my $body = '';
-
-    for my $part (@parts) {
-        my ($name, $content, $filename) = @$part;
-
-        $body .= "--$boundary\r\n"
-                 . qq{Content-Disposition: form-data; name="$name"};
-
-        if (defined $filename) {
-            $body .= qq{; filename="$filename"\r\n}
-                     . "Content-Type: application/x-pem-file";
-        }
-
-        $body .= "\r\n\r\n$content\r\n";
-    }
-
-    return $body . "--$boundary--\r\n";
-}
-
-# as browsers encode application/x-www-form-urlencoded values
-sub urlencode {
-    my ($s) = @_;
-
-    $s =~ s/([^A-Za-z0-9*\-._ ])/sprintf('%%%02X', ord $1)/ge;
-    $s =~ tr/ /+/;
-
-    return $s;
+    return PaletteCert::Body::multipart_body(@_);
 }
 
 # an application/x-www-form-urlencoded body of these fields, in this order
 sub form {
-    my (@fields) = @_;
-
-    my @out;
-
-    while (my ($name, $value) = splice @fields, 0, 2) {
-        push @out, urlencode($name) . '=' . urlencode($value);
-    }
-
-    return join '&', @out;
+    return PaletteCert::Body::form_body(@_);
 }
 
 # a PEM block cut short: its BEGIN line, $n lines of it and its END line

@@ -9,20 +9,10 @@ use PaletteCert;
 
 no_shuffle();
 
-my $zone = <<'_EOC_';
-    palette_cert_zone console:1m names=console.example.com,127.0.0.1,::1 store=$TEST_NGINX_STORE_DIR/dry;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
-_EOC_
-
 PaletteCert::defaults(
-    http_config  => $zone,
-    config       => "    location = /cert { palette_cert_api console; }\n",
+    PaletteCert::zone_config(
+        'console:1m names=console.example.com,127.0.0.1,::1',
+        store => 'dry'),
     fresh_store  => '',
     no_error_log => "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n",
 );
@@ -73,26 +63,14 @@ sub dry_and_real {
 
 # a multipart/form-data body: each part [name, content]
 sub multipart {
-    my ($boundary, @parts) = @_;
-
-    my $body = '';
-
-    for my $part (@parts) {
-        my ($name, $content) = @$part;
-
-        $body .= "--$boundary\r\n"
-                 . qq{Content-Disposition: form-data; name="$name"}
-                 . "\r\n\r\n$content\r\n";
-    }
-
-    return $body . "--$boundary--\r\n";
+    return PaletteCert::Body::multipart_body(@_);
 }
 
-# the three fields of a good upload of leaf-a
+# the three fields of a good upload of leaf-a, as multipart parts
 sub good {
-    return (['certificate', PaletteCert::fixture('leaf-a.chain.pem')],
-            ['key', PaletteCert::fixture('leaf-a.key')],
-            ['ca', PaletteCert::fixture('ca.pem')]);
+    my %f = PaletteCert::Body::upload_fields('leaf-a');
+
+    return map { [$_, $f{$_}] } qw(certificate key ca);
 }
 
 run_tests();

@@ -16,24 +16,10 @@ master_on();
 workers(2);
 no_shuffle();
 
-my %defaults;
-
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/failing;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
-_EOC_
-
-$defaults{config} = <<'_EOC_';
-    location = /cert { palette_cert_api console; }
-_EOC_
-
-PaletteCert::defaults(%defaults);
+PaletteCert::defaults(
+    PaletteCert::zone_config('console:1m names=console.example.com',
+                             store => 'failing'),
+);
 
 # The store folder as the error log names it.
 sub store_re {

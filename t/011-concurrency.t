@@ -13,31 +13,11 @@ master_on();
 workers(4);
 no_shuffle();
 
-my %defaults;
-
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/concurrency;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl reuseport;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "$pid\n"; }
-    }
-_EOC_
-
-$defaults{config} = <<'_EOC_';
-    location = /cert { palette_cert_api console; }
-_EOC_
-
-$defaults{no_error_log} = <<'_EOC_';
-[error]
-[alert]
-[crit]
-exited on signal
-_EOC_
-
-PaletteCert::defaults(%defaults);
+PaletteCert::defaults(
+    PaletteCert::zone_config('console:1m names=console.example.com',
+                             store => 'concurrency', reuseport => 1),
+    no_error_log => "[error]\n[alert]\n[crit]\nexited on signal\n",
+);
 
 run_tests();
 

@@ -6,74 +6,119 @@
 #
 # Every refused request is followed by "snapshot same": GET's answer, the
 # certificate a TLS handshake is given and every file of the store are
-# what they were.  In the blocks that refuse, the API is also reachable,
-# for those checks only, at /cert, a location without access control that
-# the refused requests do not use.
+# what they were.  The API is reachable, for those checks, at /cert, a
+# location without access control; with "--- guard", also at
+# /palette/cert, behind the directives that section holds, where the
+# requests under test go.  A password file, palette.htpasswd, is there
+# for auth_basic (alice's password is "wonderland"), and /auth, with
+# /check behind it, for auth_request: a stand-in authorization service
+# that wants the token "s3cret" in X-Admin-Token.
 
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
 use PaletteCert;
+use PaletteCert::Body qw(form_body upload_fields);
+use PaletteCert::Check qw(sha);
 
 no_shuffle();
 
-my $zone = <<'_EOC_';
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access;
+my $API = PaletteCert::api_config('console');
+
+my $GUARDED = <<'_EOC_';
+
+    location = /palette/cert {
+%s
+        palette_cert_api console;
+    }
+
+    location = /auth {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/check;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+    }
+
+    location = /check {
+        if ($http_x_admin_token != "s3cret") {
+            return 401;
+        }
+
+        return 204;
+    }
+_EOC_
+
+# An admin listener on $TEST_NGINX_TLS_PORT2 that requires a client
+# certificate of the test CA, with the API at /palette/cert.
+my $ADMIN_LISTENER = <<'_EOC_';
+
     server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT2 ssl;
         ssl_protocols TLSv1.2 TLSv1.3;
         palette_cert console;
-        location / { return 200 "tls ok\n"; }
+
+        ssl_verify_client on;
+        ssl_client_certificate $TEST_NGINX_CERT_DIR/ca.pem;
+
+        location = /palette/cert {
+            palette_cert_api console;
+        }
     }
 _EOC_
 
 PaletteCert::defaults(
-    http_config => $zone,
-    fresh_store => '',
+    http_config  => zone(),
+    config       => $API,
+    fresh_store  => '',
+    no_error_log => "[error]\n[alert]\n",
+    user_files   => <<'_EOF_',
+>>> palette.htpasswd
+alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+_EOF_
 );
 
-# An upload of FIXTURE (its chain, key and the test CA) as the request
+Test::Nginx::Socket::add_block_preprocessor(sub {
+    my ($block) = @_;
+
+    my $guard = eval { $block->guard };
+
+    if (defined $guard) {
+        $guard =~ s/^(?=.)/        /mg;
+        $block->set_value('config', $API . sprintf $GUARDED, $guard);
+    }
+
+    return $block;
+});
+
+# The http{} part: the zone, with these parameters too, and its server.
+sub zone {
+    my ($params) = @_;
+
+    return PaletteCert::zone_server('console:1m names=console.example.com'
+                                    . ($params // ''), store => 'access');
+}
+
+# ... and the admin listener.
+sub with_admin_listener {
+    return zone() . $ADMIN_LISTENER;
+}
+
+# An upload of FIXTURE (its chain, its key and the test CA) as the request
 # "METHOD PATH", in JSON or as an HTML form would post it.
 
 sub upload_json {
     my ($request, $fixture) = @_;
 
-    require JSON::PP;
-
-    return "$request\n" . JSON::PP->new->canonical->encode({
-        certificate => PaletteCert::fixture("$fixture.chain.pem"),
-        key => PaletteCert::fixture("$fixture.key"),
-        ca => PaletteCert::fixture('ca.pem'),
-    });
+    return "$request\n" . PaletteCert::Body::upload_json($fixture);
 }
 
 sub upload_form {
     my ($request, $fixture) = @_;
 
-    my %fields = (
-        certificate => PaletteCert::fixture("$fixture.chain.pem"),
-        key => PaletteCert::fixture("$fixture.key"),
-        ca => PaletteCert::fixture('ca.pem'),
-    );
-
-    my @pairs;
-
-    for my $name (qw(certificate key ca)) {
-        (my $value = $fields{$name})
-            =~ s/([^A-Za-z0-9*\-._ ])/sprintf('%%%02X', ord $1)/ge;
-        $value =~ tr/ /+/;
-        push @pairs, "$name=$value";
-    }
-
-    return "$request\n" . join('&', @pairs);
+    return "$request\n" . form_body(upload_fields($fixture));
 }
 
 sub sha256_of {
-    my ($fixture) = @_;
-
-    (my $sha = PaletteCert::fixture("$fixture.sha256")) =~ s/\s+//g;
-
-    return $sha;
+    return sha(@_);
 }
 
 run_tests();
@@ -81,15 +126,9 @@ run_tests();
 __DATA__
 
 === TEST 1: allow/deny: an upload and a DELETE from an address that is not allowed get 403 and change nothing
---- config
-    location = /cert { palette_cert_api console; }
-
-    location = /palette/cert {
-        allow 127.0.0.2;
-        deny all;
-
-        palette_cert_api console;
-    }
+--- guard
+allow 127.0.0.2;
+deny all;
 --- request eval
 ["GET /cert",
  main::upload_form("POST /palette/cert", "leaf-b"),
@@ -116,13 +155,9 @@ snapshot same
 
 
 === TEST 2: allow/deny: an upload and a DELETE from an allowed address are applied
---- config
-    location = /palette/cert {
-        allow 127.0.0.1;
-        deny all;
-
-        palette_cert_api console;
-    }
+--- guard
+allow 127.0.0.1;
+deny all;
 --- request
 GET /palette/cert
 --- steps
@@ -131,25 +166,13 @@ handshake count=5 expect=leaf-a
 store access sha256=leaf-a api=/palette/cert
 delete api=/palette/cert
 handshake count=5 expect=self-signed
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 3: auth_basic: an upload and a DELETE without credentials get 401 and change nothing
---- config
-    location = /cert { palette_cert_api console; }
-
-    location = /palette/cert {
-        auth_basic "certificates";
-        auth_basic_user_file ../html/palette.htpasswd;
-
-        palette_cert_api console;
-    }
---- user_files
->>> palette.htpasswd
-alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- guard
+auth_basic "certificates";
+auth_basic_user_file ../html/palette.htpasswd;
 --- request eval
 ["GET /cert",
  main::upload_json("PUT /palette/cert", "leaf-b"),
@@ -177,18 +200,9 @@ snapshot same
 
 
 === TEST 4: auth_basic: a wrong password or an unknown user gets 401 and changes nothing
---- config
-    location = /cert { palette_cert_api console; }
-
-    location = /palette/cert {
-        auth_basic "certificates";
-        auth_basic_user_file ../html/palette.htpasswd;
-
-        palette_cert_api console;
-    }
---- user_files
->>> palette.htpasswd
-alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- guard
+auth_basic "certificates";
+auth_basic_user_file ../html/palette.htpasswd;
 --- request eval
 ["GET /cert",
  main::upload_json("PUT /palette/cert", "leaf-b"),
@@ -213,16 +227,9 @@ snapshot same
 
 
 === TEST 5: auth_basic: an upload with the right password is applied, and its audit line names the user
---- config
-    location = /palette/cert {
-        auth_basic "certificates";
-        auth_basic_user_file ../html/palette.htpasswd;
-
-        palette_cert_api console;
-    }
---- user_files
->>> palette.htpasswd
-alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- guard
+auth_basic "certificates";
+auth_basic_user_file ../html/palette.htpasswd;
 --- request eval
 main::upload_json("PUT /palette/cert", "leaf-a")
 --- more_headers
@@ -236,23 +243,13 @@ handshake count=5 expect=leaf-a
 --- error_log eval
 my $sha = main::sha256_of('leaf-a');
 qr/\[notice\] .*palette_cert zone "console" uploaded: generation 2, sha256 $sha, subject "CN=console.example.com", not_after [^,]+, user "alice", client: 127\.0\.0\.1, /
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 6: auth_basic: a DELETE with the right password is applied, and its audit line names the user
---- config
-    location = /palette/cert {
-        auth_basic "certificates";
-        auth_basic_user_file ../html/palette.htpasswd;
-
-        palette_cert_api console;
-    }
---- user_files
->>> palette.htpasswd
-alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- guard
+auth_basic "certificates";
+auth_basic_user_file ../html/palette.htpasswd;
 --- request
 DELETE /palette/cert
 --- more_headers
@@ -264,37 +261,12 @@ Authorization: Basic YWxpY2U6d29uZGVybGFuZA==
 handshake count=5 expect=self-signed
 --- error_log eval
 qr/\[notice\] .*palette_cert zone "console" reset to the self-signed default: generation 2, sha256 [0-9a-f]{64}, subject "CN=console.example.com", not_after [^,]+, user "alice", client: 127\.0\.0\.1, /
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 7: auth_request: an upload and a DELETE without the token, or with a wrong one, get 401 and change nothing
---- config
-    location = /cert { palette_cert_api console; }
-
-    location = /palette/cert {
-        auth_request /auth;
-
-        palette_cert_api console;
-    }
-
-    location = /auth {
-        internal;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/check;
-        proxy_pass_request_body off;
-        proxy_set_header Content-Length "";
-    }
-
-    # the authorization service: a stand-in that wants one token
-    location = /check {
-        if ($http_x_admin_token != "s3cret") {
-            return 401;
-        }
-
-        return 204;
-    }
+--- guard
+auth_request /auth;
 --- request eval
 ["GET /cert",
  main::upload_json("PUT /palette/cert", "leaf-b"),
@@ -314,35 +286,12 @@ upload leaf-a
 snapshot record store=access
 request 5
 snapshot same
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 8: auth_request: with the token, the upload's body still reaches the API and a DELETE is applied
---- config
-    location = /palette/cert {
-        auth_request /auth;
-
-        palette_cert_api console;
-    }
-
-    location = /auth {
-        internal;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/check;
-        proxy_pass_request_body off;
-        proxy_set_header Content-Length "";
-    }
-
-    # the authorization service: a stand-in that wants one token
-    location = /check {
-        if ($http_x_admin_token != "s3cret") {
-            return 401;
-        }
-
-        return 204;
-    }
+--- guard
+auth_request /auth;
 --- request eval
 [main::upload_json("PUT /palette/cert", "leaf-a"),
  main::upload_form("POST /palette/cert", "leaf-b"),
@@ -363,30 +312,18 @@ request 2
 handshake count=5 expect=leaf-b
 request 3
 handshake count=5 expect=self-signed
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 9: satisfy any: a client neither allowed by address nor authenticated gets 401 and changes nothing
---- config
-    location = /cert { palette_cert_api console; }
+--- guard
+satisfy any;
 
-    location = /palette/cert {
-        satisfy any;
+allow 127.0.0.2;
+deny all;
 
-        allow 127.0.0.2;
-        deny all;
-
-        auth_basic "certificates";
-        auth_basic_user_file ../html/palette.htpasswd;
-
-        palette_cert_api console;
-    }
---- user_files
->>> palette.htpasswd
-alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+auth_basic "certificates";
+auth_basic_user_file ../html/palette.htpasswd;
 --- request eval
 ["GET /cert",
  main::upload_json("PUT /palette/cert", "leaf-b"),
@@ -409,21 +346,14 @@ snapshot same
 
 
 === TEST 10: satisfy any: a user with the right password is accepted from outside the allowed addresses
---- config
-    location = /palette/cert {
-        satisfy any;
+--- guard
+satisfy any;
 
-        allow 127.0.0.2;
-        deny all;
+allow 127.0.0.2;
+deny all;
 
-        auth_basic "certificates";
-        auth_basic_user_file ../html/palette.htpasswd;
-
-        palette_cert_api console;
-    }
---- user_files
->>> palette.htpasswd
-alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+auth_basic "certificates";
+auth_basic_user_file ../html/palette.htpasswd;
 --- request eval
 main::upload_json("PUT /palette/cert", "leaf-a")
 --- more_headers
@@ -436,28 +366,18 @@ Authorization: Basic YWxpY2U6d29uZGVybGFuZA==
 handshake count=5 expect=leaf-a
 --- error_log
 user "alice", client: 127.0.0.1
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 11: satisfy any: an allowed address needs no password
---- config
-    location = /palette/cert {
-        satisfy any;
+--- guard
+satisfy any;
 
-        allow 127.0.0.1;
-        deny all;
+allow 127.0.0.1;
+deny all;
 
-        auth_basic "certificates";
-        auth_basic_user_file ../html/palette.htpasswd;
-
-        palette_cert_api console;
-    }
---- user_files
->>> palette.htpasswd
-alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+auth_basic "certificates";
+auth_basic_user_file ../html/palette.htpasswd;
 --- request eval
 main::upload_json("PUT /palette/cert", "leaf-a")
 --- more_headers
@@ -467,37 +387,12 @@ Content-Type: application/json
 "generation":2,"source":"uploaded"
 --- steps
 handshake count=5 expect=leaf-a
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 12: client-certificate listener: a client without a certificate gets 400 and changes nothing
---- http_config
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT2 ssl;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-
-        ssl_verify_client on;
-        ssl_client_certificate $TEST_NGINX_CERT_DIR/ca.pem;
-
-        location = /palette/cert {
-            palette_cert_api console;
-        }
-    }
---- config
-    location = /cert { palette_cert_api console; }
+--- http_config eval
+main::with_admin_listener()
 --- request
 GET /cert
 --- steps
@@ -514,30 +409,8 @@ snapshot same
 
 
 === TEST 13: client-certificate listener: a certificate from another CA gets 400 and changes nothing
---- http_config
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT2 ssl;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-
-        ssl_verify_client on;
-        ssl_client_certificate $TEST_NGINX_CERT_DIR/ca.pem;
-
-        location = /palette/cert {
-            palette_cert_api console;
-        }
-    }
---- config
-    location = /cert { palette_cert_api console; }
+--- http_config eval
+main::with_admin_listener()
 --- request
 GET /cert
 --- steps
@@ -554,30 +427,8 @@ snapshot same
 
 
 === TEST 14: client-certificate listener: an admin's certificate is accepted, for GET, an upload and a DELETE, and the audit lines name it
---- http_config
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT2 ssl;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-
-        ssl_verify_client on;
-        ssl_client_certificate $TEST_NGINX_CERT_DIR/ca.pem;
-
-        location = /palette/cert {
-            palette_cert_api console;
-        }
-    }
---- config
-    location = /cert { palette_cert_api console; }
+--- http_config eval
+main::with_admin_listener()
 --- request
 GET /cert
 --- steps
@@ -592,15 +443,10 @@ handshake count=5 expect=self-signed
 qr/\[notice\] .*palette_cert zone "console" uploaded: generation 2, .*, client certificate "CN=Palette Admin", client: 127\.0\.0\.1, /,
 qr/\[notice\] .*palette_cert zone "console" reset to the self-signed default: generation 3, .*, client certificate "CN=Palette Admin", client: 127\.0\.0\.1, /,
 ]
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 15: a cross-site HTML form post with valid fields gets 403 cross_origin and changes nothing
---- config
-    location = /cert { palette_cert_api console; }
 --- request eval
 ["GET /cert",
  main::upload_form("POST /cert", "leaf-b")]
@@ -617,15 +463,10 @@ upload leaf-a
 snapshot record store=access
 request 2
 snapshot same
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 16: a DELETE with a foreign Origin alone gets 403 cross_origin and changes nothing
---- config
-    location = /cert { palette_cert_api console; }
 --- request eval
 ["GET /cert",
  "DELETE /cert"]
@@ -642,15 +483,10 @@ upload leaf-a
 snapshot record store=access
 request 2
 snapshot same
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 17: an Origin with the endpoint's host but another scheme or another port is foreign
---- config
-    location = /cert { palette_cert_api console; }
 --- request eval
 ["GET /cert",
  main::upload_json("PUT /cert", "leaf-b"),
@@ -668,15 +504,10 @@ upload leaf-a
 snapshot record store=access
 request 4
 snapshot same
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 18: a change from the endpoint's own pages is accepted, whether the browser sends Origin or Sec-Fetch-Site: same-origin
---- config
-    location = /cert { palette_cert_api console; }
 --- request eval
 [main::upload_json("PUT /cert", "leaf-a"),
  main::upload_form("POST /cert", "leaf-b"),
@@ -694,15 +525,10 @@ snapshot same
  '"generation":3,"source":"uploaded"',
  '"generation":4,"source":"uploaded"',
  '"generation":5,"source":"self-signed"']
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 19: Sec-Fetch-Site: same-origin vouches for a change whose Origin a proxy in front made look foreign, and anything but same-origin is refused
---- config
-    location = /cert { palette_cert_api console; }
 --- request eval
 [main::upload_json("PUT /cert", "leaf-a"),
  main::upload_json("PUT /cert", "leaf-b"),
@@ -726,25 +552,13 @@ snapshot record store=access
 request 4
 snapshot same
 handshake count=5 expect=leaf-a
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 20: a browser's cross-site post is refused even when it carries the admin's credentials
---- config
-    location = /cert { palette_cert_api console; }
-
-    location = /palette/cert {
-        auth_basic "certificates";
-        auth_basic_user_file ../html/palette.htpasswd;
-
-        palette_cert_api console;
-    }
---- user_files
->>> palette.htpasswd
-alice:$6$palette1$ai/JFOgZPol.6vfJcu.KNhtCpb5vSZqQnoGiQfDOixF2YF5G0ZhOb7Ogt3Zs7k/GpHzvnCy2p5jNXtyyL6tNR1
+--- guard
+auth_basic "certificates";
+auth_basic_user_file ../html/palette.htpasswd;
 --- request eval
 ["GET /cert",
  main::upload_form("POST /palette/cert", "leaf-b")]
@@ -761,24 +575,12 @@ upload leaf-a
 snapshot record store=access
 request 2
 snapshot same
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 21: trust=: an upload chained to a CA of the sender's making is chain_untrusted, even with that CA in ca, and changes nothing
---- http_config
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access trust=$TEST_NGINX_CERT_DIR/ca.pem;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
---- config
-    location = /cert { palette_cert_api console; }
+--- http_config eval
+main::zone(' trust=$TEST_NGINX_CERT_DIR/ca.pem')
 --- request
 GET /cert
 --- steps
@@ -794,24 +596,12 @@ upload other-leaf ca=none error=chain_incomplete
 snapshot same
 upload other-leaf ca=other-root-ca dry_run error=chain_untrusted
 snapshot same
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 22: trust=: a chain to the pinned CA is accepted without a ca field
---- http_config
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access trust=$TEST_NGINX_CERT_DIR/ca.pem;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
---- config
-    location = /cert { palette_cert_api console; }
+--- http_config eval
+main::zone(' trust=$TEST_NGINX_CERT_DIR/ca.pem')
 --- request
 GET /cert
 --- steps
@@ -820,29 +610,12 @@ handshake count=5 expect=leaf-a served=leaf-a+int-ca
 upload leaf-deep ca=none as=multipart
 handshake count=5 expect=leaf-deep served=leaf-deep+int2+int-ca
 store access sha256=leaf-deep
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 23: without trust=, the same upload with its own CA in ca is accepted: the refusal above is trust='s doing
---- config
-    location = /cert { palette_cert_api console; }
---- http_config
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/access;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
 --- request
 GET /cert
 --- steps
 upload other-leaf ca=other-root-ca
 handshake count=5 expect=other-leaf
---- no_error_log
-[error]
-[alert]

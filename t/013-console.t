@@ -10,24 +10,8 @@ use File::Spec ();
 
 no_shuffle();
 
-my %defaults;
-
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone console:1m names=console.example.com,127.0.0.1,::1;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
-_EOC_
-
-$defaults{config} = <<'_EOC_';
-    location = /cert { palette_cert_api console; }
-_EOC_
-
-PaletteCert::defaults(%defaults);
+PaletteCert::defaults(PaletteCert::zone_config(
+    'console:1m names=console.example.com,127.0.0.1,::1'));
 
 # What a browser sends when it opens a page.
 our $BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,'
@@ -69,16 +53,9 @@ sub csp {
            . "base-uri 'none'; frame-ancestors 'none'";
 }
 
+# An upload of a fixture as a JSON body.
 sub json_body {
-    my ($name) = @_;
-
-    require JSON::PP;
-
-    return JSON::PP->new->canonical->encode({
-        certificate => PaletteCert::fixture("$name.chain.pem"),
-        key => PaletteCert::fixture("$name.key"),
-        ca => PaletteCert::fixture('ca.pem'),
-    });
+    return PaletteCert::Body::upload_json(@_);
 }
 
 run_tests();

@@ -14,24 +14,15 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
 use PaletteCert;
+use PaletteCert::Check qw(sha);
 
 no_shuffle();
 
 # Every block starts from the self-signed default, with a store of its own.
-my $zone = <<'_EOC_';
-    palette_cert_zone console:1m names=console.example.com,127.0.0.1,::1 store=$TEST_NGINX_STORE_DIR/review;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
-_EOC_
-
 PaletteCert::defaults(
-    http_config  => $zone,
-    config       => "    location = /cert { palette_cert_api console; }\n",
+    PaletteCert::zone_config(
+        'console:1m names=console.example.com,127.0.0.1,::1',
+        store => 'review'),
     fresh_store  => '',
     no_error_log => "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n",
 );
@@ -39,15 +30,6 @@ PaletteCert::defaults(
 # the fixture files, one after the other
 sub pem {
     return join '', map { PaletteCert::fixture($_) } @_;
-}
-
-# the SHA-256 of a fixture certificate
-sub sha {
-    my ($name) = @_;
-
-    (my $sha = PaletteCert::fixture("$name.sha256")) =~ s/\s+//g;
-
-    return $sha;
 }
 
 # a JSON upload of leaf-a with these certificate files and this CA

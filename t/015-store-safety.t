@@ -6,6 +6,9 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
 use PaletteCert;
+use PaletteCert::Body qw(upload_json);
+use PaletteCert::Nginx qw(pid_in worker_pids);
+use PaletteCert::Util qw(wait_for);
 
 use IO::Socket::INET;
 use JSON::PP qw(decode_json);
@@ -15,24 +18,9 @@ master_on();
 workers(2);
 no_shuffle();
 
-my %defaults;
-
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/safety;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl reuseport;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "$pid\n"; }
-    }
-_EOC_
-
-$defaults{config} = <<'_EOC_';
-    location = /cert { palette_cert_api console; }
-_EOC_
-
-PaletteCert::defaults(%defaults);
+PaletteCert::defaults(
+    PaletteCert::zone_config('console:1m names=console.example.com',
+                             store => 'safety', reuseport => 1));
 
 # "--- plant": links planted in the store before the block's nginx starts
 # (the nginx of the block before no longer writes), one action a line,
@@ -116,29 +104,14 @@ sub plant {
 # serve from then on, or it is refused with 503 "reloading" and
 # Retry-After, and nothing changed; never 200 and not served.
 
-sub api_port {
-    return defined &Test::Nginx::Socket::server_port_for_client
-           ? Test::Nginx::Socket::server_port_for_client()
-           : Test::Nginx::Socket::server_port();
-}
-
-sub upload_body {
-    my ($fixture) = @_;
-
-    return JSON::PP->new->canonical->encode({
-        certificate => PaletteCert::fixture("$fixture.chain.pem"),
-        key         => PaletteCert::fixture("$fixture.key"),
-        ca          => PaletteCert::fixture('ca.pem'),
-    });
-}
-
 # One HTTP/1.1 exchange on a connection of its own; $pause, when given,
 # runs after half the body was sent.  Returns (status, headers, JSON).
 sub exchange {
     my ($method, $body, $pause) = @_;
 
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                     PeerPort => api_port(), Timeout => 10)
+                                     PeerPort => PaletteCert::_api_port(),
+                                     Timeout => 10)
         or return (0, '', {});
 
     my $half = int(length($body) / 2);
@@ -182,44 +155,6 @@ sub store_current {
     return -d store_path("safety/$link") ? $link : "$link (missing)";
 }
 
-sub pid_in {
-    my ($file) = @_;
-
-    open my $in, '<', $file or return undef;
-    my $pid = <$in> // '';
-    close $in;
-
-    return $pid =~ /^(\d+)/ ? $1 : undef;
-}
-
-sub workers_of {
-    my ($master) = @_;
-
-    my @pids;
-
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $in, '<', $stat or next;
-        my $line = <$in> // '';
-        close $in;
-        push @pids, $1 if $line =~ /^(\d+) .*?\) \S+ (\d+)/ && $2 == $master;
-    }
-
-    return @pids;
-}
-
-sub wait_for {
-    my ($cond) = @_;
-
-    my $deadline = Time::HiRes::time() + 10;
-
-    while (Time::HiRes::time() < $deadline) {
-        return 1 if $cond->();
-        Time::HiRes::sleep(0.05);
-    }
-
-    return $cond->();
-}
-
 # A 200 must be live for whoever serves next; a 503 must change nothing.
 sub check_answer {
     my ($name, $fixture, $status, $head, $j, $before, $link) = @_;
@@ -260,7 +195,7 @@ sub straddle_reload {
     my $before = current();
     my $link = store_current();
 
-    my ($status, $head, $j) = exchange('PUT', upload_body('leaf-b'), sub {
+    my ($status, $head, $j) = exchange('PUT', upload_json('leaf-b'), sub {
         Time::HiRes::sleep(0.3);
         PaletteCert::run_steps("$name - meanwhile",
                                "reload from=console:1m to=console:2m");
@@ -324,7 +259,7 @@ sub straddle_upgrade {
 
     my $pidfile = Test::Nginx::Socket::server_root() . '/logs/nginx.pid';
     my $old = pid_in($pidfile);
-    my @old_workers = workers_of($old);
+    my @old_workers = worker_pids($old);
     my $before = current();
     my $link = store_current();
     my $new;
@@ -333,10 +268,7 @@ sub straddle_upgrade {
 
     my $up = wait_for(sub {
         $new = pid_in($pidfile);
-        return defined $new && $new != $old
-               && grep { /worker process/ } map {
-                      open my $c, '<', "/proc/$_/cmdline"; <$c> // ''
-                  } workers_of($new);
+        return defined $new && $new != $old && worker_pids($new);
     });
 
     Test::More::ok($up, "$name - a new master and its workers run");
@@ -346,7 +278,7 @@ sub straddle_upgrade {
 
     for my $i (1 .. 6) {
         my $fixture = $i % 2 ? 'leaf-a' : 'leaf-b';
-        my ($status, $head, $j) = exchange('PUT', upload_body($fixture));
+        my ($status, $head, $j) = exchange('PUT', upload_json($fixture));
         check_answer("$name - upload $i while both run", $fixture, $status,
                      $head, $j, $before, $link);
         $before = current() if $status == 200;

@@ -37,6 +37,9 @@ BEGIN {
 
 use lib 't/lib';
 use PaletteCert;
+use PaletteCert::Body qw(upload_json);
+use PaletteCert::Nginx qw(master_pid worker_pids);
+use PaletteCert::Util qw(wait_for);
 
 use File::Spec;
 use File::Temp ();
@@ -50,25 +53,13 @@ master_on();
 workers(4);
 no_shuffle();
 
-my %defaults;
+my %sections = PaletteCert::zone_config('console:1m names=console.example.com',
+                                        store => 'recovery', reuseport => 1);
 
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/recovery;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl reuseport;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "$pid\n"; }
-    }
-_EOC_
+# the worker that serves a connection to the API tells its pid at /pid
+$sections{config} .= "    location = /pid { return 200 \"\$pid\\n\"; }\n";
 
-$defaults{config} = <<'_EOC_';
-    location = /cert { palette_cert_api console; }
-    location = /pid { return 200 "$pid\n"; }
-_EOC_
-
-PaletteCert::defaults(%defaults);
+PaletteCert::defaults(%sections);
 
 # how long an upload may wait for a change lock before it is refused
 my $WAIT_BOUND = 5;
@@ -156,87 +147,9 @@ sub generation_of {
 }
 
 
-sub api_port {
-    if (defined &Test::Nginx::Socket::server_port_for_client) {
-        return Test::Nginx::Socket::server_port_for_client();
-    }
-
-    if (defined &Test::Nginx::Socket::server_port) {
-        return Test::Nginx::Socket::server_port();
-    }
-
-    return $ENV{TEST_NGINX_SERVER_PORT} || 1984;
-}
 
 
-sub master_pid {
-    my $root = defined &Test::Nginx::Socket::server_root
-               ? Test::Nginx::Socket::server_root()
-               : ($Test::Nginx::Util::ServRoot || $ENV{TEST_NGINX_SERVROOT}
-                  || 't/servroot');
 
-    open my $in, '<', "$root/logs/nginx.pid" or return undef;
-    my $pid = <$in> // '';
-    close $in;
-
-    return $pid =~ /^(\d+)/ ? $1 : undef;
-}
-
-
-# The workers of the master (not those of an earlier configuration).
-sub workers_of {
-    my ($master) = @_;
-
-    my @pids;
-
-    opendir my $dh, '/proc' or return ();
-
-    for my $pid (grep { /^\d+$/ } readdir $dh) {
-        open my $in, '<', "/proc/$pid/stat" or next;
-        my $stat = <$in> // '';
-        close $in;
-
-        next if $stat !~ /\)\s+(\S)\s+(\d+)/ || $2 != $master || $1 eq 'Z';
-
-        open my $c, '<', "/proc/$pid/cmdline" or next;
-        my $cmd = do { local $/; <$c> } // '';
-        close $c;
-
-        push @pids, $pid if $cmd =~ /worker process/
-                            && $cmd !~ /shutting down/;
-    }
-
-    closedir $dh;
-
-    @pids = sort { $a <=> $b } @pids;
-
-    return @pids;
-}
-
-
-sub wait_for {
-    my ($seconds, $cond) = @_;
-
-    my $end = Time::HiRes::time() + $seconds;
-
-    while (Time::HiRes::time() < $end) {
-        return 1 if $cond->();
-        Time::HiRes::sleep(0.05);
-    }
-
-    return $cond->();
-}
-
-
-sub upload_json {
-    my ($fixture) = @_;
-
-    return JSON::PP->new->canonical->encode({
-        certificate => PaletteCert::fixture("$fixture.chain.pem"),
-        key         => PaletteCert::fixture("$fixture.key"),
-        ca          => PaletteCert::fixture('ca.pem'),
-    });
-}
 
 
 sub api {
@@ -244,7 +157,7 @@ sub api {
 
     my $http = HTTP::Tiny->new(timeout => $timeout || 30,
                                keep_alive => 0);
-    my $url = 'http://127.0.0.1:' . api_port() . $path;
+    my $url = 'http://127.0.0.1:' . PaletteCert::_api_port() . $path;
 
     my $t = Time::HiRes::time();
     my $res = $http->request($method, $url, {
@@ -333,7 +246,7 @@ sub pin_worker {
     my ($name, $what) = @_;
 
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                     PeerPort => api_port(),
+                                     PeerPort => PaletteCert::_api_port(),
                                      Timeout => 10);
 
     if (!$sock) {
@@ -394,7 +307,7 @@ sub kill_one {
 
     return Test::More::ok(0, "$name - $what: nginx runs") if !$master;
 
-    wait_for(10, sub { workers_of($master) >= 4 })
+    wait_for(sub { worker_pids($master) >= 4 })
         or return Test::More::ok(0, "$name - $what: 4 workers run");
 
     my ($sock, $worker) = pin_worker($name, $what) or return;
@@ -436,10 +349,10 @@ sub kill_one {
 
     # gone, reaped by the master, and a new worker in its place
 
-    Test::More::ok(wait_for(10, sub { !-e "/proc/$worker" }),
+    Test::More::ok(wait_for(sub { !-e "/proc/$worker" }),
                    "$name - $what: worker $worker is gone");
 
-    return Test::More::ok(wait_for(10, sub { workers_of($master) >= 4 }),
+    return Test::More::ok(wait_for(sub { worker_pids($master) >= 4 }),
                           "$name - $what: the master runs 4 workers again");
 }
 
@@ -529,7 +442,7 @@ sub reload_hold {
     Test::More::like($j->{error} // '', qr/^(?:reloading|busy)$/,
                      "$name - $what: as reloading or busy");
 
-    wait_for(30, sub { !kill(0, $worker) });
+    wait_for(sub { !kill(0, $worker) }, 30);
 
     my $after = api('GET', '/cert')->{json};
 
@@ -543,11 +456,7 @@ sub reload_hold {
 sub resize_zone {
     my ($from, $to) = @_;
 
-    my $root = defined &Test::Nginx::Socket::server_root
-               ? Test::Nginx::Socket::server_root()
-               : ($Test::Nginx::Util::ServRoot || $ENV{TEST_NGINX_SERVROOT}
-                  || 't/servroot');
-    my $conf = "$root/conf/nginx.conf";
+    my $conf = server_root() . '/conf/nginx.conf';
 
     open my $in, '<', $conf or die "$conf: $!";
     my $text = do { local $/; <$in> };
@@ -746,7 +655,7 @@ sub hold_lock {
     my ($name) = @_;
 
     my $master = master_pid();
-    my ($worker) = $master ? workers_of($master) : ();
+    my ($worker) = $master ? worker_pids($master) : ();
 
     return Test::More::ok(0, "$name - a worker runs") if !$worker;
 

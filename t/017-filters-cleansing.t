@@ -69,9 +69,7 @@ $padding        }
     }
 _EOC_
 
-$defaults{config} = <<'_EOC_';
-    location = /cert { palette_cert_api console; }
-_EOC_
+$defaults{config} = PaletteCert::api_config('console');
 
 PaletteCert::defaults(%defaults);
 
@@ -81,15 +79,7 @@ Test::Nginx::Socket::add_response_body_check(\&check_sections);
 # The JSON upload of FIXTURE: its chain, its key and the test CA.
 
 sub upload_body {
-    my ($fixture) = @_;
-
-    require JSON::PP;
-
-    return JSON::PP->new->canonical->encode({
-        certificate => PaletteCert::fixture("$fixture.chain.pem"),
-        key => PaletteCert::fixture("$fixture.key"),
-        ca => PaletteCert::fixture('ca.pem'),
-    });
+    return PaletteCert::Body::upload_json(@_);
 }
 
 
@@ -347,27 +337,9 @@ sub check_memory {
 
 
 sub nginx_pids {
-    my $root = server_root();
+    my $master = PaletteCert::Nginx::master_pid() or return ();
 
-    open my $in, '<', "$root/logs/nginx.pid" or return ();
-    my ($master) = <$in> =~ /(\d+)/;
-    close $in;
-
-    my @pids = ($master);
-
-    opendir my $dh, '/proc' or return @pids;
-
-    for my $pid (grep { /^\d+$/ } readdir $dh) {
-        open my $stat, '<', "/proc/$pid/stat" or next;
-        my $line = <$stat> // '';
-        close $stat;
-
-        push @pids, $pid if $line =~ /\)\s+\S+\s+(\d+)/ && $1 == $master;
-    }
-
-    closedir $dh;
-
-    return @pids;
+    return ($master, PaletteCert::Nginx::worker_pids($master));
 }
 
 

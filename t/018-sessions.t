@@ -12,16 +12,14 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
 use PaletteCert;
+use PaletteCert::Check qw(api sha s_client error_log check_hook);
 
-use File::Spec ();
 use File::Temp ();
-use IPC::Run ();
 
 master_on();
 workers(2);
 no_shuffle();
 
-my $CERTS = $ENV{TEST_NGINX_CERT_DIR};
 my $TMP = File::Temp::tempdir(CLEANUP => 1);
 
 # A ticket key file that two servers share, as a fleet shares one.
@@ -30,104 +28,16 @@ $ENV{TEST_NGINX_TICKET_KEY} = "$TMP/ticket.key";
 system('openssl', 'rand', '-out', "$TMP/ticket.key", '80') == 0
     or die "openssl rand failed\n";
 
-Test::Nginx::Socket::add_response_body_check(sub {
-    my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
-
-    my $check = eval { $block->sessions };
-
-    return if !defined $check || $dry_run || $req_idx || $repeated_req_idx;
-
-    $check =~ s/^\s+|\s+$//g;
-
-    my $sub = main->can("check_$check")
-        or die "no check_$check in this file\n";
-
-    $sub->($block->name);
-});
+# "--- sessions NAME" runs check_NAME below.
+check_hook('sessions');
 
 run_tests();
 
 
-# One handshake with openssl s_client and one HTTP/1.0 request on it.
-# Returns {reused, status, body, sha256}; sha256 is the leaf the server
-# presented (in a resumed session, the one the session holds).
+# The error log, as one text.
 
-sub handshake {
-    my (%a) = @_;
-
-    my @cmd = ('openssl', 's_client', '-connect', "127.0.0.1:$a{port}",
-               '-servername', 'console.example.com', '-ign_eof',
-               $a{tls} eq '1.2' ? '-tls1_2' : '-tls1_3');
-
-    push @cmd, '-sess_out', $a{sess_out} if $a{sess_out};
-    push @cmd, '-sess_in', $a{sess_in} if $a{sess_in};
-    push @cmd, '-cert', "$CERTS/$a{client}.crt",
-               '-key', "$CERTS/$a{client}.key" if $a{client};
-
-    my $in = "GET / HTTP/1.0\r\nHost: console.example.com\r\n\r\n";
-    my ($out, $err) = ('', '');
-
-    IPC::Run::run(\@cmd, \$in, \$out, \$err, IPC::Run::timeout(10));
-
-    my %r = (out => $out);
-
-    $r{reused} = $out =~ /^Reused, TLS/m ? 1 : 0;
-    $r{status} = $out =~ m{HTTP/1\.[01] (\d{3}) } ? $1 : 0;
-    $r{body} = $out =~ /^(verify=.*)$/m ? $1 : '';
-
-    if ($out =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)/s) {
-        my $pem = $1;
-        my $fp = '';
-
-        IPC::Run::run(['openssl', 'x509', '-noout', '-fingerprint',
-                       '-sha256'], \$pem, \$fp);
-
-        ($r{sha256} = lc($fp =~ /=(.*)/ ? $1 : '')) =~ s/://g;
-    }
-
-    return \%r;
-}
-
-
-sub fixture_sha256 {
-    my ($name) = @_;
-
-    open my $fh, '<', "$CERTS/$name.sha256" or die "$name.sha256: $!\n";
-    my $sha = <$fh>;
-    $sha =~ s/\s+//g;
-
-    return $sha;
-}
-
-
-sub upload {
-    my ($name) = @_;
-
-    my $port = $ENV{TEST_NGINX_SERVER_PORT};
-    my ($out, $err) = ('', '');
-
-    IPC::Run::run(['curl', '-sS', '-o', '/dev/stdout', '-w', '\n%{http_code}',
-                   '-X', 'PUT',
-                   '-F', "certificate=\@$CERTS/$name.chain.pem",
-                   '-F', "key=\@$CERTS/$name.key",
-                   '-F', "ca=\@$CERTS/ca.pem",
-                   "http://127.0.0.1:$port/cert"],
-                  \undef, \$out, \$err, IPC::Run::timeout(10));
-
-    my ($body, $status) = $out =~ /^(.*)\n(\d+)$/s;
-
-    return ($status || 0, $body || $err);
-}
-
-
-sub error_log {
-    my $file = File::Spec->catfile($ENV{TEST_NGINX_SERVER_ROOT}, 'logs',
-                                   'error.log');
-
-    open my $fh, '<', $file or return '';
-    local $/;
-
-    return <$fh>;
+sub error_text {
+    return join '', error_log();
 }
 
 
@@ -139,20 +49,20 @@ sub check_cross {
 
     my $sess = "$TMP/cross-$tls.sess";
 
-    my $r = handshake(port => $ENV{TEST_NGINX_TLS_PORT}, tls => $tls,
+    my $r = s_client(port => $ENV{TEST_NGINX_TLS_PORT}, tls => $tls,
                       client => 'other-admin-client', sess_out => $sess);
 
     is($r->{status}, 200, "$name - public server answers");
-    like($r->{body}, qr/verify=SUCCESS/,
+    like($r->{out}, qr/^verify=SUCCESS/m,
          "$name - public server verified the client certificate");
 
-    $r = handshake(port => $ENV{TEST_NGINX_TLS_PORT}, tls => $tls,
+    $r = s_client(port => $ENV{TEST_NGINX_TLS_PORT}, tls => $tls,
                    sess_in => $sess);
 
     ok($r->{reused}, "$name - the session resumes on the public server");
 
     for my $i (1 .. 4) {
-        $r = handshake(port => $ENV{TEST_NGINX_TLS_PORT2}, tls => $tls,
+        $r = s_client(port => $ENV{TEST_NGINX_TLS_PORT2}, tls => $tls,
                        sess_in => $sess);
 
         ok(!$r->{reused}, "$name - admin server, try $i: not resumed");
@@ -176,34 +86,34 @@ sub check_change {
     my $new = "$TMP/new-$tls.sess";
     my $port = $ENV{TEST_NGINX_TLS_PORT};
 
-    my $r = handshake(port => $port, tls => $tls, sess_out => $old);
+    my $r = s_client(port => $port, tls => $tls, sess_out => $old);
     is($r->{status}, 200, "$name - first handshake");
 
     my $before = $r->{sha256};
 
-    $r = handshake(port => $port, tls => $tls, sess_in => $old);
+    $r = s_client(port => $port, tls => $tls, sess_in => $old);
     ok($r->{reused}, "$name - the session resumes before the change");
 
-    my ($status, $body) = upload('leaf-b');
+    my ($status, $body) = api('PUT', '/cert', upload => 'leaf-b');
     is($status, 200, "$name - upload answered 200") or diag($body);
 
-    my $leaf = fixture_sha256('leaf-b');
+    my $leaf = sha('leaf-b');
 
     isnt($before, $leaf, "$name - the certificate changed");
 
     for my $i (1 .. 6) {
-        $r = handshake(port => $port, tls => $tls, sess_in => $old);
+        $r = s_client(port => $port, tls => $tls, sess_in => $old);
 
         ok(!$r->{reused}, "$name - old session, try $i: not resumed");
         is($r->{sha256}, $leaf,
            "$name - old session, try $i: the new certificate is presented");
     }
 
-    $r = handshake(port => $port, tls => $tls, sess_out => $new);
+    $r = s_client(port => $port, tls => $tls, sess_out => $new);
     is($r->{sha256}, $leaf, "$name - a new session under the new certificate");
 
     for my $i (1 .. 6) {
-        $r = handshake(port => $port, tls => $tls, sess_in => $new);
+        $r = s_client(port => $port, tls => $tls, sess_in => $new);
         ok($r->{reused}, "$name - new session, try $i: resumed");
     }
 }
@@ -220,18 +130,18 @@ sub check_seclevel_upload {
 
     my $port = $ENV{TEST_NGINX_TLS_PORT};
 
-    my $r = handshake(port => $port, tls => '1.3');
+    my $r = s_client(port => $port, tls => '1.3');
     is($r->{status}, 200, "$name - the default is served");
 
     my $before = $r->{sha256};
 
-    my ($status, $body) = upload('leaf-b');
+    my ($status, $body) = api('PUT', '/cert', upload => 'leaf-b');
     is($status, 422, "$name - the upload is refused");
     like($body, qr/"error":\s*"weak_key"/, "$name - as weak_key");
     like($body, qr/security level 3/, "$name - naming the security level");
 
     for my $i (1 .. 4) {
-        $r = handshake(port => $port, tls => '1.2');
+        $r = s_client(port => $port, tls => '1.2');
         is($r->{status}, 200, "$name - try $i: handshake and request");
         is($r->{sha256}, $before, "$name - try $i: the certificate stays");
     }
@@ -246,10 +156,10 @@ sub check_seclevel_reload {
     my $port = $ENV{TEST_NGINX_TLS_PORT};
     my $root = $ENV{TEST_NGINX_SERVER_ROOT};
 
-    my ($status, $body) = upload('leaf-b');
+    my ($status, $body) = api('PUT', '/cert', upload => 'leaf-b');
     is($status, 200, "$name - upload") or diag($body);
 
-    my $leaf = fixture_sha256('leaf-b');
+    my $leaf = sha('leaf-b');
 
     my $conf = "$root/conf/nginx.conf";
 
@@ -264,17 +174,12 @@ sub check_seclevel_reload {
     print $fh $text;
     close $fh;
 
-    open $fh, '<', "$root/logs/nginx.pid" or die "nginx.pid: $!\n";
-    my $pid = <$fh>;
-    close $fh;
-    chomp $pid;
-
-    kill 'HUP', $pid;
+    kill 'HUP', PaletteCert::Nginx::master_pid();
 
     my $log = '';
 
     for (1 .. 50) {
-        $log = error_log();
+        $log = error_text();
         last if $log =~ /cannot be served: TLS at security level/;
         select undef, undef, undef, 0.1;
     }
@@ -283,12 +188,12 @@ sub check_seclevel_reload {
          "$name - the reload is refused, naming the zone");
 
     for my $i (1 .. 6) {
-        my $r = handshake(port => $port, tls => $i % 2 ? '1.2' : '1.3');
+        my $r = s_client(port => $port, tls => $i % 2 ? '1.2' : '1.3');
         is($r->{status}, 200, "$name - try $i: handshake and request");
         is($r->{sha256}, $leaf, "$name - try $i: the certificate stays");
     }
 
-    my $n = () = error_log() =~ /cannot be served: TLS at security level/g;
+    my $n = () = error_text() =~ /cannot be served: TLS at security level/g;
     is($n, 1, "$name - one line for the refusal, none per handshake");
 }
 

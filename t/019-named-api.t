@@ -9,41 +9,19 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
 use PaletteCert;
+use PaletteCert::Check ();
 
 no_shuffle();
 
-my %defaults;
-
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone console:4m names=console.example.com,127.0.0.1;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
-_EOC_
-
-$defaults{config} = <<'_EOC_';
-    location /cert { palette_cert_api console; }
-_EOC_
-
-$defaults{no_error_log} = "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n";
-
-PaletteCert::defaults(%defaults);
+PaletteCert::defaults(
+    PaletteCert::zone_config('console:4m names=console.example.com,127.0.0.1',
+                             named => 1),
+    no_error_log => "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n",
+);
 
 # An upload of a fixture as a JSON body.
 sub json_body {
-    my ($name) = @_;
-
-    require JSON::PP;
-
-    return JSON::PP->new->canonical->encode({
-        certificate => PaletteCert::fixture("$name.chain.pem"),
-        key => PaletteCert::fixture("$name.key"),
-        ca => PaletteCert::fixture('ca.pem'),
-    });
+    return PaletteCert::Body::upload_json(@_);
 }
 
 # Steps uploading bulk-001 .. bulk-N as IDs b001 .. bNNN, the last first.
@@ -55,11 +33,7 @@ sub bulk_uploads {
 }
 
 sub sha256 {
-    my ($name) = @_;
-
-    (my $sha = PaletteCert::fixture("$name.sha256")) =~ s/\s+//g;
-
-    return $sha;
+    return PaletteCert::Check::sha(@_);
 }
 
 run_tests();

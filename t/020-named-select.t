@@ -13,132 +13,34 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
 use PaletteCert;
+use PaletteCert::Check qw(api sha s_client check_hook);
 
 use File::Temp ();
-use IPC::Run ();
 
 master_on();
 workers(4);
 no_shuffle();
 
-my $CERTS = $ENV{TEST_NGINX_CERT_DIR};
 my $TMP = File::Temp::tempdir(CLEANUP => 1);
-
-my %defaults;
 
 # The server is also reached at 127.0.0.2, for the IP addresses of named
 # certificates.
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone sel:4m;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl reuseport;
-        listen 127.0.0.2:$TEST_NGINX_TLS_PORT ssl reuseport;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert sel;
-        location / { return 200 "$pid\n"; }
-    }
-_EOC_
+PaletteCert::defaults(
+    PaletteCert::zone_config('sel:4m', named => 1, reuseport => 1,
+                             listen => ['127.0.0.1', '127.0.0.2']),
+    no_error_log => "[error]\n[alert]\n[crit]\n",
+);
 
-$defaults{config} = <<'_EOC_';
-    location /cert { palette_cert_api sel; }
-_EOC_
-
-$defaults{no_error_log} = "[error]\n[alert]\n[crit]\n";
-
-PaletteCert::defaults(%defaults);
-
-Test::Nginx::Socket::add_response_body_check(sub {
-    my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
-
-    my $check = eval { $block->sessions };
-
-    return if !defined $check || $dry_run || $req_idx || $repeated_req_idx;
-
-    $check =~ s/^\s+|\s+$//g;
-
-    my $sub = main->can("check_$check")
-        or die "no check_$check in this file\n";
-
-    $sub->($block->name);
-});
+# "--- sessions NAME" runs check_NAME below.
+check_hook('sessions');
 
 run_tests();
-
-
-# One handshake with openssl s_client, SNI $a{sni}, and one HTTP/1.0
-# request on it.  Returns {reused, status, sha256}; sha256 is the leaf the
-# server presented (in a resumed session, the one the session holds).
-
-sub handshake {
-    my (%a) = @_;
-
-    my @cmd = ('openssl', 's_client', '-connect',
-               "127.0.0.1:$ENV{TEST_NGINX_TLS_PORT}",
-               '-servername', $a{sni}, '-ign_eof',
-               $a{tls} eq '1.2' ? '-tls1_2' : '-tls1_3');
-
-    push @cmd, '-sess_out', $a{sess_out} if $a{sess_out};
-    push @cmd, '-sess_in', $a{sess_in} if $a{sess_in};
-
-    my $in = "GET / HTTP/1.0\r\nHost: $a{sni}\r\n\r\n";
-    my ($out, $err) = ('', '');
-
-    IPC::Run::run(\@cmd, \$in, \$out, \$err, IPC::Run::timeout(10));
-
-    my %r;
-
-    $r{reused} = $out =~ /^Reused, TLS/m ? 1 : 0;
-    $r{status} = $out =~ m{HTTP/1\.[01] (\d{3}) } ? $1 : 0;
-
-    if ($out =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)/s) {
-        my $pem = $1;
-        my $fp = '';
-
-        IPC::Run::run(['openssl', 'x509', '-noout', '-fingerprint',
-                       '-sha256'], \$pem, \$fp);
-
-        ($r{sha256} = lc($fp =~ /=(.*)/ ? $1 : '')) =~ s/://g;
-    }
-
-    return \%r;
-}
-
-
-sub fixture_sha256 {
-    my ($name) = @_;
-
-    (my $sha = PaletteCert::fixture("$name.sha256")) =~ s/\s+//g;
-
-    return $sha;
-}
-
-
-# PUT of a fixture to the API at $uri (/cert, /cert/ID); returns the
-# status and the body.
-sub upload {
-    my ($uri, $name) = @_;
-
-    my ($out, $err) = ('', '');
-
-    IPC::Run::run(['curl', '-sS', '-o', '/dev/stdout', '-w', '\n%{http_code}',
-                   '-X', 'PUT',
-                   '-F', "certificate=\@$CERTS/$name.chain.pem",
-                   '-F', "key=\@$CERTS/$name.key",
-                   '-F', "ca=\@$CERTS/ca.pem",
-                   "http://127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}$uri"],
-                  \undef, \$out, \$err, IPC::Run::timeout(10));
-
-    my ($body, $status) = $out =~ /^(.*)\n(\d+)$/s;
-
-    return ($status || 0, $body || $err);
-}
 
 
 sub upload_ok {
     my ($name, $uri, $fixture) = @_;
 
-    my ($status, $body) = upload($uri, $fixture);
+    my ($status, $body) = api('PUT', $uri, upload => $fixture);
 
     is($status, 200, "$name - PUT $uri $fixture answered 200") or diag($body);
 }
@@ -157,14 +59,14 @@ sub check_named {
     upload_ok($name, '/cert/a', 'named-a');
     upload_ok($name, '/cert/b', 'named-b');
 
-    my $r = handshake(sni => 'a.test', tls => $tls, sess_out => $old);
+    my $r = s_client(sni => 'a.test', tls => $tls, sess_out => $old);
 
     is($r->{status}, 200, "$name - first handshake");
-    is($r->{sha256}, fixture_sha256('named-a'),
+    is($r->{sha256}, sha('named-a'),
        "$name - named-a is presented for a.test");
 
     for my $i (1 .. 4) {
-        $r = handshake(sni => 'a.test', tls => $tls, sess_in => $old);
+        $r = s_client(sni => 'a.test', tls => $tls, sess_in => $old);
         ok($r->{reused}, "$name - before any change, try $i: resumed");
     }
 
@@ -173,7 +75,7 @@ sub check_named {
         upload_ok($name, '/cert', 'leaf-a');
 
         for my $i (1 .. 8) {
-            $r = handshake(sni => 'a.test', tls => $tls, sess_in => $old);
+            $r = s_client(sni => 'a.test', tls => $tls, sess_in => $old);
             ok($r->{reused}, "$name - after changes of b and of the default, "
                              . "try $i: resumed");
         }
@@ -183,21 +85,21 @@ sub check_named {
 
     upload_ok($name, '/cert/a', 'named-a2');
 
-    my $leaf = fixture_sha256('named-a2');
+    my $leaf = sha('named-a2');
 
     for my $i (1 .. 8) {
-        $r = handshake(sni => 'a.test', tls => $tls, sess_in => $old);
+        $r = s_client(sni => 'a.test', tls => $tls, sess_in => $old);
 
         ok(!$r->{reused}, "$name - old session, try $i: not resumed");
         is($r->{sha256}, $leaf,
            "$name - old session, try $i: named-a2 is presented");
     }
 
-    $r = handshake(sni => 'a.test', tls => $tls, sess_out => $new);
+    $r = s_client(sni => 'a.test', tls => $tls, sess_out => $new);
     is($r->{sha256}, $leaf, "$name - a new session under named-a2");
 
     for my $i (1 .. 8) {
-        $r = handshake(sni => 'a.test', tls => $tls, sess_in => $new);
+        $r = s_client(sni => 'a.test', tls => $tls, sess_in => $new);
         ok($r->{reused}, "$name - new session, try $i: resumed");
     }
 }

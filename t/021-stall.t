@@ -12,17 +12,12 @@
 # nginx built without --with-threads validates in the event loop, where
 # the handshakes would wait: the file is skipped.
 
-BEGIN {
-    my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+use lib 't/lib';
+use PaletteCert::Nginx ();
 
-    if (`$nginx -V 2>&1` !~ /--with-threads\b/) {
-        print "1..0 # SKIP $nginx is built without --with-threads\n";
-        exit 0;
-    }
-}
+BEGIN { PaletteCert::Nginx::skip_without_threads() }
 
 use Test::Nginx::Socket 'no_plan';
-use lib 't/lib';
 use PaletteCert;
 
 use File::Temp ();
@@ -51,18 +46,9 @@ $ENV{TEST_NGINX_TRUST_DIR} = $dir;
 $ENV{TEST_NGINX_TRUST_FIFO} = $fifo;
 
 PaletteCert::defaults(
+    PaletteCert::zone_config('console:1m names=console.example.com',
+                             store => 'stall'),
     main_config  => "env SSL_CERT_DIR=\$TEST_NGINX_TRUST_DIR;\n",
-    http_config  => <<'_EOC_',
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/stall;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "$pid\n"; }
-    }
-_EOC_
-    config       => "    location = /cert { palette_cert_api console; }\n",
     no_error_log => "[error]\n[alert]\n[crit]\n",
 );
 

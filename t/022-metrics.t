@@ -13,6 +13,7 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
 use PaletteCert;
+use PaletteCert::Check qw(api sha s_client check_hook);
 
 use File::Path ();
 use File::Temp ();
@@ -49,10 +50,7 @@ $defaults{http_config} = <<'_EOC_';
     }
 _EOC_
 
-$defaults{config} = <<'_EOC_';
-    location /cert { palette_cert_api m; }
-    location = /metrics { palette_cert_metrics; }
-_EOC_
+$defaults{config} = PaletteCert::api_config('m', named => 1, metrics => 1);
 
 $defaults{no_error_log} = "[error]\n[alert]\n[crit]\n";
 
@@ -77,29 +75,11 @@ Test::Nginx::Socket::add_response_body_check(sub {
         check_metrics($name, $body, $want);
         promtool($name, $body) if $body !~ /^# EOF$/m;
     }
-
-    my $check = eval { $block->check };
-
-    if (defined $check) {
-        $check =~ s/^\s+|\s+$//g;
-
-        my $sub = main->can("check_$check")
-            or die "no check_$check in this file\n";
-
-        $sub->($name);
-    }
 });
 
+check_hook();
+
 run_tests();
-
-
-sub fixture_sha256 {
-    my ($name) = @_;
-
-    (my $sha = PaletteCert::fixture("$name.sha256")) =~ s/\s+//g;
-
-    return $sha;
-}
 
 
 sub check_metrics {
@@ -109,7 +89,7 @@ sub check_metrics {
 
     for my $line (grep { /\S/ } split /\n/, $want) {
         $line =~ s/^\s+|\s+$//g;
-        $line =~ s/\@sha256:([\w-]+)\@/fixture_sha256($1)/ge;
+        $line =~ s/\@sha256:([\w-]+)\@/sha($1)/ge;
 
         if ($line =~ s/^!//) {
             my @found = grep { index($_, $line) == 0 } keys %have;
@@ -156,45 +136,15 @@ sub metrics {
 }
 
 
-# One handshake with openssl s_client and one request for /; returns
-# {reused, body}.
-sub s_client {
-    my (%a) = @_;
+# One handshake with openssl s_client and one request for /: what
+# PaletteCert::Check::s_client() returns, and the body, the certificate's
+# variables.
+sub handshake {
+    my $r = s_client(@_);
 
-    my @cmd = ('openssl', 's_client', '-connect',
-               "127.0.0.1:$ENV{TEST_NGINX_TLS_PORT}",
-               '-servername', $a{sni}, '-ign_eof',
-               $a{tls} eq '1.2' ? '-tls1_2' : '-tls1_3');
+    $r->{body} = $r->{out} =~ /^(id=.*)$/m ? $1 : '';
 
-    push @cmd, '-sess_out', $a{sess_out} if $a{sess_out};
-    push @cmd, '-sess_in', $a{sess_in} if $a{sess_in};
-
-    my $in = "GET / HTTP/1.0\r\nHost: $a{sni}\r\n\r\n";
-    my ($out, $err) = ('', '');
-
-    IPC::Run::run(\@cmd, \$in, \$out, \$err, IPC::Run::timeout(10));
-
-    return {
-        reused => $out =~ /^Reused, TLS/m ? 1 : 0,
-        body   => $out =~ /^(id=.*)$/m ? $1 : '',
-    };
-}
-
-
-sub upload {
-    my ($uri, $fixture) = @_;
-
-    my ($out, $err) = ('', '');
-
-    IPC::Run::run(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}',
-                   '-X', 'PUT',
-                   '-F', "certificate=\@$CERTS/$fixture.chain.pem",
-                   '-F', "key=\@$CERTS/$fixture.key",
-                   '-F', "ca=\@$CERTS/ca.pem",
-                   "http://127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}$uri"],
-                  \undef, \$out, \$err, IPC::Run::timeout(10));
-
-    return $out;
+    return $r;
 }
 
 
@@ -217,18 +167,20 @@ sub check_resumed {
         my $before = series(metrics(),
                             'palette_cert_handshakes_total{zone="m",id="a"}');
 
-        my $r = s_client(sni => 'a.test', tls => $tls, sess_out => $sess);
+        my $r = handshake(sni => 'a.test', tls => $tls, sess_out => $sess);
 
         like($r->{body}, qr/^id=a generation=\d+ sha256=/,
              "$name - TLS $tls: a full handshake for a.test shows id a");
 
         my $first = $r->{body};
 
-        is(upload('/cert', $tls eq '1.2' ? 'leaf-a' : 'leaf-b'), 200,
-           "$name - TLS $tls: the default is replaced");
+        my ($status) = api('PUT', '/cert',
+                           upload => $tls eq '1.2' ? 'leaf-a' : 'leaf-b');
+
+        is($status, 200, "$name - TLS $tls: the default is replaced");
 
         for my $i (1 .. 4) {
-            $r = s_client(sni => 'a.test', tls => $tls, sess_in => $sess);
+            $r = handshake(sni => 'a.test', tls => $tls, sess_in => $sess);
 
             ok($r->{reused}, "$name - TLS $tls, try $i: the session resumes");
             is($r->{body}, $first, "$name - TLS $tls, try $i: the variables "
@@ -257,10 +209,10 @@ sub check_access_log {
 
     my @want = (
         qr/^\|1\|[0-9a-f]{64}\|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\|\.$/,
-        qr/^\|2\|${\fixture_sha256('leaf-a')}\|\d{4}-[^|]+Z\|\.$/,
-        qr/^a\|3\|${\fixture_sha256('named-a')}\|\d{4}-[^|]+Z\|\.$/,
-        qr/^a\|4\|${\fixture_sha256('named-a2')}\|\d{4}-[^|]+Z\|\.$/,
-        qr/^\|2\|${\fixture_sha256('leaf-a')}\|\d{4}-[^|]+Z\|\.$/,
+        qr/^\|2\|${\sha('leaf-a')}\|\d{4}-[^|]+Z\|\.$/,
+        qr/^a\|3\|${\sha('named-a')}\|\d{4}-[^|]+Z\|\.$/,
+        qr/^a\|4\|${\sha('named-a2')}\|\d{4}-[^|]+Z\|\.$/,
+        qr/^\|2\|${\sha('leaf-a')}\|\d{4}-[^|]+Z\|\.$/,
     );
 
     is(scalar @lines, scalar @want, "$name - one log line per request")
@@ -358,7 +310,7 @@ sub check_old_meta {
 sub check_add_header {
     my ($name) = @_;
 
-    for my $case (['a.test', 'named a \d+', fixture_sha256('named-a')],
+    for my $case (['a.test', 'named a \d+', sha('named-a')],
                   ['console.example.com', 'default  1', '[0-9a-f]{64}'])
     {
         my ($sni, $body, $sha) = @$case;

@@ -16,7 +16,6 @@ use PaletteCert::Check qw(served wait_served sha error_log count_log
 use File::Path ();
 use File::Temp ();
 use IO::Socket::INET ();
-use IPC::Run ();
 use POSIX ();
 use Time::HiRes ();
 
@@ -52,27 +51,10 @@ write_files('naive', "$W/naive", 'leaf-a');
 write_files('kubelet', "$W/bad", 'leaf-a');
 write_files('kubelet', "$W/fleet", 'leaf-a');
 
-my %defaults;
-
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone w:4m;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert w;
-        location / { return 200 "ok\n"; }
-    }
-_EOC_
-
-$defaults{config} = <<'_EOC_';
-    location /cert { palette_cert_api w; }
-    location = /metrics { palette_cert_metrics; }
-_EOC_
-
-$defaults{no_error_log} = "[error]\n[alert]\n[crit]\n";
-
-PaletteCert::defaults(%defaults);
+PaletteCert::defaults(
+    PaletteCert::zone_config('w:4m', named => 1, metrics => 1),
+    no_error_log => "[error]\n[alert]\n[crit]\n",
+);
 
 check_hook();
 
@@ -157,23 +139,13 @@ sub check_load {
 }
 
 
+# The API; a PUT uploads leaf-b.
 sub api {
     my ($method, $uri) = @_;
 
-    my ($out, $err) = ('', '');
-
-    IPC::Run::run(['curl', '-sS', '-X', $method, '-w', '\n%{http_code}',
-                   (($method eq 'PUT')
-                    ? ('-F', "certificate=\@$CERTS/leaf-b.chain.pem",
-                       '-F', "key=\@$CERTS/leaf-b.key",
-                       '-F', "ca=\@$CERTS/ca.pem")
-                    : ()),
-                   "http://127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}$uri"],
-                  \undef, \$out, \$err, IPC::Run::timeout(10));
-
-    my ($body, $status) = $out =~ /\A(.*)\n(\d+)\z/s;
-
-    return ($status // 0, $body // $out);
+    return PaletteCert::Check::api($method, $uri,
+                                   $method eq 'PUT' ? (upload => 'leaf-b')
+                                                    : ());
 }
 
 
@@ -453,9 +425,7 @@ sub check_missing {
 sub check_fleet {
     my ($name) = @_;
 
-    my $binary = $Test::Nginx::Util::NginxBinary
-                 || $ENV{TEST_NGINX_BINARY} || 'nginx';
-
+    my $binary = PaletteCert::Nginx::binary();
     my @ports = ($ENV{TEST_NGINX_TLS_PORT});
     my @prefixes;
 
@@ -469,20 +439,10 @@ sub check_fleet {
 
         my $prefix = "$ENV{TEST_NGINX_STORE_DIR}/watch-fleet-$i";
         File::Path::remove_tree($prefix);
-        File::Path::make_path("$prefix/logs");
 
-        my $conf = '';
+        my $main = "worker_processes 2;\nerror_log logs/error.log notice;\n";
 
-        for my $mod (split ' ', $ENV{TEST_NGINX_LOAD_MODULES} || '') {
-            $conf .= "load_module $mod;\n";
-        }
-
-        $conf .= <<"_EOC_";
-worker_processes 2;
-error_log logs/error.log notice;
-pid logs/nginx.pid;
-events { worker_connections 64; }
-http {
+        PaletteCert::Nginx::conf($prefix, <<"_EOC_", $main);
     access_log off;
     palette_cert_zone w:1m store=$prefix/store;
     palette_cert_watch w $W/fleet interval=1s;
@@ -490,12 +450,7 @@ http {
         listen 127.0.0.1:$port ssl;
         palette_cert w;
     }
-}
 _EOC_
-
-        open my $fh, '>', "$prefix/nginx.conf" or die $!;
-        print $fh $conf;
-        close $fh;
 
         system($binary, '-p', "$prefix/", '-c', "$prefix/nginx.conf") == 0
             or die "nginx $i did not start: $?\n";

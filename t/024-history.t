@@ -16,7 +16,6 @@ master_on();
 workers(4);
 no_shuffle();
 
-my $CERTS = $ENV{TEST_NGINX_CERT_DIR};
 my $S = "$ENV{TEST_NGINX_STORE_DIR}/history";
 
 # a store as an older nginx left it: an expired version under the current
@@ -24,27 +23,11 @@ my $S = "$ENV{TEST_NGINX_STORE_DIR}/history";
 File::Path::remove_tree($S);
 seed("$S/seeded", 2 => 'leaf-expired', 3 => 'leaf-a');
 
-my %defaults;
-
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone h:4m names=console.example.com history=2;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert h;
-        location / { return 200 "ok\n"; }
-    }
-_EOC_
-
-$defaults{config} = <<'_EOC_';
-    location /cert { palette_cert_api h; }
-    location = /metrics { palette_cert_metrics; }
-_EOC_
-
-$defaults{no_error_log} = "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n";
-
-PaletteCert::defaults(%defaults);
+PaletteCert::defaults(
+    PaletteCert::zone_config('h:4m names=console.example.com history=2',
+                             named => 1, metrics => 1),
+    no_error_log => "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n",
+);
 
 check_hook();
 
@@ -67,9 +50,8 @@ sub seed {
         {
             my ($to, $from, $mode) = @$_;
 
-            open my $in, '<', "$CERTS/$from" or die "$from: $!";
             open my $out, '>', "$g/$to" or die "$g/$to: $!";
-            print $out do { local $/; <$in> };
+            print $out PaletteCert::fixture($from);
             close $out;
             chmod $mode, "$g/$to";
         }

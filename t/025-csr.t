@@ -24,30 +24,14 @@ no_shuffle();
 
 my $CERTS = $ENV{TEST_NGINX_CERT_DIR};
 my $TMP = File::Temp::tempdir(CLEANUP => 1);
-my $PERSIST = "$ENV{TEST_NGINX_STORE_DIR}/csr-persist";
+# the store of the blocks around a restart starts empty
+File::Path::remove_tree("$ENV{TEST_NGINX_STORE_DIR}/csr-persist");
 
-File::Path::remove_tree($PERSIST);
-
-my %defaults;
-
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone c:4m names=console.example.com,127.0.0.1;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert c;
-        location / { return 200 "ok\n"; }
-    }
-_EOC_
-
-$defaults{config} = <<'_EOC_';
-    location /cert { palette_cert_api c; }
-_EOC_
-
-$defaults{no_error_log} = "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n";
-
-PaletteCert::defaults(%defaults);
+PaletteCert::defaults(
+    PaletteCert::zone_config('c:4m names=console.example.com,127.0.0.1',
+                             named => 1),
+    no_error_log => "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n",
+);
 
 check_hook();
 
@@ -427,9 +411,7 @@ sub check_replace {
     my ($status, $g) = api_json('GET', '/cert');
     is($g->{csr_pending}{key_type}, 'RSA 2048', "$name - the new one pends");
 
-    my $pid = slurp(PaletteCert::_server_root() . '/logs/nginx.pid');
-    chomp $pid;
-    kill 'HUP', $pid;
+    kill 'HUP', PaletteCert::Nginx::master_pid();
     Time::HiRes::sleep(1.5);
 
     ($status, $g) = api_json('GET', '/cert');

@@ -20,32 +20,14 @@ master_on();
 workers(4);
 no_shuffle();
 
-my $CERTS = $ENV{TEST_NGINX_CERT_DIR};
-my $PERSIST = "$ENV{TEST_NGINX_STORE_DIR}/staged-persist";
+# the store of the blocks around a restart starts empty
+File::Path::remove_tree("$ENV{TEST_NGINX_STORE_DIR}/staged-persist");
 
-File::Path::remove_tree($PERSIST);
-
-my %defaults;
-
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone s:4m names=console.example.com;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert s;
-        location / { return 200 "ok\n"; }
-    }
-_EOC_
-
-$defaults{config} = <<'_EOC_';
-    location /cert { palette_cert_api s; }
-    location = /metrics { palette_cert_metrics; }
-_EOC_
-
-$defaults{no_error_log} = "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n";
-
-PaletteCert::defaults(%defaults);
+PaletteCert::defaults(
+    PaletteCert::zone_config('s:4m names=console.example.com',
+                             named => 1, metrics => 1),
+    no_error_log => "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n",
+);
 
 check_hook();
 
@@ -66,7 +48,8 @@ sub cert_time {
 
     my ($out, $err) = ('', '');
 
-    IPC::Run::run(['openssl', 'x509', '-in', "$CERTS/$fixture.crt",
+    IPC::Run::run(['openssl', 'x509',
+                   '-in', PaletteCert::fixture_path("$fixture.crt"),
                    '-noout', "-$which", '-dateopt', 'iso_8601'],
                   \undef, \$out, \$err);
 
@@ -372,9 +355,7 @@ sub check_reload {
     my $at = time() + 3;
     stage('/cert', 'leaf-c', $at);
 
-    open my $fh, '<', PaletteCert::_server_root() . '/logs/nginx.pid' or die;
-    my $pid = <$fh>;
-    chomp $pid;
+    my $pid = PaletteCert::Nginx::master_pid();
 
     kill 'HUP', $pid;
     Time::HiRes::sleep(1);

@@ -8,17 +8,12 @@
 # nginx built without --with-threads makes the key in the event loop: the
 # file is skipped.
 
-BEGIN {
-    my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+use lib 't/lib';
+use PaletteCert::Nginx ();
 
-    if (`$nginx -V 2>&1` !~ /--with-threads\b/) {
-        print "1..0 # SKIP $nginx is built without --with-threads\n";
-        exit 0;
-    }
-}
+BEGIN { PaletteCert::Nginx::skip_without_threads() }
 
 use Test::Nginx::Socket 'no_plan';
-use lib 't/lib';
 use PaletteCert;
 use PaletteCert::Check qw(served check_hook);
 
@@ -29,25 +24,10 @@ master_on();
 workers(1);
 no_shuffle();
 
-my %defaults;
-
-$defaults{http_config} = <<'_EOC_';
-    palette_cert_zone c:4m names=console.example.com;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        palette_cert c;
-        location / { return 200 "ok\n"; }
-    }
-_EOC_
-
-$defaults{config} = <<'_EOC_';
-    location /cert { palette_cert_api c; }
-_EOC_
-
-$defaults{no_error_log} = "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n";
-
-PaletteCert::defaults(%defaults);
+PaletteCert::defaults(
+    PaletteCert::zone_config('c:4m names=console.example.com', named => 1),
+    no_error_log => "[error]\n[alert]\n[crit]\nPRIVATE KEY-----\n",
+);
 
 check_hook();
 

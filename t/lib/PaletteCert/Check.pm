@@ -2,7 +2,8 @@ package PaletteCert::Check;
 
 # Helpers for blocks whose checks are Perl subs ("--- check NAME" runs
 # check_NAME of the test file once the block's first request is answered):
-# the API through curl, the leaf a fresh handshake gets, the error log.
+# the API through curl, the leaf a fresh handshake gets, a handshake with
+# openssl s_client (sessions), the error log.
 
 use strict;
 use warnings;
@@ -13,20 +14,28 @@ use JSON::PP ();
 use Time::HiRes ();
 
 use PaletteCert ();
+use PaletteCert::Fixtures qw(fixture_path fixture_sha256 pem_shas);
+use PaletteCert::Nginx qw(server_port server_root);
+use PaletteCert::TLS qw(tls_connect peer);
 
-our @EXPORT_OK = qw(api api_json served wait_served sha error_log
+our @EXPORT_OK = qw(api api_json served wait_served sha s_client error_log
                     count_log check_hook);
 
 
-# Runs check_NAME of the test file for each block with a "check" section.
+# Runs check_NAME of the test file for each block with a section SECTION
+# ("check" unless given) that says NAME.
 
 sub check_hook {
+    my ($section) = @_;
+
+    $section //= 'check';
+
     Test::Nginx::Socket::add_response_body_check(sub {
         my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
 
         return if $dry_run || $req_idx || $repeated_req_idx;
 
-        my $check = eval { $block->check };
+        my $check = eval { $block->$section };
 
         return if !defined $check;
 
@@ -40,12 +49,12 @@ sub check_hook {
 }
 
 
+# The SHA-256 of a fixture certificate.
+
 sub sha {
     my ($fixture) = @_;
 
-    (my $sha = PaletteCert::fixture("$fixture.sha256")) =~ s/\s+//g;
-
-    return $sha;
+    return fixture_sha256($fixture);
 }
 
 
@@ -72,7 +81,7 @@ sub api {
 
     push @args, map { ('-H', $_) } @{ $o{headers} || [] };
 
-    my $port = PaletteCert::_api_port();
+    my $port = server_port();
     my ($out, $err) = ('', '');
 
     IPC::Run::run([@args, "http://127.0.0.1:$port$uri"],
@@ -111,15 +120,12 @@ sub api_json {
 sub served {
     my (%o) = @_;
 
-    my ($sock) = PaletteCert::Run::_tls_connect(undef,
-                                           port => $o{port}
-                                                   || $ENV{TEST_NGINX_TLS_PORT},
-                                           sni  => $o{sni}
-                                                   || 'console.example.com',
-                                           tls  => 'any');
+    my ($sock) = tls_connect(port => $o{port} || $ENV{TEST_NGINX_TLS_PORT},
+                             sni  => $o{sni} || 'console.example.com',
+                             tls  => 'any');
     return undef if !$sock;
 
-    my $peer = PaletteCert::Run::_peer($sock);
+    my $peer = peer($sock);
 
     $sock->close(SSL_fast_shutdown => 1);
 
@@ -156,8 +162,46 @@ sub wait_served {
 }
 
 
+# One handshake with openssl s_client to 127.0.0.1:PORT
+# ($TEST_NGINX_TLS_PORT), SNI SNI (console.example.com), TLS 1.2 or 1.3,
+# saving the session to SESS_OUT or resuming the one in SESS_IN, with the
+# fixture CLIENT as client certificate; and one HTTP/1.0 request for / on
+# it.  Returns {out, reused, status, sha256}: what s_client wrote, whether
+# the session was resumed, the status answered, and the leaf the server
+# presented (in a resumed session, the one the session holds).
+
+sub s_client {
+    my (%a) = @_;
+
+    my $port = $a{port} || $ENV{TEST_NGINX_TLS_PORT};
+    my $sni = $a{sni} // 'console.example.com';
+    my @cmd = ('openssl', 's_client', '-connect', "127.0.0.1:$port",
+               '-servername', $sni, '-ign_eof',
+               $a{tls} eq '1.2' ? '-tls1_2' : '-tls1_3');
+
+    push @cmd, '-sess_out', $a{sess_out} if $a{sess_out};
+    push @cmd, '-sess_in', $a{sess_in} if $a{sess_in};
+    push @cmd, '-cert', fixture_path("$a{client}.crt"),
+               '-key', fixture_path("$a{client}.key") if $a{client};
+
+    my $in = "GET / HTTP/1.0\r\nHost: $sni\r\n\r\n";
+    my ($out, $err) = ('', '');
+
+    IPC::Run::run(\@cmd, \$in, \$out, \$err, IPC::Run::timeout(10));
+
+    my ($leaf) = pem_shas($out);
+
+    return {
+        out    => $out,
+        reused => $out =~ /^Reused, TLS/m ? 1 : 0,
+        status => $out =~ m{HTTP/1\.[01] (\d{3}) } ? $1 : 0,
+        sha256 => $leaf,
+    };
+}
+
+
 sub error_log {
-    my $log = PaletteCert::_server_root() . '/logs/error.log';
+    my $log = server_root() . '/logs/error.log';
 
     open my $fh, '<', $log or die "$log: $!";
     my @lines = <$fh>;
