@@ -200,20 +200,13 @@ the names changed, a new self-signed certificate is made
 
 === TEST 11: a reload says when each change of the zone takes effect: trust= and history= now, store= at the next restart (until then the zone keeps writing where it read)
 --- fresh_store
---- http_config
-    palette_cert_zone console:1m names=console.example.com store=$TEST_NGINX_STORE_DIR/console trust=$TEST_NGINX_CERT_DIR/ca.pem history=5;
-    server {
-        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
-        server_name console.example.com;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        palette_cert console;
-        location / { return 200 "tls ok\n"; }
-    }
+--- http_config eval
+PaletteCert::zone_server('console:1m names=console.example.com trust=$TEST_NGINX_CERT_DIR/ca.pem history=5', store => 'console')
 --- request
 GET /cert
 --- steps
 upload leaf-a
-reload from="/console " to="/moved "
+reload from=/console; to=/moved;
 upload leaf-b
 store console sha256=leaf-b
 handshake count=5 expect=leaf-b
