@@ -18,6 +18,8 @@
 #include "ngx_palette_cert.h"
 
 
+static void ngx_palette_cert_job_stored(ngx_palette_cert_job_t *job,
+    ngx_log_t *log);
 #if (NGX_THREADS)
 static ngx_int_t ngx_palette_cert_job_post(ngx_palette_cert_job_t *job,
     void (*handler)(void *data, ngx_log_t *log));
@@ -63,8 +65,9 @@ ngx_palette_cert_job_check(ngx_palette_cert_job_t *job, ngx_log_t *log)
 
 
 /*
- * The check: the files of pem (cert, key, ca, has_ca) validated as an
- * upload is, at the time it is made, into the job's bundle and PEM.
+ * The check: the files of pem (cert, key, and ca, empty when there is
+ * none) validated as an upload is, at the time it is made, into the job's
+ * bundle and PEM.
  * rc: NGX_DECLINED, with err set, when they are refused.
  */
 
@@ -81,7 +84,7 @@ ngx_palette_cert_job_validate(ngx_palette_cert_job_t *job,
     f.ca = pem->ca;
     f.has_certificate = 1;
     f.has_key = 1;
-    f.has_ca = pem->has_ca && pem->ca.len;
+    f.has_ca = (pem->ca.len != 0);
     f.named = (job->change.id.len != 0);
 
     if (ngx_palette_cert_validate(zone, &f, &job->bundle, &job->err)
@@ -152,16 +155,25 @@ ngx_palette_cert_job_store(ngx_palette_cert_job_t *job, ngx_log_t *log)
 #endif
 
         job->rc = job->ops->store(job);
+    }
 
-        if (job->rc != NGX_OK) {
-            ngx_palette_cert_store_unlock(zone);
-            job->rc = NGX_ERROR;
-        }
+    ngx_palette_cert_job_stored(job, log);
+
+    return NGX_OK;
+}
+
+
+/* the store written (job->rc), or not: the lock given back on failure */
+
+static void
+ngx_palette_cert_job_stored(ngx_palette_cert_job_t *job, ngx_log_t *log)
+{
+    if (job->rc != NGX_OK) {
+        ngx_palette_cert_store_unlock(job->change.zone);
+        job->rc = NGX_ERROR;
     }
 
     job->ops->finish(job, log);
-
-    return NGX_OK;
 }
 
 
@@ -233,8 +245,7 @@ ngx_palette_cert_job_store_handler(void *data, ngx_log_t *log)
 static void
 ngx_palette_cert_job_done(ngx_event_t *ev)
 {
-    ngx_palette_cert_job_t   *job;
-    ngx_palette_cert_zone_t  *zone;
+    ngx_palette_cert_job_t  *job;
 
     job = ev->data;
 
@@ -243,17 +254,10 @@ ngx_palette_cert_job_done(ngx_event_t *ev)
         return;
     }
 
-    zone = job->change.zone;
-
     job->storing = 0;
-    zone->storing = 0;
+    job->change.zone->storing = 0;
 
-    if (job->rc != NGX_OK) {
-        ngx_palette_cert_store_unlock(zone);
-        job->rc = NGX_ERROR;
-    }
-
-    job->ops->finish(job, ev->log);
+    ngx_palette_cert_job_stored(job, ev->log);
     job->ops->end(job);
 }
 

@@ -949,8 +949,8 @@ ngx_palette_cert_zone_reloaded(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_zone_t *ozone)
 {
     u_char     *p;
-    ngx_str_t   off, none, *os, *ns;
-    ngx_uint_t  i;
+    ngx_str_t   off, none, *os, *ns, *names, *onames;
+    ngx_uint_t  i, same;
 
     ngx_str_set(&off, "off");
     ngx_str_set(&none, "none");
@@ -976,15 +976,15 @@ ngx_palette_cert_zone_reloaded(ngx_palette_cert_zone_t *zone,
         zone->store.len = ozone->store.len;
     }
 
-    for (i = 0; i < zone->names.nelts && i < ozone->names.nelts; i++) {
-        if (!ngx_palette_cert_str_eq(&((ngx_str_t *) zone->names.elts)[i],
-                                     &((ngx_str_t *) ozone->names.elts)[i]))
-        {
-            break;
-        }
+    names = zone->names.elts;
+    onames = ozone->names.elts;
+    same = (zone->names.nelts == ozone->names.nelts);
+
+    for (i = 0; same && i < zone->names.nelts; i++) {
+        same = ngx_palette_cert_str_eq(&names[i], &onames[i]);
     }
 
-    if (i < zone->names.nelts || i < ozone->names.nelts) {
+    if (!same) {
         ngx_log_error(NGX_LOG_WARN, zone->log, 0,
                       "palette_cert zone \"%V\": \"names=\" changed: uploads "
                       "are checked against the new names now, the "

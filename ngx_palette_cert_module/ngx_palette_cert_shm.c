@@ -23,10 +23,12 @@
 #include "ngx_palette_cert.h"
 
 
-static ngx_int_t ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_zone_t *ozone);
 static ngx_palette_cert_zone_t *ngx_palette_cert_running_zone(
     ngx_palette_cert_zone_t *zone);
-static ngx_int_t ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone);
+static ngx_int_t ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_zone_t *ozone);
 static ngx_int_t ngx_palette_cert_zone_current(ngx_palette_cert_zone_t *zone,
     ngx_palette_cert_pem_t *cur, ngx_uint_t renewed, ngx_uint_t *last);
 static ngx_int_t ngx_palette_cert_zone_default(ngx_palette_cert_zone_t *zone,
@@ -132,7 +134,7 @@ ngx_palette_cert_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                       &zone->store);
     }
 
-    rc = ngx_palette_cert_zone_load(zone);
+    rc = ngx_palette_cert_zone_load(zone, oz);
 
     /* what the certificates keep aside: pending keys, staged versions */
 
@@ -159,14 +161,15 @@ ngx_palette_cert_init_zone(ngx_shm_zone_t *shm_zone, void *data)
  */
 
 static ngx_int_t
-ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone)
+ngx_palette_cert_zone_load(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_zone_t *ozone)
 {
     ngx_int_t                   rc;
     ngx_uint_t                  last, renewed;
     ngx_palette_cert_pem_t      def, cur;
     ngx_palette_cert_record_t  *rec;
 
-    rc = ngx_palette_cert_zone_inherit(zone);
+    rc = ngx_palette_cert_zone_inherit(zone, ozone);
 
     if (rc != NGX_DECLINED) {
         return rc;
@@ -356,14 +359,12 @@ ngx_palette_cert_running_zone(ngx_palette_cert_zone_t *zone)
 
 
 static ngx_int_t
-ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone)
+ngx_palette_cert_zone_inherit(ngx_palette_cert_zone_t *zone,
+    ngx_palette_cert_zone_t *ozone)
 {
     ngx_int_t                   rc;
     ngx_palette_cert_pem_t      def, cur;
-    ngx_palette_cert_zone_t    *ozone;
     ngx_palette_cert_record_t  *rec;
-
-    ozone = ngx_palette_cert_running_zone(zone);
 
     if (ozone == NULL || ozone->sh == NULL || ozone->sh->self_signed == NULL)
     {
@@ -1153,9 +1154,6 @@ ngx_palette_cert_change_begin(ngx_palette_cert_change_t *ch,
     ngx_palette_cert_named_t  *other;
 
     zone = ch->zone;
-
-    ch->rec = NULL;
-    ch->entry = NULL;
 
     if (ngx_palette_cert_update_trylock(zone) != NGX_OK) {
         return NGX_BUSY;

@@ -427,7 +427,6 @@ ngx_palette_cert_staged_handler(ngx_event_t *ev)
         job->staged.ca.len = e->len[2];
         ngx_memcpy(job->staged.ca.data, e->data + e->len[0] + e->len[1],
                    e->len[2]);
-        job->staged.has_ca = (e->len[2] != 0);
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);

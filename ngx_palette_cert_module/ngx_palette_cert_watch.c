@@ -678,7 +678,6 @@ ngx_palette_cert_watch_load(ngx_palette_cert_job_t *j)
     pem.cert = job->data[0];
     pem.key = job->data[1];
     pem.ca = job->data[2];
-    pem.has_ca = (job->data[2].len != 0);
 
     ngx_palette_cert_job_validate(j, w->zone, &pem);
 }
